@@ -1,0 +1,12 @@
+//! Keel's write side: the event store and command handling.
+//!
+//! - [`store`]: the [`EventStore`](store::EventStore) trait, the event envelope, and the SQLite
+//!   (embedded default) and PostgreSQL (production) backends. Appends are atomic across streams,
+//!   idempotent by event id, and checked against expected versions; `read_all` hands out events in
+//!   a global order that a follower can never skip.
+//! - [`handler`]: the generic [`CommandHandler`](handler::CommandHandler): load an aggregate
+//!   (snapshot + tail, cached), call its pure `decide`, append with the expected version, retry on
+//!   conflict where allowed.
+
+pub mod handler;
+pub mod store;

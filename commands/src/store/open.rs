@@ -1,0 +1,39 @@
+//! Opening an event store from a database URL.
+
+use super::error::StoreError;
+use super::postgres::PostgresStore;
+use super::sqlite::SqliteStore;
+use super::EventStore;
+use std::sync::Arc;
+
+/// Tuning for [`open`]; the defaults suit a single server.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Connections for reads (and, on PostgreSQL, writes).
+    pub connections: u32,
+    /// Concurrent group-commit transactions (PostgreSQL only; SQLite has one writer).
+    pub writers: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            connections: 16,
+            writers: 2,
+        }
+    }
+}
+
+/// Opens the store a URL names: `sqlite://path/to/file.db` or `postgres://...`.
+/// Creates the SQLite file if missing and applies pending migrations on either backend.
+pub async fn open(url: &str, options: &StoreOptions) -> Result<Arc<dyn EventStore>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url, options.connections).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(
+            PostgresStore::connect(url, options.connections, options.writers).await?,
+        ))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}

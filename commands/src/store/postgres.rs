@@ -1,0 +1,420 @@
+//! The PostgreSQL backend: production, several processes may append at once.
+//!
+//! ## Gap-free global order
+//! An append transaction first locks the rows of its streams (sorted by stream id, so writers
+//! cannot deadlock) and checks expected versions and event ids; all of that runs concurrently
+//! across connections and processes. Only its last steps are serialised: take positions from the
+//! single-row counter `event_log_head` (its row lock is held until commit), insert the events,
+//! commit. Positions are therefore handed out in commit order: when a transaction can take
+//! positions, every transaction with lower positions has committed and is visible. A reader that
+//! follows `read_all` from its checkpoint never meets a gap that fills later, so it never skips
+//! an event, and a rolled-back transaction releases its positions for the next one.
+//!
+//! ## Live notification
+//! Commits wake local followers at once. Other processes learn of them through a coalesced
+//! `pg_notify` sent after the commit on a separate connection (never inside the append
+//! transaction: `NOTIFY` there takes a global lock at commit). A follower also re-reads every
+//! half second, so a lost signal delays it, never stalls it.
+
+use super::envelope::{AppendResult, EventMetadata, RecordedEvent, StreamAppend};
+use super::error::StoreError;
+use super::group_commit::{resolve, GroupCommit, GroupWriter, Resolved};
+use super::head::Head;
+use super::plan::{plan_group, StoredId};
+use super::snapshot::Snapshot;
+use super::EventStore;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use keel_domain::{Actor, TenantId};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
+use sqlx::Row;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::watch;
+use tracing::warn;
+use uuid::Uuid;
+
+/// The notification channel that carries "the head moved to N" between processes.
+const CHANNEL: &str = "keel_events";
+/// How often a transaction lost a race to create the same new stream before giving up.
+const MAX_RACE_RETRIES: usize = 8;
+
+const EVENT_COLUMNS: &str = "global_position, event_id, stream_id, stream_version, tenant_id, \
+     event_type, schema_version, occurred_at, recorded_at, actor_kind, actor_id, correlation_id, \
+     causation_id, payload";
+
+/// The PostgreSQL event store.
+pub struct PostgresStore {
+    pool: PgPool,
+    appender: GroupCommit,
+    head: Head,
+}
+
+impl PostgresStore {
+    /// Connects to `url`, applies migrations, and starts `writers` group-commit writers and the
+    /// cross-process notification tasks.
+    pub async fn connect(url: &str, connections: u32, writers: u32) -> Result<Self, StoreError> {
+        let writers = writers.max(1);
+        let pool = PgPoolOptions::new()
+            .max_connections(connections.max(writers + 2))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let position: i64 = sqlx::query_scalar("SELECT position FROM event_log_head")
+            .fetch_one(&pool)
+            .await?;
+        let head = Head::new(position as u64);
+        let (local_commits, committed) = watch::channel(0u64);
+        let appender = GroupCommit::start(
+            (0..writers)
+                .map(|_| PgWriter {
+                    pool: pool.clone(),
+                    local_commits: local_commits.clone(),
+                })
+                .collect(),
+            head.clone(),
+        );
+        tokio::spawn(signal_other_processes(pool.clone(), committed));
+        let listener = PgListener::connect_with(&pool).await?;
+        tokio::spawn(follow_other_processes(listener, head.clone()));
+        Ok(PostgresStore {
+            pool,
+            appender,
+            head,
+        })
+    }
+
+    /// The connection pool, for read models kept in the same database.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// Sends the latest local commit position to other processes. The watch channel coalesces:
+/// however many commits happen while one `pg_notify` is in flight, the next carries only the
+/// newest position.
+async fn signal_other_processes(pool: PgPool, mut committed: watch::Receiver<u64>) {
+    while committed.changed().await.is_ok() {
+        let position = *committed.borrow_and_update();
+        if let Err(error) = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(position.to_string())
+            .execute(&pool)
+            .await
+        {
+            warn!(%error, "could not signal other processes of new events");
+        }
+        if pool.is_closed() {
+            return;
+        }
+    }
+}
+
+/// Advances the head on other processes' signals.
+async fn follow_other_processes(mut listener: PgListener, head: Head) {
+    if let Err(error) = listener.listen(CHANNEL).await {
+        warn!(%error, "cannot listen for other processes' events; followers fall back to polling");
+        return;
+    }
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notification)) => match notification.payload().parse() {
+                Ok(position) => head.advance(position),
+                Err(_) => head.poke(),
+            },
+            // The connection dropped and will be re-established: signals may have been missed.
+            Ok(None) => head.poke(),
+            Err(error) => {
+                warn!(%error, "event notification listener failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl EventStore for PostgresStore {
+    async fn append_streams(
+        &self,
+        appends: Vec<StreamAppend>,
+    ) -> Result<Vec<AppendResult>, StoreError> {
+        self.appender.append(appends).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 \
+             ORDER BY stream_version LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(stream_id)
+            .bind(from_version as i64)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode_row).collect()
+    }
+
+    async fn read_all(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE global_position > $1 \
+             ORDER BY global_position LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after_position as i64)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode_row).collect()
+    }
+
+    async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM streams WHERE stream_id = $1")
+                .bind(stream_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(version.unwrap_or(0) as u64)
+    }
+
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        // The counter is only advanced by transactions that commit (a rollback undoes it), so
+        // its committed value is exactly the highest visible position.
+        let position: i64 = sqlx::query_scalar("SELECT position FROM event_log_head")
+            .fetch_one(&self.pool)
+            .await?;
+        self.head.advance(position as u64);
+        Ok(position as u64)
+    }
+
+    fn watch_head(&self) -> watch::Receiver<u64> {
+        self.head.subscribe()
+    }
+
+    async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
+        let row = sqlx::query(
+            "SELECT stream_version, snapshot_version, payload FROM snapshots WHERE stream_id = $1",
+        )
+        .bind(stream_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| Snapshot {
+            stream_id: stream_id.to_owned(),
+            stream_version: row.get::<i64, _>(0) as u64,
+            snapshot_version: row.get::<i32, _>(1) as u16,
+            payload: row.get(2),
+        }))
+    }
+
+    async fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO snapshots (stream_id, stream_version, snapshot_version, payload) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (stream_id) DO UPDATE SET stream_version = excluded.stream_version, \
+               snapshot_version = excluded.snapshot_version, payload = excluded.payload, \
+               taken_at = now() \
+             WHERE excluded.stream_version > snapshots.stream_version \
+                OR excluded.snapshot_version <> snapshots.snapshot_version",
+        )
+        .bind(&snapshot.stream_id)
+        .bind(snapshot.stream_version as i64)
+        .bind(snapshot.snapshot_version as i32)
+        .bind(&snapshot.payload)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+fn decode_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
+    let position: i64 = row.try_get(0)?;
+    let actor_kind: &str = row.try_get(9)?;
+    let actor = Actor::from_parts(actor_kind, row.try_get::<String, _>(10)?).ok_or_else(|| {
+        StoreError::Corrupt {
+            position,
+            reason: format!("unknown actor kind `{actor_kind}`"),
+        }
+    })?;
+    Ok(RecordedEvent {
+        event_id: row.try_get(1)?,
+        stream_id: row.try_get(2)?,
+        stream_version: row.try_get::<i64, _>(3)? as u64,
+        global_position: position as u64,
+        event_type: row.try_get(5)?,
+        schema_version: row.try_get::<i32, _>(6)? as u16,
+        metadata: EventMetadata {
+            tenant_id: TenantId(row.try_get(4)?),
+            actor,
+            correlation_id: row.try_get(11)?,
+            causation_id: row.try_get(12)?,
+            occurred_at: row.try_get(7)?,
+        },
+        recorded_at: row.try_get::<DateTime<Utc>, _>(8)?,
+        payload: row.try_get(13)?,
+    })
+}
+
+/// One group-commit writer; it takes a pooled connection per transaction.
+struct PgWriter {
+    pool: PgPool,
+    local_commits: watch::Sender<u64>,
+}
+
+/// A transaction lost the race to create a stream that another one created meanwhile.
+struct LostRace;
+
+#[async_trait]
+impl GroupWriter for PgWriter {
+    async fn write_group(
+        &mut self,
+        units: &[&[StreamAppend]],
+    ) -> Result<(Vec<Resolved>, u64), StoreError> {
+        for _ in 0..MAX_RACE_RETRIES {
+            // On a lost race the transaction is rolled back (dropped) and decided again: the
+            // stream now exists, so its expected version is checked against the winner's.
+            if let Ok(done) = self.try_write(units).await? {
+                if done.1 > 0 {
+                    self.local_commits.send_replace(done.1);
+                }
+                return Ok(done);
+            }
+        }
+        Err(StoreError::InvalidAppend(
+            "too much contention creating the same streams; try again".into(),
+        ))
+    }
+}
+
+impl PgWriter {
+    async fn try_write(
+        &self,
+        units: &[&[StreamAppend]],
+    ) -> Result<Result<(Vec<Resolved>, u64), LostRace>, StoreError> {
+        let mut streams: Vec<&str> = units
+            .iter()
+            .flat_map(|u| u.iter().map(|a| a.stream_id.as_str()))
+            .collect();
+        streams.sort_unstable();
+        streams.dedup();
+        let ids: Vec<Uuid> = units
+            .iter()
+            .flat_map(|u| u.iter().flat_map(|a| a.events.iter().map(|e| e.event_id)))
+            .collect();
+
+        let mut tx = self.pool.begin().await?;
+        let versions: HashMap<String, u64> = sqlx::query_as::<_, (String, i64)>(
+            "SELECT stream_id, version FROM streams WHERE stream_id = ANY($1) \
+             ORDER BY stream_id FOR UPDATE",
+        )
+        .bind(&streams)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|(s, v)| (s, v as u64))
+        .collect();
+        let stored: HashMap<Uuid, StoredId> = sqlx::query_as::<_, (Uuid, String, i64, i64)>(
+            "SELECT event_id, stream_id, stream_version, global_position FROM events \
+             WHERE event_id = ANY($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|(id, stream_id, version, position)| {
+            let found = StoredId {
+                stream_id,
+                stream_version: version as u64,
+                global_position: position as u64,
+            };
+            (id, found)
+        })
+        .collect();
+
+        let plan = plan_group(units, &versions, &stored);
+        if plan.rows.is_empty() {
+            tx.rollback().await?;
+            return Ok(Ok((resolve(plan.outcomes, 0), 0)));
+        }
+
+        let (new, existing): (Vec<_>, Vec<_>) =
+            plan.stream_versions.iter().partition(|(_, _, is_new)| *is_new);
+        if !new.is_empty() {
+            let (names, versions): (Vec<&str>, Vec<i64>) =
+                new.iter().map(|(s, v, _)| (*s, *v as i64)).unzip();
+            let created = sqlx::query(
+                "INSERT INTO streams (stream_id, version) \
+                 SELECT * FROM UNNEST($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING",
+            )
+            .bind(&names)
+            .bind(&versions)
+            .execute(&mut *tx)
+            .await?;
+            if created.rows_affected() != new.len() as u64 {
+                return Ok(Err(LostRace));
+            }
+        }
+        if !existing.is_empty() {
+            let (names, versions): (Vec<&str>, Vec<i64>) =
+                existing.iter().map(|(s, v, _)| (*s, *v as i64)).unzip();
+            sqlx::query(
+                "UPDATE streams SET version = u.version \
+                 FROM UNNEST($1::text[], $2::bigint[]) AS u(stream_id, version) \
+                 WHERE streams.stream_id = u.stream_id",
+            )
+            .bind(&names)
+            .bind(&versions)
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        // The critical section starts here: the counter row stays locked until commit.
+        let count = plan.rows.len() as i64;
+        let end: i64 = sqlx::query_scalar(
+            "UPDATE event_log_head SET position = position + $1 WHERE id = 1 RETURNING position",
+        )
+        .bind(count)
+        .fetch_one(&mut *tx)
+        .await?;
+        let base = (end - count) as u64;
+
+        let rows = &plan.rows;
+        let positions: Vec<i64> = (1..=count).map(|i| base as i64 + i).collect();
+        sqlx::query(&format!(
+            "INSERT INTO events ({EVENT_COLUMNS}) SELECT a, b, c, d, e, f, g, h, now(), i, j, k, l, m \
+             FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::uuid[], $6::text[], \
+             $7::int[], $8::timestamptz[], $9::text[], $10::text[], $11::uuid[], $12::uuid[], \
+             $13::bytea[]) AS u(a, b, c, d, e, f, g, h, i, j, k, l, m)"
+        ))
+        .bind(&positions)
+        .bind(rows.iter().map(|r| r.event.event_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.stream_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.stream_version as i64).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.event.metadata.tenant_id.0).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.event.event_type.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.event.schema_version as i32).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.event.metadata.occurred_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.event.metadata.actor.kind()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.event.metadata.actor.id()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.event.metadata.correlation_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.event.metadata.causation_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.event.payload.as_slice()).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok((resolve(plan.outcomes, base), end as u64)))
+    }
+}

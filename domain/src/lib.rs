@@ -1,0 +1,24 @@
+//! Keel's domain: the pure heart of the control plane.
+//!
+//! Everything here is deterministic and free of IO. An aggregate decides what happens
+//! (`decide(state, command) -> events`) and folds what happened (`apply(state, event)`);
+//! the write side (`keel-commands`) loads state, calls `decide` and stores the events.
+//!
+//! - [`aggregate`]: the [`Aggregate`] trait every aggregate implements.
+//! - [`event`]: the [`DomainEvent`] trait, MessagePack payload encoding and upcasting.
+//! - [`actor`]: who caused an event (an API key, a user or the system).
+//! - [`ids`]: typed identifiers shared by every aggregate.
+//! - [`tenant`]: the tenant aggregate.
+//! - [`testing`]: a given/when/then harness for aggregate tests.
+
+pub mod actor;
+pub mod aggregate;
+pub mod event;
+pub mod ids;
+pub mod tenant;
+pub mod testing;
+
+pub use actor::Actor;
+pub use aggregate::{Aggregate, Claim, DecisionContext};
+pub use event::{DomainEvent, EventCodecError, Upcaster};
+pub use ids::{AggregateId, TenantId};

@@ -1,0 +1,153 @@
+//! The tenant's decisions about who and what may reach it: custom domains, API keys and
+//! members (including the rule that a tenant always keeps an owner).
+
+use super::commands::{
+    AddDomain, AddMember, ChangeMemberRole, IssueApiKey, RemoveDomain, RemoveMember,
+    RevokeApiKey, VerifyDomain,
+};
+use super::decide::{require_id, Decision};
+use super::error::{InField, TenantError};
+use super::events::{
+    ApiKeyIssued, ApiKeyRevoked, DomainAdded, DomainRemoved, DomainVerified, MemberAdded,
+    MemberRemoved, MemberRoleChanged, TenantEvent,
+};
+use super::keys::{parse_scopes, KeyName, KeyPrefix, SecretHash};
+use super::state::{CustomDomain, Member, Tenant};
+use super::values::{DomainName, Email, Role};
+use crate::aggregate::DecisionContext;
+
+impl Tenant {
+    pub(super) fn add_domain(&self, c: &AddDomain) -> Decision {
+        let domain = DomainName::parse(&c.domain).in_field("domain")?;
+        if self.domains.contains_key(&domain) {
+            return Err(TenantError::DomainAlreadyAdded {
+                domain: domain.into_string(),
+            });
+        }
+        Ok(vec![TenantEvent::DomainAdded(DomainAdded { domain })])
+    }
+
+    pub(super) fn verify_domain(&self, c: &VerifyDomain) -> Decision {
+        let domain = self.known_domain(&c.domain)?;
+        if domain.verified {
+            return Err(TenantError::DomainAlreadyVerified {
+                domain: domain.name.as_str().to_owned(),
+            });
+        }
+        Ok(vec![TenantEvent::DomainVerified(DomainVerified {
+            domain: domain.name.clone(),
+        })])
+    }
+
+    pub(super) fn remove_domain(&self, c: &RemoveDomain) -> Decision {
+        let domain = self.known_domain(&c.domain)?;
+        Ok(vec![TenantEvent::DomainRemoved(DomainRemoved {
+            domain: domain.name.clone(),
+        })])
+    }
+
+    /// The tenant's domain named by a command (in any case).
+    fn known_domain(&self, raw: &str) -> Result<&CustomDomain, TenantError> {
+        let domain = DomainName::parse(raw).in_field("domain")?;
+        self.domains
+            .get(&domain)
+            .ok_or_else(|| TenantError::DomainNotFound {
+                domain: domain.into_string(),
+            })
+    }
+
+    pub(super) fn issue_api_key(&self, c: &IssueApiKey, ctx: &DecisionContext) -> Decision {
+        let key_id = require_id(c.key_id, "key_id")?;
+        if self.api_keys.contains_key(&key_id) {
+            return Err(TenantError::ApiKeyAlreadyExists { key_id });
+        }
+        let name = KeyName::parse(&c.name).in_field("name")?;
+        let scopes = parse_scopes(&c.scopes).in_field("scopes")?;
+        let prefix = KeyPrefix::parse(&c.prefix).in_field("prefix")?;
+        let secret_hash = SecretHash::parse(&c.secret_hash).in_field("secret_hash")?;
+        if c.expires_at.is_some_and(|expiry| expiry <= ctx.now) {
+            return Err(TenantError::invalid("expires_at", "must be in the future"));
+        }
+        Ok(vec![TenantEvent::ApiKeyIssued(ApiKeyIssued {
+            key_id,
+            name,
+            scopes,
+            prefix,
+            secret_hash,
+            expires_at: c.expires_at,
+        })])
+    }
+
+    pub(super) fn revoke_api_key(&self, c: &RevokeApiKey) -> Decision {
+        let key = self
+            .api_keys
+            .get(&c.key_id)
+            .ok_or(TenantError::ApiKeyNotFound { key_id: c.key_id })?;
+        if key.revoked {
+            return Err(TenantError::ApiKeyAlreadyRevoked { key_id: c.key_id });
+        }
+        Ok(vec![TenantEvent::ApiKeyRevoked(ApiKeyRevoked {
+            key_id: c.key_id,
+        })])
+    }
+
+    pub(super) fn add_member(&self, c: &AddMember) -> Decision {
+        let member_id = require_id(c.member_id, "member_id")?;
+        if self.members.contains_key(&member_id) {
+            return Err(TenantError::MemberAlreadyExists { member_id });
+        }
+        let email = Email::parse(&c.email).in_field("email")?;
+        let role = Role::parse(&c.role).in_field("role")?;
+        if self.member_by_email(email.as_str()).is_some() {
+            return Err(TenantError::MemberEmailTaken {
+                email: email.into_string(),
+            });
+        }
+        Ok(vec![TenantEvent::MemberAdded(MemberAdded {
+            member_id,
+            email,
+            role,
+        })])
+    }
+
+    pub(super) fn change_member_role(&self, c: &ChangeMemberRole) -> Decision {
+        let member = self.known_member(c.member_id)?;
+        let role = Role::parse(&c.role).in_field("role")?;
+        if member.role == role {
+            return Err(TenantError::Unchanged { field: "role" });
+        }
+        self.keep_an_owner(member)?;
+        Ok(vec![TenantEvent::MemberRoleChanged(MemberRoleChanged {
+            member_id: member.id,
+            email: member.email.clone(),
+            previous_role: member.role,
+            role,
+        })])
+    }
+
+    pub(super) fn remove_member(&self, c: &RemoveMember) -> Decision {
+        let member = self.known_member(c.member_id)?;
+        self.keep_an_owner(member)?;
+        Ok(vec![TenantEvent::MemberRemoved(MemberRemoved {
+            member_id: member.id,
+            email: member.email.clone(),
+            role: member.role,
+        })])
+    }
+
+    fn known_member(&self, member_id: uuid::Uuid) -> Result<&Member, TenantError> {
+        self.members
+            .get(&member_id)
+            .ok_or(TenantError::MemberNotFound { member_id })
+    }
+
+    /// Refuses to let `member` stop being an owner if it is the only one: without an owner
+    /// nobody could manage members or ownership any more.
+    fn keep_an_owner(&self, member: &Member) -> Result<(), TenantError> {
+        if member.role == Role::Owner && self.owner_count() <= 1 {
+            Err(TenantError::LastOwner)
+        } else {
+            Ok(())
+        }
+    }
+}

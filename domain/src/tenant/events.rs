@@ -1,0 +1,295 @@
+//! The facts a tenant's stream records, named `tenant.<fact>`, all at schema version 1.
+//!
+//! Payloads carry what the read side needs to build its views without consulting the state
+//! (names, emails and roles, not only ids). They hold validated values, and never a secret: an
+//! API key is recorded by its hash and display prefix.
+
+use super::keys::{KeyName, KeyPrefix, Scope, SecretHash};
+use super::settings::{HexColor, Locale, LogoUrl, Timezone};
+use super::values::{
+    DomainName, Email, FlagName, MeterName, Plan, Reason, Region, Role, TenantName, TenantSlug,
+};
+use crate::event::Upcaster;
+use crate::ids::TenantId;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A tenant came into being. Its first owner is recorded by the [`MemberAdded`] that follows it
+/// in the same decision; the owner's email is repeated here for views that list tenants.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantCreated {
+    /// The tenant's id.
+    pub tenant_id: TenantId,
+    /// Its name.
+    pub name: TenantName,
+    /// Its unique handle (claimed in the `tenant-slug` scope).
+    pub slug: TenantSlug,
+    /// Its initial plan.
+    pub plan: Plan,
+    /// Where its data lives.
+    pub data_region: Region,
+    /// The first owner's member id.
+    pub owner_member_id: Uuid,
+    /// The first owner's email.
+    pub owner_email: Email,
+}
+
+/// The tenant got a new name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantRenamed {
+    /// The new name.
+    pub name: TenantName,
+}
+
+/// The tenant's branding was replaced; an absent part was cleared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrandingUpdated {
+    /// The display name, if any.
+    pub display_name: Option<TenantName>,
+    /// The logo URL, if any.
+    pub logo_url: Option<LogoUrl>,
+    /// The accent colour, if any.
+    pub primary_color: Option<HexColor>,
+}
+
+/// Some settings changed. Only the changed ones are present; the others kept their values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SettingsUpdated {
+    /// The new time zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<Timezone>,
+    /// The new locale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Locale>,
+    /// The new session timeout, in minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_timeout_minutes: Option<u32>,
+    /// Whether public sign-up is now allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_public_signup: Option<bool>,
+    /// Whether MFA is now required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_mfa: Option<bool>,
+    /// The new audit retention, in days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_log_retention_days: Option<u32>,
+}
+
+/// The tenant moved to another plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanChanged {
+    /// The plan it was on.
+    pub previous_plan: Plan,
+    /// The plan it is on now.
+    pub plan: Plan,
+    /// When billing and quotas switch over.
+    pub effective_at: DateTime<Utc>,
+}
+
+/// A tenant-specific limit was set for a meter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuotaOverrideSet {
+    /// The meter.
+    pub meter: MeterName,
+    /// The limit.
+    pub limit: u64,
+}
+
+/// A meter's override was removed; the plan's limit applies again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuotaOverrideCleared {
+    /// The meter.
+    pub meter: MeterName,
+}
+
+/// A feature flag was turned on or off for the tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureFlagSet {
+    /// The flag.
+    pub flag: FlagName,
+    /// Whether it is on.
+    pub enabled: bool,
+}
+
+/// A custom domain was added, unverified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainAdded {
+    /// The domain.
+    pub domain: DomainName,
+}
+
+/// Control of a custom domain was proven.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainVerified {
+    /// The domain.
+    pub domain: DomainName,
+}
+
+/// A custom domain was removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainRemoved {
+    /// The domain.
+    pub domain: DomainName,
+}
+
+/// An API key was issued. Holds the secret's hash, never the secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyIssued {
+    /// The key's id.
+    pub key_id: Uuid,
+    /// Its name.
+    pub name: KeyName,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+    /// Its non-secret display prefix.
+    pub prefix: KeyPrefix,
+    /// The SHA-256 of its secret, hex.
+    pub secret_hash: SecretHash,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// An API key was revoked for good.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyRevoked {
+    /// The key's id.
+    pub key_id: Uuid,
+}
+
+/// A member joined the tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberAdded {
+    /// The member's id.
+    pub member_id: Uuid,
+    /// The member's email.
+    pub email: Email,
+    /// The member's role.
+    pub role: Role,
+}
+
+/// A member's role changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberRoleChanged {
+    /// The member's id.
+    pub member_id: Uuid,
+    /// The member's email.
+    pub email: Email,
+    /// The role it had.
+    pub previous_role: Role,
+    /// The role it has now.
+    pub role: Role,
+}
+
+/// A member left (or was removed from) the tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberRemoved {
+    /// The member's id.
+    pub member_id: Uuid,
+    /// The member's email.
+    pub email: Email,
+    /// The role it had.
+    pub role: Role,
+}
+
+/// The tenant was suspended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantSuspended {
+    /// Why.
+    pub reason: Reason,
+}
+
+/// The tenant's suspension was lifted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TenantReactivated {}
+
+/// The tenant's decommissioning was scheduled (or rescheduled).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecommissionScheduled {
+    /// The earliest time it may be decommissioned.
+    pub at: DateTime<Utc>,
+}
+
+/// A scheduled decommissioning was cancelled.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DecommissionCancelled {}
+
+/// The tenant was decommissioned; its stream accepts nothing more.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TenantDecommissioned {}
+
+crate::domain_events! {
+    /// Every fact of the tenant aggregate.
+    pub enum TenantEvent {
+        /// See [`TenantCreated`].
+        Created(TenantCreated) = "tenant.created" v 1,
+        /// See [`TenantRenamed`].
+        Renamed(TenantRenamed) = "tenant.renamed" v 1,
+        /// See [`BrandingUpdated`].
+        BrandingUpdated(BrandingUpdated) = "tenant.branding_updated" v 1,
+        /// See [`SettingsUpdated`].
+        SettingsUpdated(SettingsUpdated) = "tenant.settings_updated" v 1,
+        /// See [`PlanChanged`].
+        PlanChanged(PlanChanged) = "tenant.plan_changed" v 1,
+        /// See [`QuotaOverrideSet`].
+        QuotaOverrideSet(QuotaOverrideSet) = "tenant.quota_override_set" v 1,
+        /// See [`QuotaOverrideCleared`].
+        QuotaOverrideCleared(QuotaOverrideCleared) = "tenant.quota_override_cleared" v 1,
+        /// See [`FeatureFlagSet`].
+        FeatureFlagSet(FeatureFlagSet) = "tenant.feature_flag_set" v 1,
+        /// See [`DomainAdded`].
+        DomainAdded(DomainAdded) = "tenant.domain_added" v 1,
+        /// See [`DomainVerified`].
+        DomainVerified(DomainVerified) = "tenant.domain_verified" v 1,
+        /// See [`DomainRemoved`].
+        DomainRemoved(DomainRemoved) = "tenant.domain_removed" v 1,
+        /// See [`ApiKeyIssued`].
+        ApiKeyIssued(ApiKeyIssued) = "tenant.api_key_issued" v 1,
+        /// See [`ApiKeyRevoked`].
+        ApiKeyRevoked(ApiKeyRevoked) = "tenant.api_key_revoked" v 1,
+        /// See [`MemberAdded`].
+        MemberAdded(MemberAdded) = "tenant.member_added" v 1,
+        /// See [`MemberRoleChanged`].
+        MemberRoleChanged(MemberRoleChanged) = "tenant.member_role_changed" v 1,
+        /// See [`MemberRemoved`].
+        MemberRemoved(MemberRemoved) = "tenant.member_removed" v 1,
+        /// See [`TenantSuspended`].
+        Suspended(TenantSuspended) = "tenant.suspended" v 1,
+        /// See [`TenantReactivated`].
+        Reactivated(TenantReactivated) = "tenant.reactivated" v 1,
+        /// See [`DecommissionScheduled`].
+        DecommissionScheduled(DecommissionScheduled) = "tenant.decommission_scheduled" v 1,
+        /// See [`DecommissionCancelled`].
+        DecommissionCancelled(DecommissionCancelled) = "tenant.decommission_cancelled" v 1,
+        /// See [`TenantDecommissioned`].
+        Decommissioned(TenantDecommissioned) = "tenant.decommissioned" v 1,
+    }
+}
+
+// Every payload is still at version 1: nothing to upcast yet.
+impl Upcaster for TenantEvent {}
+
+/// Every stored event type name of the tenant aggregate, for registries and tools.
+pub const TENANT_EVENT_TYPES: &[&str] = &[
+    "tenant.created",
+    "tenant.renamed",
+    "tenant.branding_updated",
+    "tenant.settings_updated",
+    "tenant.plan_changed",
+    "tenant.quota_override_set",
+    "tenant.quota_override_cleared",
+    "tenant.feature_flag_set",
+    "tenant.domain_added",
+    "tenant.domain_verified",
+    "tenant.domain_removed",
+    "tenant.api_key_issued",
+    "tenant.api_key_revoked",
+    "tenant.member_added",
+    "tenant.member_role_changed",
+    "tenant.member_removed",
+    "tenant.suspended",
+    "tenant.reactivated",
+    "tenant.decommission_scheduled",
+    "tenant.decommission_cancelled",
+    "tenant.decommissioned",
+];

@@ -1,0 +1,57 @@
+//! The tenant aggregate: one customer organisation of the control plane, from creation to
+//! decommissioning.
+//!
+//! A tenant has a name, a unique slug (reserved across all tenants through a
+//! [`Claim`](crate::Claim) in the [`SLUG_CLAIM_SCOPE`]), a plan, a fixed data region, branding,
+//! typed settings, quota overrides, feature flags, custom domains, API keys (stored by hash only)
+//! and members, of whom at least one is always an owner.
+//!
+//! Life cycle: `create` makes it active; `suspend` freezes it (only `reactivate`,
+//! `schedule_decommission`, `cancel_decommission` and `decommission` are then accepted);
+//! `decommission` ends it for good once the scheduled time has come. A command that would
+//! change nothing is refused with [`TenantError::Unchanged`].
+//!
+//! Layout:
+//! - [`values`], [`settings`], [`keys`]: validated values (`parse` constructors).
+//! - [`commands`]: [`TenantCommand`] and one struct per command, carrying raw input.
+//! - [`events`]: [`TenantEvent`] and its payloads (`tenant.<fact>`, version 1).
+//! - [`state`]: the [`Tenant`] state and how events fold into it.
+//! - `decide` and `access`: the rules (`impl Aggregate for Tenant`).
+//! - [`error`]: [`TenantError`], a variant per rule.
+#![deny(missing_docs)]
+
+mod access;
+pub mod commands;
+mod decide;
+pub mod error;
+pub mod events;
+pub mod keys;
+pub mod settings;
+pub mod state;
+pub mod values;
+
+#[cfg(test)]
+mod tests;
+
+pub use commands::{
+    AddDomain, AddMember, CancelDecommission, ChangeMemberRole, ChangePlan, ClearQuotaOverride,
+    CreateTenant, DecommissionTenant, IssueApiKey, ReactivateTenant, RemoveDomain, RemoveMember,
+    RenameTenant, RevokeApiKey, ScheduleDecommission, SetFeatureFlag, SetQuotaOverride,
+    SuspendTenant, TenantCommand, UpdateBranding, UpdateSettings,
+};
+pub use decide::SLUG_CLAIM_SCOPE;
+pub use error::TenantError;
+pub use events::{
+    ApiKeyIssued, ApiKeyRevoked, BrandingUpdated, DecommissionCancelled, DecommissionScheduled,
+    DomainAdded, DomainRemoved, DomainVerified, FeatureFlagSet, MemberAdded, MemberRemoved,
+    MemberRoleChanged, PlanChanged, QuotaOverrideCleared, QuotaOverrideSet, SettingsUpdated,
+    TenantCreated, TenantDecommissioned, TenantEvent, TenantReactivated, TenantRenamed,
+    TenantSuspended, TENANT_EVENT_TYPES,
+};
+pub use keys::{KeyName, KeyPrefix, Scope, SecretHash, SCOPE_ACTIONS, SCOPE_RESOURCES};
+pub use settings::{Branding, HexColor, Locale, LogoUrl, TenantSettings, Timezone};
+pub use state::{ApiKey, CustomDomain, Member, Tenant, TenantStatus};
+pub use values::{
+    DomainName, Email, FlagName, InvalidValue, MeterName, Plan, Reason, Region, Role, TenantName,
+    TenantSlug,
+};

@@ -1,0 +1,245 @@
+//! Storage and wire shapes: event encoding, command JSON, snapshots and error metadata.
+
+use super::*;
+use crate::event::payload_to_json;
+use crate::testing::given;
+use crate::DomainEvent;
+
+/// One instance of every event.
+fn one_of_each_event() -> Vec<TenantEvent> {
+    let mut events = created();
+    events.extend([
+        TenantEvent::Renamed(TenantRenamed {
+            name: TenantName::parse("Acme Corp").unwrap(),
+        }),
+        TenantEvent::BrandingUpdated(BrandingUpdated {
+            display_name: Some(TenantName::parse("ACME").unwrap()),
+            logo_url: Some(LogoUrl::parse("https://cdn.acme.com/logo.png").unwrap()),
+            primary_color: None,
+        }),
+        TenantEvent::SettingsUpdated(SettingsUpdated {
+            locale: Some(Locale::parse("en-GB").unwrap()),
+            require_mfa: Some(true),
+            ..Default::default()
+        }),
+        TenantEvent::PlanChanged(PlanChanged {
+            previous_plan: Plan::Standard,
+            plan: Plan::WhiteLabel,
+            effective_at: days(1),
+        }),
+        TenantEvent::QuotaOverrideSet(QuotaOverrideSet {
+            meter: MeterName::parse("api_calls").unwrap(),
+            limit: u64::MAX,
+        }),
+        TenantEvent::QuotaOverrideCleared(QuotaOverrideCleared {
+            meter: MeterName::parse("api_calls").unwrap(),
+        }),
+        TenantEvent::FeatureFlagSet(FeatureFlagSet {
+            flag: FlagName::parse("beta").unwrap(),
+            enabled: true,
+        }),
+        domain_added("app.acme.com"),
+        domain_verified("app.acme.com"),
+        TenantEvent::DomainRemoved(DomainRemoved {
+            domain: DomainName::parse("app.acme.com").unwrap(),
+        }),
+        key_issued(1),
+        TenantEvent::ApiKeyRevoked(ApiKeyRevoked { key_id: key_id(1) }),
+        TenantEvent::MemberRoleChanged(MemberRoleChanged {
+            member_id: owner_id(),
+            email: Email::parse(OWNER_EMAIL).unwrap(),
+            previous_role: Role::Owner,
+            role: Role::Admin,
+        }),
+        TenantEvent::MemberRemoved(MemberRemoved {
+            member_id: owner_id(),
+            email: Email::parse(OWNER_EMAIL).unwrap(),
+            role: Role::Admin,
+        }),
+        suspended(),
+        TenantEvent::Reactivated(TenantReactivated {}),
+        decommission_scheduled(days(30)),
+        TenantEvent::DecommissionCancelled(DecommissionCancelled {}),
+        decommissioned(),
+    ]);
+    events
+}
+
+/// The stored name of each event, matched exhaustively so a new variant cannot be forgotten
+/// here (and therefore in [`one_of_each_event`]'s coverage check).
+fn expected_type(event: &TenantEvent) -> &'static str {
+    match event {
+        TenantEvent::Created(_) => "tenant.created",
+        TenantEvent::Renamed(_) => "tenant.renamed",
+        TenantEvent::BrandingUpdated(_) => "tenant.branding_updated",
+        TenantEvent::SettingsUpdated(_) => "tenant.settings_updated",
+        TenantEvent::PlanChanged(_) => "tenant.plan_changed",
+        TenantEvent::QuotaOverrideSet(_) => "tenant.quota_override_set",
+        TenantEvent::QuotaOverrideCleared(_) => "tenant.quota_override_cleared",
+        TenantEvent::FeatureFlagSet(_) => "tenant.feature_flag_set",
+        TenantEvent::DomainAdded(_) => "tenant.domain_added",
+        TenantEvent::DomainVerified(_) => "tenant.domain_verified",
+        TenantEvent::DomainRemoved(_) => "tenant.domain_removed",
+        TenantEvent::ApiKeyIssued(_) => "tenant.api_key_issued",
+        TenantEvent::ApiKeyRevoked(_) => "tenant.api_key_revoked",
+        TenantEvent::MemberAdded(_) => "tenant.member_added",
+        TenantEvent::MemberRoleChanged(_) => "tenant.member_role_changed",
+        TenantEvent::MemberRemoved(_) => "tenant.member_removed",
+        TenantEvent::Suspended(_) => "tenant.suspended",
+        TenantEvent::Reactivated(_) => "tenant.reactivated",
+        TenantEvent::DecommissionScheduled(_) => "tenant.decommission_scheduled",
+        TenantEvent::DecommissionCancelled(_) => "tenant.decommission_cancelled",
+        TenantEvent::Decommissioned(_) => "tenant.decommissioned",
+    }
+}
+
+#[test]
+fn every_event_round_trips_through_encode_and_decode() {
+    for event in one_of_each_event() {
+        let bytes = event.encode().unwrap();
+        let decoded = TenantEvent::decode(event.event_type(), event.schema_version(), &bytes);
+        assert_eq!(decoded.as_ref(), Ok(&event), "{}", event.event_type());
+    }
+}
+
+#[test]
+fn every_event_has_its_documented_name_and_version_one() {
+    let events = one_of_each_event();
+    let mut names: Vec<&str> = events.iter().map(DomainEvent::event_type).collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut documented = TENANT_EVENT_TYPES.to_vec();
+    documented.sort_unstable();
+    assert_eq!(names, documented, "one_of_each_event covers every event");
+    for event in &events {
+        assert_eq!(event.event_type(), expected_type(event));
+        assert_eq!(event.schema_version(), 1);
+    }
+}
+
+#[test]
+fn payloads_are_stored_with_readable_field_names() {
+    let bytes = key_issued(1).encode().unwrap();
+    let json = payload_to_json(&bytes).unwrap();
+    assert_eq!(json["secret_hash"], HASH);
+    assert_eq!(json["scopes"], serde_json::json!(["workflows:write", "*:read"]));
+    assert_eq!(json["prefix"], "kl_live_4f9a");
+
+    let settings = TenantEvent::SettingsUpdated(SettingsUpdated {
+        require_mfa: Some(true),
+        ..Default::default()
+    });
+    let json = payload_to_json(&settings.encode().unwrap()).unwrap();
+    assert_eq!(json, serde_json::json!({"require_mfa": true}));
+}
+
+#[test]
+fn commands_deserialize_from_json_named_by_a_command_field() {
+    let command: TenantCommand =
+        serde_json::from_str(r#"{"command": "rename", "name": "Acme Corp"}"#).unwrap();
+    assert_eq!(command, rename("Acme Corp"));
+    let command: TenantCommand =
+        serde_json::from_str(r#"{"command": "update_settings", "require_mfa": true}"#).unwrap();
+    assert_eq!(
+        command,
+        UpdateSettings {
+            require_mfa: Some(true),
+            ..Default::default()
+        }
+        .into()
+    );
+    let body: IssueApiKey = serde_json::from_value(serde_json::json!({
+        "key_id": key_id(1),
+        "name": "CI",
+        "scopes": ["usage:read"],
+        "prefix": "kl_abc",
+        "secret_hash": HASH,
+    }))
+    .unwrap();
+    assert_eq!(body.expires_at, None);
+}
+
+#[test]
+fn commands_refuse_unknown_json_fields() {
+    let typo = serde_json::from_str::<UpdateSettings>(r#"{"require_mfaa": true}"#);
+    assert!(typo.is_err());
+    let typo =
+        serde_json::from_str::<TenantCommand>(r#"{"command": "rename", "name": "A", "x": 1}"#);
+    assert!(typo.is_err());
+}
+
+#[test]
+fn every_command_name_is_its_json_tag() {
+    let mut commands = every_command_but_create();
+    commands.push(create_command().into());
+    for command in commands {
+        let json = serde_json::to_value(&command).unwrap();
+        assert_eq!(json["command"], command.name());
+        let back: TenantCommand = serde_json::from_value(json).unwrap();
+        assert_eq!(back, command);
+    }
+}
+
+/// A state holding something in every part.
+fn rich_state() -> Tenant {
+    let events = one_of_each_event();
+    // Leave out the last events (which clear and end things) but keep everything else.
+    let mut state = Tenant::from_events(events.iter().take(events.len() - 4));
+    for event in [
+        domain_added("www.acme.com"),
+        key_issued(2),
+        TenantEvent::QuotaOverrideSet(QuotaOverrideSet {
+            meter: MeterName::parse("seats").unwrap(),
+            limit: 25,
+        }),
+        member_added(member_id(1), "ada@acme.com", Role::Owner),
+        decommission_scheduled(days(30)),
+    ] {
+        crate::Aggregate::apply(&mut state, &event);
+    }
+    state
+}
+
+#[test]
+fn state_snapshot_round_trips_through_json_and_message_pack() {
+    let state = rich_state();
+    assert!(!state.domains().is_empty() && !state.api_keys().is_empty());
+    assert!(!state.quota_overrides().is_empty() && !state.feature_flags().is_empty());
+    let json = serde_json::to_string(&state).unwrap();
+    assert_eq!(serde_json::from_str::<Tenant>(&json).unwrap(), state);
+    let bytes = rmp_serde::to_vec_named(&state).unwrap();
+    assert_eq!(rmp_serde::from_slice::<Tenant>(&bytes).unwrap(), state);
+}
+
+#[test]
+fn aggregate_constants_are_as_stored() {
+    use crate::Aggregate;
+    assert_eq!(Tenant::KIND, "tenant");
+    assert_eq!(Tenant::SNAPSHOT_VERSION, 1);
+    assert_eq!(SLUG_CLAIM_SCOPE, "tenant-slug");
+}
+
+#[test]
+fn only_creation_claims_anything() {
+    use crate::Aggregate;
+    for event in one_of_each_event().iter().skip(1) {
+        assert!(Tenant::claims(event).is_empty(), "{}", event.event_type());
+    }
+}
+
+#[test]
+fn errors_name_their_field_and_code() {
+    let error = given::<Tenant>(created())
+        .when(&rename(""))
+        .outcome()
+        .unwrap_err();
+    assert_eq!(error.field(), Some("name"));
+    assert_eq!(error.to_string(), "name must not be empty");
+    assert_eq!(TenantError::LastOwner.field(), None);
+    assert_eq!(TenantError::LastOwner.code(), "last_owner");
+    let taken = TenantError::MemberEmailTaken {
+        email: "a@b.co".into(),
+    };
+    assert_eq!(taken.field(), Some("email"));
+    assert_eq!(taken.to_string(), "`a@b.co` is already a member of this tenant");
+}

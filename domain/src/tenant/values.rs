@@ -1,0 +1,438 @@
+//! Validated values of the tenant aggregate: names, slug, region, emails, domains, identifiers,
+//! plans and roles.
+//!
+//! Each newtype is built by `parse`, which checks a raw input and, where the value is
+//! case-insensitive (emails, domains), normalizes it. Commands carry raw strings; `decide` parses
+//! them, so events and state only ever hold values that passed these rules.
+//!
+//! Deserialization deliberately does not re-validate (`serde(transparent)`): stored events and
+//! snapshots are facts checked when they were decided, and re-checking them on read would make a
+//! later tightening of a rule break streams that can no longer change.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why a raw input is not a valid value. `decide` attaches the command field it came from,
+/// which is why the reason is phrased to follow a field name ("must not be empty").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct InvalidValue {
+    reason: String,
+}
+
+impl InvalidValue {
+    /// A failure with the given reason.
+    pub fn new(reason: impl Into<String>) -> Self {
+        InvalidValue {
+            reason: reason.into(),
+        }
+    }
+
+    /// What is wrong with the value.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+/// Declares a string newtype with the accessors and trait impls every validated text value
+/// shares. Its constructor (`parse`) is written by hand next to it.
+macro_rules! string_value {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, ::serde::Serialize, ::serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The value as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The value as an owned string.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        // Lets maps keyed by this type be looked up with a plain `&str`.
+        impl ::std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+pub(super) use string_value;
+
+/// Quotes a raw input for an error message, cut short and with control characters escaped so a
+/// hostile or accidental huge input cannot flood a response or a log line.
+pub(super) fn quoted(raw: &str) -> String {
+    const MAX_CHARS: usize = 40;
+    let mut shown = String::new();
+    for c in raw.chars().take(MAX_CHARS) {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    if raw.chars().nth(MAX_CHARS).is_some() {
+        shown.push('…');
+    }
+    format!("`{shown}`")
+}
+
+/// Checks free text a human typed (a name, a reason): trimmed, non-empty, at most `max`
+/// characters, one line.
+pub(super) fn parse_text(raw: &str, max: usize) -> Result<String, InvalidValue> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(InvalidValue::new("must not be empty"));
+    }
+    let length = text.chars().count();
+    if length > max {
+        return Err(InvalidValue::new(format!(
+            "must be at most {max} characters (got {length})"
+        )));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(InvalidValue::new(
+            "must not contain control characters such as line breaks",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// Whether `label` is one DNS label: 1-63 lowercase letters, digits or '-', not starting or
+/// ending with '-'.
+pub(super) fn is_dns_label(label: &str) -> bool {
+    (1..=63).contains(&label.len())
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+}
+
+string_value! {
+    /// A tenant's human-readable name (also used for its branding display name): trimmed,
+    /// 1-200 characters, one line.
+    #[derive(Default)]
+    TenantName
+}
+
+impl TenantName {
+    /// The longest name accepted, in characters.
+    pub const MAX_CHARS: usize = 200;
+
+    /// Trims and checks a name.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        parse_text(raw, Self::MAX_CHARS).map(TenantName)
+    }
+}
+
+string_value! {
+    /// A tenant's unique, URL- and DNS-safe handle (e.g. `acme` in `acme.keel.example`):
+    /// 3-63 lowercase letters, digits or '-', not starting or ending with '-'.
+    #[derive(Default)]
+    TenantSlug
+}
+
+impl TenantSlug {
+    /// Checks a slug. It is not lowercased: a slug is chosen, and silently changing what someone
+    /// chose would surprise them more than a clear refusal.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        if raw.len() >= 3 && is_dns_label(raw) {
+            Ok(TenantSlug(raw.to_owned()))
+        } else {
+            Err(InvalidValue::new(format!(
+                "{} is invalid: use 3-63 lowercase letters, digits or '-', \
+                 not starting or ending with '-'",
+                quoted(raw)
+            )))
+        }
+    }
+}
+
+string_value! {
+    /// The region a tenant's data lives in (e.g. `eu-west-1`): 2-32 lowercase letters, digits
+    /// or '-', starting with a letter and not ending with '-'. Fixed at creation, because moving
+    /// data between regions is an operation, not an edit.
+    #[derive(Default)]
+    Region
+}
+
+impl Region {
+    /// Checks a region identifier.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let valid = (2..=32).contains(&raw.len())
+            && raw.starts_with(|c: char| c.is_ascii_lowercase())
+            && !raw.ends_with('-')
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if valid {
+            Ok(Region(raw.to_owned()))
+        } else {
+            Err(InvalidValue::new(format!(
+                "{} is invalid: use 2-32 lowercase letters, digits or '-', starting with a \
+                 letter (e.g. `eu-west-1`)",
+                quoted(raw)
+            )))
+        }
+    }
+}
+
+string_value! {
+    /// An email address, trimmed and lowercased so that one person cannot be a member twice
+    /// under two spellings. Checked simply (one '@', a local part, a dotted domain): only
+    /// sending mail proves an address.
+    Email
+}
+
+impl Email {
+    /// The longest address accepted, in characters.
+    pub const MAX_CHARS: usize = 254;
+
+    /// Trims, lowercases and checks an email address.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let email = raw.trim().to_lowercase();
+        let length = email.chars().count();
+        if length > Self::MAX_CHARS {
+            return Err(InvalidValue::new(format!(
+                "must be at most {} characters (got {length})",
+                Self::MAX_CHARS
+            )));
+        }
+        let well_formed = match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains("..")
+                    && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+            }
+            None => false,
+        };
+        if well_formed {
+            Ok(Email(email))
+        } else {
+            Err(InvalidValue::new(format!(
+                "{} is not a valid email address (expected e.g. `ada@example.com`)",
+                quoted(raw)
+            )))
+        }
+    }
+}
+
+string_value! {
+    /// A custom domain (DNS hostname) a tenant serves under, e.g. `app.acme.com`: lowercased,
+    /// at least two labels of 1-63 letters, digits or '-', at most 253 characters. Names with
+    /// non-ASCII letters must be given in their `xn--` (punycode) form.
+    DomainName
+}
+
+impl DomainName {
+    /// The longest hostname DNS allows.
+    pub const MAX_CHARS: usize = 253;
+
+    /// Lowercases and checks a hostname.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let name = raw.to_ascii_lowercase();
+        if name.is_empty() {
+            return Err(InvalidValue::new("must not be empty"));
+        }
+        if name.len() > Self::MAX_CHARS {
+            return Err(InvalidValue::new(format!(
+                "must be at most {} characters (got {})",
+                Self::MAX_CHARS,
+                name.len()
+            )));
+        }
+        let labels: Vec<&str> = name.split('.').collect();
+        if labels.len() < 2 {
+            return Err(InvalidValue::new(format!(
+                "{} must have at least two labels (e.g. `app.example.com`)",
+                quoted(raw)
+            )));
+        }
+        if !labels.iter().all(|label| is_dns_label(label)) {
+            return Err(InvalidValue::new(format!(
+                "{} is invalid: each dot-separated label must be 1-63 letters, digits or '-', \
+                 not starting or ending with '-'",
+                quoted(raw)
+            )));
+        }
+        // An all-numeric last label would make `10.0.0.1` a "domain": addresses are not hostnames.
+        if labels
+            .last()
+            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(InvalidValue::new(format!(
+                "{} is an address, not a hostname",
+                quoted(raw)
+            )));
+        }
+        Ok(DomainName(name))
+    }
+}
+
+/// Checks a machine identifier (meter or flag name): `[a-z][a-z0-9_]{0,63}`.
+fn parse_identifier(raw: &str) -> Result<String, InvalidValue> {
+    let valid = (1..=64).contains(&raw.len())
+        && raw.starts_with(|c: char| c.is_ascii_lowercase())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if valid {
+        Ok(raw.to_owned())
+    } else {
+        Err(InvalidValue::new(format!(
+            "{} is invalid: use 1-64 lowercase letters, digits or '_', starting with a letter",
+            quoted(raw)
+        )))
+    }
+}
+
+string_value! {
+    /// The name of a usage meter a quota applies to (e.g. `api_calls`): `[a-z][a-z0-9_]{0,63}`.
+    MeterName
+}
+
+impl MeterName {
+    /// Checks a meter name.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        parse_identifier(raw).map(MeterName)
+    }
+}
+
+string_value! {
+    /// The name of a feature flag (e.g. `new_billing_ui`): `[a-z][a-z0-9_]{0,63}`.
+    FlagName
+}
+
+impl FlagName {
+    /// Checks a feature flag name.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        parse_identifier(raw).map(FlagName)
+    }
+}
+
+string_value! {
+    /// Why a tenant was suspended, for the audit trail and support: trimmed, 1-500 characters.
+    Reason
+}
+
+impl Reason {
+    /// The longest reason accepted, in characters.
+    pub const MAX_CHARS: usize = 500;
+
+    /// Trims and checks a reason.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        parse_text(raw, Self::MAX_CHARS).map(Reason)
+    }
+}
+
+/// Declares a closed set of snake_case names as an enum with `parse`, `as_str` and `ALL`.
+macro_rules! name_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and wire name (snake_case).
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$variant => $text,)+ }
+            }
+
+            /// Parses a wire name; the error lists the accepted ones.
+            pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+                match raw {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(InvalidValue::new(format!(
+                        "{} is not a known {}: use one of {}",
+                        quoted(raw),
+                        $what,
+                        [$(concat!("`", $text, "`")),+].join(", ")
+                    ))),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+name_enum! {
+    /// The commercial plan a tenant is on; billing and default quotas follow from it.
+    #[derive(Default)]
+    Plan, "plan" {
+        /// The free tier (also the state's value before creation).
+        #[default]
+        Free = "free",
+        /// The standard paid plan.
+        Standard = "standard",
+        /// The premium plan.
+        Premium = "premium",
+        /// The enterprise plan.
+        Enterprise = "enterprise",
+        /// The enterprise plan with extended support and limits.
+        EnterprisePlus = "enterprise_plus",
+        /// A reseller plan: the tenant is rebranded as the reseller's own product.
+        WhiteLabel = "white_label",
+    }
+}
+
+name_enum! {
+    /// What a member may do in the tenant.
+    Role, "role" {
+        /// Full control, including members and decommissioning. A tenant always keeps one.
+        Owner = "owner",
+        /// Manages configuration, keys and members, but not ownership.
+        Admin = "admin",
+        /// Uses the tenant's workflows and integrations.
+        Member = "member",
+        /// Reads everything, including the audit trail, and changes nothing.
+        Auditor = "auditor",
+    }
+}
