@@ -176,22 +176,21 @@ pub fn plan_group<'a>(
 /// The original result of an append whose event ids are all stored exactly as asked,
 /// or an idempotency conflict.
 fn replay(unit: &[StreamAppend], stored: &HashMap<Uuid, StoredId>) -> Outcome {
+    let ids = || unit.iter().flat_map(|a| a.events.iter().map(|e| e.event_id));
+    let conflict = |event_id| Outcome::Refused(StoreError::IdempotencyConflict { event_id });
     let mut results = Vec::with_capacity(unit.len());
     for append in unit {
         let mut previous: Option<&StoredId> = None;
         for event in &append.events {
-            let conflict = || {
-                Outcome::Refused(StoreError::IdempotencyConflict {
-                    event_id: event.event_id,
-                })
-            };
             let Some(found) = stored.get(&event.event_id) else {
-                return conflict();
+                // Part of the append is new: name an id that is stored, the cause of it all.
+                let stored_id = ids().find(|id| stored.contains_key(id));
+                return conflict(stored_id.unwrap_or(event.event_id));
             };
             let in_sequence = found.stream_id == append.stream_id
                 && previous.is_none_or(|p| found.stream_version == p.stream_version + 1);
             if !in_sequence {
-                return conflict();
+                return conflict(event.event_id);
             }
             previous = Some(found);
         }

@@ -2,8 +2,8 @@
 //! members (including the rule that a tenant always keeps an owner).
 
 use super::commands::{
-    AddDomain, AddMember, ChangeMemberRole, IssueApiKey, RemoveDomain, RemoveMember,
-    RevokeApiKey, VerifyDomain,
+    AddDomain, AddMember, ChangeMemberRole, IssueApiKey, RemoveDomain, RemoveMember, RevokeApiKey,
+    VerifyDomain,
 };
 use super::decide::{require_id, Decision};
 use super::error::{InField, TenantError};
@@ -13,7 +13,8 @@ use super::events::{
 };
 use super::keys::{parse_scopes, KeyName, KeyPrefix, SecretHash};
 use super::state::{CustomDomain, Member, Tenant};
-use super::values::{DomainName, Email, Role};
+use super::choices::Role;
+use super::values::{DomainName, Email};
 use crate::aggregate::DecisionContext;
 
 impl Tenant {

@@ -8,8 +8,7 @@
 
 use super::commands::{
     ChangePlan, ClearQuotaOverride, CreateTenant, RenameTenant, ScheduleDecommission,
-    SetFeatureFlag, SetQuotaOverride, SuspendTenant, TenantCommand, UpdateBranding,
-    UpdateSettings,
+    SetFeatureFlag, SetQuotaOverride, SuspendTenant, TenantCommand, UpdateBranding, UpdateSettings,
 };
 use super::error::{InField, TenantError};
 use super::events::{
@@ -19,7 +18,9 @@ use super::events::{
 };
 use super::settings::{HexColor, Locale, LogoUrl, TenantSettings, Timezone};
 use super::state::{Tenant, TenantStatus};
-use super::values::{Email, FlagName, MeterName, Plan, Reason, Region, Role, TenantName, TenantSlug};
+use super::values::{
+    Email, FlagName, MeterName, Reason, Region, TenantName, TenantSlug,
+};
 use crate::aggregate::{Aggregate, Claim, DecisionContext};
 use uuid::Uuid;
 
@@ -89,7 +90,11 @@ pub(super) fn require_id(id: Uuid, field: &'static str) -> Result<Uuid, TenantEr
 }
 
 /// Refuses a value equal to the current one.
-fn require_change<T: PartialEq>(current: &T, new: &T, field: &'static str) -> Result<(), TenantError> {
+fn require_change<T: PartialEq>(
+    current: &T,
+    new: &T,
+    field: &'static str,
+) -> Result<(), TenantError> {
     if current == new {
         Err(TenantError::Unchanged { field })
     } else {
@@ -244,7 +249,11 @@ impl Tenant {
 
     fn set_quota_override(&self, c: &SetQuotaOverride) -> Decision {
         let meter = MeterName::parse(&c.meter).in_field("meter")?;
-        require_change(&self.quota_override(meter.as_str()), &Some(c.limit), "limit")?;
+        require_change(
+            &self.quota_override(meter.as_str()),
+            &Some(c.limit),
+            "limit",
+        )?;
         Ok(vec![TenantEvent::QuotaOverrideSet(QuotaOverrideSet {
             meter,
             limit: c.limit,
@@ -267,7 +276,11 @@ impl Tenant {
         let flag = FlagName::parse(&c.flag).in_field("flag")?;
         // An absent flag follows the product default, which the domain does not know; setting
         // it either way is therefore a change.
-        require_change(&self.feature_flag(flag.as_str()), &Some(c.enabled), "enabled")?;
+        require_change(
+            &self.feature_flag(flag.as_str()),
+            &Some(c.enabled),
+            "enabled",
+        )?;
         Ok(vec![TenantEvent::FeatureFlagSet(FeatureFlagSet {
             flag,
             enabled: c.enabled,

@@ -3,11 +3,14 @@
 //! Payloads carry what the read side needs to build its views without consulting the state
 //! (names, emails and roles, not only ids). They hold validated values, and never a secret: an
 //! API key is recorded by its hash and display prefix.
+//!
+//! Ids are stored as hyphenated text (`#[serde(with = ...)]`): a `Uuid`'s own serde form is a
+//! byte array in MessagePack, which the JSON view of stored payloads cannot show.
 
 use super::keys::{KeyName, KeyPrefix, Scope, SecretHash};
 use super::settings::{HexColor, Locale, LogoUrl, Timezone};
 use super::values::{
-    DomainName, Email, FlagName, MeterName, Plan, Reason, Region, Role, TenantName, TenantSlug,
+    DomainName, Email, FlagName, MeterName, Reason, Region, TenantName, TenantSlug,
 };
 use crate::event::Upcaster;
 use crate::ids::TenantId;
@@ -15,11 +18,26 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// Stores a [`TenantId`] as hyphenated text, like the other ids of these payloads.
+mod tenant_id_text {
+    use crate::ids::TenantId;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &TenantId, serializer: S) -> Result<S::Ok, S::Error> {
+        uuid::serde::hyphenated::serialize(&id.0, serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<TenantId, D::Error> {
+        uuid::serde::hyphenated::deserialize(deserializer).map(TenantId)
+    }
+}
+
 /// A tenant came into being. Its first owner is recorded by the [`MemberAdded`] that follows it
 /// in the same decision; the owner's email is repeated here for views that list tenants.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TenantCreated {
     /// The tenant's id.
+    #[serde(with = "tenant_id_text")]
     pub tenant_id: TenantId,
     /// Its name.
     pub name: TenantName,
@@ -30,6 +48,7 @@ pub struct TenantCreated {
     /// Where its data lives.
     pub data_region: Region,
     /// The first owner's member id.
+    #[serde(with = "uuid::serde::hyphenated")]
     pub owner_member_id: Uuid,
     /// The first owner's email.
     pub owner_email: Email,
@@ -137,6 +156,7 @@ pub struct DomainRemoved {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiKeyIssued {
     /// The key's id.
+    #[serde(with = "uuid::serde::hyphenated")]
     pub key_id: Uuid,
     /// Its name.
     pub name: KeyName,
@@ -154,6 +174,7 @@ pub struct ApiKeyIssued {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiKeyRevoked {
     /// The key's id.
+    #[serde(with = "uuid::serde::hyphenated")]
     pub key_id: Uuid,
 }
 
@@ -161,6 +182,7 @@ pub struct ApiKeyRevoked {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemberAdded {
     /// The member's id.
+    #[serde(with = "uuid::serde::hyphenated")]
     pub member_id: Uuid,
     /// The member's email.
     pub email: Email,
@@ -172,6 +194,7 @@ pub struct MemberAdded {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemberRoleChanged {
     /// The member's id.
+    #[serde(with = "uuid::serde::hyphenated")]
     pub member_id: Uuid,
     /// The member's email.
     pub email: Email,
@@ -185,6 +208,7 @@ pub struct MemberRoleChanged {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemberRemoved {
     /// The member's id.
+    #[serde(with = "uuid::serde::hyphenated")]
     pub member_id: Uuid,
     /// The member's email.
     pub email: Email,

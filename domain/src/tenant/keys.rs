@@ -145,4 +145,3 @@ pub(super) fn parse_scopes(raw: &[String]) -> Result<Vec<Scope>, InvalidValue> {
     }
     Ok(scopes)
 }
-

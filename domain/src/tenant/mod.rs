@@ -12,7 +12,7 @@
 //! change nothing is refused with [`TenantError::Unchanged`].
 //!
 //! Layout:
-//! - [`values`], [`settings`], [`keys`]: validated values (`parse` constructors).
+//! - [`values`], [`choices`], [`settings`], [`keys`]: validated values (`parse` constructors).
 //! - [`commands`]: [`TenantCommand`] and one struct per command, carrying raw input.
 //! - [`events`]: [`TenantEvent`] and its payloads (`tenant.<fact>`, version 1).
 //! - [`state`]: the [`Tenant`] state and how events fold into it.
@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 mod access;
+pub mod choices;
 pub mod commands;
 mod decide;
 pub mod error;
@@ -37,7 +38,7 @@ pub use commands::{
     AddDomain, AddMember, CancelDecommission, ChangeMemberRole, ChangePlan, ClearQuotaOverride,
     CreateTenant, DecommissionTenant, IssueApiKey, ReactivateTenant, RemoveDomain, RemoveMember,
     RenameTenant, RevokeApiKey, ScheduleDecommission, SetFeatureFlag, SetQuotaOverride,
-    SuspendTenant, TenantCommand, UpdateBranding, UpdateSettings,
+    SuspendTenant, TenantCommand, UpdateBranding, UpdateSettings, VerifyDomain,
 };
 pub use decide::SLUG_CLAIM_SCOPE;
 pub use error::TenantError;
@@ -51,7 +52,7 @@ pub use events::{
 pub use keys::{KeyName, KeyPrefix, Scope, SecretHash, SCOPE_ACTIONS, SCOPE_RESOURCES};
 pub use settings::{Branding, HexColor, Locale, LogoUrl, TenantSettings, Timezone};
 pub use state::{ApiKey, CustomDomain, Member, Tenant, TenantStatus};
+pub use choices::{Plan, Role};
 pub use values::{
-    DomainName, Email, FlagName, InvalidValue, MeterName, Plan, Reason, Region, Role, TenantName,
-    TenantSlug,
+    DomainName, Email, FlagName, InvalidValue, MeterName, Reason, Region, TenantName, TenantSlug,
 };

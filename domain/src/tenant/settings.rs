@@ -66,7 +66,9 @@ impl LogoUrl {
             return Err(InvalidValue::new(format!("{} has no host", quoted(raw))));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(InvalidValue::new("must not contain a user name or password"));
+            return Err(InvalidValue::new(
+                "must not contain a user name or password",
+            ));
         }
         Ok(LogoUrl(url.to_string()))
     }
@@ -140,8 +142,7 @@ impl Locale {
     fn is_valid(raw: &str) -> bool {
         let mut parts = raw.split('-').peekable();
         let language = parts.next().unwrap_or_default();
-        if !(2..=3).contains(&language.len()) || !language.bytes().all(|b| b.is_ascii_lowercase())
-        {
+        if !(2..=3).contains(&language.len()) || !language.bytes().all(|b| b.is_ascii_lowercase()) {
             return false;
         }
         if let Some(script) = parts.next_if(|p| p.len() == 4) {

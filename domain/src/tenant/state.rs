@@ -10,7 +10,7 @@ use super::events::TenantEvent;
 use super::keys::{KeyName, KeyPrefix, Scope, SecretHash};
 use super::settings::{Branding, TenantSettings};
 use super::values::{
-    DomainName, Email, FlagName, MeterName, Plan, Reason, Region, Role, TenantName, TenantSlug,
+    DomainName, Email, FlagName, MeterName, Reason, Region, TenantName, TenantSlug,
 };
 use crate::ids::TenantId;
 use chrono::{DateTime, Utc};

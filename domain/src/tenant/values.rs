@@ -1,5 +1,5 @@
-//! Validated values of the tenant aggregate: names, slug, region, emails, domains, identifiers,
-//! plans and roles.
+//! Validated text values of the tenant aggregate: names, slug, region, emails, domains,
+//! identifiers and reasons (plans and roles are in [`choices`](super::choices)).
 //!
 //! Each newtype is built by `parse`, which checks a raw input and, where the value is
 //! case-insensitive (emails, domains), normalizes it. Commands carry raw strings; `decide` parses
@@ -359,80 +359,5 @@ impl Reason {
     /// Trims and checks a reason.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         parse_text(raw, Self::MAX_CHARS).map(Reason)
-    }
-}
-
-/// Declares a closed set of snake_case names as an enum with `parse`, `as_str` and `ALL`.
-macro_rules! name_enum {
-    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stored and wire name (snake_case).
-            pub fn as_str(&self) -> &'static str {
-                match self { $($name::$variant => $text,)+ }
-            }
-
-            /// Parses a wire name; the error lists the accepted ones.
-            pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-                match raw {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(InvalidValue::new(format!(
-                        "{} is not a known {}: use one of {}",
-                        quoted(raw),
-                        $what,
-                        [$(concat!("`", $text, "`")),+].join(", ")
-                    ))),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-name_enum! {
-    /// The commercial plan a tenant is on; billing and default quotas follow from it.
-    #[derive(Default)]
-    Plan, "plan" {
-        /// The free tier (also the state's value before creation).
-        #[default]
-        Free = "free",
-        /// The standard paid plan.
-        Standard = "standard",
-        /// The premium plan.
-        Premium = "premium",
-        /// The enterprise plan.
-        Enterprise = "enterprise",
-        /// The enterprise plan with extended support and limits.
-        EnterprisePlus = "enterprise_plus",
-        /// A reseller plan: the tenant is rebranded as the reseller's own product.
-        WhiteLabel = "white_label",
-    }
-}
-
-name_enum! {
-    /// What a member may do in the tenant.
-    Role, "role" {
-        /// Full control, including members and decommissioning. A tenant always keeps one.
-        Owner = "owner",
-        /// Manages configuration, keys and members, but not ownership.
-        Admin = "admin",
-        /// Uses the tenant's workflows and integrations.
-        Member = "member",
-        /// Reads everything, including the audit trail, and changes nothing.
-        Auditor = "auditor",
     }
 }

@@ -118,12 +118,28 @@ fn every_event_has_its_documented_name_and_version_one() {
 }
 
 #[test]
+fn every_payload_has_a_json_view_with_ids_as_text() {
+    for event in one_of_each_event() {
+        let json = payload_to_json(&event.encode().unwrap());
+        assert!(json.is_ok(), "{}: {json:?}", event.event_type());
+    }
+    let json = payload_to_json(&created()[0].encode().unwrap()).unwrap();
+    assert_eq!(json["tenant_id"], tenant_id().to_string());
+    assert_eq!(json["owner_member_id"], owner_id().to_string());
+    assert_eq!(json["plan"], "standard");
+}
+
+#[test]
 fn payloads_are_stored_with_readable_field_names() {
     let bytes = key_issued(1).encode().unwrap();
     let json = payload_to_json(&bytes).unwrap();
     assert_eq!(json["secret_hash"], HASH);
-    assert_eq!(json["scopes"], serde_json::json!(["workflows:write", "*:read"]));
+    assert_eq!(
+        json["scopes"],
+        serde_json::json!(["workflows:write", "*:read"])
+    );
     assert_eq!(json["prefix"], "kl_live_4f9a");
+    assert_eq!(json["key_id"], key_id(1).to_string());
 
     let settings = TenantEvent::SettingsUpdated(SettingsUpdated {
         require_mfa: Some(true),
@@ -184,7 +200,7 @@ fn every_command_name_is_its_json_tag() {
 fn rich_state() -> Tenant {
     let events = one_of_each_event();
     // Leave out the last events (which clear and end things) but keep everything else.
-    let mut state = Tenant::from_events(events.iter().take(events.len() - 4));
+    let mut state = <Tenant as crate::Aggregate>::from_events(events.iter().take(events.len() - 4));
     for event in [
         domain_added("www.acme.com"),
         key_issued(2),
@@ -241,5 +257,8 @@ fn errors_name_their_field_and_code() {
         email: "a@b.co".into(),
     };
     assert_eq!(taken.field(), Some("email"));
-    assert_eq!(taken.to_string(), "`a@b.co` is already a member of this tenant");
+    assert_eq!(
+        taken.to_string(),
+        "`a@b.co` is already a member of this tenant"
+    );
 }

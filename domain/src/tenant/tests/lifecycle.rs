@@ -53,9 +53,12 @@ fn creating_an_existing_tenant_is_refused_as_already_exists() {
 
 #[test]
 fn creating_a_decommissioned_tenant_again_is_refused_as_already_exists() {
-    given::<Tenant>(created_and([decommission_scheduled(days(-1)), decommissioned()]))
-        .when(&create_command().into())
-        .then_err(TenantError::AlreadyExists);
+    given::<Tenant>(created_and([
+        decommission_scheduled(days(-1)),
+        decommissioned(),
+    ]))
+    .when(&create_command().into())
+    .then_err(TenantError::AlreadyExists);
 }
 
 #[test]

@@ -4,11 +4,14 @@
 //! This file holds the shared fixtures: a created tenant "Acme" with one owner, and builders for
 //! commands and events, so each test states only what it is about.
 
-mod access;
+mod api_keys;
 mod codec;
+mod domains;
 mod lifecycle;
+mod members;
 mod profile;
 mod props;
+mod settings;
 mod values;
 
 use super::*;

@@ -1,0 +1,338 @@
+//! The event store conformance suite: the guarantees of `keel_commands::store`, checked on
+//! SQLite and on PostgreSQL alike.
+
+use keel_commands::store::{ExpectedVersion, StoreError, StreamAppend};
+use keel_tests::{sample_event, Backend, TestDatabase};
+
+both_backends!(
+    appended_events_read_back_with_their_whole_envelope,
+    a_wrong_expected_version_is_a_typed_error_and_writes_nothing,
+    a_multi_stream_append_is_all_or_nothing,
+    reappending_the_same_event_ids_returns_the_first_result,
+    a_partly_stored_append_is_an_idempotency_conflict,
+    read_all_pages_through_the_log_in_position_order,
+    sixty_four_concurrent_writers_to_one_stream_lose_no_update,
+    reopening_an_existing_database_keeps_its_events,
+    a_subscription_catches_up_then_follows_live,
+    every_event_has_a_json_view,
+);
+
+async fn appended_events_read_back_with_their_whole_envelope(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    let mut first = sample_event("test.first");
+    first.metadata.causation_id = Some(uuid::Uuid::now_v7());
+    let second = sample_event("test.second");
+    let result = store
+        .append(
+            "s-1",
+            ExpectedVersion::NoStream,
+            vec![first.clone(), second.clone()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(result.stream_version, 2);
+    assert_eq!(result.global_position, 2);
+
+    let events = store.read_stream("s-1", 1, 10).await.unwrap();
+    assert_eq!(events.len(), 2);
+    for (stored, sent) in events.iter().zip([&first, &second]) {
+        assert_eq!(stored.event_id, sent.event_id);
+        assert_eq!(stored.event_type, sent.event_type);
+        assert_eq!(stored.schema_version, sent.schema_version);
+        assert_eq!(stored.payload, sent.payload);
+        assert_eq!(stored.metadata.tenant_id, sent.metadata.tenant_id);
+        assert_eq!(stored.metadata.actor, sent.metadata.actor);
+        assert_eq!(stored.metadata.correlation_id, sent.metadata.correlation_id);
+        assert_eq!(stored.metadata.causation_id, sent.metadata.causation_id);
+        assert_eq!(
+            stored.metadata.occurred_at.timestamp_micros(),
+            sent.metadata.occurred_at.timestamp_micros()
+        );
+        assert!(stored.recorded_at >= sent.metadata.occurred_at - chrono::Duration::seconds(5));
+    }
+    assert_eq!(
+        (events[0].stream_version, events[1].stream_version),
+        (1, 2)
+    );
+    assert_eq!(store.read_stream("s-1", 2, 10).await.unwrap().len(), 1);
+    assert_eq!(store.stream_version("s-1").await.unwrap(), 2);
+    assert_eq!(store.stream_version("absent").await.unwrap(), 0);
+    assert_eq!(store.head_position().await.unwrap(), 2);
+}
+
+async fn a_wrong_expected_version_is_a_typed_error_and_writes_nothing(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    store
+        .append("s", ExpectedVersion::NoStream, vec![sample_event("t.a")])
+        .await
+        .unwrap();
+    for expected in [
+        ExpectedVersion::NoStream,
+        ExpectedVersion::Exact(0),
+        ExpectedVersion::Exact(2),
+    ] {
+        let error = store
+            .append("s", expected, vec![sample_event("t.b")])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, StoreError::WrongExpectedVersion { stream_id, actual: 1, .. } if stream_id == "s"),
+            "{expected:?} gave {error:?}"
+        );
+    }
+    let error = store
+        .append("absent", ExpectedVersion::StreamExists, vec![sample_event("t.b")])
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::WrongExpectedVersion { actual: 0, .. }));
+    assert_eq!(store.head_position().await.unwrap(), 1);
+
+    for expected in [ExpectedVersion::Exact(1), ExpectedVersion::StreamExists, ExpectedVersion::Any] {
+        store.append("s", expected, vec![sample_event("t.c")]).await.unwrap();
+    }
+    assert_eq!(store.stream_version("s").await.unwrap(), 4);
+}
+
+async fn a_multi_stream_append_is_all_or_nothing(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    store
+        .append("taken", ExpectedVersion::NoStream, vec![sample_event("t.a")])
+        .await
+        .unwrap();
+    let error = store
+        .append_streams(vec![
+            StreamAppend {
+                stream_id: "fresh".into(),
+                expected: ExpectedVersion::NoStream,
+                events: vec![sample_event("t.b"), sample_event("t.b")],
+            },
+            StreamAppend {
+                stream_id: "taken".into(),
+                expected: ExpectedVersion::NoStream,
+                events: vec![sample_event("t.c")],
+            },
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::WrongExpectedVersion { ref stream_id, .. } if stream_id == "taken"));
+    assert_eq!(store.stream_version("fresh").await.unwrap(), 0);
+    assert_eq!(store.read_all(0, 10).await.unwrap().len(), 1);
+
+    let results = store
+        .append_streams(vec![
+            StreamAppend {
+                stream_id: "fresh".into(),
+                expected: ExpectedVersion::NoStream,
+                events: vec![sample_event("t.b"), sample_event("t.b")],
+            },
+            StreamAppend {
+                stream_id: "taken".into(),
+                expected: ExpectedVersion::Exact(1),
+                events: vec![sample_event("t.c")],
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(results[0].stream_version, 2);
+    assert_eq!(results[1].stream_version, 2);
+    assert_eq!(results[0].global_position, 3);
+    assert_eq!(results[1].global_position, 4);
+}
+
+async fn reappending_the_same_event_ids_returns_the_first_result(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    let events = vec![sample_event("t.a"), sample_event("t.b")];
+    let first = store
+        .append("s", ExpectedVersion::NoStream, events.clone())
+        .await
+        .unwrap();
+    store
+        .append("other", ExpectedVersion::Any, vec![sample_event("t.x")])
+        .await
+        .unwrap();
+    // A retry, even with an expectation that no longer holds, is recognised as the same append.
+    for expected in [ExpectedVersion::NoStream, ExpectedVersion::Any, ExpectedVersion::Exact(0)] {
+        let again = store.append("s", expected, events.clone()).await.unwrap();
+        assert_eq!(again, first);
+    }
+    // Concurrent retries of the same append store it once.
+    let retries: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let events = vec![sample_event("t.c")];
+            tokio::spawn(async move {
+                let mut results = Vec::new();
+                for _ in 0..4 {
+                    results.push(store.append("t", ExpectedVersion::Any, events.clone()).await.unwrap());
+                }
+                results
+            })
+        })
+        .collect();
+    for retry in retries {
+        let results = retry.await.unwrap();
+        assert!(results.windows(2).all(|w| w[0] == w[1]));
+    }
+    assert_eq!(store.read_all(0, 100).await.unwrap().len(), 3 + 8);
+}
+
+async fn a_partly_stored_append_is_an_idempotency_conflict(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    let stored = sample_event("t.a");
+    store
+        .append("s", ExpectedVersion::Any, vec![stored.clone()])
+        .await
+        .unwrap();
+    let error = store
+        .append("s", ExpectedVersion::Any, vec![stored.clone(), sample_event("t.b")])
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::IdempotencyConflict { event_id } if event_id == stored.event_id));
+    let error = store
+        .append("elsewhere", ExpectedVersion::Any, vec![stored.clone()])
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::IdempotencyConflict { .. }));
+    assert_eq!(store.read_all(0, 10).await.unwrap().len(), 1);
+}
+
+async fn read_all_pages_through_the_log_in_position_order(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    for i in 0..25 {
+        store
+            .append(&format!("s-{}", i % 3), ExpectedVersion::Any, vec![sample_event("t.a")])
+            .await
+            .unwrap();
+    }
+    let mut after = 0;
+    let mut seen = Vec::new();
+    loop {
+        let page = store.read_all(after, 7).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 7);
+        after = page.last().unwrap().global_position;
+        seen.extend(page.into_iter().map(|e| e.global_position));
+    }
+    assert_eq!(seen, (1..=25).collect::<Vec<_>>());
+    assert!(store.read_all(25, 10).await.unwrap().is_empty());
+}
+
+async fn sixty_four_concurrent_writers_to_one_stream_lose_no_update(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    let writers: Vec<_> = (0..64)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let event = sample_event("t.increment");
+                let mut conflicts = 0;
+                loop {
+                    let version = store.stream_version("hot").await.unwrap();
+                    match store
+                        .append("hot", ExpectedVersion::Exact(version), vec![event.clone()])
+                        .await
+                    {
+                        Ok(result) => return (result.stream_version, conflicts),
+                        Err(StoreError::WrongExpectedVersion { .. }) => conflicts += 1,
+                        Err(other) => panic!("unexpected error: {other}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut versions = Vec::new();
+    for writer in writers {
+        versions.push(writer.await.unwrap().0);
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=64).collect::<Vec<_>>());
+    let events = store.read_stream("hot", 1, 1000).await.unwrap();
+    assert_eq!(events.len(), 64);
+    assert!(events.iter().enumerate().all(|(i, e)| e.stream_version == i as u64 + 1));
+}
+
+async fn reopening_an_existing_database_keeps_its_events(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    {
+        let store = db.open().await;
+        store
+            .append("s", ExpectedVersion::NoStream, vec![sample_event("t.a")])
+            .await
+            .unwrap();
+    }
+    let store = db.open().await;
+    assert_eq!(store.head_position().await.unwrap(), 1);
+    let result = store
+        .append("s", ExpectedVersion::Exact(1), vec![sample_event("t.b")])
+        .await
+        .unwrap();
+    assert_eq!((result.stream_version, result.global_position), (2, 2));
+}
+
+async fn a_subscription_catches_up_then_follows_live(backend: Backend) {
+    use futures::StreamExt;
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    for _ in 0..5 {
+        store
+            .append("s", ExpectedVersion::Any, vec![sample_event("t.a")])
+            .await
+            .unwrap();
+    }
+    let mut subscription =
+        Box::pin(keel_commands::store::subscribe(store.clone(), 2, 2));
+    let mut positions = Vec::new();
+    for _ in 0..3 {
+        positions.push(subscription.next().await.unwrap().unwrap().global_position);
+    }
+    assert_eq!(positions, vec![3, 4, 5]);
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for _ in 0..3 {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                store
+                    .append("s", ExpectedVersion::Any, vec![sample_event("t.b")])
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    for expected in 6..=8 {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(5), subscription.next())
+            .await
+            .expect("a live event arrives")
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.global_position, expected);
+        assert_eq!(event.event_type, "t.b");
+    }
+    writer.await.unwrap();
+}
+
+async fn every_event_has_a_json_view(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    let mut event = sample_event("t.a");
+    event.payload = keel_domain::event::encode_payload(&serde_json::json!({"name": "acme", "seats": 3})).unwrap();
+    store
+        .append("s", ExpectedVersion::Any, vec![event.clone()])
+        .await
+        .unwrap();
+    let stored = store.read_all(0, 1).await.unwrap().remove(0);
+    let json = serde_json::to_value(stored.to_json()).unwrap();
+    assert_eq!(json["data"], serde_json::json!({"name": "acme", "seats": 3}));
+    assert_eq!(json["event_type"], "t.a");
+    assert_eq!(json["stream_version"], 1);
+    assert_eq!(json["global_position"], 1);
+    assert_eq!(json["event_id"], event.event_id.to_string());
+    assert_eq!(json["actor"], serde_json::json!({"kind": "system", "id": "test"}));
+}
