@@ -150,6 +150,11 @@ macro_rules! domain_events {
             $( $(#[$vmeta])* $variant($payload), )+
         }
 
+        impl $name {
+            /// Every event type name of this enum, for documentation and routing.
+            pub const EVENT_TYPES: &'static [&'static str] = &[$( $type_name ),+];
+        }
+
         impl $crate::event::DomainEvent for $name {
             fn event_type(&self) -> &'static str {
                 match self { $( Self::$variant(_) => $type_name, )+ }

@@ -8,15 +8,18 @@
 //! - [`event`]: the [`DomainEvent`] trait, MessagePack payload encoding and upcasting.
 //! - [`actor`]: who caused an event (an API key, a user or the system).
 //! - [`ids`]: typed identifiers shared by every aggregate.
-//! - [`tenant`]: the tenant aggregate.
+//! - [`tenant`], [`policy`], [`workflow`], [`integration`]: the aggregates.
 //! - [`testing`]: a given/when/then harness for aggregate tests.
 
 pub mod actor;
 pub mod aggregate;
 pub mod event;
 pub mod ids;
+pub mod integration;
+pub mod policy;
 pub mod tenant;
 pub mod testing;
+pub mod workflow;
 
 pub use actor::Actor;
 pub use aggregate::{Aggregate, Claim, DecisionContext};

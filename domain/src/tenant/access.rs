@@ -1,6 +1,7 @@
 //! The tenant's decisions about who and what may reach it: custom domains, API keys and
 //! members (including the rule that a tenant always keeps an owner).
 
+use super::choices::Role;
 use super::commands::{
     AddDomain, AddMember, ChangeMemberRole, IssueApiKey, RemoveDomain, RemoveMember, RevokeApiKey,
     VerifyDomain,
@@ -13,7 +14,6 @@ use super::events::{
 };
 use super::keys::{parse_scopes, KeyName, KeyPrefix, SecretHash};
 use super::state::{CustomDomain, Member, Tenant};
-use super::choices::Role;
 use super::values::{DomainName, Email};
 use crate::aggregate::DecisionContext;
 

@@ -6,6 +6,7 @@
 //! command's values, then the rules that depend on the state. A command that would change
 //! nothing is refused with [`TenantError::Unchanged`], so no empty events are stored.
 
+use super::choices::{Plan, Role};
 use super::commands::{
     ChangePlan, ClearQuotaOverride, CreateTenant, RenameTenant, ScheduleDecommission,
     SetFeatureFlag, SetQuotaOverride, SuspendTenant, TenantCommand, UpdateBranding, UpdateSettings,
@@ -18,9 +19,7 @@ use super::events::{
 };
 use super::settings::{HexColor, Locale, LogoUrl, TenantSettings, Timezone};
 use super::state::{Tenant, TenantStatus};
-use super::values::{
-    Email, FlagName, MeterName, Reason, Region, TenantName, TenantSlug,
-};
+use super::values::{Email, FlagName, MeterName, Reason, Region, TenantName, TenantSlug};
 use crate::aggregate::{Aggregate, Claim, DecisionContext};
 use uuid::Uuid;
 

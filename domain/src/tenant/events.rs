@@ -7,6 +7,7 @@
 //! Ids are stored as hyphenated text (`#[serde(with = ...)]`): a `Uuid`'s own serde form is a
 //! byte array in MessagePack, which the JSON view of stored payloads cannot show.
 
+use super::choices::{Plan, Role};
 use super::keys::{KeyName, KeyPrefix, Scope, SecretHash};
 use super::settings::{HexColor, Locale, LogoUrl, Timezone};
 use super::values::{

@@ -34,6 +34,7 @@ pub mod values;
 #[cfg(test)]
 mod tests;
 
+pub use choices::{Plan, Role};
 pub use commands::{
     AddDomain, AddMember, CancelDecommission, ChangeMemberRole, ChangePlan, ClearQuotaOverride,
     CreateTenant, DecommissionTenant, IssueApiKey, ReactivateTenant, RemoveDomain, RemoveMember,
@@ -52,7 +53,6 @@ pub use events::{
 pub use keys::{KeyName, KeyPrefix, Scope, SecretHash, SCOPE_ACTIONS, SCOPE_RESOURCES};
 pub use settings::{Branding, HexColor, Locale, LogoUrl, TenantSettings, Timezone};
 pub use state::{ApiKey, CustomDomain, Member, Tenant, TenantStatus};
-pub use choices::{Plan, Role};
 pub use values::{
     DomainName, Email, FlagName, InvalidValue, MeterName, Reason, Region, TenantName, TenantSlug,
 };

@@ -6,6 +6,7 @@
 //! [`Tenant::SNAPSHOT_VERSION`](crate::Aggregate::SNAPSHOT_VERSION). Fields are private so that
 //! the only way to change a state is to apply an event; read accessors expose everything.
 
+use super::choices::{Plan, Role};
 use super::events::TenantEvent;
 use super::keys::{KeyName, KeyPrefix, Scope, SecretHash};
 use super::settings::{Branding, TenantSettings};

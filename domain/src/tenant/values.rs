@@ -9,9 +9,6 @@
 //! snapshots are facts checked when they were decided, and re-checking them on read would make a
 //! later tightening of a rule break streams that can no longer change.
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
 /// Why a raw input is not a valid value. `decide` attaches the command field it came from,
 /// which is why the reason is phrased to follow a field name ("must not be empty").
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -24,5 +24,9 @@ macro_rules! both_backends {
 }
 
 mod handler;
+mod integration;
 mod ordering;
+mod policy;
 mod store;
+mod tenant;
+mod workflow;

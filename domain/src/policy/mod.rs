@@ -1,0 +1,1 @@
+//! The policy aggregate (being written).

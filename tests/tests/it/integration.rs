@@ -1,0 +1,1 @@
+//! The integration aggregate through the command handler (being written).

@@ -1,0 +1,1 @@
+//! The policy aggregate through the command handler (being written).

@@ -1,0 +1,1 @@
+//! The tenant aggregate through the command handler (being written).

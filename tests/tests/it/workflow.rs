@@ -1,0 +1,1 @@
+//! The workflow aggregate through the command handler (being written).
