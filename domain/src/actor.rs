@@ -64,7 +64,10 @@ mod tests {
             Actor::User("u1".into()),
             Actor::System("cli".into()),
         ] {
-            assert_eq!(Actor::from_parts(actor.kind(), actor.id()), Some(actor.clone()));
+            assert_eq!(
+                Actor::from_parts(actor.kind(), actor.id()),
+                Some(actor.clone())
+            );
         }
         assert_eq!(Actor::from_parts("robot", "x"), None);
     }

@@ -38,7 +38,9 @@ pub struct Claim {
 }
 
 /// An aggregate: a consistency boundary whose state is folded from its own event stream.
-pub trait Aggregate: Default + Clone + Serialize + DeserializeOwned + Send + Sync + 'static {
+pub trait Aggregate:
+    Default + Clone + Serialize + DeserializeOwned + Send + Sync + 'static
+{
     /// The commands this aggregate decides on.
     type Command: Send + Sync;
     /// The events this aggregate records.

@@ -18,7 +18,9 @@ pub enum EventCodecError {
     #[error("unknown event type `{0}`")]
     UnknownType(String),
     /// The stored schema version is newer than this build understands.
-    #[error("event `{event_type}` has schema version {found}, newer than the supported {supported}")]
+    #[error(
+        "event `{event_type}` has schema version {found}, newer than the supported {supported}"
+    )]
     FutureVersion {
         /// The stored event type.
         event_type: String,
@@ -57,7 +59,11 @@ pub trait DomainEvent: Clone + std::fmt::Debug + Send + Sync + 'static {
     /// The payload as MessagePack (a map with field names).
     fn encode(&self) -> Result<Vec<u8>, EventCodecError>;
     /// Decodes a stored payload of the given type and version, upcasting it if it is old.
-    fn decode(event_type: &str, schema_version: u16, payload: &[u8]) -> Result<Self, EventCodecError>;
+    fn decode(
+        event_type: &str,
+        schema_version: u16,
+        payload: &[u8],
+    ) -> Result<Self, EventCodecError>;
 }
 
 /// Converts stored payloads of old schema versions into newer ones, one version at a time.
@@ -79,8 +85,24 @@ pub trait Upcaster {
 }
 
 /// Encodes a payload as a MessagePack map (field names kept, so it is self-describing).
-pub fn encode_payload<T: Serialize>(payload: &T) -> Result<Vec<u8>, EventCodecError> {
-    rmp_serde::to_vec_named(payload).map_err(|e| EventCodecError::Encode(e.to_string()))
+///
+/// Human-readable mode: ids and times are written as text, as in JSON, so that any payload has
+/// a faithful JSON view and consumers in other languages read ids without knowing their type.
+pub fn encode_payload<T: Serialize + ?Sized>(payload: &T) -> Result<Vec<u8>, EventCodecError> {
+    let mut bytes = Vec::new();
+    let mut serializer = rmp_serde::Serializer::new(&mut bytes)
+        .with_struct_map()
+        .with_human_readable();
+    payload
+        .serialize(&mut serializer)
+        .map_err(|e| EventCodecError::Encode(e.to_string()))?;
+    Ok(bytes)
+}
+
+/// Decodes a MessagePack payload written by [`encode_payload`].
+pub fn decode_msgpack<T: DeserializeOwned>(payload: &[u8]) -> Result<T, rmp_serde::decode::Error> {
+    let mut deserializer = rmp_serde::Deserializer::from_read_ref(payload).with_human_readable();
+    T::deserialize(&mut deserializer)
 }
 
 /// Decodes a stored payload into its current shape, upcasting through `U` if it is old.
@@ -95,7 +117,7 @@ pub fn decode_payload<T: DeserializeOwned, U: Upcaster + ?Sized>(
         reason,
     };
     if stored_version == current_version {
-        return rmp_serde::from_slice(payload).map_err(|e| malformed(e.to_string()));
+        return decode_msgpack(payload).map_err(|e| malformed(e.to_string()));
     }
     if stored_version > current_version {
         return Err(EventCodecError::FutureVersion {
@@ -113,7 +135,7 @@ pub fn decode_payload<T: DeserializeOwned, U: Upcaster + ?Sized>(
 
 /// The JSON view of a stored MessagePack payload, for the API and the tools.
 pub fn payload_to_json(payload: &[u8]) -> Result<serde_json::Value, rmp_serde::decode::Error> {
-    rmp_serde::from_slice(payload)
+    decode_msgpack(payload)
 }
 
 /// Declares an aggregate's event enum: one variant per fact, each wrapping its payload struct,
@@ -229,7 +251,11 @@ mod tests {
             last: "Lovelace".into(),
         });
         let bytes = event.encode().unwrap();
-        assert_eq!(PersonEvent::decode("person.named", 2, &bytes).unwrap(), event);
+        assert_eq!(PersonEvent::EVENT_TYPES, &["person.named"]);
+        assert_eq!(
+            PersonEvent::decode("person.named", 2, &bytes).unwrap(),
+            event
+        );
         assert_eq!(
             payload_to_json(&bytes).unwrap(),
             serde_json::json!({"first": "Ada", "last": "Lovelace"})
@@ -242,7 +268,10 @@ mod tests {
         struct V1 {
             name: &'static str,
         }
-        let bytes = encode_payload(&V1 { name: "Ada Lovelace" }).unwrap();
+        let bytes = encode_payload(&V1 {
+            name: "Ada Lovelace",
+        })
+        .unwrap();
         let event = PersonEvent::decode("person.named", 1, &bytes).unwrap();
         assert_eq!(
             event,

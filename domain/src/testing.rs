@@ -1,6 +1,6 @@
 //! A given/when/then harness for aggregate tests.
 //!
-//! ```ignore
+//! ```text
 //! given::<Tenant>(vec![created()]).when(&rename("New")).then(vec![renamed("New")]);
 //! given::<Tenant>(vec![created(), suspended()]).when(&rename("New")).then_err(TenantError::Suspended);
 //! ```
@@ -11,7 +11,9 @@ use std::fmt::Debug;
 
 /// The fixed time every harness decision is made at: 2026-01-01T00:00:00Z.
 pub fn test_now() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("valid date")
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid date")
 }
 
 /// Starts a test from the events that already happened.

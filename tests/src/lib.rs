@@ -112,8 +112,10 @@ pub fn sample_event(event_type: &str) -> keel_commands::store::NewEvent {
         event_id: uuid::Uuid::now_v7(),
         event_type: event_type.to_owned(),
         schema_version: 1,
-        payload: keel_domain::event::encode_payload(&serde_json::json!({ "n": rand::random::<u32>() }))
-            .expect("encode"),
+        payload: keel_domain::event::encode_payload(
+            &serde_json::json!({ "n": rand::random::<u32>() }),
+        )
+        .expect("encode"),
         metadata: EventMetadata::new(TenantId::new(), Actor::System("test".into())),
     }
 }

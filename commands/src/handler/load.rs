@@ -65,7 +65,9 @@ pub async fn catch_up<A: Aggregate>(
     until: u64,
 ) -> Result<(), StoreError> {
     while loaded.version < until {
-        let page = store.read_stream(stream_id, loaded.version + 1, PAGE).await?;
+        let page = store
+            .read_stream(stream_id, loaded.version + 1, PAGE)
+            .await?;
         for recorded in page.iter().take_while(|e| e.stream_version <= until) {
             let event = A::Event::decode(
                 &recorded.event_type,
@@ -84,7 +86,7 @@ pub async fn catch_up<A: Aggregate>(
 
 /// The snapshot of a state, for [`EventStore::save_snapshot`].
 pub fn to_snapshot<A: Aggregate>(stream_id: &str, loaded: &Loaded<A>) -> Option<Snapshot> {
-    let payload = rmp_serde::to_vec_named(&loaded.state).ok()?;
+    let payload = keel_domain::event::encode_payload(&loaded.state).ok()?;
     Some(Snapshot {
         stream_id: stream_id.to_owned(),
         stream_version: loaded.version,
@@ -97,7 +99,7 @@ fn from_snapshot<A: Aggregate>(snapshot: &Snapshot) -> Option<Loaded<A>> {
     if snapshot.snapshot_version != A::SNAPSHOT_VERSION {
         return None;
     }
-    let state = rmp_serde::from_slice(&snapshot.payload).ok()?;
+    let state = keel_domain::event::decode_msgpack(&snapshot.payload).ok()?;
     Some(Loaded {
         state,
         version: snapshot.stream_version,

@@ -106,7 +106,9 @@ async fn process<A: Aggregate>(
                 *slot_state = Some(after);
                 attempts = 0;
             }
-            Err(StoreError::WrongExpectedVersion { stream_id: lost, .. }) if lost == stream_id => {
+            Err(StoreError::WrongExpectedVersion {
+                stream_id: lost, ..
+            }) if lost == stream_id => {
                 // Another process wrote first: reload and decide the same commands again.
                 attempts += 1;
                 *slot_state = None;
@@ -127,7 +129,9 @@ async fn process<A: Aggregate>(
                     }
                 }
             }
-            Err(StoreError::WrongExpectedVersion { stream_id: lost, .. }) => {
+            Err(StoreError::WrongExpectedVersion {
+                stream_id: lost, ..
+            }) => {
                 // A claim stream already exists: the unique value is taken. Claims are appended
                 // alone, so this segment is that one command.
                 let claim = decided.iter().find_map(|d| match d {

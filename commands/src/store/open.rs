@@ -28,7 +28,9 @@ impl Default for StoreOptions {
 /// Creates the SQLite file if missing and applies pending migrations on either backend.
 pub async fn open(url: &str, options: &StoreOptions) -> Result<Arc<dyn EventStore>, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url, options.connections).await?))
+        Ok(Arc::new(
+            SqliteStore::connect(url, options.connections).await?,
+        ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(
             PostgresStore::connect(url, options.connections, options.writers).await?,

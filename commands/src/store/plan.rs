@@ -111,7 +111,9 @@ pub fn plan_group<'a>(
             outcomes.push(Outcome::Refused(error));
             continue;
         }
-        let ids = unit.iter().flat_map(|a| a.events.iter().map(|e| e.event_id));
+        let ids = unit
+            .iter()
+            .flat_map(|a| a.events.iter().map(|e| e.event_id));
         if ids.clone().any(|id| claimed_ids.contains(&id)) {
             outcomes.push(Outcome::Deferred);
             continue;
@@ -176,7 +178,10 @@ pub fn plan_group<'a>(
 /// The original result of an append whose event ids are all stored exactly as asked,
 /// or an idempotency conflict.
 fn replay(unit: &[StreamAppend], stored: &HashMap<Uuid, StoredId>) -> Outcome {
-    let ids = || unit.iter().flat_map(|a| a.events.iter().map(|e| e.event_id));
+    let ids = || {
+        unit.iter()
+            .flat_map(|a| a.events.iter().map(|e| e.event_id))
+    };
     let conflict = |event_id| Outcome::Refused(StoreError::IdempotencyConflict { event_id });
     let mut results = Vec::with_capacity(unit.len());
     for append in unit {
@@ -296,10 +301,12 @@ mod tests {
         let versions = HashMap::from([("s".to_string(), 2)]);
         let units = vec![vec![unit]];
         let plan = plan_group(&slices(&units), &versions, &stored);
-        assert!(matches!(&plan.outcomes[0], Outcome::Replay(r) if r == &vec![AppendResult {
-            stream_version: 2,
-            global_position: 11
-        }]));
+        assert!(
+            matches!(&plan.outcomes[0], Outcome::Replay(r) if r == &vec![AppendResult {
+                stream_version: 2,
+                global_position: 11
+            }])
+        );
         assert!(plan.rows.is_empty());
     }
 
@@ -339,7 +346,10 @@ mod tests {
             vec![],
             vec![append("s", ExpectedVersion::Any, 0)],
             vec![append("", ExpectedVersion::Any, 1)],
-            vec![append("s", ExpectedVersion::Any, 1), append("s", ExpectedVersion::Any, 1)],
+            vec![
+                append("s", ExpectedVersion::Any, 1),
+                append("s", ExpectedVersion::Any, 1),
+            ],
             vec![twice],
         ] {
             assert!(matches!(validate(&unit), Err(StoreError::InvalidAppend(_))));

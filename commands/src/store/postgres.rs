@@ -350,8 +350,10 @@ impl PgWriter {
             return Ok(Ok((resolve(plan.outcomes, 0), 0)));
         }
 
-        let (new, existing): (Vec<_>, Vec<_>) =
-            plan.stream_versions.iter().partition(|(_, _, is_new)| *is_new);
+        let (new, existing): (Vec<_>, Vec<_>) = plan
+            .stream_versions
+            .iter()
+            .partition(|(_, _, is_new)| *is_new);
         if !new.is_empty() {
             let (names, versions): (Vec<&str>, Vec<i64>) =
                 new.iter().map(|(s, v, _)| (*s, *v as i64)).unzip();

@@ -58,7 +58,9 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", "-65536");
         let mut writer = SqliteConnection::connect_with(&options).await?;
-        sqlx::migrate!("./migrations/sqlite").run(&mut writer).await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&mut writer)
+            .await?;
         let reads = SqlitePoolOptions::new()
             .max_connections(read_connections.max(1))
             .connect_with(options)
@@ -251,7 +253,9 @@ impl GroupWriter for SqliteWriter {
         &mut self,
         units: &[&[StreamAppend]],
     ) -> Result<(Vec<Resolved>, u64), StoreError> {
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut self.conn).await?;
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut self.conn)
+            .await?;
         match write_in_transaction(&mut self.conn, units).await {
             Ok(done) => {
                 sqlx::query("COMMIT").execute(&mut self.conn).await?;
@@ -319,7 +323,8 @@ async fn write_in_transaction(
 
     for (chunk_index, chunk) in plan.rows.chunks(INSERT_CHUNK).enumerate() {
         let offset = base + 1 + (chunk_index * INSERT_CHUNK) as u64;
-        let mut insert = QueryBuilder::<Sqlite>::new(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
+        let mut insert =
+            QueryBuilder::<Sqlite>::new(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
         insert.push_values(chunk.iter().enumerate(), |mut values, (i, row)| {
             let event: &NewEvent = row.event;
             let meta = &event.metadata;

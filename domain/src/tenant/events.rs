@@ -293,28 +293,3 @@ crate::domain_events! {
 
 // Every payload is still at version 1: nothing to upcast yet.
 impl Upcaster for TenantEvent {}
-
-/// Every stored event type name of the tenant aggregate, for registries and tools.
-pub const TENANT_EVENT_TYPES: &[&str] = &[
-    "tenant.created",
-    "tenant.renamed",
-    "tenant.branding_updated",
-    "tenant.settings_updated",
-    "tenant.plan_changed",
-    "tenant.quota_override_set",
-    "tenant.quota_override_cleared",
-    "tenant.feature_flag_set",
-    "tenant.domain_added",
-    "tenant.domain_verified",
-    "tenant.domain_removed",
-    "tenant.api_key_issued",
-    "tenant.api_key_revoked",
-    "tenant.member_added",
-    "tenant.member_role_changed",
-    "tenant.member_removed",
-    "tenant.suspended",
-    "tenant.reactivated",
-    "tenant.decommission_scheduled",
-    "tenant.decommission_cancelled",
-    "tenant.decommissioned",
-];

@@ -48,7 +48,7 @@ pub use events::{
     DomainAdded, DomainRemoved, DomainVerified, FeatureFlagSet, MemberAdded, MemberRemoved,
     MemberRoleChanged, PlanChanged, QuotaOverrideCleared, QuotaOverrideSet, SettingsUpdated,
     TenantCreated, TenantDecommissioned, TenantEvent, TenantReactivated, TenantRenamed,
-    TenantSuspended, TENANT_EVENT_TYPES,
+    TenantSuspended,
 };
 pub use keys::{KeyName, KeyPrefix, Scope, SecretHash, SCOPE_ACTIONS, SCOPE_RESOURCES};
 pub use settings::{Branding, HexColor, Locale, LogoUrl, TenantSettings, Timezone};

@@ -33,7 +33,11 @@ async fn main() {
                     };
                     let events = (0..count).map(|_| sample_event("test.written")).collect();
                     store
-                        .append(&format!("writer-{label}-{stream}"), ExpectedVersion::Any, events)
+                        .append(
+                            &format!("writer-{label}-{stream}"),
+                            ExpectedVersion::Any,
+                            events,
+                        )
                         .await
                         .expect("append");
                     written += count;

@@ -59,7 +59,13 @@ async fn handlers_with_separate_caches_lose_no_update(backend: Backend) {
     // Two handlers stand for two processes: each has its own cache and queue.
     let handlers = [
         CommandHandler::<Counter>::new(store.clone(), HandlerConfig::default()),
-        CommandHandler::<Counter>::new(store.clone(), HandlerConfig { max_attempts: 100, ..HandlerConfig::default() }),
+        CommandHandler::<Counter>::new(
+            store.clone(),
+            HandlerConfig {
+                max_attempts: 100,
+                ..HandlerConfig::default()
+            },
+        ),
     ];
     let handlers = [handlers[0].clone(), handlers[1].clone()];
     let id = counter();
@@ -83,7 +89,13 @@ async fn handlers_with_separate_caches_lose_no_update(backend: Backend) {
     for handler in &handlers {
         assert_eq!(handler.state(id).await.unwrap().state.value, 40);
     }
-    assert_eq!(store.stream_version(&id.stream_id("counter")).await.unwrap(), 40);
+    assert_eq!(
+        store
+            .stream_version(&id.stream_id("counter"))
+            .await
+            .unwrap(),
+        40
+    );
 }
 
 async fn a_stale_expected_version_is_refused_and_appends_nothing(backend: Backend) {
@@ -92,18 +104,35 @@ async fn a_stale_expected_version_is_refused_and_appends_nothing(backend: Backen
     let first = CommandHandler::<Counter>::new(store.clone(), HandlerConfig::default());
     let second = CommandHandler::<Counter>::new(store.clone(), HandlerConfig::default());
     let id = counter();
-    first.execute(id, increment(1), meta(id), Some(0)).await.unwrap();
+    first
+        .execute(id, increment(1), meta(id), Some(0))
+        .await
+        .unwrap();
     // `second` has not seen version 1 yet; an expectation of 1 must still be honoured.
-    second.execute(id, increment(1), meta(id), Some(1)).await.unwrap();
+    second
+        .execute(id, increment(1), meta(id), Some(1))
+        .await
+        .unwrap();
     // `first` caches version 1; the stream is at 2.
-    let error = first.execute(id, increment(1), meta(id), Some(1)).await.unwrap_err();
+    let error = first
+        .execute(id, increment(1), meta(id), Some(1))
+        .await
+        .unwrap_err();
     match error {
-        CommandError::Conflict(Conflict::ExpectedVersion { expected, actual, .. }) => {
+        CommandError::Conflict(Conflict::ExpectedVersion {
+            expected, actual, ..
+        }) => {
             assert_eq!((expected, actual), (1, 2))
         }
         other => panic!("expected a version conflict, got {other}"),
     }
-    assert_eq!(store.stream_version(&id.stream_id("counter")).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .stream_version(&id.stream_id("counter"))
+            .await
+            .unwrap(),
+        2
+    );
 }
 
 async fn a_refusal_appends_nothing(backend: Backend) {
@@ -111,10 +140,19 @@ async fn a_refusal_appends_nothing(backend: Backend) {
     let store = db.open().await;
     let handler = CommandHandler::<Counter>::new(store.clone(), HandlerConfig::default());
     let id = counter();
-    handler.execute(id, increment(LIMIT), meta(id), None).await.unwrap();
-    let error = handler.execute(id, increment(1), meta(id), None).await.unwrap_err();
+    handler
+        .execute(id, increment(LIMIT), meta(id), None)
+        .await
+        .unwrap();
+    let error = handler
+        .execute(id, increment(1), meta(id), None)
+        .await
+        .unwrap_err();
     assert!(matches!(error, CommandError::Domain(OverLimit)));
-    let touched = handler.execute(id, CounterCommand::Touch, meta(id), None).await.unwrap();
+    let touched = handler
+        .execute(id, CounterCommand::Touch, meta(id), None)
+        .await
+        .unwrap();
     assert_eq!((touched.stream_version, touched.global_position), (1, None));
     assert_eq!(store.head_position().await.unwrap(), 1);
 }
@@ -129,7 +167,10 @@ async fn outcomes_report_where_each_command_landed(backend: Backend) {
             let handler = handler.clone();
             let id = ids[i % 4];
             tokio::spawn(async move {
-                let outcome = handler.execute(id, increment(i as u64 + 1), meta(id), None).await.unwrap();
+                let outcome = handler
+                    .execute(id, increment(i as u64 + 1), meta(id), None)
+                    .await
+                    .unwrap();
                 (i as u64 + 1, outcome)
             })
         })
@@ -159,7 +200,10 @@ async fn state_from_snapshot_and_tail_equals_full_replay(backend: Backend) {
     let handler = CommandHandler::<Counter>::new(store.clone(), config.clone());
     let id = counter();
     for by in 1..=95 {
-        handler.execute(id, increment(by), meta(id), None).await.unwrap();
+        handler
+            .execute(id, increment(by), meta(id), None)
+            .await
+            .unwrap();
     }
     let stream = id.stream_id("counter");
     let snapshot = wait_for_snapshot(&*store, &stream, 90).await;
@@ -204,14 +248,27 @@ async fn old_event_versions_are_upcast_when_loading(backend: Backend) {
         metadata: meta(id),
     };
     store
-        .append(&id.stream_id("counter"), ExpectedVersion::NoStream, vec![old])
+        .append(
+            &id.stream_id("counter"),
+            ExpectedVersion::NoStream,
+            vec![old],
+        )
         .await
         .unwrap();
     let handler = CommandHandler::<Counter>::new(store.clone(), HandlerConfig::default());
     assert_eq!(handler.state(id).await.unwrap().state.value, 5);
-    let outcome = handler.execute(id, increment(1), meta(id), None).await.unwrap();
+    let outcome = handler
+        .execute(id, increment(1), meta(id), None)
+        .await
+        .unwrap();
     assert_eq!(outcome.state.value, 6);
-    let stored = store.read_stream(&id.stream_id("counter"), 1, 10).await.unwrap();
-    assert_eq!(stored[0].schema_version, 1, "the stored event is never rewritten");
+    let stored = store
+        .read_stream(&id.stream_id("counter"), 1, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored[0].schema_version, 1,
+        "the stored event is never rewritten"
+    );
     assert_eq!(stored[1].schema_version, 2);
 }

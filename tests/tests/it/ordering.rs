@@ -92,7 +92,11 @@ async fn a_follower_misses_nothing_while_several_processes_append(backend: Backe
     assert_eq!(stored.len(), total, "every append was stored");
     assert_eq!(seen.len(), total, "the follower received every event");
     let positions: Vec<u64> = seen.iter().map(|(p, _)| *p).collect();
-    assert_eq!(positions, (1..=total as u64).collect::<Vec<_>>(), "in order, no gaps");
+    assert_eq!(
+        positions,
+        (1..=total as u64).collect::<Vec<_>>(),
+        "in order, no gaps"
+    );
     let seen_ids: HashSet<_> = seen.iter().map(|(_, id)| *id).collect();
     let stored_ids: HashSet<_> = stored.iter().map(|e| e.event_id).collect();
     assert_eq!(seen_ids, stored_ids);

@@ -51,10 +51,7 @@ async fn appended_events_read_back_with_their_whole_envelope(backend: Backend) {
         );
         assert!(stored.recorded_at >= sent.metadata.occurred_at - chrono::Duration::seconds(5));
     }
-    assert_eq!(
-        (events[0].stream_version, events[1].stream_version),
-        (1, 2)
-    );
+    assert_eq!((events[0].stream_version, events[1].stream_version), (1, 2));
     assert_eq!(store.read_stream("s-1", 2, 10).await.unwrap().len(), 1);
     assert_eq!(store.stream_version("s-1").await.unwrap(), 2);
     assert_eq!(store.stream_version("absent").await.unwrap(), 0);
@@ -83,14 +80,28 @@ async fn a_wrong_expected_version_is_a_typed_error_and_writes_nothing(backend: B
         );
     }
     let error = store
-        .append("absent", ExpectedVersion::StreamExists, vec![sample_event("t.b")])
+        .append(
+            "absent",
+            ExpectedVersion::StreamExists,
+            vec![sample_event("t.b")],
+        )
         .await
         .unwrap_err();
-    assert!(matches!(error, StoreError::WrongExpectedVersion { actual: 0, .. }));
+    assert!(matches!(
+        error,
+        StoreError::WrongExpectedVersion { actual: 0, .. }
+    ));
     assert_eq!(store.head_position().await.unwrap(), 1);
 
-    for expected in [ExpectedVersion::Exact(1), ExpectedVersion::StreamExists, ExpectedVersion::Any] {
-        store.append("s", expected, vec![sample_event("t.c")]).await.unwrap();
+    for expected in [
+        ExpectedVersion::Exact(1),
+        ExpectedVersion::StreamExists,
+        ExpectedVersion::Any,
+    ] {
+        store
+            .append("s", expected, vec![sample_event("t.c")])
+            .await
+            .unwrap();
     }
     assert_eq!(store.stream_version("s").await.unwrap(), 4);
 }
@@ -99,7 +110,11 @@ async fn a_multi_stream_append_is_all_or_nothing(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let store = db.open().await;
     store
-        .append("taken", ExpectedVersion::NoStream, vec![sample_event("t.a")])
+        .append(
+            "taken",
+            ExpectedVersion::NoStream,
+            vec![sample_event("t.a")],
+        )
         .await
         .unwrap();
     let error = store
@@ -117,7 +132,9 @@ async fn a_multi_stream_append_is_all_or_nothing(backend: Backend) {
         ])
         .await
         .unwrap_err();
-    assert!(matches!(error, StoreError::WrongExpectedVersion { ref stream_id, .. } if stream_id == "taken"));
+    assert!(
+        matches!(error, StoreError::WrongExpectedVersion { ref stream_id, .. } if stream_id == "taken")
+    );
     assert_eq!(store.stream_version("fresh").await.unwrap(), 0);
     assert_eq!(store.read_all(0, 10).await.unwrap().len(), 1);
 
@@ -155,7 +172,11 @@ async fn reappending_the_same_event_ids_returns_the_first_result(backend: Backen
         .await
         .unwrap();
     // A retry, even with an expectation that no longer holds, is recognised as the same append.
-    for expected in [ExpectedVersion::NoStream, ExpectedVersion::Any, ExpectedVersion::Exact(0)] {
+    for expected in [
+        ExpectedVersion::NoStream,
+        ExpectedVersion::Any,
+        ExpectedVersion::Exact(0),
+    ] {
         let again = store.append("s", expected, events.clone()).await.unwrap();
         assert_eq!(again, first);
     }
@@ -167,7 +188,12 @@ async fn reappending_the_same_event_ids_returns_the_first_result(backend: Backen
             tokio::spawn(async move {
                 let mut results = Vec::new();
                 for _ in 0..4 {
-                    results.push(store.append("t", ExpectedVersion::Any, events.clone()).await.unwrap());
+                    results.push(
+                        store
+                            .append("t", ExpectedVersion::Any, events.clone())
+                            .await
+                            .unwrap(),
+                    );
                 }
                 results
             })
@@ -189,10 +215,16 @@ async fn a_partly_stored_append_is_an_idempotency_conflict(backend: Backend) {
         .await
         .unwrap();
     let error = store
-        .append("s", ExpectedVersion::Any, vec![stored.clone(), sample_event("t.b")])
+        .append(
+            "s",
+            ExpectedVersion::Any,
+            vec![stored.clone(), sample_event("t.b")],
+        )
         .await
         .unwrap_err();
-    assert!(matches!(error, StoreError::IdempotencyConflict { event_id } if event_id == stored.event_id));
+    assert!(
+        matches!(error, StoreError::IdempotencyConflict { event_id } if event_id == stored.event_id)
+    );
     let error = store
         .append("elsewhere", ExpectedVersion::Any, vec![stored.clone()])
         .await
@@ -206,7 +238,11 @@ async fn read_all_pages_through_the_log_in_position_order(backend: Backend) {
     let store = db.open().await;
     for i in 0..25 {
         store
-            .append(&format!("s-{}", i % 3), ExpectedVersion::Any, vec![sample_event("t.a")])
+            .append(
+                &format!("s-{}", i % 3),
+                ExpectedVersion::Any,
+                vec![sample_event("t.a")],
+            )
             .await
             .unwrap();
     }
@@ -256,7 +292,10 @@ async fn sixty_four_concurrent_writers_to_one_stream_lose_no_update(backend: Bac
     assert_eq!(versions, (1..=64).collect::<Vec<_>>());
     let events = store.read_stream("hot", 1, 1000).await.unwrap();
     assert_eq!(events.len(), 64);
-    assert!(events.iter().enumerate().all(|(i, e)| e.stream_version == i as u64 + 1));
+    assert!(events
+        .iter()
+        .enumerate()
+        .all(|(i, e)| e.stream_version == i as u64 + 1));
 }
 
 async fn reopening_an_existing_database_keeps_its_events(backend: Backend) {
@@ -287,8 +326,7 @@ async fn a_subscription_catches_up_then_follows_live(backend: Backend) {
             .await
             .unwrap();
     }
-    let mut subscription =
-        Box::pin(keel_commands::store::subscribe(store.clone(), 2, 2));
+    let mut subscription = Box::pin(keel_commands::store::subscribe(store.clone(), 2, 2));
     let mut positions = Vec::new();
     for _ in 0..3 {
         positions.push(subscription.next().await.unwrap().unwrap().global_position);
@@ -322,17 +360,25 @@ async fn every_event_has_a_json_view(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let store = db.open().await;
     let mut event = sample_event("t.a");
-    event.payload = keel_domain::event::encode_payload(&serde_json::json!({"name": "acme", "seats": 3})).unwrap();
+    event.payload =
+        keel_domain::event::encode_payload(&serde_json::json!({"name": "acme", "seats": 3}))
+            .unwrap();
     store
         .append("s", ExpectedVersion::Any, vec![event.clone()])
         .await
         .unwrap();
     let stored = store.read_all(0, 1).await.unwrap().remove(0);
     let json = serde_json::to_value(stored.to_json()).unwrap();
-    assert_eq!(json["data"], serde_json::json!({"name": "acme", "seats": 3}));
+    assert_eq!(
+        json["data"],
+        serde_json::json!({"name": "acme", "seats": 3})
+    );
     assert_eq!(json["event_type"], "t.a");
     assert_eq!(json["stream_version"], 1);
     assert_eq!(json["global_position"], 1);
     assert_eq!(json["event_id"], event.event_id.to_string());
-    assert_eq!(json["actor"], serde_json::json!({"kind": "system", "id": "test"}));
+    assert_eq!(
+        json["actor"],
+        serde_json::json!({"kind": "system", "id": "test"})
+    );
 }
