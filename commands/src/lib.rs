@@ -7,6 +7,9 @@
 //! - [`handler`]: the generic [`CommandHandler`](handler::CommandHandler): load an aggregate
 //!   (snapshot + tail, cached), call its pure `decide`, append with the expected version, retry on
 //!   conflict where allowed.
+//! - [`secrets`]: AES-256-GCM encryption of integration secrets with a keyring of rotatable
+//!   keys, so that events only ever hold them encrypted.
 
 pub mod handler;
+pub mod secrets;
 pub mod store;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 /// Platform-wide data (for example platform policies) belongs to [`TenantId::PLATFORM`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, format = Uuid))]
 pub struct TenantId(pub Uuid);
 
 impl TenantId {

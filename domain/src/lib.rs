@@ -8,6 +8,8 @@
 //! - [`event`]: the [`DomainEvent`] trait, MessagePack payload encoding and upcasting.
 //! - [`actor`]: who caused an event (an API key, a user or the system).
 //! - [`ids`]: typed identifiers shared by every aggregate.
+//! - [`refusal`]: what every aggregate's refusal says about itself (kind, code, field).
+//! - [`platform`]: the platform's admin keys.
 //! - [`tenant`], [`policy`], [`workflow`], [`integration`]: the aggregates.
 //! - [`testing`]: a given/when/then harness for aggregate tests.
 
@@ -16,7 +18,9 @@ pub mod aggregate;
 pub mod event;
 pub mod ids;
 pub mod integration;
+pub mod platform;
 pub mod policy;
+pub mod refusal;
 pub mod tenant;
 pub mod testing;
 pub mod workflow;
@@ -25,3 +29,4 @@ pub use actor::Actor;
 pub use aggregate::{Aggregate, Claim, DecisionContext};
 pub use event::{DomainEvent, EventCodecError, Upcaster};
 pub use ids::{AggregateId, TenantId};
+pub use refusal::{Refusal, RefusalKind};

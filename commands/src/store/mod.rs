@@ -81,6 +81,15 @@ pub trait EventStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError>;
 
+    /// Up to `limit` events of one tenant with a position above `after_position`, in position
+    /// order: the tenant's own slice of the log.
+    async fn read_tenant(
+        &self,
+        tenant_id: keel_domain::TenantId,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
+
     /// The current version of a stream (0 = it does not exist).
     async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError>;
 
@@ -100,4 +109,17 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+
+    /// The database the events live in, for components that keep their own tables beside them
+    /// (idempotency records, read models).
+    fn database(&self) -> Database;
+}
+
+/// A handle on the store's database, by backend.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// The SQLite file's read/write pool.
+    Sqlite(sqlx::SqlitePool),
+    /// The PostgreSQL pool.
+    Postgres(sqlx::PgPool),
 }

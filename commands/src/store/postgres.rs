@@ -178,6 +178,25 @@ impl EventStore for PostgresStore {
         rows.iter().map(decode_row).collect()
     }
 
+    async fn read_tenant(
+        &self,
+        tenant_id: keel_domain::TenantId,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND global_position > $2 \
+             ORDER BY global_position LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(tenant_id.0)
+            .bind(after_position as i64)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode_row).collect()
+    }
+
     async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
         let version: Option<i64> =
             sqlx::query_scalar("SELECT version FROM streams WHERE stream_id = $1")
@@ -233,6 +252,10 @@ impl EventStore for PostgresStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    fn database(&self) -> super::Database {
+        super::Database::Postgres(self.pool.clone())
     }
 
     fn backend(&self) -> &'static str {

@@ -145,6 +145,25 @@ impl EventStore for SqliteStore {
         rows.iter().map(decode_row).collect()
     }
 
+    async fn read_tenant(
+        &self,
+        tenant_id: keel_domain::TenantId,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = ? AND global_position > ? \
+             ORDER BY global_position LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(tenant_id.0.as_bytes().to_vec())
+            .bind(after_position as i64)
+            .bind(limit as i64)
+            .fetch_all(&self.reads)
+            .await?;
+        rows.iter().map(decode_row).collect()
+    }
+
     async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
         let version: Option<i64> =
             sqlx::query_scalar("SELECT version FROM streams WHERE stream_id = ?")
@@ -197,6 +216,10 @@ impl EventStore for SqliteStore {
         .execute(&self.reads)
         .await?;
         Ok(())
+    }
+
+    fn database(&self) -> super::Database {
+        super::Database::Sqlite(self.reads.clone())
     }
 
     fn backend(&self) -> &'static str {

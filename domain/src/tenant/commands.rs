@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 /// Creates a tenant with its first owner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
     /// The new tenant's id (also its aggregate id); must not be the platform (nil) id.
@@ -33,6 +34,7 @@ pub struct CreateTenant {
 
 /// Renames a tenant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RenameTenant {
     /// The new name, 1-200 characters after trimming.
@@ -41,6 +43,7 @@ pub struct RenameTenant {
 
 /// Replaces a tenant's branding as a whole: an absent part is cleared.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBranding {
     /// The name shown instead of the tenant name, 1-200 characters after trimming.
@@ -56,6 +59,7 @@ pub struct UpdateBranding {
 
 /// Changes some of a tenant's settings: only the fields given change.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSettings {
     /// An IANA time zone name, e.g. `Europe/London`.
@@ -80,6 +84,7 @@ pub struct UpdateSettings {
 
 /// Moves a tenant to another plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChangePlan {
     /// The new plan (see [`CreateTenant::plan`]); must differ from the current one.
@@ -90,6 +95,7 @@ pub struct ChangePlan {
 
 /// Sets a tenant-specific limit for a usage meter, overriding the plan's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetQuotaOverride {
     /// The meter, `[a-z][a-z0-9_]{0,63}`, e.g. `api_calls`.
@@ -100,6 +106,7 @@ pub struct SetQuotaOverride {
 
 /// Removes a quota override, so the plan's limit applies again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClearQuotaOverride {
     /// The meter whose override is removed.
@@ -108,6 +115,7 @@ pub struct ClearQuotaOverride {
 
 /// Turns a feature flag on or off for a tenant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetFeatureFlag {
     /// The flag, `[a-z][a-z0-9_]{0,63}`, e.g. `new_billing_ui`.
@@ -118,6 +126,7 @@ pub struct SetFeatureFlag {
 
 /// Adds a custom domain (unverified until [`VerifyDomain`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddDomain {
     /// A DNS hostname with at least two labels, e.g. `app.acme.com` (any case).
@@ -126,6 +135,7 @@ pub struct AddDomain {
 
 /// Records that the caller proved control of a custom domain (e.g. by a DNS TXT record).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VerifyDomain {
     /// The domain, as added.
@@ -134,6 +144,7 @@ pub struct VerifyDomain {
 
 /// Removes a custom domain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RemoveDomain {
     /// The domain, as added.
@@ -143,6 +154,7 @@ pub struct RemoveDomain {
 /// Issues an API key. The caller generates the id and the secret, shows the secret once and
 /// passes only its hash.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IssueApiKey {
     /// The key's id; must be new to the tenant and not nil.
@@ -162,6 +174,7 @@ pub struct IssueApiKey {
 
 /// Revokes an API key for good.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RevokeApiKey {
     /// The key to revoke.
@@ -170,6 +183,7 @@ pub struct RevokeApiKey {
 
 /// Adds a member.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddMember {
     /// The member's id; must be new to the tenant and not nil.
@@ -182,6 +196,7 @@ pub struct AddMember {
 
 /// Gives a member another role.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChangeMemberRole {
     /// The member.
@@ -192,6 +207,7 @@ pub struct ChangeMemberRole {
 
 /// Removes a member.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RemoveMember {
     /// The member.
@@ -200,6 +216,7 @@ pub struct RemoveMember {
 
 /// Suspends a tenant: it refuses every change until reactivated (or decommissioned).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SuspendTenant {
     /// Why, for the audit trail and support; 1-500 characters after trimming.
@@ -208,11 +225,13 @@ pub struct SuspendTenant {
 
 /// Lifts a suspension.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReactivateTenant {}
 
 /// Schedules (or reschedules) the tenant's decommissioning.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleDecommission {
     /// The earliest time the tenant may be decommissioned; must be in the future.
@@ -221,11 +240,13 @@ pub struct ScheduleDecommission {
 
 /// Cancels a scheduled decommissioning.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CancelDecommission {}
 
 /// Decommissions the tenant, for good. Only possible once the scheduled time has come.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DecommissionTenant {}
 

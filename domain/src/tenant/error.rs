@@ -176,6 +176,29 @@ impl TenantError {
     }
 }
 
+impl crate::Refusal for TenantError {
+    fn kind(&self) -> crate::RefusalKind {
+        use crate::RefusalKind::{Conflict, Invalid, NotFound};
+        match self {
+            TenantError::Invalid { .. } => Invalid,
+            TenantError::NotFound
+            | TenantError::DomainNotFound { .. }
+            | TenantError::ApiKeyNotFound { .. }
+            | TenantError::MemberNotFound { .. }
+            | TenantError::QuotaOverrideNotSet { .. } => NotFound,
+            _ => Conflict,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        TenantError::code(self)
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        TenantError::field(self)
+    }
+}
+
 /// Attaches the command field to a value's parse failure, so `decide` can write
 /// `TenantSlug::parse(&cmd.slug).in_field("slug")?`.
 pub(crate) trait InField<T> {

@@ -1,0 +1,189 @@
+//! Configuration: defaults, then a TOML file, then `KEEL_*` environment variables, validated
+//! once at start with errors that name the setting.
+//!
+//! | setting | env | default |
+//! |---|---|---|
+//! | `listen` | `KEEL_LISTEN` | `127.0.0.1:8080` |
+//! | `database_url` | `KEEL_DATABASE_URL` | `sqlite://./data/keel.db` |
+//! | `database_connections` | `KEEL_DATABASE_CONNECTIONS` | `16` |
+//! | `nats_url` | `KEEL_NATS_URL` | unset (no publishing) |
+//! | `log_level` | `KEEL_LOG_LEVEL` | `info` (an `EnvFilter` directive) |
+//! | `log_format` | `KEEL_LOG_FORMAT` | `text` (or `json`) |
+//! | `admin_key` | `KEEL_ADMIN_KEY` | unset: generated and printed on first start |
+//! | `body_limit_bytes` | `KEEL_BODY_LIMIT_BYTES` | `1048576` |
+//! | `read_wait_ms` | `KEEL_READ_WAIT_MS` | `2000` (read-your-writes bound) |
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+/// The settings `KEEL_*` variables may set. Other `KEEL_*` variables (of tests, tools) are
+/// not settings of the server and are ignored.
+const ENV_SETTINGS: [&str; 9] = [
+    "listen",
+    "database_url",
+    "database_connections",
+    "nats_url",
+    "log_level",
+    "log_format",
+    "admin_key",
+    "body_limit_bytes",
+    "read_wait_ms",
+];
+
+/// Keel's server settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP server listens on (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// `sqlite://<file>` (embedded default) or `postgres://...`.
+    pub database_url: String,
+    /// Database connections in the pool.
+    pub database_connections: u32,
+    /// NATS server to publish events to; unset: events are not published.
+    pub nats_url: Option<String>,
+    /// Log filter, e.g. `info` or `keel=debug,actix_web=info`.
+    pub log_level: String,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// A platform admin key to accept (and register on first start); never printed.
+    #[serde(serialize_with = "never_serialize_secret")]
+    pub admin_key: Option<SecretString>,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// How long a query waits for the read side to reach a requested position.
+    pub read_wait_ms: u64,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://./data/keel.db".into(),
+            database_connections: 16,
+            nats_url: None,
+            log_level: "info".into(),
+            log_format: LogFormat::Text,
+            admin_key: None,
+            body_limit_bytes: 1024 * 1024,
+            read_wait_ms: 2000,
+        }
+    }
+}
+
+fn never_serialize_secret<S: serde::Serializer>(
+    secret: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    // Defaults are serialized into the figment; a secret only ever comes in, never goes out.
+    match secret {
+        Some(_) => serializer.serialize_some("[redacted]"),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// A setting that is missing, malformed or out of range.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or environment could not be read or parsed.
+    #[error("invalid configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    /// A value parsed but breaks a rule.
+    #[error("invalid setting `{setting}`: {reason}")]
+    Invalid {
+        /// The setting's name (as in the file; the env var is `KEEL_` + upper case).
+        setting: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl Settings {
+    /// Loads settings: defaults, then `file` if given (it must exist), then `KEEL_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::Invalid {
+                    setting: "config file",
+                    reason: format!("{} does not exist", file.display()),
+                });
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let mut settings: Settings = figment
+            .merge(Env::prefixed("KEEL_").only(&ENV_SETTINGS))
+            .extract()
+            .map_err(Box::new)?;
+        // The serialized default of a secret is a placeholder, not a key.
+        if settings
+            .admin_key
+            .as_ref()
+            .is_some_and(|k| k.expose_secret() == "[redacted]")
+        {
+            settings.admin_key = None;
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks every rule a value must satisfy beyond its type.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |setting, reason: &str| {
+            Err(ConfigError::Invalid {
+                setting,
+                reason: reason.to_owned(),
+            })
+        };
+        let url = self.database_url.as_str();
+        if !(url.starts_with("sqlite://")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return invalid("database_url", "use sqlite://<file> or postgres://...");
+        }
+        if self.database_connections == 0 {
+            return invalid("database_connections", "must be at least 1");
+        }
+        if let Some(nats) = &self.nats_url {
+            if !nats.starts_with("nats://") && !nats.starts_with("tls://") {
+                return invalid("nats_url", "use nats://host:port");
+            }
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
+            return invalid("log_level", "not a log filter such as `info` or `keel=debug`");
+        }
+        if self.body_limit_bytes < 1024 {
+            return invalid("body_limit_bytes", "must be at least 1024");
+        }
+        if let Some(key) = &self.admin_key {
+            if !crate::auth::token::looks_like_token(key.expose_secret()) {
+                return invalid(
+                    "admin_key",
+                    "must look like a Keel key: `keel_` followed by at least 32 letters, digits, '-' or '_'",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The read-your-writes wait bound.
+    pub fn read_wait(&self) -> Duration {
+        Duration::from_millis(self.read_wait_ms)
+    }
+}

@@ -1,0 +1,28 @@
+//! Keel's HTTP server: a thin command and query API over the write side and the read models.
+//!
+//! - [`config`]: settings (defaults, file, `KEEL_*` environment), validated at start.
+//! - [`startup`]: [`Application`](startup::Application): build, bind, serve, shut down gracefully.
+//! - [`routes`]: one module per resource; commands are `POST`s on actions, queries `GET`s.
+//! - [`auth`]: API keys (bearer tokens), scopes and tenant isolation.
+//! - [`command`] and [`consistency`]: running commands (ETag, If-Match, positions) and
+//!   read-your-writes waits.
+//! - [`body`], [`error`]: JSON input with precise errors; every error is `application/problem+json`.
+//! - [`observe`], [`metrics`], [`telemetry`]: request ids, spans, Prometheus metrics, logs.
+//! - [`openapi`]: the OpenAPI 3.1 document served at `/openapi.json`.
+//!
+//! No business rule lives here: commands go to the domain through the command handler.
+
+pub mod auth;
+pub mod body;
+pub mod command;
+pub mod config;
+pub mod consistency;
+pub mod error;
+pub mod metrics;
+pub mod observe;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod views;

@@ -1,0 +1,170 @@
+//! A tenant's API keys: issue (the secret is shown once), revoke, list (never the secret).
+//!
+//! Issuing and revoking answer only once the tenant directory (which authenticates requests)
+//! has folded the event: a new key works, and a revoked key is refused, from the moment the
+//! response arrives.
+
+use super::tenants::TenantPath;
+use crate::auth::{token, Access};
+use crate::body::JsonBody;
+use crate::command::{execute, respond, Caller, CommandResult};
+use crate::consistency::ReadAfter;
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+use crate::views::{ApiKeyView, IssuedKeyView};
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{get, post, HttpResponse};
+use chrono::{DateTime, Utc};
+use keel_commands::handler::CommandOutcome;
+use keel_domain::tenant::{IssueApiKey, RevokeApiKey, Tenant, TenantCommand};
+use keel_domain::{AggregateId, TenantId};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// Registers the routes of this module.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list).service(issue).service(revoke);
+}
+
+/// A key in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct KeyPath {
+    /// The tenant's id.
+    #[param(value_type = String, format = Uuid)]
+    pub tenant_id: TenantId,
+    /// The key's id.
+    pub key_id: Uuid,
+}
+
+/// The body of `POST /v1/tenants/{tenant_id}/api-keys`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueKeyRequest {
+    /// A human-readable name.
+    pub name: String,
+    /// What the key may do, e.g. `["tenants:read", "members:write"]`.
+    pub scopes: Vec<String>,
+    /// When it stops working; never if absent.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Lists a tenant's API keys (never their secrets).
+#[utoipa::path(
+    tag = "api-keys",
+    params(TenantPath),
+    responses((status = 200, body = Vec<ApiKeyView>), (status = 404, body = Problem)),
+    security(("api_key" = []))
+)]
+#[get("/v1/tenants/{tenant_id}/api-keys")]
+async fn list(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<TenantPath>,
+    _consistent: ReadAfter,
+) -> Result<HttpResponse, ApiError> {
+    caller.principal.require(path.tenant_id, "keys", Access::Read)?;
+    let loaded = state.tenants.state(AggregateId::tenant(path.tenant_id)).await?;
+    if !loaded.state.exists() {
+        return Err(ApiError::not_found());
+    }
+    let keys: Vec<ApiKeyView> = loaded.state.api_keys().values().map(ApiKeyView::of).collect();
+    Ok(HttpResponse::Ok().json(keys))
+}
+
+/// Issues an API key. The response is the only time its secret is shown.
+#[utoipa::path(
+    tag = "api-keys",
+    params(TenantPath),
+    request_body = IssueKeyRequest,
+    responses((status = 201, body = CommandResult<IssuedKeyView>), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = []))
+)]
+#[post("/v1/tenants/{tenant_id}/api-keys")]
+async fn issue(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<TenantPath>,
+    body: JsonBody<IssueKeyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.principal.require(path.tenant_id, "keys", Access::Admin)?;
+    let request = body.0;
+    let key_id = Uuid::now_v7();
+    let new = token::generate();
+    let command = TenantCommand::IssueApiKey(IssueApiKey {
+        key_id,
+        name: request.name,
+        scopes: request.scopes,
+        prefix: new.prefix,
+        secret_hash: new.hash,
+        expires_at: request.expires_at,
+    });
+    let outcome = run_key_command(&state, &caller, path.tenant_id, "issue_api_key", command).await?;
+    let key = outcome
+        .state
+        .api_key(key_id)
+        .map(ApiKeyView::of)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("issued key {key_id} is missing")))?;
+    Ok(respond(
+        StatusCode::CREATED,
+        &outcome,
+        IssuedKeyView {
+            key,
+            secret: new.token,
+        },
+    ))
+}
+
+/// Revokes an API key; it is refused from the moment this answers.
+#[utoipa::path(
+    tag = "api-keys",
+    params(KeyPath),
+    responses((status = 200, body = CommandResult<ApiKeyView>), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("api_key" = []))
+)]
+#[post("/v1/tenants/{tenant_id}/api-keys/{key_id}/revoke")]
+async fn revoke(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<KeyPath>,
+) -> Result<HttpResponse, ApiError> {
+    caller.principal.require(path.tenant_id, "keys", Access::Admin)?;
+    let command = TenantCommand::RevokeApiKey(RevokeApiKey {
+        key_id: path.key_id,
+    });
+    let outcome = run_key_command(&state, &caller, path.tenant_id, "revoke_api_key", command).await?;
+    let key = outcome
+        .state
+        .api_key(path.key_id)
+        .map(ApiKeyView::of)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("revoked key is missing")))?;
+    Ok(respond(StatusCode::OK, &outcome, key))
+}
+
+/// Runs a key command and waits for the directory to fold it.
+async fn run_key_command(
+    state: &AppState,
+    caller: &Caller,
+    tenant_id: TenantId,
+    name: &'static str,
+    command: TenantCommand,
+) -> Result<CommandOutcome<Tenant>, ApiError> {
+    let outcome = execute(
+        state,
+        &state.tenants,
+        AggregateId::tenant(tenant_id),
+        name,
+        command,
+        caller,
+    )
+    .await?;
+    if let Some(position) = outcome.global_position {
+        if !state.directory.wait_for(position, state.read_wait).await {
+            return Err(ApiError::Unavailable(
+                "the key change is stored but not yet in effect; retry shortly".into(),
+            ));
+        }
+    }
+    Ok(outcome)
+}

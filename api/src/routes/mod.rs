@@ -1,0 +1,24 @@
+//! The HTTP routes, one module per resource, each ending in the function that registers them.
+//!
+//! Commands are `POST`s on a resource's action (`/v1/tenants/{id}/suspend`); queries are `GET`s.
+//! Every route is documented with `#[utoipa::path]` and registered through `utoipa-actix-web`,
+//! so the OpenAPI document at `/openapi.json` covers exactly the routes that exist.
+
+pub mod admin_keys;
+pub mod api_keys;
+pub mod domains;
+pub mod events;
+pub mod members;
+pub mod system;
+pub mod tenants;
+
+/// Registers every route.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    system::configure(cfg);
+    tenants::configure(cfg);
+    members::configure(cfg);
+    domains::configure(cfg);
+    api_keys::configure(cfg);
+    events::configure(cfg);
+    admin_keys::configure(cfg);
+}

@@ -1,0 +1,85 @@
+//! Operations endpoints: liveness, readiness, metrics and the OpenAPI document.
+
+use crate::error::{ApiError, Problem};
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use actix_web::web::Data;
+use actix_web::{get, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// How far (in events) the read side may trail the log before the server reports not ready.
+pub const MAX_READY_LAG: u64 = 10_000;
+
+/// Registers the routes of this module.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(healthz).service(readyz).service(metrics);
+}
+
+/// Liveness or readiness.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+    /// The event store backend (`sqlite` or `postgres`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<&'static str>,
+    /// Position of the last committed event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_position: Option<u64>,
+    /// Position the read side has reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_position: Option<u64>,
+}
+
+/// The process is alive.
+#[utoipa::path(tag = "system", responses((status = 200, body = Health)))]
+#[get("/healthz")]
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "ok",
+        backend: None,
+        head_position: None,
+        read_position: None,
+    })
+}
+
+/// The server can serve: the database answers (its migrations ran at start) and the read side
+/// is within [`MAX_READY_LAG`] events of the log.
+#[utoipa::path(tag = "system", responses((status = 200, body = Health), (status = 503, body = Problem)))]
+#[get("/readyz")]
+async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let head = state
+        .store
+        .head_position()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("the database is not reachable: {e}")))?;
+    let read = state.directory.position();
+    if head.saturating_sub(read) > MAX_READY_LAG {
+        return Err(ApiError::Unavailable(format!(
+            "the read side is {} events behind the log",
+            head - read
+        )));
+    }
+    Ok(HttpResponse::Ok().json(Health {
+        status: "ok",
+        backend: Some(state.store.backend()),
+        head_position: Some(head),
+        read_position: Some(read),
+    }))
+}
+
+/// Prometheus metrics (text format).
+#[utoipa::path(tag = "system", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+#[get("/metrics")]
+async fn metrics(state: Data<AppState>, metrics: Data<Metrics>) -> HttpResponse {
+    if let Ok(head) = state.store.head_position().await {
+        metrics.head_position.set(head as i64);
+    }
+    metrics
+        .directory_position
+        .set(state.directory.position() as i64);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(metrics.render())
+}

@@ -1,0 +1,271 @@
+//! Building and running the server: open the store, catch up the read side, make sure an admin
+//! key exists, bind, serve until SIGTERM or Ctrl-C.
+//!
+//! `Application::build` binds before returning (port 0 works), so tests can start a server and
+//! read its port. On SIGTERM or SIGINT actix-web stops accepting connections and lets in-flight
+//! requests finish; commands run in their own tasks, so none is left half-handled.
+
+use crate::auth::token;
+use crate::body::BodyLimit;
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::observe::observe;
+use crate::openapi::ApiDoc;
+use crate::routes;
+use crate::state::AppState;
+use actix_web::body::{BoxBody, EitherBody};
+use actix_web::dev::{Server, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
+use anyhow::Context;
+use keel_commands::handler::{CommandHandler, HandlerConfig};
+use keel_commands::store::{open, EventMetadata, EventStore, StoreOptions};
+use keel_domain::platform::{platform_keys_id, PlatformCommand};
+use keel_domain::{Actor, TenantId};
+use keel_projections::Directory;
+use secrecy::ExposeSecret;
+use std::net::TcpListener;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use uuid::Uuid;
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    directory_task: JoinHandle<()>,
+    /// The admin key generated on this start, if one was (printed once by `keel serve`).
+    pub generated_admin_key: Option<String>,
+}
+
+impl Application {
+    /// Opens the store, prepares the read side and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        prepare_sqlite_directory(&settings.database_url)?;
+        let store = open(
+            &settings.database_url,
+            &StoreOptions {
+                connections: settings.database_connections,
+                ..StoreOptions::default()
+            },
+        )
+        .await
+        .with_context(|| format!("cannot open the event store at {}", redact(&settings.database_url)))?;
+
+        let directory = Directory::new();
+        catch_up(&directory, &*store).await?;
+        let directory_task = tokio::spawn(follow(directory.clone(), store.clone()));
+
+        let state = AppState {
+            tenants: CommandHandler::new(store.clone(), HandlerConfig::default()),
+            platform: CommandHandler::new(store.clone(), HandlerConfig::default()),
+            store,
+            directory,
+            metrics: Metrics::new(),
+            read_wait: settings.read_wait(),
+        };
+        let generated_admin_key = ensure_admin_key(&state, &settings).await?;
+
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, state, BodyLimit(settings.body_limit_bytes))?;
+        Ok(Application {
+            port,
+            server,
+            directory_task,
+            generated_admin_key,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or Ctrl-C (or the server fails), then stops the read side.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.directory_task.abort();
+        result
+    }
+}
+
+fn serve(listener: TcpListener, state: AppState, limit: BodyLimit) -> anyhow::Result<Server> {
+    let directory = state.directory.clone();
+    let metrics = state.metrics.clone();
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        let (app, api) = App::new()
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .app_data(state.clone())
+            .app_data(web::Data::new(directory.clone()))
+            .app_data(web::Data::new(metrics.clone()))
+            .app_data(web::Data::new(limit))
+            .app_data(web::QueryConfig::default().error_handler(|error, _| {
+                ApiError::BadRequest {
+                    detail: format!("invalid query: {error}"),
+                    field: None,
+                }
+                .into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|error, _| {
+                ApiError::BadRequest {
+                    detail: format!("invalid path parameter: {error}"),
+                    field: None,
+                }
+                .into()
+            }))
+            .configure(routes::configure)
+            .split_for_parts();
+        let api = web::Data::new(api);
+        app.app_data(api)
+            .route("/openapi.json", web::get().to(openapi_json))
+            .default_service(web::to(|| async { ApiError::not_found().error_response() }))
+            .wrap(ErrorHandlers::new().default_handler(problem_for_any_error))
+            .wrap(from_fn(observe))
+    })
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Serves the OpenAPI document.
+async fn openapi_json(api: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
+    HttpResponse::Ok().json(api.get_ref())
+}
+
+/// Turns any error response that is not already a problem document (one produced by actix
+/// itself, say) into one, so every error a client sees has the same shape.
+fn problem_for_any_error<B>(
+    response: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+    }
+    let status = response.status();
+    let error = match status.as_u16() {
+        404 => ApiError::not_found(),
+        413 => ApiError::PayloadTooLarge(0),
+        400..=499 => ApiError::BadRequest {
+            detail: status
+                .canonical_reason()
+                .unwrap_or("bad request")
+                .to_lowercase(),
+            field: None,
+        },
+        _ => ApiError::Internal(anyhow::anyhow!("{status} from the framework")),
+    };
+    let mut problem = error.error_response();
+    *problem.status_mut() = status;
+    let (request, _) = response.into_parts();
+    let response: ServiceResponse<EitherBody<B, BoxBody>> =
+        ServiceResponse::new(request, problem).map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(response))
+}
+
+/// Creates the directory of a SQLite database file, so the embedded default works on a fresh
+/// checkout.
+fn prepare_sqlite_directory(url: &str) -> anyhow::Result<()> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(parent) = std::path::Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Folds the whole log into the directory before serving, so that every key works at once.
+async fn catch_up(directory: &Directory, store: &dyn EventStore) -> anyhow::Result<()> {
+    loop {
+        let events = store.read_all(directory.position(), 5000).await?;
+        if events.is_empty() {
+            return Ok(());
+        }
+        for event in &events {
+            directory.apply(event);
+        }
+    }
+}
+
+/// Follows the log for the directory; a store failure is logged and followed by a retry.
+async fn follow(directory: Arc<Directory>, store: Arc<dyn EventStore>) {
+    loop {
+        if let Err(error) = directory.clone().follow(store.clone()).await {
+            tracing::error!(%error, "the tenant directory stopped following the log; retrying");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+/// Registers the configured admin key, or on a first start without one generates a key and
+/// returns it (to be printed once). Only its hash is stored.
+async fn ensure_admin_key(state: &AppState, settings: &Settings) -> anyhow::Result<Option<String>> {
+    let (token, generated) = match &settings.admin_key {
+        Some(key) => {
+            let token = token::from_token(key.expose_secret().to_owned());
+            if state.directory.key_by_hash(&token.hash).is_some() {
+                return Ok(None);
+            }
+            (token, false)
+        }
+        None if state.directory.has_admin_key() => return Ok(None),
+        None => (token::generate(), true),
+    };
+    let command = PlatformCommand::IssueAdminKey {
+        key_id: Uuid::now_v7(),
+        name: if generated { "bootstrap" } else { "configured" }.into(),
+        prefix: token.prefix.clone(),
+        secret_hash: token.hash.clone(),
+    };
+    let metadata = EventMetadata::new(TenantId::PLATFORM, Actor::System("keel serve".into()));
+    let outcome = state
+        .platform
+        .execute(platform_keys_id(), command, metadata, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot register the admin key: {e}"))?;
+    if let Some(position) = outcome.global_position {
+        state.directory.wait_for(position, std::time::Duration::from_secs(10)).await;
+    }
+    Ok(generated.then_some(token.token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_redacted_from_database_urls() {
+        assert_eq!(redact("postgres://keel:secret@db:5432/keel"), "postgres://keel:***@db:5432/keel");
+        assert_eq!(redact("postgres://keel@db/keel"), "postgres://keel@db/keel");
+        assert_eq!(redact("sqlite://./data/keel.db"), "sqlite://./data/keel.db");
+    }
+}
