@@ -4,6 +4,7 @@
 //! - [`startup`]: [`Application`](startup::Application): build, bind, serve, shut down gracefully.
 //! - [`routes`]: one module per resource; commands are `POST`s on actions, queries `GET`s.
 //! - [`auth`]: API keys (bearer tokens), scopes and tenant isolation.
+//! - [`idempotency`]: the `Idempotency-Key` header, backed by stored first responses.
 //! - [`command`] and [`consistency`]: running commands (ETag, If-Match, positions) and
 //!   read-your-writes waits.
 //! - [`body`], [`error`]: JSON input with precise errors; every error is `application/problem+json`.
@@ -18,6 +19,7 @@ pub mod command;
 pub mod config;
 pub mod consistency;
 pub mod error;
+pub mod idempotency;
 pub mod metrics;
 pub mod observe;
 pub mod openapi;

@@ -9,6 +9,7 @@ use crate::auth::token;
 use crate::body::BodyLimit;
 use crate::config::Settings;
 use crate::error::ApiError;
+use crate::idempotency::idempotency as idempotency_middleware;
 use crate::metrics::Metrics;
 use crate::observe::observe;
 use crate::openapi::ApiDoc;
@@ -18,9 +19,10 @@ use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{Server, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
+use actix_web::{web, App, HttpServer, ResponseError};
 use anyhow::Context;
 use keel_commands::handler::{CommandHandler, HandlerConfig};
+use keel_commands::idempotency::IdempotencyStore;
 use keel_commands::store::{open, EventMetadata, EventStore, StoreOptions};
 use keel_domain::platform::{platform_keys_id, PlatformCommand};
 use keel_domain::{Actor, TenantId};
@@ -98,6 +100,7 @@ impl Application {
 fn serve(listener: TcpListener, state: AppState, limit: BodyLimit) -> anyhow::Result<Server> {
     let directory = state.directory.clone();
     let metrics = state.metrics.clone();
+    let idempotency = web::Data::new(IdempotencyStore::new(state.store.database()));
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         let (app, api) = App::new()
@@ -107,6 +110,7 @@ fn serve(listener: TcpListener, state: AppState, limit: BodyLimit) -> anyhow::Re
             .app_data(web::Data::new(directory.clone()))
             .app_data(web::Data::new(metrics.clone()))
             .app_data(web::Data::new(limit))
+            .app_data(idempotency.clone())
             .app_data(web::QueryConfig::default().error_handler(|error, _| {
                 ApiError::BadRequest {
                     detail: format!("invalid query: {error}"),
@@ -125,8 +129,8 @@ fn serve(listener: TcpListener, state: AppState, limit: BodyLimit) -> anyhow::Re
             .split_for_parts();
         let api = web::Data::new(api);
         app.app_data(api)
-            .route("/openapi.json", web::get().to(openapi_json))
             .default_service(web::to(|| async { ApiError::not_found().error_response() }))
+            .wrap(from_fn(idempotency_middleware))
             .wrap(ErrorHandlers::new().default_handler(problem_for_any_error))
             .wrap(from_fn(observe))
     })
@@ -134,11 +138,6 @@ fn serve(listener: TcpListener, state: AppState, limit: BodyLimit) -> anyhow::Re
     .listen(listener)?
     .run();
     Ok(server)
-}
-
-/// Serves the OpenAPI document.
-async fn openapi_json(api: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
-    HttpResponse::Ok().json(api.get_ref())
 }
 
 /// Turns any error response that is not already a problem document (one produced by actix

@@ -5,6 +5,7 @@
 //! store is a database of its own (`keel_test_<uuid>`), dropped when the test ends, also when
 //! it fails. Tests can therefore run in parallel and leave nothing behind.
 
+pub mod app;
 pub mod counter;
 
 use keel_commands::store::{open, EventStore, StoreOptions};

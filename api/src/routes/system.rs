@@ -13,7 +13,10 @@ pub const MAX_READY_LAG: u64 = 10_000;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(healthz).service(readyz).service(metrics);
+    cfg.service(healthz)
+        .service(readyz)
+        .service(metrics)
+        .service(openapi_json);
 }
 
 /// Liveness or readiness.
@@ -82,4 +85,11 @@ async fn metrics(state: Data<AppState>, metrics: Data<Metrics>) -> HttpResponse 
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(metrics.render())
+}
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(tag = "system", responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
+#[get("/openapi.json")]
+async fn openapi_json(api: Data<utoipa::openapi::OpenApi>) -> HttpResponse {
+    HttpResponse::Ok().json(api.get_ref())
 }

@@ -1,0 +1,146 @@
+//! A running Keel server for one test: its own database (see [`TestDatabase`]), the server on
+//! a free port, a known admin key, and a client whose helpers return status and JSON body.
+
+use crate::{Backend, TestDatabase};
+use keel_api::config::Settings;
+use keel_api::startup::Application;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// A server under test.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// A platform admin key.
+    pub admin_key: String,
+    /// The database (dropped with the app).
+    pub db: TestDatabase,
+    /// The HTTP client.
+    pub client: reqwest::Client,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body as JSON (`Null` if empty or not JSON).
+    pub body: Value,
+}
+
+impl Reply {
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The admin key every test server accepts.
+pub fn test_admin_key() -> String {
+    format!("keel_{}", "t".repeat(43))
+}
+
+/// Starts a server on `backend` with default settings.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Starts a server on `backend`, letting the test adjust the settings first.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDatabase::create(backend).await;
+    let admin_key = test_admin_key();
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse().expect("valid address"),
+        database_url: db.url.clone(),
+        admin_key: Some(admin_key.clone().into()),
+        log_level: "warn".into(),
+        ..Settings::default()
+    };
+    adjust(&mut settings);
+    settings.validate().expect("test settings are valid");
+    let app = Application::build(settings).await.expect("the server starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        admin_key,
+        db,
+        client: reqwest::Client::new(),
+    }
+}
+
+impl TestApp {
+    /// Sends a request with `key` (if any) and an optional JSON body.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.address));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("a body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// `POST` as the admin.
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(&self.admin_key), Some(body), &[])
+            .await
+    }
+
+    /// `GET` as the admin.
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, Some(&self.admin_key), None, &[]).await
+    }
+
+    /// Creates a tenant and returns its id; panics unless it is created.
+    pub async fn create_tenant(&self, slug: &str) -> String {
+        let reply = self
+            .post(
+                "/v1/tenants",
+                serde_json::json!({
+                    "name": format!("Tenant {slug}"),
+                    "slug": slug,
+                    "plan": "standard",
+                    "data_region": "eu-west-1",
+                    "owner_email": format!("owner@{slug}.example"),
+                }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        reply.body["data"]["id"].as_str().expect("an id").to_owned()
+    }
+
+    /// Issues an API key for a tenant with `scopes`; returns its secret.
+    pub async fn tenant_key(&self, tenant: &str, scopes: &[&str]) -> String {
+        let reply = self
+            .post(
+                &format!("/v1/tenants/{tenant}/api-keys"),
+                serde_json::json!({ "name": "test key", "scopes": scopes }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        reply.body["data"]["secret"].as_str().expect("a secret").to_owned()
+    }
+}

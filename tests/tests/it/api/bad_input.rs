@@ -1,0 +1,80 @@
+//! A corpus of bad input sent to every documented route: no answer may be a 5xx, every error
+//! is a problem document, and the server keeps serving.
+
+use keel_tests::app::spawn_app;
+use keel_tests::Backend;
+use reqwest::Method;
+
+both_backends!(no_bad_input_causes_a_server_error);
+
+async fn no_bad_input_causes_a_server_error(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.create_tenant("target").await;
+    let operations = super::openapi::documented(&app).await;
+    let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let bodies: Vec<String> = vec![
+        String::new(),
+        "{".into(),
+        "[]".into(),
+        "null".into(),
+        "\"text\"".into(),
+        "{\"unknown_field\": 1}".into(),
+        "{\"name\": 123, \"slug\": [], \"plan\": {}, \"email\": null, \"role\": 7, \"scopes\": \"x\"}".into(),
+        "{\"name\": \"\\u0000\", \"slug\": \"--\", \"plan\": \"gold\", \"data_region\": \"\", \"owner_email\": \"@\"}".into(),
+        "{\"expires_at\": \"yesterday\", \"effective_at\": 5, \"at\": \"1970-01-01T00:00:00Z\", \"limit\": -1}".into(),
+        "{\"domain\": \"..\", \"meter\": \"A B\", \"flag\": \"\", \"enabled\": \"yes\"}".into(),
+        nested,
+        huge,
+    ];
+    let substitutions = [
+        (tenant.as_str(), "api_calls", "a.example"),
+        ("not-a-uuid", "%00", "%2e%2e"),
+        ("00000000-0000-0000-0000-000000000000", "x", "x"),
+    ];
+    let mut checked = 0;
+    for operation in &operations {
+        let (method, path) = operation.split_once(' ').unwrap();
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        for (tenant_id, meter, domain) in substitutions {
+            let concrete = path
+                .replace("{tenant_id}", tenant_id)
+                .replace("{member_id}", "nope")
+                .replace("{key_id}", &uuid::Uuid::now_v7().to_string())
+                .replace("{meter}", meter)
+                .replace("{domain}", domain);
+            let concrete = format!("{concrete}?limit=-3&after_position=x&cursor=%ff&status=1");
+            let bodies: &[String] = if method == Method::POST { &bodies } else { &bodies[..1] };
+            for body in bodies {
+                let response = app
+                    .client
+                    .request(method.clone(), format!("{}{concrete}", app.address))
+                    .bearer_auth(&app.admin_key)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .expect("the server answers");
+                let status = response.status();
+                let content_type = response
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                assert!(
+                    !status.is_server_error(),
+                    "{operation} ({concrete}) with {:.60} gave {status}",
+                    body
+                );
+                if status.is_client_error() {
+                    assert_eq!(content_type, "application/problem+json", "{operation} gave {status}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 300, "the corpus reached every route ({checked} requests)");
+    assert_eq!(app.get("/healthz").await.status, reqwest::StatusCode::OK);
+    assert_eq!(app.get(&format!("/v1/tenants/{tenant}")).await.body["name"], "Tenant target");
+}

@@ -1,0 +1,7 @@
+//! The HTTP API, driven over HTTP only, on a real server per test, on both backends.
+
+mod auth;
+mod bad_input;
+mod commands;
+mod openapi;
+mod tenants;
