@@ -10,11 +10,13 @@
 //! | `log_level` | `KEEL_LOG_LEVEL` | `info` (an `EnvFilter` directive) |
 //! | `log_format` | `KEEL_LOG_FORMAT` | `text` (or `json`) |
 //! | `admin_key` | `KEEL_ADMIN_KEY` | unset: generated and printed on first start |
+//! | `secret_keys` | `KEEL_SECRET_KEYS` | unset: integrations cannot be registered |
 //! | `body_limit_bytes` | `KEEL_BODY_LIMIT_BYTES` | `1048576` |
 //! | `read_wait_ms` | `KEEL_READ_WAIT_MS` | `2000` (read-your-writes bound) |
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use keel_commands::secrets::SecretKeys;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -23,7 +25,7 @@ use std::time::Duration;
 
 /// The settings `KEEL_*` variables may set. Other `KEEL_*` variables (of tests, tools) are
 /// not settings of the server and are ignored.
-const ENV_SETTINGS: [&str; 9] = [
+const ENV_SETTINGS: [&str; 10] = [
     "listen",
     "database_url",
     "database_connections",
@@ -31,6 +33,7 @@ const ENV_SETTINGS: [&str; 9] = [
     "log_level",
     "log_format",
     "admin_key",
+    "secret_keys",
     "body_limit_bytes",
     "read_wait_ms",
 ];
@@ -54,6 +57,10 @@ pub struct Settings {
     /// A platform admin key to accept (and register on first start); never printed.
     #[serde(serialize_with = "never_serialize_secret")]
     pub admin_key: Option<SecretString>,
+    /// Keys that encrypt integration secrets: `keyid:base64-32-bytes`, comma-separated, the
+    /// first one current (older ones still decrypt, for rotation). Never printed.
+    #[serde(serialize_with = "never_serialize_secret")]
+    pub secret_keys: Option<SecretString>,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
     /// How long a query waits for the read side to reach a requested position.
@@ -80,6 +87,7 @@ impl Default for Settings {
             log_level: "info".into(),
             log_format: LogFormat::Text,
             admin_key: None,
+            secret_keys: None,
             body_limit_bytes: 1024 * 1024,
             read_wait_ms: 2000,
         }
@@ -131,12 +139,13 @@ impl Settings {
             .extract()
             .map_err(Box::new)?;
         // The serialized default of a secret is a placeholder, not a key.
-        if settings
-            .admin_key
-            .as_ref()
-            .is_some_and(|k| k.expose_secret() == "[redacted]")
-        {
-            settings.admin_key = None;
+        for secret in [&mut settings.admin_key, &mut settings.secret_keys] {
+            if secret
+                .as_ref()
+                .is_some_and(|k| k.expose_secret() == "[redacted]")
+            {
+                *secret = None;
+            }
         }
         settings.validate()?;
         Ok(settings)
@@ -179,7 +188,21 @@ impl Settings {
                 );
             }
         }
+        self.secret_keys()?;
         Ok(())
+    }
+
+    /// The parsed integration secret keys, if configured.
+    pub fn secret_keys(&self) -> Result<Option<SecretKeys>, ConfigError> {
+        self.secret_keys
+            .as_ref()
+            .map(|keys| {
+                SecretKeys::parse(keys.expose_secret()).map_err(|e| ConfigError::Invalid {
+                    setting: "secret_keys",
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()
     }
 
     /// The read-your-writes wait bound.

@@ -198,7 +198,7 @@ impl<E: Refusal> From<CommandError<E>> for ApiError {
     fn from(error: CommandError<E>) -> Self {
         match error {
             CommandError::Domain(refusal) => {
-                let field = refusal.field().map(str::to_owned);
+                let field = refusal.field();
                 let detail = refusal.to_string();
                 match refusal.kind() {
                     RefusalKind::Invalid => ApiError::Validation {

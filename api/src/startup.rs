@@ -65,6 +65,9 @@ impl Application {
         let state = AppState {
             tenants: CommandHandler::new(store.clone(), HandlerConfig::default()),
             platform: CommandHandler::new(store.clone(), HandlerConfig::default()),
+            policies: CommandHandler::new(store.clone(), HandlerConfig::default()),
+            integrations: CommandHandler::new(store.clone(), HandlerConfig::default()),
+            secret_keys: settings.secret_keys()?.map(Arc::new),
             store,
             directory,
             metrics: Metrics::new(),

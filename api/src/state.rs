@@ -2,8 +2,11 @@
 
 use crate::metrics::Metrics;
 use keel_commands::handler::CommandHandler;
+use keel_commands::secrets::SecretKeys;
 use keel_commands::store::EventStore;
+use keel_domain::integration::Integration;
 use keel_domain::platform::PlatformKeys;
+use keel_domain::policy::Policy;
 use keel_domain::tenant::Tenant;
 use keel_projections::Directory;
 use std::sync::Arc;
@@ -18,6 +21,13 @@ pub struct AppState {
     pub tenants: CommandHandler<Tenant>,
     /// Platform admin key commands.
     pub platform: CommandHandler<PlatformKeys>,
+    /// Policy commands.
+    pub policies: CommandHandler<Policy>,
+    /// Integration commands.
+    pub integrations: CommandHandler<Integration>,
+    /// Keys that encrypt integration secrets at rest; `None` if not configured (then
+    /// integrations cannot be registered).
+    pub secret_keys: Option<Arc<SecretKeys>>,
     /// Tenants and keys, in memory.
     pub directory: Arc<Directory>,
     /// Metrics.
