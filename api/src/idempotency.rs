@@ -6,7 +6,7 @@
 //! key so that a retry runs it again; every other response is kept for 24 hours.
 
 use crate::auth::token;
-use crate::body::BodyLimit;
+use crate::body::{read_limited, BodyLimit};
 use crate::error::ApiError;
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -14,7 +14,6 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpResponse, ResponseError};
-use futures::StreamExt;
 use keel_commands::idempotency::{Begin, IdempotencyStore, StoredResponse};
 use sha2::{Digest, Sha256};
 
@@ -45,7 +44,7 @@ pub async fn idempotency(
     };
     let scope = caller_scope(&req);
     let limit = req.app_data::<web::Data<BodyLimit>>().map(|l| l.0).unwrap_or(1 << 20);
-    let body = match read_body(&mut req, limit).await {
+    let body = match read_limited(&mut req.take_payload(), limit).await {
         Ok(body) => body,
         Err(error) => return Ok(req.error_response(error).map_into_boxed_body()),
     };
@@ -158,22 +157,6 @@ fn request_hash(req: &ServiceRequest, body: &[u8]) -> Vec<u8> {
     hasher.update(b"\n");
     hasher.update(body);
     hasher.finalize().to_vec()
-}
-
-async fn read_body(req: &mut ServiceRequest, limit: usize) -> Result<web::Bytes, ApiError> {
-    let mut payload = req.take_payload();
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest {
-            detail: format!("could not read the body: {e}"),
-            field: None,
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
 }
 
 fn bytes_payload(body: web::Bytes) -> actix_web::dev::Payload {

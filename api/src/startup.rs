@@ -87,6 +87,12 @@ impl Application {
         })
     }
 
+    /// A handle to stop the server gracefully (what SIGTERM does): stop accepting, let
+    /// in-flight requests finish.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port

@@ -17,6 +17,11 @@ pub struct TestApp {
     pub db: TestDatabase,
     /// The HTTP client.
     pub client: reqwest::Client,
+    /// Stops the server gracefully.
+    pub server: actix_web::dev::ServerHandle,
+    /// Resolves when the server has stopped.
+    pub stopped: tokio::task::JoinHandle<std::io::Result<()>>,
+    settings: Settings,
 }
 
 /// A response, read whole.
@@ -60,18 +65,38 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     };
     adjust(&mut settings);
     settings.validate().expect("test settings are valid");
-    let app = Application::build(settings).await.expect("the server starts");
+    start(db, admin_key, settings).await
+}
+
+async fn start(db: TestDatabase, admin_key: String, settings: Settings) -> TestApp {
+    let app = Application::build(settings.clone())
+        .await
+        .expect("the server starts");
     let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let server = app.handle();
+    let stopped = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         admin_key,
         db,
         client: reqwest::Client::new(),
+        server,
+        stopped,
+        settings,
     }
 }
 
 impl TestApp {
+    /// Stops the server gracefully (as SIGTERM does) and starts a new one on the same database.
+    pub async fn restart(self) -> TestApp {
+        self.server.stop(true).await;
+        self.stopped
+            .await
+            .expect("the server task")
+            .expect("the server stopped cleanly");
+        start(self.db, self.admin_key, self.settings).await
+    }
+
     /// Sends a request with `key` (if any) and an optional JSON body.
     pub async fn send(
         &self,

@@ -24,6 +24,7 @@ macro_rules! both_backends {
 }
 
 mod api;
+mod crash;
 mod handler;
 mod integration;
 mod ordering;

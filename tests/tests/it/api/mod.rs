@@ -3,5 +3,6 @@
 mod auth;
 mod bad_input;
 mod commands;
+mod lifecycle;
 mod openapi;
 mod tenants;

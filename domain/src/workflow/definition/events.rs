@@ -1,0 +1,80 @@
+//! The facts a workflow definition's stream records, named `workflow.<fact>`, all at schema
+//! version 1.
+//!
+//! A definition or revision carries the whole version (name, trigger, steps), so any version
+//! can be read back from its one event, and a run can be checked against the version it pinned.
+
+use crate::event::Upcaster;
+use crate::ids::TenantId;
+use crate::workflow::steps::Step;
+use crate::workflow::trigger::Trigger;
+use crate::workflow::values::WorkflowName;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A workflow was defined, at version 1, disabled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowDefined {
+    /// The tenant it belongs to.
+    pub tenant_id: TenantId,
+    /// Its id.
+    pub workflow_id: Uuid,
+    /// Its version: always 1.
+    pub version: u32,
+    /// Its name.
+    pub name: WorkflowName,
+    /// What starts its runs.
+    pub trigger: Trigger,
+    /// Its steps; runs begin at the first.
+    pub steps: Vec<Step>,
+}
+
+/// A new version of the workflow replaced the previous one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowRevised {
+    /// The new version number (the previous plus one).
+    pub version: u32,
+    /// The name.
+    pub name: WorkflowName,
+    /// What starts its runs.
+    pub trigger: Trigger,
+    /// Its steps; runs begin at the first.
+    pub steps: Vec<Step>,
+}
+
+/// The workflow may start runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowEnabled {
+    /// The version current when it was enabled.
+    pub version: u32,
+}
+
+/// The workflow no longer starts runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowDisabled {
+    /// The version current when it was disabled.
+    pub version: u32,
+}
+
+/// The workflow was retired for good.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowArchived {}
+
+crate::domain_events! {
+    /// Every fact of the workflow definition aggregate.
+    pub enum WorkflowEvent {
+        /// See [`WorkflowDefined`].
+        Defined(WorkflowDefined) = "workflow.defined" v 1,
+        /// See [`WorkflowRevised`].
+        Revised(WorkflowRevised) = "workflow.revised" v 1,
+        /// See [`WorkflowEnabled`].
+        Enabled(WorkflowEnabled) = "workflow.enabled" v 1,
+        /// See [`WorkflowDisabled`].
+        Disabled(WorkflowDisabled) = "workflow.disabled" v 1,
+        /// See [`WorkflowArchived`].
+        Archived(WorkflowArchived) = "workflow.archived" v 1,
+    }
+}
+
+// Every payload is still at version 1: nothing to upcast yet.
+impl Upcaster for WorkflowEvent {}

@@ -1,0 +1,279 @@
+//! The facts a workflow run's stream records, named `workflow_run.<fact>`, all at schema
+//! version 1.
+//!
+//! The started event copies the pinned steps, so the run can be decided (and its history
+//! read) without the definition. Derived facts are recorded rather than recomputed: a step's
+//! completion names the step that follows, a retry names its time, an approval request names
+//! its deadline. Completing the last step records `workflow_run.completed` in the same decision.
+
+use crate::event::Upcaster;
+use crate::ids::TenantId;
+use crate::tenant::Role;
+use crate::workflow::steps::{Approver, Step};
+use crate::workflow::values::{EventType, FieldPath, HookName, Message, StepId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+/// What started a run, as recorded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunTrigger {
+    /// A stored event.
+    Event {
+        /// Its id.
+        event_id: Uuid,
+        /// Its type.
+        event_type: EventType,
+        /// Its payload.
+        payload: serde_json::Value,
+    },
+    /// The definition's schedule, for this time.
+    Schedule {
+        /// The time the schedule fired for.
+        scheduled_for: DateTime<Utc>,
+    },
+    /// By hand.
+    #[default]
+    Manual,
+    /// An inbound webhook request.
+    Webhook {
+        /// The webhook's name.
+        hook: HookName,
+        /// The request's id.
+        delivery_id: Uuid,
+        /// Its body.
+        body: serde_json::Value,
+    },
+}
+
+/// How an approval step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalOutcome {
+    /// Enough approvals (or the timeout rule approved).
+    Approved,
+    /// A rejection (or the timeout rule rejected).
+    Rejected,
+    /// The deadline passed and the step handed over to another.
+    Escalated,
+}
+
+impl fmt::Display for ApprovalOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ApprovalOutcome::Approved => "approved",
+            ApprovalOutcome::Rejected => "rejected",
+            ApprovalOutcome::Escalated => "escalated",
+        })
+    }
+}
+
+/// What a completed step produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StepOutcome {
+    /// A condition's result.
+    Condition {
+        /// Whether it held.
+        result: bool,
+    },
+    /// An action's output (null if none).
+    Action {
+        /// What it produced.
+        output: serde_json::Value,
+    },
+    /// A `set_field` action wrote into the run's context.
+    FieldSet {
+        /// Where.
+        field: FieldPath,
+        /// What.
+        value: serde_json::Value,
+    },
+    /// A wait step's time passed.
+    Waited,
+    /// An approval step was decided.
+    Approval {
+        /// How.
+        outcome: ApprovalOutcome,
+    },
+}
+
+/// Why a run waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
+    /// A wait step.
+    WaitStep,
+    /// The backoff before retrying a failed action.
+    Retry,
+}
+
+/// A run started, pinned to a definition version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunStarted {
+    /// The tenant it belongs to.
+    pub tenant_id: TenantId,
+    /// Its id.
+    pub run_id: Uuid,
+    /// The workflow.
+    pub workflow_id: Uuid,
+    /// The definition version it is pinned to.
+    pub definition_version: u32,
+    /// That version's steps.
+    pub steps: Vec<Step>,
+    /// What started it.
+    pub trigger: RunTrigger,
+    /// Its input (a JSON object).
+    pub input: serde_json::Value,
+    /// The step it begins at.
+    pub first_step: StepId,
+}
+
+/// An attempt of a step started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepStarted {
+    /// The step.
+    pub step_id: StepId,
+    /// The attempt, from 1.
+    pub attempt: u32,
+}
+
+/// A step's attempt succeeded (or its approval was decided).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepCompleted {
+    /// The step.
+    pub step_id: StepId,
+    /// The attempt.
+    pub attempt: u32,
+    /// What it produced.
+    pub outcome: StepOutcome,
+    /// The step the run goes to; none when the run ends.
+    pub next_step: Option<StepId>,
+}
+
+/// A step's attempt failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepFailed {
+    /// The step.
+    pub step_id: StepId,
+    /// The attempt.
+    pub attempt: u32,
+    /// What went wrong.
+    pub error: Message,
+    /// When the next attempt may start; none when the run fails with it.
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+/// An approval step asked its approvers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRequested {
+    /// The step.
+    pub step_id: StepId,
+    /// Who may decide.
+    pub approvers: Vec<Approver>,
+    /// How many approvals are needed.
+    pub required: u32,
+    /// When the timeout rule applies.
+    pub deadline: DateTime<Utc>,
+}
+
+/// A member approved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepApproved {
+    /// The approval step.
+    pub step_id: StepId,
+    /// The member.
+    pub member_id: Uuid,
+    /// Their role when deciding.
+    pub role: Role,
+    /// Their note.
+    pub comment: Option<Message>,
+}
+
+/// A member rejected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRejected {
+    /// The approval step.
+    pub step_id: StepId,
+    /// The member.
+    pub member_id: Uuid,
+    /// Their role when deciding.
+    pub role: Role,
+    /// Why.
+    pub reason: Option<Message>,
+}
+
+/// An approval's deadline passed undecided; its timeout rule applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalTimedOut {
+    /// The approval step.
+    pub step_id: StepId,
+    /// What the rule decided.
+    pub outcome: ApprovalOutcome,
+}
+
+/// The run waits until a time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunWaiting {
+    /// The step it waits at.
+    pub step_id: StepId,
+    /// Until when.
+    pub until: DateTime<Utc>,
+    /// Why.
+    pub reason: WaitReason,
+}
+
+/// The run reached the end of its workflow.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunCompleted {}
+
+/// The run failed for good.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunFailed {
+    /// Why.
+    pub reason: Message,
+    /// The step it failed at, if any.
+    pub step_id: Option<StepId>,
+}
+
+/// The run was stopped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunCancelled {
+    /// Why.
+    pub reason: Message,
+}
+
+crate::domain_events! {
+    /// Every fact of the workflow run aggregate.
+    pub enum RunEvent {
+        /// See [`RunStarted`].
+        Started(RunStarted) = "workflow_run.started" v 1,
+        /// See [`StepStarted`].
+        StepStarted(StepStarted) = "workflow_run.step_started" v 1,
+        /// See [`StepCompleted`].
+        StepCompleted(StepCompleted) = "workflow_run.step_completed" v 1,
+        /// See [`StepFailed`].
+        StepFailed(StepFailed) = "workflow_run.step_failed" v 1,
+        /// See [`ApprovalRequested`].
+        ApprovalRequested(ApprovalRequested) = "workflow_run.approval_requested" v 1,
+        /// See [`StepApproved`].
+        Approved(StepApproved) = "workflow_run.approved" v 1,
+        /// See [`StepRejected`].
+        Rejected(StepRejected) = "workflow_run.rejected" v 1,
+        /// See [`ApprovalTimedOut`].
+        ApprovalTimedOut(ApprovalTimedOut) = "workflow_run.approval_timed_out" v 1,
+        /// See [`RunWaiting`].
+        Waiting(RunWaiting) = "workflow_run.waiting" v 1,
+        /// See [`RunCompleted`].
+        Completed(RunCompleted) = "workflow_run.completed" v 1,
+        /// See [`RunFailed`].
+        Failed(RunFailed) = "workflow_run.failed" v 1,
+        /// See [`RunCancelled`].
+        Cancelled(RunCancelled) = "workflow_run.cancelled" v 1,
+    }
+}
+
+// Every payload is still at version 1: nothing to upcast yet.
+impl Upcaster for RunEvent {}
