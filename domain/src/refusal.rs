@@ -18,6 +18,6 @@ pub trait Refusal: std::error::Error {
     fn kind(&self) -> RefusalKind;
     /// A stable snake_case code, for clients to branch on instead of message text.
     fn code(&self) -> &'static str;
-    /// The command field the refusal is about, if one is.
-    fn field(&self) -> Option<&'static str>;
+    /// The command field the refusal is about, if one is, as a JSON path (`steps[2].next`).
+    fn field(&self) -> Option<String>;
 }

@@ -72,6 +72,24 @@ impl IntegrationError {
     }
 }
 
+impl crate::Refusal for IntegrationError {
+    fn kind(&self) -> crate::RefusalKind {
+        match self {
+            IntegrationError::Invalid { .. } => crate::RefusalKind::Invalid,
+            IntegrationError::NotFound => crate::RefusalKind::NotFound,
+            _ => crate::RefusalKind::Conflict,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        IntegrationError::code(self)
+    }
+
+    fn field(&self) -> Option<String> {
+        IntegrationError::field(self).map(str::to_owned)
+    }
+}
+
 /// Attaches the command field to a value's parse failure, so `decide` can write
 /// `EndpointUrl::parse(&c.endpoint_url).in_field("endpoint_url")?`.
 pub(super) trait InField<T> {

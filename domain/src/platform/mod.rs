@@ -142,10 +142,10 @@ impl crate::Refusal for PlatformError {
         }
     }
 
-    fn field(&self) -> Option<&'static str> {
+    fn field(&self) -> Option<String> {
         match self {
-            PlatformError::Invalid { field, .. } => Some(field),
-            _ => Some("key_id"),
+            PlatformError::Invalid { field, .. } => Some((*field).to_owned()),
+            _ => Some("key_id".to_owned()),
         }
     }
 }

@@ -194,8 +194,8 @@ impl crate::Refusal for TenantError {
         TenantError::code(self)
     }
 
-    fn field(&self) -> Option<&'static str> {
-        TenantError::field(self)
+    fn field(&self) -> Option<String> {
+        TenantError::field(self).map(str::to_owned)
     }
 }
 
