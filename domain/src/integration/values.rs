@@ -11,64 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
 
-/// Why a raw input is not a valid value, phrased to follow a field name ("must not be empty").
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{reason}")]
-pub struct InvalidValue {
-    reason: String,
-}
-
-impl InvalidValue {
-    /// A failure with the given reason.
-    pub fn new(reason: impl Into<String>) -> Self {
-        InvalidValue {
-            reason: reason.into(),
-        }
-    }
-
-    /// What is wrong with the value.
-    pub fn reason(&self) -> &str {
-        &self.reason
-    }
-}
-
-/// Quotes a raw input for an error message, cut short and with control characters escaped, so
-/// a huge or hostile input cannot flood a response or a log line.
-pub(super) fn quoted(raw: &str) -> String {
-    const MAX_CHARS: usize = 40;
-    let mut shown = String::new();
-    for c in raw.chars().take(MAX_CHARS) {
-        if c.is_control() {
-            shown.extend(c.escape_default());
-        } else {
-            shown.push(c);
-        }
-    }
-    if raw.chars().nth(MAX_CHARS).is_some() {
-        shown.push('…');
-    }
-    format!("`{shown}`")
-}
-
-/// Checks free text: trimmed, non-empty, at most `max` characters, one line.
-fn parse_text(raw: &str, max: usize) -> Result<String, InvalidValue> {
-    let text = raw.trim();
-    if text.is_empty() {
-        return Err(InvalidValue::new("must not be empty"));
-    }
-    let length = text.chars().count();
-    if length > max {
-        return Err(InvalidValue::new(format!(
-            "must be at most {max} characters (got {length})"
-        )));
-    }
-    if text.chars().any(char::is_control) {
-        return Err(InvalidValue::new(
-            "must not contain control characters such as line breaks",
-        ));
-    }
-    Ok(text.to_owned())
-}
+pub use crate::value::InvalidValue;
+pub(super) use crate::value::{parse_text, quoted};
 
 /// What an integration talks to, which decides how the delivery worker shapes its requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

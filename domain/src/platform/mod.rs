@@ -262,7 +262,9 @@ mod tests {
     #[test]
     fn an_admin_key_is_issued_with_its_hash_only() {
         let id = Uuid::now_v7();
-        let state = given::<PlatformKeys>(vec![]).when(&issue(id)).then(vec![issued(id)]);
+        let state = given::<PlatformKeys>(vec![])
+            .when(&issue(id))
+            .then(vec![issued(id)]);
         assert!(state.has_active_key());
     }
 
@@ -273,8 +275,13 @@ mod tests {
             .when(&issue(id))
             .then_err(PlatformError::KeyExists(id));
         assert!(matches!(
-            given::<PlatformKeys>(vec![]).when(&issue(Uuid::nil())).outcome(),
-            Err(PlatformError::Invalid { field: "key_id", .. })
+            given::<PlatformKeys>(vec![])
+                .when(&issue(Uuid::nil()))
+                .outcome(),
+            Err(PlatformError::Invalid {
+                field: "key_id",
+                ..
+            })
         ));
     }
 
@@ -303,7 +310,9 @@ mod tests {
             .then_err(PlatformError::LastKey(a));
         let state = given::<PlatformKeys>(vec![issued(a), issued(b)])
             .when(&PlatformCommand::RevokeAdminKey { key_id: a })
-            .then(vec![PlatformEvent::AdminKeyRevoked(AdminKeyRevoked { key_id: a })]);
+            .then(vec![PlatformEvent::AdminKeyRevoked(AdminKeyRevoked {
+                key_id: a,
+            })]);
         assert!(state.keys[&a].revoked);
         given::<PlatformKeys>(vec![issued(a), issued(b)])
             .when(&PlatformCommand::RevokeAdminKey {

@@ -10,62 +10,16 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub(crate) use crate::value::quoted;
 /// Why a raw input is not a valid value: the tenant aggregate's type, shared so that values
 /// of both (roles, emails) and of workflows fail alike.
-pub use crate::tenant::InvalidValue;
+pub use crate::value::InvalidValue;
 
-/// Quotes a raw input for an error message, cut short and with control characters escaped so a
-/// hostile or accidental huge input cannot flood a response or a log line.
-pub(crate) fn quoted(raw: &str) -> String {
-    const MAX_CHARS: usize = 40;
-    let mut shown = String::new();
-    for c in raw.chars().take(MAX_CHARS) {
-        if c.is_control() {
-            shown.extend(c.escape_default());
-        } else {
-            shown.push(c);
-        }
-    }
-    if raw.chars().nth(MAX_CHARS).is_some() {
-        shown.push('…');
-    }
-    format!("`{shown}`")
-}
-
-/// Declares a string newtype with the accessors every validated text value shares. Its
-/// constructor (`parse`) is written by hand next to it.
+/// The shared validated-string macro; workflow values also have a `Default` (an empty value)
+/// because the states that hold them do.
 macro_rules! text_value {
     ($(#[$meta:meta])* $name:ident) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
-
-        impl $name {
-            /// The value as text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        // Lets maps keyed by this type be looked up with a plain `&str`.
-        impl std::borrow::Borrow<str> for $name {
-            fn borrow(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
-            }
-        }
+        crate::value::text_value! { $(#[$meta])* #[derive(Default)] $name }
     };
 }
 
