@@ -88,3 +88,22 @@ where
         self.outcome
     }
 }
+
+/// Checks an aggregate's event codec with one event of every type: each round-trips through
+/// encode and decode, has a JSON view, and together they cover exactly `all_types`.
+#[track_caller]
+pub fn assert_codec_covers<E: crate::DomainEvent + PartialEq>(events: &[E], all_types: &[&str]) {
+    for event in events {
+        let bytes = event.encode().expect("an event encodes");
+        let decoded = E::decode(event.event_type(), event.schema_version(), &bytes);
+        assert_eq!(decoded.as_ref(), Ok(event), "{}", event.event_type());
+        let json = crate::event::payload_to_json(&bytes);
+        assert!(json.is_ok(), "{}: {json:?}", event.event_type());
+    }
+    let mut covered: Vec<&str> = events.iter().map(|e| e.event_type()).collect();
+    covered.sort_unstable();
+    covered.dedup();
+    let mut expected = all_types.to_vec();
+    expected.sort_unstable();
+    assert_eq!(covered, expected, "one event of every type");
+}
