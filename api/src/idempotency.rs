@@ -3,11 +3,13 @@
 //!
 //! Keys are scoped to the caller (a hash of its API key), so two callers cannot collide. Only
 //! `POST`s (commands) are concerned. A request that fails on the server side (5xx) releases its
-//! key so that a retry runs it again; every other response is kept for 24 hours.
+//! key so that a retry runs it again; every other response is kept for 24 hours, without any
+//! secret it revealed (a replay shows the issued key or integration, its secret as `null`).
 
 use crate::auth::token;
 use crate::body::{read_limited, BodyLimit};
 use crate::error::ApiError;
+use crate::redact::redact_secrets;
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -104,10 +106,22 @@ async fn finish<B: MessageBody + 'static>(
             return Ok(ServiceResponse::new(request, error.error_response()));
         }
     };
+    // A secret is shown once: the kept copy of a response that reveals one has it removed, so a
+    // replay shows the resource but not the secret.
+    let kept_body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(mut json) => {
+            if redact_secrets(&mut json) {
+                serde_json::to_vec(&json).unwrap_or_default()
+            } else {
+                bytes.to_vec()
+            }
+        }
+        Err(_) => bytes.to_vec(),
+    };
     let stored = StoredResponse {
         status: status.as_u16(),
         headers,
-        body: bytes.to_vec(),
+        body: kept_body,
     };
     if let Err(error) = store.complete(scope, key, &stored).await {
         // The command ran; only the record is lost. A retry will be refused as "in progress"
@@ -118,7 +132,7 @@ async fn finish<B: MessageBody + 'static>(
     for (name, value) in &stored.headers {
         rebuilt.insert_header((name.as_str(), value.as_str()));
     }
-    Ok(ServiceResponse::new(request, rebuilt.body(stored.body)))
+    Ok(ServiceResponse::new(request, rebuilt.body(bytes)))
 }
 
 async fn release(store: &IdempotencyStore, scope: &str, key: &str) {

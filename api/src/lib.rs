@@ -9,6 +9,7 @@
 //!   read-your-writes waits.
 //! - [`body`], [`error`]: JSON input with precise errors; every error is `application/problem+json`.
 //! - [`observe`], [`metrics`], [`telemetry`]: request ids, spans, Prometheus metrics, logs.
+//! - [`redact`]: secret-bearing fields kept out of stored responses and event views.
 //! - [`openapi`]: the OpenAPI 3.1 document served at `/openapi.json`.
 //!
 //! No business rule lives here: commands go to the domain through the command handler.
@@ -23,6 +24,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod observe;
 pub mod openapi;
+pub mod redact;
 pub mod routes;
 pub mod startup;
 pub mod state;

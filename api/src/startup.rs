@@ -66,6 +66,8 @@ impl Application {
             tenants: CommandHandler::new(store.clone(), HandlerConfig::default()),
             platform: CommandHandler::new(store.clone(), HandlerConfig::default()),
             policies: CommandHandler::new(store.clone(), HandlerConfig::default()),
+            workflows: CommandHandler::new(store.clone(), HandlerConfig::default()),
+            runs: CommandHandler::new(store.clone(), HandlerConfig::default()),
             integrations: CommandHandler::new(store.clone(), HandlerConfig::default()),
             secret_keys: settings.secret_keys()?.map(Arc::new),
             store,

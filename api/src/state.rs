@@ -7,6 +7,7 @@ use keel_commands::store::EventStore;
 use keel_domain::integration::Integration;
 use keel_domain::platform::PlatformKeys;
 use keel_domain::policy::Policy;
+use keel_domain::workflow::{WorkflowDefinition, WorkflowRun};
 use keel_domain::tenant::Tenant;
 use keel_projections::Directory;
 use std::sync::Arc;
@@ -23,6 +24,10 @@ pub struct AppState {
     pub platform: CommandHandler<PlatformKeys>,
     /// Policy commands.
     pub policies: CommandHandler<Policy>,
+    /// Workflow definition commands.
+    pub workflows: CommandHandler<WorkflowDefinition>,
+    /// Workflow run commands.
+    pub runs: CommandHandler<WorkflowRun>,
     /// Integration commands.
     pub integrations: CommandHandler<Integration>,
     /// Keys that encrypt integration secrets at rest; `None` if not configured (then

@@ -47,6 +47,11 @@ pub fn test_admin_key() -> String {
     format!("keel_{}", "t".repeat(43))
 }
 
+/// The integration secret keys every test server is configured with (`KEEL_SECRET_KEYS`): one
+/// key, `test1`, of the 32 bytes 0, 1, ... 31. Tests that need a server without keys set
+/// `secret_keys` to `None` in [`spawn_app_with`].
+pub const TEST_SECRET_KEYS: &str = "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
 /// Starts a server on `backend` with default settings.
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
@@ -60,6 +65,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         listen: "127.0.0.1:0".parse().expect("valid address"),
         database_url: db.url.clone(),
         admin_key: Some(admin_key.clone().into()),
+        secret_keys: Some(TEST_SECRET_KEYS.to_owned().into()),
         log_level: "warn".into(),
         ..Settings::default()
     };

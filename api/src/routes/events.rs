@@ -1,9 +1,11 @@
-//! A tenant's event stream: a paged JSON view of every event of the tenant, in log order.
+//! A tenant's event stream: a paged JSON view of every event of the tenant, in log order,
+//! with secret-bearing fields (key hashes, encrypted secrets) shown as `null`.
 
 use super::tenants::TenantPath;
 use crate::auth::Access;
 use crate::command::Caller;
 use crate::error::{ApiError, Problem};
+use crate::redact::redact_secrets;
 use crate::state::AppState;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{get, HttpResponse};
@@ -62,7 +64,14 @@ async fn list(
         .then(|| events.last().map(|e| e.global_position))
         .flatten();
     Ok(HttpResponse::Ok().json(EventPage {
-        items: events.iter().map(|e| e.to_json()).collect(),
+        items: events
+            .iter()
+            .map(|e| {
+                let mut json = e.to_json();
+                redact_secrets(&mut json.data);
+                json
+            })
+            .collect(),
         next_after_position,
     }))
 }

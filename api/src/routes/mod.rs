@@ -8,9 +8,13 @@ pub mod admin_keys;
 pub mod api_keys;
 pub mod domains;
 pub mod events;
+pub mod integrations;
 pub mod members;
+pub mod policies;
+pub mod runs;
 pub mod system;
 pub mod tenants;
+pub mod workflows;
 
 /// Registers every route.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -20,5 +24,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     domains::configure(cfg);
     api_keys::configure(cfg);
     events::configure(cfg);
+    integrations::configure(cfg);
     admin_keys::configure(cfg);
+    policies::configure(cfg);
+    workflows::configure(cfg);
+    runs::configure(cfg);
 }

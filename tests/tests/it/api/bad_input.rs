@@ -37,12 +37,13 @@ async fn no_bad_input_causes_a_server_error(backend: Backend) {
         let (method, path) = operation.split_once(' ').unwrap();
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         for (tenant_id, meter, domain) in substitutions {
-            let concrete = path
-                .replace("{tenant_id}", tenant_id)
-                .replace("{member_id}", "nope")
-                .replace("{key_id}", &uuid::Uuid::now_v7().to_string())
-                .replace("{meter}", meter)
-                .replace("{domain}", domain);
+            let concrete = super::openapi::fill(path, |name| match name {
+                "tenant_id" => tenant_id.to_owned(),
+                "meter" => meter.to_owned(),
+                "domain" | "step_id" => domain.to_owned(),
+                "member_id" => "nope".to_owned(),
+                _ => uuid::Uuid::now_v7().to_string(),
+            });
             let concrete = format!("{concrete}?limit=-3&after_position=x&cursor=%ff&status=1");
             let bodies: &[String] = if method == Method::POST { &bodies } else { &bodies[..1] };
             for body in bodies {

@@ -12,6 +12,7 @@ both_backends!(
     the_same_idempotency_key_with_another_body_is_refused,
     a_read_waits_for_the_position_it_names_or_answers_503,
     concurrent_commands_on_one_tenant_all_apply,
+    a_secret_is_shown_once_even_to_an_idempotent_retry,
 );
 
 async fn head(app: &keel_tests::app::TestApp) -> u64 {
@@ -124,4 +125,29 @@ async fn concurrent_commands_on_one_tenant_all_apply(backend: Backend) {
     let shown = app.get(&format!("/v1/tenants/{t}")).await;
     assert_eq!(shown.body["feature_flags"].as_object().unwrap().len(), 32);
     assert_eq!(shown.header("etag"), Some("\"34\""));
+}
+
+async fn a_secret_is_shown_once_even_to_an_idempotent_retry(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let t = app.create_tenant("secretive").await;
+    let path = format!("/v1/tenants/{t}/api-keys");
+    let body = json!({"name": "ci", "scopes": ["*:read"]});
+    let key = [("idempotency-key", "issue-ci-key")];
+    let first = app.send(Method::POST, &path, Some(&app.admin_key), Some(body.clone()), &key).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let secret = first.body["data"]["secret"].as_str().unwrap().to_owned();
+    let again = app.send(Method::POST, &path, Some(&app.admin_key), Some(body), &key).await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert_eq!(again.body["data"]["id"], first.body["data"]["id"]);
+    assert_eq!(again.body["data"]["secret"], serde_json::Value::Null);
+    let events = app.get(&format!("/v1/tenants/{t}/events?limit=1000")).await.body.to_string();
+    assert!(!events.contains(&secret));
+    let issued = app.get(&format!("/v1/tenants/{t}/events?limit=1000")).await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == "tenant.api_key_issued")
+        .cloned()
+        .unwrap();
+    assert_eq!(issued["data"]["secret_hash"], serde_json::Value::Null);
 }

@@ -3,6 +3,9 @@
 mod auth;
 mod bad_input;
 mod commands;
+mod integrations;
 mod lifecycle;
 mod openapi;
+mod policies;
 mod tenants;
+mod workflows;

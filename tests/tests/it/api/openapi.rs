@@ -40,10 +40,66 @@ const ROUTES: &[&str] = &[
     "POST /v1/tenants/{tenant_id}/api-keys",
     "POST /v1/tenants/{tenant_id}/api-keys/{key_id}/revoke",
     "GET /v1/tenants/{tenant_id}/events",
+    "GET /v1/tenants/{tenant_id}/workflows",
+    "POST /v1/tenants/{tenant_id}/workflows",
+    "GET /v1/tenants/{tenant_id}/workflows/{workflow_id}",
+    "POST /v1/tenants/{tenant_id}/workflows/{workflow_id}/revise",
+    "POST /v1/tenants/{tenant_id}/workflows/{workflow_id}/enable",
+    "POST /v1/tenants/{tenant_id}/workflows/{workflow_id}/disable",
+    "POST /v1/tenants/{tenant_id}/workflows/{workflow_id}/archive",
+    "POST /v1/tenants/{tenant_id}/workflows/{workflow_id}/runs",
+    "GET /v1/tenants/{tenant_id}/workflow-runs",
+    "GET /v1/tenants/{tenant_id}/workflow-runs/{run_id}",
+    "POST /v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/start",
+    "POST /v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/complete",
+    "POST /v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/fail",
+    "POST /v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/time-out",
+    "POST /v1/tenants/{tenant_id}/workflow-runs/{run_id}/approve",
+    "POST /v1/tenants/{tenant_id}/workflow-runs/{run_id}/reject",
+    "POST /v1/tenants/{tenant_id}/workflow-runs/{run_id}/fail",
+    "POST /v1/tenants/{tenant_id}/workflow-runs/{run_id}/cancel",
+    "GET /v1/tenants/{tenant_id}/integrations",
+    "POST /v1/tenants/{tenant_id}/integrations",
+    "GET /v1/tenants/{tenant_id}/integrations/{integration_id}",
+    "POST /v1/tenants/{tenant_id}/integrations/{integration_id}/endpoint",
+    "POST /v1/tenants/{tenant_id}/integrations/{integration_id}/filter",
+    "POST /v1/tenants/{tenant_id}/integrations/{integration_id}/rotate-secret",
+    "POST /v1/tenants/{tenant_id}/integrations/{integration_id}/enable",
+    "POST /v1/tenants/{tenant_id}/integrations/{integration_id}/disable",
+    "POST /v1/tenants/{tenant_id}/integrations/{integration_id}/deliveries",
     "GET /v1/admin-keys",
     "POST /v1/admin-keys",
     "POST /v1/admin-keys/{key_id}/revoke",
+    "GET /v1/tenants/{tenant_id}/policies",
+    "POST /v1/tenants/{tenant_id}/policies",
+    "GET /v1/tenants/{tenant_id}/policies/{policy_id}",
+    "POST /v1/tenants/{tenant_id}/policies/{policy_id}/revise",
+    "POST /v1/tenants/{tenant_id}/policies/{policy_id}/publish",
+    "POST /v1/tenants/{tenant_id}/policies/{policy_id}/deactivate",
+    "POST /v1/tenants/{tenant_id}/policies/{policy_id}/archive",
+    "POST /v1/tenants/{tenant_id}/policy-decisions",
+    "GET /v1/platform/policies",
+    "POST /v1/platform/policies",
+    "GET /v1/platform/policies/{policy_id}",
+    "POST /v1/platform/policies/{policy_id}/revise",
+    "POST /v1/platform/policies/{policy_id}/publish",
+    "POST /v1/platform/policies/{policy_id}/deactivate",
+    "POST /v1/platform/policies/{policy_id}/archive",
 ];
+
+/// `path` with every `{name}` placeholder replaced by `value(name)`.
+pub fn fill(path: &str, value: impl Fn(&str) -> String) -> String {
+    let mut filled = String::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let end = start + rest[start..].find('}').expect("a closed placeholder");
+        filled.push_str(&rest[..start]);
+        filled.push_str(&value(&rest[start + 1..end]));
+        rest = &rest[end + 1..];
+    }
+    filled.push_str(rest);
+    filled
+}
 
 /// The documented operations as `METHOD /path`.
 pub async fn documented(app: &keel_tests::app::TestApp) -> BTreeSet<String> {
@@ -66,12 +122,12 @@ async fn every_route_is_documented_and_every_documented_route_exists(backend: Ba
     assert_eq!(operations, expected);
     for operation in &operations {
         let (method, path) = operation.split_once(' ').unwrap();
-        let concrete = path
-            .replace("{tenant_id}", &uuid::Uuid::now_v7().to_string())
-            .replace("{member_id}", &uuid::Uuid::now_v7().to_string())
-            .replace("{key_id}", &uuid::Uuid::now_v7().to_string())
-            .replace("{meter}", "api_calls")
-            .replace("{domain}", "a.example");
+        let concrete = fill(path, |name| match name {
+            "meter" => "api_calls".into(),
+            "domain" => "a.example".into(),
+            "step_id" => "first".into(),
+            _ => uuid::Uuid::now_v7().to_string(),
+        });
         let reply = app
             .send(Method::from_bytes(method.as_bytes()).unwrap(), &concrete, None, None, &[])
             .await;

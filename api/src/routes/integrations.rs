@@ -1,0 +1,746 @@
+//! A tenant's integrations (outbound webhooks and connectors): register, show, list, change the
+//! endpoint or the event filter, rotate the signing secret, enable, disable, and record delivery
+//! outcomes.
+//!
+//! The server generates each signing secret, encrypts it with the configured secret keys
+//! (`KEEL_SECRET_KEYS`; the integration id is authenticated with it) and hands the domain only
+//! the encrypted value. The clear secret appears once, in the response to the registration or
+//! rotation that generated it; no other response shows a secret, not even encrypted.
+//!
+//! An integration's aggregate id is `(tenant_id, integration_id)`. Stream ids do not carry the
+//! tenant, so every route checks that the loaded integration belongs to the tenant of the path:
+//! another tenant's integration is a 404, exactly like one that does not exist.
+//!
+//! Scopes: reads need `integrations:read`, changes `integrations:write`, and recording delivery
+//! outcomes (the delivery worker's job) `integrations:admin` or a platform admin key.
+
+use super::tenants::TenantPath;
+use crate::auth::Access;
+use crate::body::JsonBody;
+use crate::command::{execute, respond, Caller, CommandResult};
+use crate::consistency::ReadAfter;
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{get, post, HttpResponse};
+use chrono::{DateTime, Utc};
+use keel_commands::handler::{CommandOutcome, Loaded};
+use keel_commands::secrets::{generate_signing_secret, Secret, SecretKeys};
+use keel_domain::integration::{
+    DisableIntegration, DisableReason, EnableIntegration, EncryptedSecret, Integration,
+    IntegrationCommand, IntegrationEvent, RecordDeliveryFailed, RecordDeliverySucceeded,
+    RegisterIntegration, RotateSecret, UpdateEndpoint, UpdateEventFilter,
+};
+use keel_domain::{AggregateId, TenantId};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// The resource name of integration scopes (`integrations:read`, `integrations:write`...).
+const RESOURCE: &str = "integrations";
+
+/// The type of the event that registers an integration, looked for in a tenant's log by
+/// [`list`].
+const REGISTERED: &str = "integration.registered";
+
+/// How many events [`list`] reads from the store at a time.
+const SCAN_PAGE: usize = 1000;
+
+/// Registers the routes of this module.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list)
+        .service(register)
+        .service(show)
+        .service(update_endpoint)
+        .service(update_filter)
+        .service(rotate_secret)
+        .service(enable)
+        .service(disable)
+        .service(record_delivery);
+}
+
+/// An integration in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct IntegrationPath {
+    /// The tenant's id.
+    #[param(value_type = String, format = Uuid)]
+    pub tenant_id: TenantId,
+    /// The integration's id.
+    pub integration_id: Uuid,
+}
+
+/// The body of `POST /v1/tenants/{tenant_id}/integrations`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterIntegrationRequest {
+    /// `webhook`, `slack_webhook` or `rest_connector`.
+    pub kind: String,
+    /// A human-readable name, 1-100 characters.
+    pub name: String,
+    /// Where deliveries go: `https`, or `http` to `localhost`, `127.0.0.0/8` or `[::1]`.
+    pub endpoint_url: String,
+    /// The event types to deliver: 1-50 patterns such as `tenant.*`, `*.created` or `*`.
+    pub event_filter: Vec<String>,
+    /// After how many consecutive failed deliveries the integration disables itself, 1-1000;
+    /// 10 when absent.
+    #[serde(default)]
+    pub disable_after_failures: Option<u32>,
+}
+
+/// The body of `POST .../integrations/{integration_id}/endpoint`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEndpointRequest {
+    /// The new endpoint URL (same rules as at registration).
+    pub endpoint_url: String,
+}
+
+/// The body of `POST .../integrations/{integration_id}/filter`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateFilterRequest {
+    /// The new patterns, replacing the old ones as a whole.
+    pub event_filter: Vec<String>,
+}
+
+/// The body of `POST .../integrations/{integration_id}/rotate-secret` (may be empty).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecretRequest {
+    /// How long the previous secret stays valid, 0-10080 minutes; a day when absent. 0 revokes
+    /// it at once, for a secret that leaked.
+    #[serde(default)]
+    pub grace_period_minutes: Option<u32>,
+}
+
+/// The body of `POST .../integrations/{integration_id}/enable` (empty).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnableRequest {}
+
+/// The body of `POST .../integrations/{integration_id}/disable` (may be empty).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisableRequest {
+    /// Why, for the audit trail, 1-500 characters.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// How a delivery attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryOutcome {
+    /// The receiver answered 2xx.
+    Succeeded,
+    /// The receiver answered otherwise, or not at all.
+    Failed,
+}
+
+/// The body of `POST .../integrations/{integration_id}/deliveries`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordDeliveryRequest {
+    /// `succeeded` or `failed`.
+    pub outcome: DeliveryOutcome,
+    /// The id of the event delivered (the Standard Webhooks message id).
+    pub event_id: Uuid,
+    /// Which try this was: 1 for the first, at most 1000.
+    pub attempt: u32,
+    /// The receiver's answer: required (2xx) when the delivery succeeded; when it failed,
+    /// 100-599 but not 2xx, or absent if there was none (timeout, refused connection).
+    #[serde(default)]
+    pub http_status: Option<u16>,
+    /// What went wrong, 1-500 characters; only for a failed delivery.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// Why an integration is disabled.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisabledReasonView {
+    /// `requested` (someone disabled it) or `too_many_failures` (it disabled itself).
+    pub kind: &'static str,
+    /// The explanation given when it was disabled on request, if any.
+    pub note: Option<String>,
+    /// How many deliveries in a row had failed, when it disabled itself.
+    pub consecutive_failures: Option<u32>,
+    /// The reason as a sentence.
+    pub message: String,
+}
+
+/// An integration, never its signing secret (not even encrypted).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationView {
+    /// Its id.
+    pub id: Uuid,
+    /// The tenant it belongs to.
+    #[schema(value_type = String, format = Uuid)]
+    pub tenant_id: TenantId,
+    /// `webhook`, `slack_webhook` or `rest_connector`.
+    pub kind: &'static str,
+    /// Its name.
+    pub name: String,
+    /// Where deliveries go.
+    pub endpoint_url: String,
+    /// The event type patterns it receives.
+    pub event_filter: Vec<String>,
+    /// `enabled` or `disabled`.
+    pub status: &'static str,
+    /// Why it is disabled, while it is.
+    pub disabled_reason: Option<DisabledReasonView>,
+    /// After how many consecutive failed deliveries it disables itself.
+    pub disable_after_failures: u32,
+    /// How many deliveries in a row have failed since the last success or enabling.
+    pub consecutive_failures: u32,
+    /// How many delivery attempts succeeded, ever.
+    pub deliveries_succeeded: u64,
+    /// How many delivery attempts failed, ever.
+    pub deliveries_failed: u64,
+    /// Until when the secret replaced by the last rotation is (or was) still accepted; absent
+    /// if the secret was never rotated.
+    pub previous_secret_valid_until: Option<DateTime<Utc>>,
+}
+
+/// An integration with the signing secret just generated: the only time it is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationWithSecretView {
+    /// The integration.
+    #[serde(flatten)]
+    pub integration: IntegrationView,
+    /// The Standard Webhooks signing secret (`whsec_...`) receivers verify deliveries with.
+    /// Shown once, never again.
+    pub signing_secret: String,
+}
+
+impl IntegrationView {
+    /// The view of an integration's state.
+    pub fn of(integration: &Integration) -> Self {
+        IntegrationView {
+            id: integration.id(),
+            tenant_id: integration.tenant_id(),
+            kind: integration.kind().as_str(),
+            name: integration.name().as_str().to_owned(),
+            endpoint_url: integration.endpoint_url().as_str().to_owned(),
+            event_filter: integration
+                .event_filter()
+                .patterns()
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
+            status: integration.status().as_str(),
+            disabled_reason: integration.disabled_reason().map(DisabledReasonView::of),
+            disable_after_failures: integration.disable_after_failures().get(),
+            consecutive_failures: integration.consecutive_failures(),
+            deliveries_succeeded: integration.deliveries_succeeded(),
+            deliveries_failed: integration.deliveries_failed(),
+            previous_secret_valid_until: integration.previous_secret().map(|p| p.valid_until),
+        }
+    }
+}
+
+impl DisabledReasonView {
+    /// The view of a reason.
+    pub fn of(reason: &DisableReason) -> Self {
+        let message = reason.to_string();
+        match reason {
+            DisableReason::Requested { note } => DisabledReasonView {
+                kind: "requested",
+                note: note.as_ref().map(|n| n.as_str().to_owned()),
+                consecutive_failures: None,
+                message,
+            },
+            DisableReason::TooManyFailures {
+                consecutive_failures,
+            } => DisabledReasonView {
+                kind: "too_many_failures",
+                note: None,
+                consecutive_failures: Some(*consecutive_failures),
+                message,
+            },
+        }
+    }
+}
+
+/// Lists a tenant's integrations (never their secrets), oldest first.
+///
+/// Until the integrations read model exists, this scans the tenant's slice of the event log for
+/// `integration.registered` events and loads each integration found: correct, but its cost
+/// grows with the tenant's whole history. It will be served from a projection instead.
+#[utoipa::path(
+    tag = "integrations",
+    params(TenantPath),
+    responses(
+        (status = 200, body = Vec<IntegrationView>),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/v1/tenants/{tenant_id}/integrations")]
+async fn list(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<TenantPath>,
+    _consistent: ReadAfter,
+) -> Result<HttpResponse, ApiError> {
+    let tenant_id = path.tenant_id;
+    caller
+        .principal
+        .require(tenant_id, RESOURCE, Access::Read)?;
+    require_tenant(&state, tenant_id).await?;
+    let mut ids = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = state.store.read_tenant(tenant_id, after, SCAN_PAGE).await?;
+        for event in page.iter().filter(|e| e.event_type == REGISTERED) {
+            match event.decode::<IntegrationEvent>() {
+                Ok(IntegrationEvent::Registered(registered)) => ids.push(registered.integration_id),
+                Ok(_) => {}
+                Err(error) => {
+                    return Err(ApiError::Internal(anyhow::anyhow!(
+                        "event {} cannot be decoded: {error}",
+                        event.event_id
+                    )))
+                }
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == SCAN_PAGE => after = last.global_position,
+            _ => break,
+        }
+    }
+    let mut integrations = Vec::with_capacity(ids.len());
+    for id in ids {
+        let loaded = state
+            .integrations
+            .state(AggregateId { tenant_id, id })
+            .await?;
+        if loaded.state.exists() && loaded.state.tenant_id() == tenant_id {
+            integrations.push(IntegrationView::of(&loaded.state));
+        }
+    }
+    Ok(HttpResponse::Ok().json(integrations))
+}
+
+/// Registers an integration, enabled at once. The response (201, with `Location`) is the only
+/// time its signing secret is shown.
+///
+/// The server generates the secret and stores it encrypted with the keys of
+/// `KEEL_SECRET_KEYS`. A server started without them cannot register integrations: it answers
+/// 409 `secret_keys_not_configured` (a setting to fix, not a reason to retry).
+#[utoipa::path(
+    tag = "integrations",
+    params(TenantPath),
+    request_body = RegisterIntegrationRequest,
+    responses(
+        (status = 201, description = "Registered; the signing secret is shown this once", body = CommandResult<IntegrationWithSecretView>),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, description = "The server has no secret keys configured", body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/v1/tenants/{tenant_id}/integrations")]
+async fn register(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<TenantPath>,
+    body: JsonBody<RegisterIntegrationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant_id = path.tenant_id;
+    caller
+        .principal
+        .require(tenant_id, RESOURCE, Access::Write)?;
+    let keys = secret_keys(&state)?;
+    require_tenant(&state, tenant_id).await?;
+    let request = body.0;
+    let integration_id = Uuid::now_v7();
+    let (secret, encrypted) = new_secret(&keys, integration_id)?;
+    let command = IntegrationCommand::Register(RegisterIntegration {
+        tenant_id,
+        integration_id,
+        kind: request.kind,
+        name: request.name,
+        endpoint_url: request.endpoint_url,
+        event_filter: request.event_filter,
+        signing_secret: encrypted,
+        disable_after_failures: request.disable_after_failures,
+    });
+    let id = AggregateId {
+        tenant_id,
+        id: integration_id,
+    };
+    let outcome = execute(
+        &state,
+        &state.integrations,
+        id,
+        "register",
+        command,
+        &caller,
+    )
+    .await?;
+    let view = IntegrationWithSecretView {
+        integration: IntegrationView::of(&outcome.state),
+        signing_secret: secret.expose().to_owned(),
+    };
+    let mut response = respond(StatusCode::CREATED, &outcome, view);
+    if let Ok(location) = format!("/v1/tenants/{tenant_id}/integrations/{integration_id}").parse() {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Shows an integration (never its signing secret, not even encrypted).
+#[utoipa::path(
+    tag = "integrations",
+    params(IntegrationPath),
+    responses(
+        (status = 200, body = IntegrationView),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/v1/tenants/{tenant_id}/integrations/{integration_id}")]
+async fn show(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<IntegrationPath>,
+    _consistent: ReadAfter,
+) -> Result<HttpResponse, ApiError> {
+    caller
+        .principal
+        .require(path.tenant_id, RESOURCE, Access::Read)?;
+    let loaded = load_owned(&state, &path).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, format!("\"{}\"", loaded.version)))
+        .json(IntegrationView::of(&loaded.state)))
+}
+
+/// Points an integration at another endpoint.
+#[utoipa::path(
+    tag = "integrations",
+    params(IntegrationPath),
+    request_body = UpdateEndpointRequest,
+    responses(
+        (status = 200, body = CommandResult<IntegrationView>),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 412, body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/v1/tenants/{tenant_id}/integrations/{integration_id}/endpoint")]
+async fn update_endpoint(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<IntegrationPath>,
+    body: JsonBody<UpdateEndpointRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let command = IntegrationCommand::UpdateEndpoint(UpdateEndpoint {
+        endpoint_url: body.0.endpoint_url,
+    });
+    let outcome = run(
+        &state,
+        &caller,
+        &path,
+        Access::Write,
+        "update_endpoint",
+        command,
+    )
+    .await?;
+    Ok(respond(
+        StatusCode::OK,
+        &outcome,
+        IntegrationView::of(&outcome.state),
+    ))
+}
+
+/// Replaces an integration's event type filter.
+#[utoipa::path(
+    tag = "integrations",
+    params(IntegrationPath),
+    request_body = UpdateFilterRequest,
+    responses(
+        (status = 200, body = CommandResult<IntegrationView>),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 412, body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/v1/tenants/{tenant_id}/integrations/{integration_id}/filter")]
+async fn update_filter(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<IntegrationPath>,
+    body: JsonBody<UpdateFilterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let command = IntegrationCommand::UpdateEventFilter(UpdateEventFilter {
+        event_filter: body.0.event_filter,
+    });
+    let outcome = run(
+        &state,
+        &caller,
+        &path,
+        Access::Write,
+        "update_event_filter",
+        command,
+    )
+    .await?;
+    Ok(respond(
+        StatusCode::OK,
+        &outcome,
+        IntegrationView::of(&outcome.state),
+    ))
+}
+
+/// Replaces an integration's signing secret with a newly generated one, shown in this response
+/// only. The previous secret stays valid for the grace period (deliveries carry both
+/// signatures meanwhile). Needs `KEEL_SECRET_KEYS`, like registration (409 otherwise).
+#[utoipa::path(
+    tag = "integrations",
+    params(IntegrationPath),
+    request_body = RotateSecretRequest,
+    responses(
+        (status = 200, description = "Rotated; the new signing secret is shown this once", body = CommandResult<IntegrationWithSecretView>),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 412, body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/v1/tenants/{tenant_id}/integrations/{integration_id}/rotate-secret")]
+async fn rotate_secret(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<IntegrationPath>,
+    body: JsonBody<RotateSecretRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller
+        .principal
+        .require(path.tenant_id, RESOURCE, Access::Write)?;
+    let keys = secret_keys(&state)?;
+    let (secret, encrypted) = new_secret(&keys, path.integration_id)?;
+    let command = IntegrationCommand::RotateSecret(RotateSecret {
+        signing_secret: encrypted,
+        grace_period_minutes: body.0.grace_period_minutes,
+    });
+    let outcome = run(
+        &state,
+        &caller,
+        &path,
+        Access::Write,
+        "rotate_secret",
+        command,
+    )
+    .await?;
+    let view = IntegrationWithSecretView {
+        integration: IntegrationView::of(&outcome.state),
+        signing_secret: secret.expose().to_owned(),
+    };
+    Ok(respond(StatusCode::OK, &outcome, view))
+}
+
+/// Resumes deliveries of a disabled integration, with a clean failure count.
+#[utoipa::path(
+    tag = "integrations",
+    params(IntegrationPath),
+    request_body = EnableRequest,
+    responses(
+        (status = 200, body = CommandResult<IntegrationView>),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 412, body = Problem),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/v1/tenants/{tenant_id}/integrations/{integration_id}/enable")]
+async fn enable(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<IntegrationPath>,
+    _body: JsonBody<EnableRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let command = IntegrationCommand::Enable(EnableIntegration {});
+    let outcome = run(&state, &caller, &path, Access::Write, "enable", command).await?;
+    Ok(respond(
+        StatusCode::OK,
+        &outcome,
+        IntegrationView::of(&outcome.state),
+    ))
+}
+
+/// Stops deliveries until the integration is enabled again.
+#[utoipa::path(
+    tag = "integrations",
+    params(IntegrationPath),
+    request_body = DisableRequest,
+    responses(
+        (status = 200, body = CommandResult<IntegrationView>),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 412, body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/v1/tenants/{tenant_id}/integrations/{integration_id}/disable")]
+async fn disable(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<IntegrationPath>,
+    body: JsonBody<DisableRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let command = IntegrationCommand::Disable(DisableIntegration { note: body.0.note });
+    let outcome = run(&state, &caller, &path, Access::Write, "disable", command).await?;
+    Ok(respond(
+        StatusCode::OK,
+        &outcome,
+        IntegrationView::of(&outcome.state),
+    ))
+}
+
+/// Records how a delivery attempt ended (the delivery worker's call; needs
+/// `integrations:admin` or a platform admin key). A success resets the consecutive failure
+/// count; the failure that reaches the integration's threshold also disables it.
+#[utoipa::path(
+    tag = "integrations",
+    params(IntegrationPath),
+    request_body = RecordDeliveryRequest,
+    responses(
+        (status = 200, body = CommandResult<IntegrationView>),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 412, body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/v1/tenants/{tenant_id}/integrations/{integration_id}/deliveries")]
+async fn record_delivery(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<IntegrationPath>,
+    body: JsonBody<RecordDeliveryRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller
+        .principal
+        .require(path.tenant_id, RESOURCE, Access::Admin)?;
+    let request = body.0;
+    let (name, command) = match request.outcome {
+        DeliveryOutcome::Succeeded => {
+            if request.error.is_some() {
+                return Err(ApiError::invalid(
+                    "error",
+                    "error must be absent when the outcome is `succeeded`",
+                ));
+            }
+            let http_status = request.http_status.ok_or_else(|| {
+                ApiError::invalid(
+                    "http_status",
+                    "http_status is required when the outcome is `succeeded`",
+                )
+            })?;
+            let command = RecordDeliverySucceeded {
+                event_id: request.event_id,
+                attempt: request.attempt,
+                http_status,
+            };
+            ("record_delivery_succeeded", command.into())
+        }
+        DeliveryOutcome::Failed => {
+            let command = RecordDeliveryFailed {
+                event_id: request.event_id,
+                attempt: request.attempt,
+                http_status: request.http_status,
+                error: request.error,
+            };
+            ("record_delivery_failed", command.into())
+        }
+    };
+    let outcome = run(&state, &caller, &path, Access::Admin, name, command).await?;
+    Ok(respond(
+        StatusCode::OK,
+        &outcome,
+        IntegrationView::of(&outcome.state),
+    ))
+}
+
+/// The configured secret keys, or the 409 that says they are missing.
+fn secret_keys(state: &AppState) -> Result<Arc<SecretKeys>, ApiError> {
+    state.secret_keys.clone().ok_or_else(|| ApiError::Conflict {
+        code: "secret_keys_not_configured",
+        detail: "integration signing secrets are stored encrypted, and this server has no \
+                 encryption keys: set KEEL_SECRET_KEYS (`key_id:base64-32-bytes`) and restart it"
+            .into(),
+        field: None,
+    })
+}
+
+/// A new signing secret for `integration_id`, in clear (to show once) and encrypted (for the
+/// command).
+fn new_secret(
+    keys: &SecretKeys,
+    integration_id: Uuid,
+) -> Result<(Secret, EncryptedSecret), ApiError> {
+    let secret = generate_signing_secret();
+    let encrypted = keys
+        .encrypt(integration_id, &secret)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot encrypt a signing secret: {e}")))?;
+    Ok((secret, encrypted))
+}
+
+/// Requires the tenant to exist (404 otherwise), so no integration is registered for, or
+/// listed of, a tenant that is not there.
+async fn require_tenant(state: &AppState, tenant_id: TenantId) -> Result<(), ApiError> {
+    let tenant = state.tenants.state(AggregateId::tenant(tenant_id)).await?;
+    if tenant.state.exists() {
+        Ok(())
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+/// The integration of the path, if it exists and belongs to the path's tenant; 404 otherwise
+/// (another tenant's integration looks exactly like a missing one).
+async fn load_owned(
+    state: &AppState,
+    path: &IntegrationPath,
+) -> Result<Loaded<Integration>, ApiError> {
+    let loaded = state
+        .integrations
+        .state(AggregateId {
+            tenant_id: path.tenant_id,
+            id: path.integration_id,
+        })
+        .await?;
+    if loaded.state.exists() && loaded.state.tenant_id() == path.tenant_id {
+        Ok(loaded)
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+/// Runs a command on the integration of the path for a caller allowed `access`, once it is
+/// known to belong to the path's tenant.
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    path: &IntegrationPath,
+    access: Access,
+    name: &'static str,
+    command: IntegrationCommand,
+) -> Result<CommandOutcome<Integration>, ApiError> {
+    caller.principal.require(path.tenant_id, RESOURCE, access)?;
+    // The tenant of an integration never changes once registered, so this check cannot be
+    // invalidated between here and the command.
+    load_owned(state, path).await?;
+    let id = AggregateId {
+        tenant_id: path.tenant_id,
+        id: path.integration_id,
+    };
+    execute(state, &state.integrations, id, name, command, caller).await
+}

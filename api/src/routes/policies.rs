@@ -1,0 +1,730 @@
+//! Policies: versioned rule documents of a tenant, or of the platform beneath every tenant, and
+//! the decision of a tenant's policies in force on a request.
+//!
+//! The same actions exist for a tenant's policies (`/v1/tenants/{tenant_id}/policies/...`,
+//! scopes `policies:read` and `policies:write`) and for platform-wide ones
+//! (`/v1/platform/policies/...`, platform admin keys only, owned by [`TenantId::PLATFORM`]).
+//! Each action is one function taking the owner's tenant id; the routes only say whose policies
+//! they act on.
+//!
+//! A policy's stream id holds only the policy's id, so every route checks that the stored policy
+//! belongs to the tenant of the path: another tenant's policy (or a platform-wide one asked for
+//! under a tenant) is a 404, exactly like a policy that does not exist.
+//!
+//! There is no read model of policies yet: lists and decisions find a tenant's policies by
+//! paging through the tenant's slice of the event log for `policy.drafted` events, then load
+//! each policy from its stream. That costs a scan of the tenant's events per request, which is
+//! acceptable until a projection replaces it.
+
+use super::tenants::TenantPath;
+use crate::auth::{Access, Principal};
+use crate::body::JsonBody;
+use crate::command::{execute, respond, Caller, CommandResult};
+use crate::consistency::ReadAfter;
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+use actix_web::http::header::{ETAG, LOCATION};
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{get, post, HttpResponse};
+use chrono::{DateTime, Utc};
+use keel_commands::handler::Loaded;
+use keel_domain::policy::{
+    evaluate, ActivePolicy, ArchivePolicy, DeactivatePolicy, DraftPolicy, Effect, MfaStatus,
+    Policy, PolicyCommand, PolicyDocument, PolicyDocumentInput, PolicyEvent, PolicyKind,
+    PolicyStatus, PolicyVersion, PublishPolicy, ReasonCode, RequestContext, RevisePolicy,
+    VersionStatus,
+};
+use keel_domain::{AggregateId, TenantId};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// The resource name in scopes: `policies:read`, `policies:write`.
+const RESOURCE: &str = "policies";
+
+/// How many events one page of the tenant's log holds while looking for its policies.
+const SCAN_PAGE: usize = 1_000;
+
+/// The stored type of the event that creates a policy.
+const DRAFTED: &str = "policy.drafted";
+
+/// Registers the routes of this module.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(tenant_list)
+        .service(tenant_draft)
+        .service(tenant_show)
+        .service(tenant_revise)
+        .service(tenant_publish)
+        .service(tenant_deactivate)
+        .service(tenant_archive)
+        .service(platform_list)
+        .service(platform_draft)
+        .service(platform_show)
+        .service(platform_revise)
+        .service(platform_publish)
+        .service(platform_deactivate)
+        .service(platform_archive)
+        .service(decide);
+}
+
+/// A tenant's policy in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PolicyPath {
+    /// The tenant's id.
+    #[param(value_type = String, format = Uuid)]
+    pub tenant_id: TenantId,
+    /// The policy's id.
+    pub policy_id: Uuid,
+}
+
+/// A platform-wide policy in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PlatformPolicyPath {
+    /// The policy's id.
+    pub policy_id: Uuid,
+}
+
+/// The body of `POST .../policies`: a new policy, whose version 1 is a draft.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftRequest {
+    /// The policy's name, 1-200 characters.
+    pub name: String,
+    /// Its kind and first rules, e.g. `{"kind": "access", "rules": [{"effect": "allow",
+    /// "roles": ["admin"], "actions": ["*"], "resources": ["*"]}]}`. Kinds: `access`,
+    /// `ip_allowlist`, `rate_limit`, `data_retention`, `mfa`, `compliance`; the kind is fixed
+    /// for good.
+    #[schema(value_type = Object)]
+    pub document: PolicyDocumentInput,
+}
+
+/// The body of `POST .../policies/{policy_id}/revise`: the rules of a new draft version.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviseRequest {
+    /// The new rules, of the policy's kind (same shape as when drafting).
+    #[schema(value_type = Object)]
+    pub document: PolicyDocumentInput,
+}
+
+/// The body of `POST .../policies/{policy_id}/publish`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    /// The draft version to put in force.
+    pub version: u32,
+}
+
+/// The body of a command without fields: `{}`, or no body at all.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoFields {}
+
+/// A policy without its versions' rules, as lists show it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicySummary {
+    /// Its id.
+    pub id: Uuid,
+    /// Its tenant; the nil id for a platform-wide policy.
+    #[schema(value_type = String, format = Uuid)]
+    pub tenant_id: TenantId,
+    /// Whether it applies beneath every tenant's own policies.
+    pub platform_wide: bool,
+    /// Its name.
+    pub name: String,
+    /// `access`, `ip_allowlist`, `rate_limit`, `data_retention`, `mfa` or `compliance`.
+    #[schema(value_type = String)]
+    pub kind: PolicyKind,
+    /// `inactive`, `active` or `archived`.
+    #[schema(value_type = String)]
+    pub status: PolicyStatus,
+    /// The version in force, if any.
+    pub active_version: Option<u32>,
+    /// The newest version's number.
+    pub latest_version: u32,
+}
+
+impl PolicySummary {
+    /// The summary of a drafted policy.
+    pub fn of(policy: &Policy) -> Self {
+        PolicySummary {
+            id: policy.id(),
+            tenant_id: policy.tenant_id(),
+            platform_wide: policy.is_platform_wide(),
+            name: policy.name().as_str().to_owned(),
+            kind: policy.kind(),
+            status: policy.status(),
+            active_version: policy.active_version().map(|v| v.number),
+            latest_version: policy.latest_version().map_or(0, |v| v.number),
+        }
+    }
+}
+
+/// One version of a policy.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyVersionView {
+    /// Its number, from 1.
+    pub number: u32,
+    /// `draft`, `active`, `retired` or `superseded`.
+    #[schema(value_type = String)]
+    pub status: VersionStatus,
+    /// Its rules, validated: `{"kind": ..., "rules": [...]}`.
+    #[schema(value_type = Object)]
+    pub document: PolicyDocument,
+}
+
+impl PolicyVersionView {
+    fn of(version: &PolicyVersion) -> Self {
+        PolicyVersionView {
+            number: version.number,
+            status: version.status,
+            document: version.document.clone(),
+        }
+    }
+}
+
+/// A policy in full, with every version, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyView {
+    /// What the list shows.
+    #[serde(flatten)]
+    pub summary: PolicySummary,
+    /// Every version, oldest first.
+    pub versions: Vec<PolicyVersionView>,
+}
+
+impl PolicyView {
+    /// The view of a drafted policy.
+    pub fn of(policy: &Policy) -> Self {
+        PolicyView {
+            summary: PolicySummary::of(policy),
+            versions: policy
+                .versions()
+                .iter()
+                .map(PolicyVersionView::of)
+                .collect(),
+        }
+    }
+}
+
+/// The body of `POST /v1/tenants/{tenant_id}/policy-decisions`: the request to decide on.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// The principal's role, e.g. `admin`.
+    pub role: String,
+    /// What it wants to do, e.g. `workflows.run`.
+    pub action: String,
+    /// What it wants to do it on, e.g. `workflows/0190...`.
+    pub resource: String,
+    /// Where the request comes from. Without it, any IP allowlist in force denies.
+    #[schema(value_type = Option<String>)]
+    pub ip: Option<IpAddr>,
+    /// When the request is made (access rules may have a time window); now if absent.
+    pub at: Option<DateTime<Utc>>,
+    /// `verified`, `missing` or `not_applicable` (a principal that cannot have a second
+    /// factor, such as an API key). `missing` if absent, so MFA rules fail closed.
+    #[schema(value_type = Option<String>)]
+    pub mfa: Option<MfaStatus>,
+}
+
+/// A policy version that took part in a decision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionSource {
+    /// The policy's id.
+    pub policy_id: Uuid,
+    /// The policy's name.
+    pub name: String,
+    /// Whether it is a platform-wide policy.
+    pub platform_wide: bool,
+    /// The version in force that was evaluated.
+    pub version: u32,
+    /// The rule's index in that version's rules; absent when the reason is about the policy
+    /// as a whole.
+    pub rule_index: Option<usize>,
+}
+
+/// One reason of a decision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionReason {
+    /// `access_allowed`, `access_denied`, `no_access_rule`, `ip_allowed`, `ip_not_allowed`,
+    /// `ip_unknown`, `mfa_satisfied` or `mfa_required`.
+    #[schema(value_type = String)]
+    pub code: ReasonCode,
+    /// The policy, version and rule it comes from; absent for the default deny.
+    pub source: Option<DecisionSource>,
+    /// A sentence for people.
+    pub description: String,
+}
+
+/// Whether a request is allowed by a tenant's policies in force, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionView {
+    /// `allow` or `deny`.
+    #[schema(value_type = String)]
+    pub effect: Effect,
+    /// Whether the request is allowed (`effect` is `allow`).
+    pub allowed: bool,
+    /// The instant the request was decided for.
+    pub at: DateTime<Utc>,
+    /// For a deny, every violation; for an allow, what satisfied each check.
+    pub reasons: Vec<DecisionReason>,
+    /// Every version in force that was evaluated: platform-wide ones first, the tenant's own
+    /// on top.
+    pub evaluated: Vec<DecisionSource>,
+}
+
+/// Checks that `principal` may act with `access` on the policies owned by `owner`: a platform
+/// admin key for platform-wide policies; for a tenant's, the tenant's key with the scope (or an
+/// admin key), and a tenant that exists.
+async fn authorize(
+    state: &AppState,
+    principal: &Principal,
+    owner: TenantId,
+    access: Access,
+) -> Result<(), ApiError> {
+    if owner.is_platform() {
+        return principal.require_admin();
+    }
+    principal.require(owner, RESOURCE, access)?;
+    let tenant = state.tenants.state(AggregateId::tenant(owner)).await?;
+    if !tenant.state.exists() {
+        return Err(ApiError::not_found());
+    }
+    Ok(())
+}
+
+/// Loads a policy of `owner`: 404 unless it exists and belongs to `owner`.
+async fn load_owned(
+    state: &AppState,
+    owner: TenantId,
+    policy_id: Uuid,
+) -> Result<Loaded<Policy>, ApiError> {
+    let loaded = state
+        .policies
+        .state(AggregateId {
+            tenant_id: owner,
+            id: policy_id,
+        })
+        .await?;
+    if loaded.state.exists() && loaded.state.tenant_id() == owner {
+        Ok(loaded)
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+/// Every policy `owner` ever drafted, oldest first (see the module documentation).
+async fn load_all(state: &AppState, owner: TenantId) -> Result<Vec<Policy>, ApiError> {
+    let mut ids = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = state.store.read_tenant(owner, after, SCAN_PAGE).await?;
+        for event in page.iter().filter(|e| e.event_type == DRAFTED) {
+            match event.decode::<PolicyEvent>() {
+                Ok(PolicyEvent::Drafted(drafted)) => ids.push(drafted.policy_id),
+                Ok(_) => {}
+                Err(error) => {
+                    return Err(ApiError::Internal(anyhow::anyhow!(
+                        "undecodable {DRAFTED} event {}: {error}",
+                        event.event_id
+                    )))
+                }
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == SCAN_PAGE => after = last.global_position,
+            _ => break,
+        }
+    }
+    let loads = ids.into_iter().map(|id| {
+        state.policies.state(AggregateId {
+            tenant_id: owner,
+            id,
+        })
+    });
+    let loaded = futures::future::try_join_all(loads).await?;
+    // The same ownership check as a single policy's, so nothing foreign can slip in.
+    Ok(loaded
+        .into_iter()
+        .map(|l| l.state)
+        .filter(|p| p.exists() && p.tenant_id() == owner)
+        .collect())
+}
+
+/// Where a policy is shown.
+fn location(owner: TenantId, policy_id: Uuid) -> String {
+    if owner.is_platform() {
+        format!("/v1/platform/policies/{policy_id}")
+    } else {
+        format!("/v1/tenants/{owner}/policies/{policy_id}")
+    }
+}
+
+/// Drafts a policy of `owner` with a new id: 201 with its `Location`.
+async fn draft(
+    state: &AppState,
+    caller: &Caller,
+    owner: TenantId,
+    request: DraftRequest,
+) -> Result<HttpResponse, ApiError> {
+    authorize(state, &caller.principal, owner, Access::Write).await?;
+    let policy_id = Uuid::now_v7();
+    let command = PolicyCommand::from(DraftPolicy {
+        policy_id,
+        tenant_id: owner,
+        name: request.name,
+        document: request.document,
+    });
+    let id = AggregateId {
+        tenant_id: owner,
+        id: policy_id,
+    };
+    let outcome = execute(state, &state.policies, id, command.name(), command, caller).await?;
+    let mut response = respond(
+        StatusCode::CREATED,
+        &outcome,
+        PolicyView::of(&outcome.state),
+    );
+    if let Ok(value) = location(owner, policy_id).parse() {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    Ok(response)
+}
+
+/// Runs a command on a policy of `owner`, answering with the policy after it.
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    owner: TenantId,
+    policy_id: Uuid,
+    command: PolicyCommand,
+) -> Result<HttpResponse, ApiError> {
+    authorize(state, &caller.principal, owner, Access::Write).await?;
+    // The owner never changes once drafted, so this check cannot be outdated by the command.
+    load_owned(state, owner, policy_id).await?;
+    let id = AggregateId {
+        tenant_id: owner,
+        id: policy_id,
+    };
+    let outcome = execute(state, &state.policies, id, command.name(), command, caller).await?;
+    Ok(respond(
+        StatusCode::OK,
+        &outcome,
+        PolicyView::of(&outcome.state),
+    ))
+}
+
+/// Shows a policy of `owner` with every version; its stream version is the `ETag`.
+async fn show(
+    state: &AppState,
+    caller: &Caller,
+    owner: TenantId,
+    policy_id: Uuid,
+) -> Result<HttpResponse, ApiError> {
+    authorize(state, &caller.principal, owner, Access::Read).await?;
+    let loaded = load_owned(state, owner, policy_id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, format!("\"{}\"", loaded.version)))
+        .json(PolicyView::of(&loaded.state)))
+}
+
+/// Lists the policies of `owner`, oldest first.
+async fn list(
+    state: &AppState,
+    caller: &Caller,
+    owner: TenantId,
+) -> Result<HttpResponse, ApiError> {
+    authorize(state, &caller.principal, owner, Access::Read).await?;
+    let policies = load_all(state, owner).await?;
+    let summaries: Vec<PolicySummary> = policies.iter().map(PolicySummary::of).collect();
+    Ok(HttpResponse::Ok().json(summaries))
+}
+
+/// Lists a tenant's policies, oldest first. No read model exists yet: the tenant's events are
+/// scanned for `policy.drafted` and each policy is loaded from its stream.
+#[utoipa::path(
+    tag = "policies",
+    params(TenantPath),
+    responses((status = 200, body = Vec<PolicySummary>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = []))
+)]
+#[get("/v1/tenants/{tenant_id}/policies")]
+async fn tenant_list(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<TenantPath>,
+    _consistent: ReadAfter,
+) -> Result<HttpResponse, ApiError> {
+    list(&state, &caller, path.tenant_id).await
+}
+
+/// Lists the platform-wide policies, oldest first (platform admin only). No read model exists
+/// yet: the platform's events are scanned for `policy.drafted` and each policy is loaded.
+#[utoipa::path(
+    tag = "policies",
+    responses((status = 200, body = Vec<PolicySummary>), (status = 403, body = Problem)),
+    security(("api_key" = []))
+)]
+#[get("/v1/platform/policies")]
+async fn platform_list(
+    state: Data<AppState>,
+    caller: Caller,
+    _consistent: ReadAfter,
+) -> Result<HttpResponse, ApiError> {
+    list(&state, &caller, TenantId::PLATFORM).await
+}
+
+/// Drafts a tenant policy: version 1, not in force until published.
+#[utoipa::path(
+    tag = "policies",
+    params(TenantPath),
+    request_body = DraftRequest,
+    responses(
+        (status = 201, description = "Drafted", body = CommandResult<PolicyView>),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/v1/tenants/{tenant_id}/policies")]
+async fn tenant_draft(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<TenantPath>,
+    body: JsonBody<DraftRequest>,
+) -> Result<HttpResponse, ApiError> {
+    draft(&state, &caller, path.tenant_id, body.0).await
+}
+
+/// Drafts a platform-wide policy, which applies beneath every tenant's own once published
+/// (platform admin only).
+#[utoipa::path(
+    tag = "policies",
+    request_body = DraftRequest,
+    responses(
+        (status = 201, description = "Drafted", body = CommandResult<PolicyView>),
+        (status = 403, body = Problem), (status = 422, body = Problem),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/v1/platform/policies")]
+async fn platform_draft(
+    state: Data<AppState>,
+    caller: Caller,
+    body: JsonBody<DraftRequest>,
+) -> Result<HttpResponse, ApiError> {
+    draft(&state, &caller, TenantId::PLATFORM, body.0).await
+}
+
+/// Shows a tenant policy with every version.
+#[utoipa::path(
+    tag = "policies",
+    params(PolicyPath),
+    responses((status = 200, body = PolicyView), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = []))
+)]
+#[get("/v1/tenants/{tenant_id}/policies/{policy_id}")]
+async fn tenant_show(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<PolicyPath>,
+    _consistent: ReadAfter,
+) -> Result<HttpResponse, ApiError> {
+    show(&state, &caller, path.tenant_id, path.policy_id).await
+}
+
+/// Shows a platform-wide policy with every version (platform admin only).
+#[utoipa::path(
+    tag = "policies",
+    params(PlatformPolicyPath),
+    responses((status = 200, body = PolicyView), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = []))
+)]
+#[get("/v1/platform/policies/{policy_id}")]
+async fn platform_show(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<PlatformPolicyPath>,
+    _consistent: ReadAfter,
+) -> Result<HttpResponse, ApiError> {
+    show(&state, &caller, TenantId::PLATFORM, path.policy_id).await
+}
+
+/// Declares one policy command twice, for a tenant's policies and for platform-wide ones: both
+/// routes call [`run`], with the path's tenant or [`TenantId::PLATFORM`].
+macro_rules! policy_command {
+    (
+        $body:ty => $command:expr,
+        $(#[$tenant_doc:meta])* $tenant_fn:ident = $tenant_path:literal,
+        $(#[$platform_doc:meta])* $platform_fn:ident = $platform_path:literal $(,)?
+    ) => {
+        $(#[$tenant_doc])*
+        #[utoipa::path(
+            tag = "policies",
+            params(PolicyPath),
+            request_body = $body,
+            responses(
+                (status = 200, body = CommandResult<PolicyView>),
+                (status = 403, body = Problem), (status = 404, body = Problem),
+                (status = 409, body = Problem), (status = 412, body = Problem),
+                (status = 422, body = Problem),
+            ),
+            security(("api_key" = []))
+        )]
+        #[post($tenant_path)]
+        async fn $tenant_fn(
+            state: Data<AppState>,
+            caller: Caller,
+            path: Path<PolicyPath>,
+            body: JsonBody<$body>,
+        ) -> Result<HttpResponse, ApiError> {
+            let command: fn($body) -> PolicyCommand = $command;
+            run(&state, &caller, path.tenant_id, path.policy_id, command(body.0)).await
+        }
+
+        $(#[$platform_doc])*
+        #[utoipa::path(
+            tag = "policies",
+            params(PlatformPolicyPath),
+            request_body = $body,
+            responses(
+                (status = 200, body = CommandResult<PolicyView>),
+                (status = 403, body = Problem), (status = 404, body = Problem),
+                (status = 409, body = Problem), (status = 412, body = Problem),
+                (status = 422, body = Problem),
+            ),
+            security(("api_key" = []))
+        )]
+        #[post($platform_path)]
+        async fn $platform_fn(
+            state: Data<AppState>,
+            caller: Caller,
+            path: Path<PlatformPolicyPath>,
+            body: JsonBody<$body>,
+        ) -> Result<HttpResponse, ApiError> {
+            let command: fn($body) -> PolicyCommand = $command;
+            run(&state, &caller, TenantId::PLATFORM, path.policy_id, command(body.0)).await
+        }
+    };
+}
+
+policy_command!(
+    ReviseRequest => |r| RevisePolicy { document: r.document }.into(),
+    /// Adds a draft version with new rules of the policy's kind; existing versions never change.
+    tenant_revise = "/v1/tenants/{tenant_id}/policies/{policy_id}/revise",
+    /// Adds a draft version to a platform-wide policy (platform admin only).
+    platform_revise = "/v1/platform/policies/{policy_id}/revise",
+);
+policy_command!(
+    PublishRequest => |r| PublishPolicy { version: r.version }.into(),
+    /// Puts a draft version in force, retiring the one it replaces.
+    tenant_publish = "/v1/tenants/{tenant_id}/policies/{policy_id}/publish",
+    /// Puts a draft version of a platform-wide policy in force (platform admin only).
+    platform_publish = "/v1/platform/policies/{policy_id}/publish",
+);
+policy_command!(
+    NoFields => |_| DeactivatePolicy {}.into(),
+    /// Takes the version in force out of force, leaving the policy with none.
+    tenant_deactivate = "/v1/tenants/{tenant_id}/policies/{policy_id}/deactivate",
+    /// Takes a platform-wide policy out of force (platform admin only).
+    platform_deactivate = "/v1/platform/policies/{policy_id}/deactivate",
+);
+policy_command!(
+    NoFields => |_| ArchivePolicy {}.into(),
+    /// Archives a policy for good (deactivating it first); every later command is refused.
+    tenant_archive = "/v1/tenants/{tenant_id}/policies/{policy_id}/archive",
+    /// Archives a platform-wide policy for good (platform admin only).
+    platform_archive = "/v1/platform/policies/{policy_id}/archive",
+);
+
+/// Decides whether a request is allowed by the tenant's policies in force: the platform-wide
+/// ones first, the tenant's own on top. Deny wins; no allowing access rule means deny. The
+/// reasons name the policy, version and rule behind each. Like the list, it finds policies by
+/// scanning the platform's and the tenant's events (no read model yet).
+#[utoipa::path(
+    tag = "policies",
+    params(TenantPath),
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, body = DecisionView),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/v1/tenants/{tenant_id}/policy-decisions")]
+async fn decide(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<TenantPath>,
+    body: JsonBody<DecisionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant_id = path.tenant_id;
+    if tenant_id.is_platform() {
+        return Err(ApiError::not_found());
+    }
+    authorize(&state, &caller.principal, tenant_id, Access::Read).await?;
+    let request = body.0;
+    for (field, value) in [
+        ("role", &request.role),
+        ("action", &request.action),
+        ("resource", &request.resource),
+    ] {
+        if value.trim().is_empty() {
+            return Err(ApiError::invalid(
+                field,
+                format!("{field} must not be empty"),
+            ));
+        }
+    }
+    let mut active: Vec<ActivePolicy> = Vec::new();
+    for owner in [TenantId::PLATFORM, tenant_id] {
+        let policies = load_all(&state, owner).await?;
+        active.extend(policies.iter().filter_map(Policy::active));
+    }
+    let context = RequestContext {
+        tenant_id,
+        role: request.role,
+        action: request.action,
+        resource: request.resource,
+        ip: request.ip,
+        at: request.at.unwrap_or_else(Utc::now),
+        mfa: request.mfa.unwrap_or(MfaStatus::Missing),
+    };
+    let decision = evaluate(&active, &context);
+    let source = |policy_id: Uuid, rule_index: Option<usize>| {
+        active
+            .iter()
+            .find(|p| p.policy_id == policy_id)
+            .map(|p| DecisionSource {
+                policy_id,
+                name: p.name.as_str().to_owned(),
+                platform_wide: p.tenant_id.is_platform(),
+                version: p.version,
+                rule_index,
+            })
+    };
+    let reasons = decision
+        .reasons
+        .into_iter()
+        .map(|reason| DecisionReason {
+            code: reason.code,
+            source: reason
+                .source
+                .and_then(|rule| source(rule.policy_id, rule.rule_index)),
+            description: reason.description,
+        })
+        .collect();
+    let evaluated = active
+        .iter()
+        .filter_map(|p| source(p.policy_id, None))
+        .collect();
+    Ok(HttpResponse::Ok().json(DecisionView {
+        effect: decision.effect,
+        allowed: decision.effect == Effect::Allow,
+        at: context.at,
+        reasons,
+        evaluated,
+    }))
+}

@@ -1,0 +1,446 @@
+//! Workflow runs: start a manual run of a workflow, show and list runs, and drive a run step by
+//! step (start, complete or fail a step, approve, reject, time out an approval, fail, cancel).
+//!
+//! Scopes: reads need `workflows:read`; starting and driving runs (approving and rejecting
+//! included) `workflows:write`.
+//!
+//! A run starts from the workflow's current version, pinned by the server from the stored
+//! definition ([`WorkflowDefinition::pinned`]): the client never supplies the steps a run
+//! follows. Approvals and rejections name the deciding member; the member must belong to the
+//! tenant, and their role is taken from the tenant's current membership, never from the request.
+//!
+//! Like workflows, a run's stream id holds only the run's id, so every route checks that the
+//! loaded run belongs to the tenant of the path (another tenant's run is a 404), and the list
+//! scans the tenant's events for `workflow_run.started` (no read model yet).
+//!
+//! [`WorkflowDefinition::pinned`]: keel_domain::workflow::WorkflowDefinition::pinned
+
+use super::tenants::TenantPath;
+use super::workflows::{
+    aggregate_id, authorize, created, list_owned, load_owned, NoFields, WorkflowPath,
+};
+use crate::auth::Access;
+use crate::body::JsonBody;
+use crate::command::{execute, respond, Caller, CommandResult};
+use crate::consistency::ReadAfter;
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+use actix_web::http::header::ETAG;
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{get, post, HttpResponse};
+use keel_domain::tenant::Tenant;
+use keel_domain::workflow::run::{
+    ApprovalOutcome, ApproveStep, CancelRun, CompleteStep, FailRun, FailStep, Position, RejectStep,
+    RunTrigger, RunTriggerInput, StartRun, StartStep, TimeOutApproval,
+};
+use keel_domain::workflow::{RunCommand, Step, StepId, WorkflowRun};
+use keel_domain::TenantId;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// The stored type of the event that creates a run.
+const STARTED: &str = "workflow_run.started";
+
+/// Registers the routes of this module.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(start)
+        .service(list)
+        .service(show)
+        .service(start_step)
+        .service(complete_step)
+        .service(fail_step)
+        .service(time_out)
+        .service(approve)
+        .service(reject)
+        .service(fail)
+        .service(cancel);
+}
+
+/// A run in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RunPath {
+    /// The tenant's id.
+    #[param(value_type = String, format = Uuid)]
+    pub tenant_id: TenantId,
+    /// The run's id.
+    pub run_id: Uuid,
+}
+
+/// A step of a run in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct StepPath {
+    /// The tenant's id.
+    #[param(value_type = String, format = Uuid)]
+    pub tenant_id: TenantId,
+    /// The run's id.
+    pub run_id: Uuid,
+    /// The step's id in the run's workflow.
+    pub step_id: String,
+}
+
+/// The body of `POST .../workflows/{workflow_id}/runs`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartRunRequest {
+    /// The run's input (what `input.` fields read): a JSON object of at most 64 KiB, or
+    /// nothing.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub input: serde_json::Value,
+}
+
+/// The body of `POST .../steps/{step_id}/start`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartStepRequest {
+    /// 1 for a step just reached, the failed attempt plus one for a retry.
+    pub attempt: u32,
+}
+
+/// The body of `POST .../steps/{step_id}/complete`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteStepRequest {
+    /// The attempt that succeeded.
+    pub attempt: u32,
+    /// A condition step's result; required for condition steps, refused for others.
+    pub result: Option<bool>,
+    /// What an action produced (at most 64 KiB); refused for condition and wait steps.
+    #[schema(value_type = Option<Object>)]
+    pub output: Option<serde_json::Value>,
+}
+
+/// The body of `POST .../steps/{step_id}/fail`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FailStepRequest {
+    /// The attempt that failed.
+    pub attempt: u32,
+    /// What went wrong, 1-5000 characters.
+    pub error: String,
+}
+
+/// The body of `POST .../approve`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequest {
+    /// The approval step.
+    pub step_id: String,
+    /// The deciding member; their role is the one they hold in the tenant now.
+    pub member_id: Uuid,
+    /// A note, 1-5000 characters.
+    pub comment: Option<String>,
+}
+
+/// The body of `POST .../reject`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRequest {
+    /// The approval step.
+    pub step_id: String,
+    /// The deciding member; their role is the one they hold in the tenant now.
+    pub member_id: Uuid,
+    /// Why, 1-5000 characters.
+    pub reason: Option<String>,
+}
+
+/// The body of `POST .../fail` and `POST .../cancel`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    /// Why, 1-5000 characters.
+    pub reason: String,
+}
+
+/// A run without its steps and data, as lists show it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunSummary {
+    /// Its id.
+    pub id: Uuid,
+    /// The workflow it runs.
+    pub workflow_id: Uuid,
+    /// The workflow version it is pinned to.
+    pub definition_version: u32,
+    /// `running`, `waiting`, `awaiting_approval`, `completed`, `failed` or `cancelled`.
+    pub status: &'static str,
+    /// The current step, while the run is not over.
+    pub current_step: Option<String>,
+}
+
+impl RunSummary {
+    /// The summary of a started run.
+    pub fn of(run: &WorkflowRun) -> Self {
+        RunSummary {
+            id: run.run_id(),
+            workflow_id: run.workflow_id(),
+            definition_version: run.definition_version(),
+            status: run.status().as_str(),
+            current_step: run.current().map(|p| p.step_id.as_str().to_owned()),
+        }
+    }
+}
+
+/// A run in full.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunView {
+    /// What the list shows.
+    #[serde(flatten)]
+    pub summary: RunSummary,
+    /// The tenant it belongs to.
+    #[schema(value_type = String, format = Uuid)]
+    pub tenant_id: TenantId,
+    /// Where the run is: `{"step_id", "attempt", "phase": {"phase": "pending" | "started" |
+    /// "waiting" | "awaiting_approval" | "retry_scheduled", ...}}`; absent once it is over.
+    #[schema(value_type = Option<Object>)]
+    pub current: Option<Position>,
+    /// What started it, tagged by `type`.
+    #[schema(value_type = Object)]
+    pub trigger: RunTrigger,
+    /// Its input.
+    #[schema(value_type = Object)]
+    pub input: serde_json::Value,
+    /// What its `set_field` steps wrote.
+    #[schema(value_type = Object)]
+    pub context: serde_json::Value,
+    /// How each approval step decided so far ended, by step id: `approved`, `rejected` or
+    /// `escalated`.
+    #[schema(value_type = Object)]
+    pub approval_outcomes: BTreeMap<StepId, ApprovalOutcome>,
+    /// Why it failed or was cancelled.
+    pub end_reason: Option<String>,
+    /// The steps of the pinned workflow version.
+    #[schema(value_type = Vec<Object>)]
+    pub steps: Vec<Step>,
+}
+
+impl RunView {
+    /// The view of a started run.
+    pub fn of(run: &WorkflowRun) -> Self {
+        RunView {
+            summary: RunSummary::of(run),
+            tenant_id: run.tenant_id(),
+            current: run.current().cloned(),
+            trigger: run.trigger().clone(),
+            input: run.input().clone(),
+            context: run.context().clone(),
+            approval_outcomes: run.approval_outcomes().clone(),
+            end_reason: run.end_reason().map(|r| r.as_str().to_owned()),
+            steps: run.steps().to_vec(),
+        }
+    }
+}
+
+/// Starts a manual run of a workflow's current version with a new id: 201 with its
+/// `Location`. The server pins the stored definition; a workflow that is not enabled cannot
+/// start runs (409).
+#[utoipa::path(
+    tag = "workflow-runs",
+    params(WorkflowPath),
+    request_body = StartRunRequest,
+    responses(
+        (status = 201, description = "Started", body = CommandResult<RunView>),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/v1/tenants/{tenant_id}/workflows/{workflow_id}/runs")]
+async fn start(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<WorkflowPath>,
+    body: JsonBody<StartRunRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant_id = path.tenant_id;
+    authorize(&state, &caller.principal, tenant_id, Access::Write).await?;
+    let workflow = load_owned(&state.workflows, tenant_id, path.workflow_id).await?;
+    let definition = workflow
+        .state
+        .pinned()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a defined workflow has no version")))?;
+    let run_id = Uuid::now_v7();
+    let command = RunCommand::from(StartRun {
+        tenant_id,
+        run_id,
+        definition,
+        trigger: RunTriggerInput::Manual {},
+        input: body.0.input,
+    });
+    let id = aggregate_id(tenant_id, run_id);
+    let outcome = execute(&state, &state.runs, id, command.name(), command, &caller).await?;
+    let response = respond(StatusCode::CREATED, &outcome, RunView::of(&outcome.state));
+    Ok(created(
+        response,
+        format!("/v1/tenants/{tenant_id}/workflow-runs/{run_id}"),
+    ))
+}
+
+/// Lists a tenant's runs, oldest first. No read model exists yet: the tenant's events are
+/// scanned for `workflow_run.started` and each run is loaded from its stream.
+#[utoipa::path(
+    tag = "workflow-runs",
+    params(TenantPath),
+    responses((status = 200, body = Vec<RunSummary>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = []))
+)]
+#[get("/v1/tenants/{tenant_id}/workflow-runs")]
+async fn list(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<TenantPath>,
+    _consistent: ReadAfter,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&state, &caller.principal, path.tenant_id, Access::Read).await?;
+    let runs = list_owned(&state, &state.runs, path.tenant_id, STARTED).await?;
+    let summaries: Vec<RunSummary> = runs.iter().map(RunSummary::of).collect();
+    Ok(HttpResponse::Ok().json(summaries))
+}
+
+/// Shows a run; its stream version is the `ETag`.
+#[utoipa::path(
+    tag = "workflow-runs",
+    params(RunPath),
+    responses((status = 200, body = RunView), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = []))
+)]
+#[get("/v1/tenants/{tenant_id}/workflow-runs/{run_id}")]
+async fn show(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<RunPath>,
+    _consistent: ReadAfter,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&state, &caller.principal, path.tenant_id, Access::Read).await?;
+    let loaded = load_owned(&state.runs, path.tenant_id, path.run_id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, format!("\"{}\"", loaded.version)))
+        .json(RunView::of(&loaded.state)))
+}
+
+/// Runs a command on a run of `tenant_id`, answering with the run after it. The command is
+/// built once the run is known to be the tenant's, from the tenant's current state (which
+/// approvals read the deciding member's role from).
+async fn drive(
+    state: &AppState,
+    caller: &Caller,
+    tenant_id: TenantId,
+    run_id: Uuid,
+    build: impl FnOnce(&Tenant) -> Result<RunCommand, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = authorize(state, &caller.principal, tenant_id, Access::Write).await?;
+    load_owned(&state.runs, tenant_id, run_id).await?;
+    let command = build(&tenant)?;
+    let id = aggregate_id(tenant_id, run_id);
+    let outcome = execute(state, &state.runs, id, command.name(), command, caller).await?;
+    Ok(respond(
+        StatusCode::OK,
+        &outcome,
+        RunView::of(&outcome.state),
+    ))
+}
+
+/// The current role of member `member_id` of `tenant`: a 422 on `member_id` if there is no
+/// such member.
+fn member_role(tenant: &Tenant, member_id: Uuid) -> Result<String, ApiError> {
+    tenant
+        .member(member_id)
+        .map(|member| member.role.as_str().to_owned())
+        .ok_or_else(|| ApiError::invalid("member_id", "names no member of this tenant"))
+}
+
+/// Declares a run command route: the path and body, turned into the command, go to [`drive`].
+macro_rules! run_command {
+    ($(#[$doc:meta])* $fn:ident = $path:literal, $params:ty, $body:ty => $build:expr) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            tag = "workflow-runs",
+            params($params),
+            request_body = $body,
+            responses(
+                (status = 200, body = CommandResult<RunView>),
+                (status = 403, body = Problem), (status = 404, body = Problem),
+                (status = 409, body = Problem), (status = 412, body = Problem),
+                (status = 422, body = Problem),
+            ),
+            security(("api_key" = []))
+        )]
+        #[post($path)]
+        async fn $fn(
+            state: Data<AppState>,
+            caller: Caller,
+            path: Path<$params>,
+            body: JsonBody<$body>,
+        ) -> Result<HttpResponse, ApiError> {
+            let build: fn(&$params, $body, &Tenant) -> Result<RunCommand, ApiError> = $build;
+            let body = body.0;
+            drive(&state, &caller, path.tenant_id, path.run_id, |tenant| build(&path, body, tenant)).await
+        }
+    };
+}
+
+run_command!(
+    /// Starts an attempt of the run's current step. An approval step asks for approval as it
+    /// starts; a wait step starts waiting.
+    start_step = "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/start",
+    StepPath, StartStepRequest => |p, b, _| Ok(StartStep { step_id: p.step_id.clone(), attempt: b.attempt }.into())
+);
+run_command!(
+    /// Reports that a started attempt succeeded (with a condition's `result` or an action's
+    /// `output`); a step without a successor completes the run. Not for approval steps.
+    complete_step = "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/complete",
+    StepPath, CompleteStepRequest => |p, b, _| Ok(CompleteStep {
+        step_id: p.step_id.clone(),
+        attempt: b.attempt,
+        result: b.result,
+        output: b.output,
+    }
+    .into())
+);
+run_command!(
+    /// Reports that a started attempt failed: an action with attempts left is retried after its
+    /// backoff; any other failure fails the run.
+    fail_step = "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/fail",
+    StepPath, FailStepRequest => |p, b, _| Ok(FailStep { step_id: p.step_id.clone(), attempt: b.attempt, error: b.error }.into())
+);
+run_command!(
+    /// Applies an approval step's timeout rule, once its deadline has passed.
+    time_out = "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/time-out",
+    StepPath, NoFields => |p, _, _| Ok(TimeOutApproval { step_id: p.step_id.clone() }.into())
+);
+run_command!(
+    /// Records a member's approval of the approval step awaiting decisions; the member's role
+    /// is their current role in the tenant.
+    approve = "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/approve",
+    RunPath, ApproveRequest => |_, b, tenant| Ok(ApproveStep {
+        role: member_role(tenant, b.member_id)?,
+        step_id: b.step_id,
+        member_id: b.member_id,
+        comment: b.comment,
+    }
+    .into())
+);
+run_command!(
+    /// Records a member's rejection of the approval step awaiting decisions (one rejection
+    /// rejects); the member's role is their current role in the tenant.
+    reject = "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/reject",
+    RunPath, RejectRequest => |_, b, tenant| Ok(RejectStep {
+        role: member_role(tenant, b.member_id)?,
+        step_id: b.step_id,
+        member_id: b.member_id,
+        reason: b.reason,
+    }
+    .into())
+);
+run_command!(
+    /// Fails the run for a reason outside any one step.
+    fail = "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/fail",
+    RunPath, ReasonRequest => |_, b, _| Ok(FailRun { reason: b.reason }.into())
+);
+run_command!(
+    /// Stops the run for good.
+    cancel = "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/cancel",
+    RunPath, ReasonRequest => |_, b, _| Ok(CancelRun { reason: b.reason }.into())
+);

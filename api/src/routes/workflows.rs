@@ -1,0 +1,411 @@
+//! A tenant's workflow definitions: define, revise, enable, disable, archive, show and list.
+//!
+//! Scopes: reads need `workflows:read`, changes `workflows:write`. The runs of a workflow are
+//! in [`runs`](super::runs), which shares this module's helpers: `authorize` (scope and an
+//! existing tenant), `load_owned` (404 unless the aggregate belongs to the path's tenant) and
+//! `list_owned`.
+//!
+//! A workflow's stream id holds only the workflow's id, so every route checks that the loaded
+//! definition belongs to the tenant of the path: another tenant's workflow is a 404, exactly
+//! like one that does not exist.
+//!
+//! There is no read model of workflows yet: the list pages through the tenant's slice of the
+//! event log for `workflow.defined` events, then loads each workflow from its stream. That costs
+//! a scan of the tenant's events per request, which is acceptable until a projection replaces it.
+
+use super::tenants::TenantPath;
+use crate::auth::{Access, Principal};
+use crate::body::JsonBody;
+use crate::command::{execute, respond, Caller, CommandResult};
+use crate::consistency::ReadAfter;
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+use actix_web::http::header::{ETAG, LOCATION};
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{get, post, HttpResponse};
+use keel_commands::handler::{CommandHandler, Loaded};
+use keel_domain::tenant::Tenant;
+use keel_domain::workflow::definition::{
+    ArchiveWorkflow, DefineWorkflow, DisableWorkflow, EnableWorkflow, ReviseWorkflow, StepInput,
+    TriggerInput,
+};
+use keel_domain::workflow::{
+    RunStatus, Step, Trigger, WorkflowCommand, WorkflowDefinition, WorkflowRun,
+};
+use keel_domain::{Aggregate, AggregateId, Refusal, TenantId};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// The resource name in scopes: `workflows:read`, `workflows:write`.
+const RESOURCE: &str = "workflows";
+
+/// How many events one page of the tenant's log holds while looking for its aggregates.
+const SCAN_PAGE: usize = 1_000;
+
+/// The stored type of the event that creates a workflow definition.
+const DEFINED: &str = "workflow.defined";
+
+/// Registers the routes of this module.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list)
+        .service(define)
+        .service(show)
+        .service(revise)
+        .service(enable)
+        .service(disable)
+        .service(archive);
+}
+
+/// A workflow in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct WorkflowPath {
+    /// The tenant's id.
+    #[param(value_type = String, format = Uuid)]
+    pub tenant_id: TenantId,
+    /// The workflow's id.
+    pub workflow_id: Uuid,
+}
+
+/// The body of `POST .../workflows` (define) and `POST .../workflows/{workflow_id}/revise`: a
+/// whole version of a workflow.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowRequest {
+    /// The workflow's name, 1-200 characters.
+    pub name: String,
+    /// What starts its runs, tagged by `type`: `{"type": "manual"}`, `{"type": "event",
+    /// "event_type": "tenant.plan_changed", "filter": "trigger.plan == 'enterprise'"}`,
+    /// `{"type": "schedule", "cron": "0 9 * * mon-fri"}` or `{"type": "webhook", "hook": "..."}`.
+    #[schema(value_type = Object)]
+    pub trigger: TriggerInput,
+    /// Its steps, each tagged by `type` (`condition`, `action`, `approval`, `wait`); runs begin
+    /// at the first. Problems are reported with the failing field's path, e.g.
+    /// `steps[1].condition`.
+    #[schema(value_type = Vec<Object>)]
+    pub steps: Vec<StepInput>,
+}
+
+/// The body of a command without fields: `{}`, or no body at all.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoFields {}
+
+/// A workflow without its steps, as lists show it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkflowSummary {
+    /// Its id.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// `disabled`, `enabled` or `archived`.
+    pub status: &'static str,
+    /// The current version, from 1.
+    pub version: u32,
+    /// What starts its runs (current version).
+    #[schema(value_type = Object)]
+    pub trigger: Trigger,
+}
+
+impl WorkflowSummary {
+    /// The summary of a defined workflow.
+    pub fn of(workflow: &WorkflowDefinition) -> Self {
+        WorkflowSummary {
+            id: workflow.workflow_id(),
+            name: workflow.name().as_str().to_owned(),
+            status: workflow.status().as_str(),
+            version: workflow.version(),
+            trigger: workflow.trigger().clone(),
+        }
+    }
+}
+
+/// A workflow's current version in full.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkflowView {
+    /// What the list shows.
+    #[serde(flatten)]
+    pub summary: WorkflowSummary,
+    /// The tenant it belongs to.
+    #[schema(value_type = String, format = Uuid)]
+    pub tenant_id: TenantId,
+    /// The current version's validated steps, in the shape they were given in.
+    #[schema(value_type = Vec<Object>)]
+    pub steps: Vec<Step>,
+}
+
+impl WorkflowView {
+    /// The view of a defined workflow.
+    pub fn of(workflow: &WorkflowDefinition) -> Self {
+        WorkflowView {
+            summary: WorkflowSummary::of(workflow),
+            tenant_id: workflow.tenant_id(),
+            steps: workflow.steps().to_vec(),
+        }
+    }
+}
+
+/// An aggregate that belongs to one tenant once it exists: what [`load_owned`] checks.
+pub(super) trait Owned: Aggregate<Error: Refusal> {
+    /// The tenant it belongs to, or `None` while its stream is empty.
+    fn owner(&self) -> Option<TenantId>;
+}
+
+impl Owned for WorkflowDefinition {
+    fn owner(&self) -> Option<TenantId> {
+        self.exists().then(|| self.tenant_id())
+    }
+}
+
+impl Owned for WorkflowRun {
+    fn owner(&self) -> Option<TenantId> {
+        (self.status() != RunStatus::NotStarted).then(|| self.tenant_id())
+    }
+}
+
+/// Checks that `principal` may act with `access` on `tenant_id`'s workflows and that the tenant
+/// exists; answers the tenant's state (approvals read its members from it).
+pub(super) async fn authorize(
+    state: &AppState,
+    principal: &Principal,
+    tenant_id: TenantId,
+    access: Access,
+) -> Result<Tenant, ApiError> {
+    principal.require(tenant_id, RESOURCE, access)?;
+    let tenant = state.tenants.state(AggregateId::tenant(tenant_id)).await?;
+    if tenant.state.exists() {
+        Ok(tenant.state)
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+/// The aggregate id of `tenant_id`'s aggregate `id`.
+pub(super) fn aggregate_id(tenant_id: TenantId, id: Uuid) -> AggregateId {
+    AggregateId { tenant_id, id }
+}
+
+/// Loads aggregate `id` of `tenant_id`: 404 unless it exists and belongs to that tenant. The
+/// owner never changes once set, so a command run after this check cannot cross tenants.
+pub(super) async fn load_owned<A: Owned>(
+    handler: &CommandHandler<A>,
+    tenant_id: TenantId,
+    id: Uuid,
+) -> Result<Loaded<A>, ApiError> {
+    let loaded = handler.state(aggregate_id(tenant_id, id)).await?;
+    if loaded.state.owner() == Some(tenant_id) {
+        Ok(loaded)
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+/// Every aggregate of `tenant_id` whose stream begins with a `created` event, oldest first (see
+/// the module documentation): the ids come from the events' stream ids (`<kind>-<id>`).
+pub(super) async fn list_owned<A: Owned>(
+    state: &AppState,
+    handler: &CommandHandler<A>,
+    tenant_id: TenantId,
+    created: &str,
+) -> Result<Vec<A>, ApiError> {
+    let prefix = format!("{}-", A::KIND);
+    let mut ids = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = state.store.read_tenant(tenant_id, after, SCAN_PAGE).await?;
+        for event in page.iter().filter(|e| e.event_type == created) {
+            let id = event
+                .stream_id
+                .strip_prefix(&prefix)
+                .and_then(|id| id.parse::<Uuid>().ok())
+                .ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!(
+                        "{created} event {} is in stream {}",
+                        event.event_id,
+                        event.stream_id
+                    ))
+                })?;
+            ids.push(id);
+        }
+        match page.last() {
+            Some(last) if page.len() == SCAN_PAGE => after = last.global_position,
+            _ => break,
+        }
+    }
+    let loads = ids.into_iter().map(|id| load_owned(handler, tenant_id, id));
+    futures::future::try_join_all(loads)
+        .await
+        .map(|loaded| loaded.into_iter().map(|l| l.state).collect())
+}
+
+/// A 201 answer pointing at `location`.
+pub(super) fn created(mut response: HttpResponse, location: String) -> HttpResponse {
+    if let Ok(value) = location.parse() {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    response
+}
+
+/// Lists a tenant's workflows, oldest first. No read model exists yet: the tenant's events are
+/// scanned for `workflow.defined` and each workflow is loaded from its stream.
+#[utoipa::path(
+    tag = "workflows",
+    params(TenantPath),
+    responses((status = 200, body = Vec<WorkflowSummary>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = []))
+)]
+#[get("/v1/tenants/{tenant_id}/workflows")]
+async fn list(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<TenantPath>,
+    _consistent: ReadAfter,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&state, &caller.principal, path.tenant_id, Access::Read).await?;
+    let workflows = list_owned(&state, &state.workflows, path.tenant_id, DEFINED).await?;
+    let summaries: Vec<WorkflowSummary> = workflows.iter().map(WorkflowSummary::of).collect();
+    Ok(HttpResponse::Ok().json(summaries))
+}
+
+/// Defines a workflow with a new id: version 1, disabled until enabled. 201 with its
+/// `Location`; an invalid trigger or step is a 422 naming the field (e.g. `steps[1].condition`,
+/// or `steps` for a rule about the steps as a whole, such as a loop without a wait).
+#[utoipa::path(
+    tag = "workflows",
+    params(TenantPath),
+    request_body = WorkflowRequest,
+    responses(
+        (status = 201, description = "Defined", body = CommandResult<WorkflowView>),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/v1/tenants/{tenant_id}/workflows")]
+async fn define(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<TenantPath>,
+    body: JsonBody<WorkflowRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant_id = path.tenant_id;
+    authorize(&state, &caller.principal, tenant_id, Access::Write).await?;
+    let request = body.0;
+    let workflow_id = Uuid::now_v7();
+    let command = WorkflowCommand::from(DefineWorkflow {
+        tenant_id,
+        workflow_id,
+        name: request.name,
+        trigger: request.trigger,
+        steps: request.steps,
+    });
+    let id = aggregate_id(tenant_id, workflow_id);
+    let outcome = execute(
+        &state,
+        &state.workflows,
+        id,
+        command.name(),
+        command,
+        &caller,
+    )
+    .await?;
+    let response = respond(
+        StatusCode::CREATED,
+        &outcome,
+        WorkflowView::of(&outcome.state),
+    );
+    Ok(created(
+        response,
+        format!("/v1/tenants/{tenant_id}/workflows/{workflow_id}"),
+    ))
+}
+
+/// Shows a workflow's current version; its stream version is the `ETag`.
+#[utoipa::path(
+    tag = "workflows",
+    params(WorkflowPath),
+    responses((status = 200, body = WorkflowView), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = []))
+)]
+#[get("/v1/tenants/{tenant_id}/workflows/{workflow_id}")]
+async fn show(
+    state: Data<AppState>,
+    caller: Caller,
+    path: Path<WorkflowPath>,
+    _consistent: ReadAfter,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&state, &caller.principal, path.tenant_id, Access::Read).await?;
+    let loaded = load_owned(&state.workflows, path.tenant_id, path.workflow_id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, format!("\"{}\"", loaded.version)))
+        .json(WorkflowView::of(&loaded.state)))
+}
+
+/// Runs a command on a workflow of the path's tenant, answering with the workflow after it.
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    path: &WorkflowPath,
+    command: WorkflowCommand,
+) -> Result<HttpResponse, ApiError> {
+    authorize(state, &caller.principal, path.tenant_id, Access::Write).await?;
+    load_owned(&state.workflows, path.tenant_id, path.workflow_id).await?;
+    let id = aggregate_id(path.tenant_id, path.workflow_id);
+    let outcome = execute(state, &state.workflows, id, command.name(), command, caller).await?;
+    Ok(respond(
+        StatusCode::OK,
+        &outcome,
+        WorkflowView::of(&outcome.state),
+    ))
+}
+
+/// Declares a workflow command route: its body, turned into the command, goes to [`run`].
+macro_rules! workflow_command {
+    ($(#[$doc:meta])* $fn:ident = $path:literal, $body:ty => $command:expr) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            tag = "workflows",
+            params(WorkflowPath),
+            request_body = $body,
+            responses(
+                (status = 200, body = CommandResult<WorkflowView>),
+                (status = 403, body = Problem), (status = 404, body = Problem),
+                (status = 409, body = Problem), (status = 412, body = Problem),
+                (status = 422, body = Problem),
+            ),
+            security(("api_key" = []))
+        )]
+        #[post($path)]
+        async fn $fn(
+            state: Data<AppState>,
+            caller: Caller,
+            path: Path<WorkflowPath>,
+            body: JsonBody<$body>,
+        ) -> Result<HttpResponse, ApiError> {
+            let command: fn($body) -> WorkflowCommand = $command;
+            run(&state, &caller, &path, command(body.0)).await
+        }
+    };
+}
+
+workflow_command!(
+    /// Replaces the workflow's name, trigger and steps as a new version. Runs already started
+    /// keep their version; an identical revision is refused (409).
+    revise = "/v1/tenants/{tenant_id}/workflows/{workflow_id}/revise",
+    WorkflowRequest => |r| ReviseWorkflow { name: r.name, trigger: r.trigger, steps: r.steps }.into()
+);
+workflow_command!(
+    /// Lets the workflow start runs.
+    enable = "/v1/tenants/{tenant_id}/workflows/{workflow_id}/enable",
+    NoFields => |_| EnableWorkflow {}.into()
+);
+workflow_command!(
+    /// Stops the workflow from starting runs; runs under way continue.
+    disable = "/v1/tenants/{tenant_id}/workflows/{workflow_id}/disable",
+    NoFields => |_| DisableWorkflow {}.into()
+);
+workflow_command!(
+    /// Retires the workflow for good: it starts no runs and accepts no more commands.
+    archive = "/v1/tenants/{tenant_id}/workflows/{workflow_id}/archive",
+    NoFields => |_| ArchiveWorkflow {}.into()
+);
