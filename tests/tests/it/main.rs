@@ -25,6 +25,7 @@ macro_rules! both_backends {
 
 mod api;
 mod crash;
+mod docs;
 mod handler;
 mod integration;
 mod ordering;
