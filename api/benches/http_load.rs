@@ -108,7 +108,8 @@ async fn measure(url: &str, duration: Duration) -> anyhow::Result<Report> {
                 handler
                     .execute(AggregateId::tenant(tenant), command, metadata, None)
                     .await
-                    .is_ok()
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
             }
         })
         .await
@@ -122,7 +123,7 @@ async fn measure(url: &str, duration: Duration) -> anyhow::Result<Report> {
                     "name": "Bench", "slug": format!("b-{}", uuid::Uuid::now_v7().simple()),
                     "plan": "standard", "data_region": "eu-west-1", "owner_email": "o@bench.io",
                 });
-                http.post("/v1/tenants", &body).await == StatusCode::CREATED
+                expect(http.post("/v1/tenants", &body).await, StatusCode::CREATED)
             }
         })
         .await
@@ -138,7 +139,7 @@ async fn measure(url: &str, duration: Duration) -> anyhow::Result<Report> {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let tenant = tenants[n as usize % tenants.len()];
                 let body = serde_json::to_value(settings_change(n)).expect("serializable");
-                http.post(&format!("/v1/tenants/{tenant}/settings"), &body).await == StatusCode::OK
+                expect(http.post(&format!("/v1/tenants/{tenant}/settings"), &body).await, StatusCode::OK)
             }
         })
         .await
@@ -152,7 +153,7 @@ async fn measure(url: &str, duration: Duration) -> anyhow::Result<Report> {
             let reads = reads.clone();
             async move {
                 let n = reads.fetch_add(1, Ordering::Relaxed) as usize;
-                http.get(&format!("/v1/tenants/{}", tenants[n % tenants.len()])).await == StatusCode::OK
+                expect(http.get(&format!("/v1/tenants/{}", tenants[n % tenants.len()])).await, StatusCode::OK)
             }
         })
         .await
@@ -166,11 +167,21 @@ async fn measure(url: &str, duration: Duration) -> anyhow::Result<Report> {
     })
 }
 
-/// A settings change that always changes something: consecutive commands to one tenant are
-/// `TENANTS` apart in `n`, so their timeouts differ.
+/// `Ok` if the status is the expected one.
+fn expect(status: StatusCode, expected: StatusCode) -> Result<(), String> {
+    if status == expected {
+        Ok(())
+    } else {
+        Err(format!("HTTP {status}, expected {expected}"))
+    }
+}
+
+/// A settings change that always changes something: timeouts run over 61-1440 minutes (never
+/// the default 60), and consecutive commands to one tenant are `TENANTS` apart in `n`, which is
+/// not a multiple of the 1,380 values, so their timeouts differ.
 fn settings_change(n: u64) -> UpdateSettings {
     UpdateSettings {
-        session_timeout_minutes: Some(5 + (n % 1400) as u32),
+        session_timeout_minutes: Some(61 + (n % 1380) as u32),
         ..UpdateSettings::default()
     }
 }
@@ -244,7 +255,7 @@ impl Http {
 async fn median<F, Fut>(duration: Duration, operation: F) -> anyhow::Result<Figure>
 where
     F: Fn() -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = bool> + Send,
+    Fut: Future<Output = Result<(), String>> + Send,
 {
     let mut figures = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
@@ -257,7 +268,7 @@ where
 async fn timed_run<F, Fut>(duration: Duration, operation: F) -> anyhow::Result<Figure>
 where
     F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = bool> + Send,
+    Fut: Future<Output = Result<(), String>> + Send,
 {
     let operation = Arc::new(operation);
     let started = Instant::now();
@@ -267,13 +278,12 @@ where
             let operation = operation.clone();
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
-                let mut failures = 0u64;
+                let mut failures = Vec::new();
                 while Instant::now() < deadline {
                     let begun = Instant::now();
-                    if operation().await {
-                        latencies.push(begun.elapsed());
-                    } else {
-                        failures += 1;
+                    match operation().await {
+                        Ok(()) => latencies.push(begun.elapsed()),
+                        Err(error) => failures.push(error),
                     }
                 }
                 (latencies, failures)
@@ -281,14 +291,19 @@ where
         })
         .collect();
     let mut latencies = Vec::new();
-    let mut failures = 0;
+    let mut failures = Vec::new();
     for task in tasks {
-        let (mut task_latencies, task_failures) = task.await?;
+        let (mut task_latencies, mut task_failures) = task.await?;
         latencies.append(&mut task_latencies);
-        failures += task_failures;
+        failures.append(&mut task_failures);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    anyhow::ensure!(failures == 0, "{failures} operations failed");
+    anyhow::ensure!(
+        failures.is_empty(),
+        "{} operations failed, the first with: {}",
+        failures.len(),
+        failures[0]
+    );
     anyhow::ensure!(!latencies.is_empty(), "no operation completed");
     latencies.sort_unstable();
     let percentile = |p: f64| {
