@@ -139,7 +139,11 @@ async fn measure(url: &str, duration: Duration) -> anyhow::Result<Report> {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let tenant = tenants[n as usize % tenants.len()];
                 let body = serde_json::to_value(settings_change(n)).expect("serializable");
-                expect(http.post(&format!("/v1/tenants/{tenant}/settings"), &body).await, StatusCode::OK)
+                expect(
+                    http.post(&format!("/v1/tenants/{tenant}/settings"), &body)
+                        .await,
+                    StatusCode::OK,
+                )
             }
         })
         .await
@@ -153,7 +157,11 @@ async fn measure(url: &str, duration: Duration) -> anyhow::Result<Report> {
             let reads = reads.clone();
             async move {
                 let n = reads.fetch_add(1, Ordering::Relaxed) as usize;
-                expect(http.get(&format!("/v1/tenants/{}", tenants[n % tenants.len()])).await, StatusCode::OK)
+                expect(
+                    http.get(&format!("/v1/tenants/{}", tenants[n % tenants.len()]))
+                        .await,
+                    StatusCode::OK,
+                )
             }
         })
         .await
@@ -319,7 +327,10 @@ where
 
 fn print_report(backend: &str, report: &Report) {
     let row = |name: &str, f: &Figure| {
-        println!("| {name} | {:.0} | {:.2} | {:.2} |", f.rate, f.p50_ms, f.p99_ms)
+        println!(
+            "| {name} | {:.0} | {:.2} | {:.2} |",
+            f.rate, f.p50_ms, f.p99_ms
+        )
     };
     println!("## {backend}\n");
     println!("| measurement | ops/s | p50 ms | p99 ms |\n|---|---:|---:|---:|");
@@ -357,7 +368,9 @@ impl Database {
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
         let name = format!("keel_bench_http_{}", uuid::Uuid::now_v7().simple());
         let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
-        sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await?;
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .await?;
         Ok(Database {
             url: format!("{server}/{name}"),
             postgres: Some((server, name)),

@@ -95,7 +95,11 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
                     "invalid_type"
                 };
                 let field = field.or_else(|| backticked(&detail));
-                ApiError::Validation { code, detail, field }
+                ApiError::Validation {
+                    code,
+                    detail,
+                    field,
+                }
             }
             _ => ApiError::BadRequest {
                 detail: format!("malformed JSON: {}", clean_message(&inner.to_string())),
@@ -142,21 +146,32 @@ mod tests {
 
     fn field_of(error: ApiError) -> (u16, Option<String>) {
         let problem = error.problem();
-        (problem.status, problem.errors.first().map(|e| e.field.clone()))
+        (
+            problem.status,
+            problem.errors.first().map(|e| e.field.clone()),
+        )
     }
 
     #[test]
     fn errors_name_the_failing_field() {
         let cases: [(&str, u16, Option<&str>); 5] = [
             (r#"{"name": 1}"#, 422, Some("name")),
-            (r#"{"name": "a", "inner": {"count": "x"}}"#, 422, Some("inner.count")),
+            (
+                r#"{"name": "a", "inner": {"count": "x"}}"#,
+                422,
+                Some("inner.count"),
+            ),
             (r#"{"name": "a", "extra": true}"#, 422, Some("extra")),
             (r#"{}"#, 422, Some("name")),
             (r#"{"name": "#, 400, None),
         ];
         for (body, status, field) in cases {
             let error = decode::<Body>(body.as_bytes()).unwrap_err();
-            assert_eq!(field_of(error), (status, field.map(str::to_owned)), "{body}");
+            assert_eq!(
+                field_of(error),
+                (status, field.map(str::to_owned)),
+                "{body}"
+            );
         }
     }
 

@@ -175,7 +175,10 @@ impl Settings {
             }
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
-            return invalid("log_level", "not a log filter such as `info` or `keel=debug`");
+            return invalid(
+                "log_level",
+                "not a log filter such as `info` or `keel=debug`",
+            );
         }
         if self.body_limit_bytes < 1024 {
             return invalid("body_limit_bytes", "must be at least 1024");

@@ -41,11 +41,10 @@ impl FromRequest for ReadAfter {
 }
 
 fn requested_position(req: &HttpRequest) -> Result<Option<u64>, ApiError> {
-    let from_query = web::Query::<std::collections::HashMap<String, String>>::from_query(
-        req.query_string(),
-    )
-    .ok()
-    .and_then(|q| q.get("after_position").cloned());
+    let from_query =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.get("after_position").cloned());
     let from_header = req
         .headers()
         .get(AFTER_POSITION)

@@ -128,18 +128,98 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str, String, Option<&str>) {
         use ApiError::*;
         match self {
-            BadRequest { detail, field } => (StatusCode::BAD_REQUEST, "bad_request", "Bad request", detail.clone(), field.as_deref()),
-            Validation { code, detail, field } => (StatusCode::UNPROCESSABLE_ENTITY, code, "Invalid input", detail.clone(), field.as_deref()),
-            Unauthorized(detail) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", (*detail).to_owned(), None),
-            Forbidden(detail) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail.clone(), None),
-            NotFound { code, detail } => (StatusCode::NOT_FOUND, code, "Not found", detail.clone(), None),
-            Conflict { code, detail, field } => (StatusCode::CONFLICT, code, "Conflict", detail.clone(), field.as_deref()),
-            PreconditionFailed(detail) => (StatusCode::PRECONDITION_FAILED, "precondition_failed", "Precondition failed", detail.clone(), None),
-            PayloadTooLarge(limit) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large", format!("the body exceeds the limit of {limit} bytes"), None),
-            IdempotencyMismatch => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", "Idempotency key reused", "this Idempotency-Key was used with a different request".into(), Some("Idempotency-Key")),
-            IdempotencyInProgress => (StatusCode::CONFLICT, "idempotency_in_progress", "Request in progress", "a request with this Idempotency-Key is still being handled; retry later".into(), Some("Idempotency-Key")),
-            Unavailable(detail) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", detail.clone(), None),
-            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error", "the server failed; the incident is logged".into(), None),
+            BadRequest { detail, field } => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "Bad request",
+                detail.clone(),
+                field.as_deref(),
+            ),
+            Validation {
+                code,
+                detail,
+                field,
+            } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                "Invalid input",
+                detail.clone(),
+                field.as_deref(),
+            ),
+            Unauthorized(detail) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized",
+                (*detail).to_owned(),
+                None,
+            ),
+            Forbidden(detail) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                detail.clone(),
+                None,
+            ),
+            NotFound { code, detail } => (
+                StatusCode::NOT_FOUND,
+                code,
+                "Not found",
+                detail.clone(),
+                None,
+            ),
+            Conflict {
+                code,
+                detail,
+                field,
+            } => (
+                StatusCode::CONFLICT,
+                code,
+                "Conflict",
+                detail.clone(),
+                field.as_deref(),
+            ),
+            PreconditionFailed(detail) => (
+                StatusCode::PRECONDITION_FAILED,
+                "precondition_failed",
+                "Precondition failed",
+                detail.clone(),
+                None,
+            ),
+            PayloadTooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Payload too large",
+                format!("the body exceeds the limit of {limit} bytes"),
+                None,
+            ),
+            IdempotencyMismatch => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "Idempotency key reused",
+                "this Idempotency-Key was used with a different request".into(),
+                Some("Idempotency-Key"),
+            ),
+            IdempotencyInProgress => (
+                StatusCode::CONFLICT,
+                "idempotency_in_progress",
+                "Request in progress",
+                "a request with this Idempotency-Key is still being handled; retry later".into(),
+                Some("Idempotency-Key"),
+            ),
+            Unavailable(detail) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+                detail.clone(),
+                None,
+            ),
+            Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+                "the server failed; the incident is logged".into(),
+                None,
+            ),
         }
     }
 
@@ -246,7 +326,8 @@ fn scope_field(scope: &str) -> &str {
 /// A store failure as the client sees it: unreachable database is a 503, the rest a 500.
 pub fn store_error(error: &StoreError) -> ApiError {
     match error {
-        StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) | StoreError::WriterStopped => {
+        StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_))
+        | StoreError::WriterStopped => {
             tracing::error!(%error, "event store unavailable");
             ApiError::Unavailable("the event store is unavailable; retry later".into())
         }

@@ -40,12 +40,18 @@ pub async fn idempotency(
     let key = match header.to_str() {
         Ok(key) if (1..=255).contains(&key.len()) => key.to_owned(),
         _ => {
-            let error = ApiError::bad_parameter("Idempotency-Key", "must be 1-255 visible ASCII characters");
+            let error = ApiError::bad_parameter(
+                "Idempotency-Key",
+                "must be 1-255 visible ASCII characters",
+            );
             return Ok(req.error_response(error).map_into_boxed_body());
         }
     };
     let scope = caller_scope(&req);
-    let limit = req.app_data::<web::Data<BodyLimit>>().map(|l| l.0).unwrap_or(1 << 20);
+    let limit = req
+        .app_data::<web::Data<BodyLimit>>()
+        .map(|l| l.0)
+        .unwrap_or(1 << 20);
     let body = match read_limited(&mut req.take_payload(), limit).await {
         Ok(body) => body,
         Err(error) => return Ok(req.error_response(error).map_into_boxed_body()),
@@ -57,12 +63,20 @@ pub async fn idempotency(
     let hash = request_hash(&req, &body);
     let begun = match store.begin(&scope, &key, &hash).await {
         Ok(begun) => begun,
-        Err(error) => return Ok(req.error_response(ApiError::from(error)).map_into_boxed_body()),
+        Err(error) => {
+            return Ok(req
+                .error_response(ApiError::from(error))
+                .map_into_boxed_body())
+        }
     };
     match begun {
         Begin::Completed(stored) => Ok(req.into_response(replay(stored))),
-        Begin::Mismatch => Ok(req.error_response(ApiError::IdempotencyMismatch).map_into_boxed_body()),
-        Begin::InProgress => Ok(req.error_response(ApiError::IdempotencyInProgress).map_into_boxed_body()),
+        Begin::Mismatch => Ok(req
+            .error_response(ApiError::IdempotencyMismatch)
+            .map_into_boxed_body()),
+        Begin::InProgress => Ok(req
+            .error_response(ApiError::IdempotencyInProgress)
+            .map_into_boxed_body()),
         Begin::New => {
             req.set_payload(bytes_payload(body));
             let response = next.call(req).await;

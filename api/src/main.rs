@@ -50,7 +50,9 @@ async fn serve(settings: Settings) -> ExitCode {
     };
     if let Some(key) = &application.generated_admin_key {
         // Printed once, on the first start: only its hash is stored.
-        println!("A platform admin key was created. Keep it now; it is not shown again:\n\n    {key}\n");
+        println!(
+            "A platform admin key was created. Keep it now; it is not shown again:\n\n    {key}\n"
+        );
     }
     tracing::info!(address = %format!("{}:{}", listen.ip(), application.port()), "keel is serving");
     match application.run_until_stopped().await {

@@ -43,8 +43,9 @@ impl Metrics {
         )
         .expect("valid metric");
         let command_seconds = HistogramVec::new(
-            HistogramOpts::new("command_duration_seconds", "Command latency")
-                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0]),
+            HistogramOpts::new("command_duration_seconds", "Command latency").buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
             &["aggregate"],
         )
         .expect("valid metric");
@@ -53,9 +54,11 @@ impl Metrics {
             "Global position the tenant directory has folded",
         )
         .expect("valid metric");
-        let head_position =
-            IntGauge::new("event_head_position", "Global position of the last committed event")
-                .expect("valid metric");
+        let head_position = IntGauge::new(
+            "event_head_position",
+            "Global position of the last committed event",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_seconds.clone()),
@@ -64,7 +67,9 @@ impl Metrics {
             Box::new(directory_position.clone()),
             Box::new(head_position.clone()),
         ] {
-            registry.register(collector).expect("metric names are unique");
+            registry
+                .register(collector)
+                .expect("metric names are unique");
         }
         Metrics {
             registry,

@@ -57,7 +57,11 @@ pub async fn observe(
     let status = response.status();
     span.record("status", status.as_u16());
     span.in_scope(|| {
-        tracing::info!(status = status.as_u16(), elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, "request done")
+        tracing::info!(
+            status = status.as_u16(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request done"
+        )
     });
     if let Some(metrics) = metrics {
         metrics

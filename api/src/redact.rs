@@ -25,7 +25,9 @@ pub fn redact_secrets(value: &mut Value) -> bool {
             }
             found
         }
-        Value::Array(items) => items.iter_mut().fold(false, |found, item| redact_secrets(item) | found),
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |found, item| redact_secrets(item) | found),
         _ => false,
     }
 }
@@ -37,9 +39,13 @@ mod tests {
 
     #[test]
     fn secrets_are_removed_at_any_depth() {
-        let mut value = json!({"data": {"id": 1, "secret": "keel_x", "keys": [{"secret_hash": "ab"}]}});
+        let mut value =
+            json!({"data": {"id": 1, "secret": "keel_x", "keys": [{"secret_hash": "ab"}]}});
         assert!(redact_secrets(&mut value));
-        assert_eq!(value, json!({"data": {"id": 1, "secret": null, "keys": [{"secret_hash": null}]}}));
+        assert_eq!(
+            value,
+            json!({"data": {"id": 1, "secret": null, "keys": [{"secret_hash": null}]}})
+        );
         let mut plain = json!({"name": "acme"});
         assert!(!redact_secrets(&mut plain));
     }

@@ -56,7 +56,12 @@ impl Application {
             },
         )
         .await
-        .with_context(|| format!("cannot open the event store at {}", redact(&settings.database_url)))?;
+        .with_context(|| {
+            format!(
+                "cannot open the event store at {}",
+                redact(&settings.database_url)
+            )
+        })?;
 
         let directory = Directory::new();
         catch_up(&directory, &*store).await?;
@@ -161,7 +166,9 @@ fn problem_for_any_error<B>(
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
     if is_problem {
-        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
     }
     let status = response.status();
     let error = match status.as_u16() {
@@ -263,7 +270,10 @@ async fn ensure_admin_key(state: &AppState, settings: &Settings) -> anyhow::Resu
         .await
         .map_err(|e| anyhow::anyhow!("cannot register the admin key: {e}"))?;
     if let Some(position) = outcome.global_position {
-        state.directory.wait_for(position, std::time::Duration::from_secs(10)).await;
+        state
+            .directory
+            .wait_for(position, std::time::Duration::from_secs(10))
+            .await;
     }
     Ok(generated.then_some(token.token))
 }
@@ -274,7 +284,10 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted_from_database_urls() {
-        assert_eq!(redact("postgres://keel:secret@db:5432/keel"), "postgres://keel:***@db:5432/keel");
+        assert_eq!(
+            redact("postgres://keel:secret@db:5432/keel"),
+            "postgres://keel:***@db:5432/keel"
+        );
         assert_eq!(redact("postgres://keel@db/keel"), "postgres://keel@db/keel");
         assert_eq!(redact("sqlite://./data/keel.db"), "sqlite://./data/keel.db");
     }

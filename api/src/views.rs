@@ -136,9 +136,15 @@ impl TenantView {
             plan_effective_at: tenant.plan_effective_at(),
             data_region: tenant.data_region().as_str().to_owned(),
             branding: BrandingView {
-                display_name: branding.display_name.as_ref().map(|v| v.as_str().to_owned()),
+                display_name: branding
+                    .display_name
+                    .as_ref()
+                    .map(|v| v.as_str().to_owned()),
                 logo_url: branding.logo_url.as_ref().map(|v| v.as_str().to_owned()),
-                primary_color: branding.primary_color.as_ref().map(|v| v.as_str().to_owned()),
+                primary_color: branding
+                    .primary_color
+                    .as_ref()
+                    .map(|v| v.as_str().to_owned()),
             },
             settings: SettingsView {
                 timezone: settings.timezone.as_str().to_owned(),

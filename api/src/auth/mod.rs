@@ -82,7 +82,12 @@ impl Principal {
 
     /// Requires access to `tenant`'s `resource`: 404 for another tenant's data (as if it did
     /// not exist), 403 for a missing scope.
-    pub fn require(&self, tenant: TenantId, resource: &str, access: Access) -> Result<(), ApiError> {
+    pub fn require(
+        &self,
+        tenant: TenantId,
+        resource: &str,
+        access: Access,
+    ) -> Result<(), ApiError> {
         if self.is_admin() {
             return Ok(());
         }
@@ -104,7 +109,8 @@ impl Principal {
     fn allows(&self, resource: &str, access: Access) -> bool {
         self.scopes.iter().any(|scope| {
             scope.split_once(':').is_some_and(|(res, action)| {
-                (res == "*" || res == resource) && Access::parse(action).is_some_and(|a| a >= access)
+                (res == "*" || res == resource)
+                    && Access::parse(action).is_some_and(|a| a >= access)
             })
         })
     }
@@ -123,21 +129,27 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized("an `Authorization: Bearer <api key>` header is required"))?;
+        .ok_or(ApiError::Unauthorized(
+            "an `Authorization: Bearer <api key>` header is required",
+        ))?;
     let token = header
         .to_str()
         .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|t| token::looks_like_token(t))
-        .ok_or(ApiError::Unauthorized("the Authorization header must be `Bearer <api key>`"))?;
+        .ok_or(ApiError::Unauthorized(
+            "the Authorization header must be `Bearer <api key>`",
+        ))?;
     let directory = req
         .app_data::<web::Data<Arc<Directory>>>()
         .expect("the directory is registered as app data");
     let key = directory
         .key_by_hash(&token::hash(token))
         .filter(|key| key.is_usable_at(Utc::now()))
-        .ok_or(ApiError::Unauthorized("the API key is unknown, revoked or expired"))?;
+        .ok_or(ApiError::Unauthorized(
+            "the API key is unknown, revoked or expired",
+        ))?;
     Ok(Principal {
         key_id: key.key_id,
         tenant_id: key.tenant_id,
@@ -164,8 +176,14 @@ mod tests {
         assert!(key.require(tenant, "members", Access::Read).is_ok());
         assert!(key.require(tenant, "members", Access::Write).is_ok());
         assert!(key.require(tenant, "audit", Access::Read).is_ok());
-        assert!(matches!(key.require(tenant, "members", Access::Admin), Err(ApiError::Forbidden(_))));
-        assert!(matches!(key.require(tenant, "keys", Access::Write), Err(ApiError::Forbidden(_))));
+        assert!(matches!(
+            key.require(tenant, "members", Access::Admin),
+            Err(ApiError::Forbidden(_))
+        ));
+        assert!(matches!(
+            key.require(tenant, "keys", Access::Write),
+            Err(ApiError::Forbidden(_))
+        ));
     }
 
     #[test]
@@ -181,7 +199,9 @@ mod tests {
     #[test]
     fn admin_keys_may_do_everything() {
         let admin = tenant_key(TenantId::PLATFORM, &[]);
-        assert!(admin.require(TenantId::new(), "keys", Access::Admin).is_ok());
+        assert!(admin
+            .require(TenantId::new(), "keys", Access::Admin)
+            .is_ok());
         assert!(admin.require_admin().is_ok());
     }
 }

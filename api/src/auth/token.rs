@@ -73,7 +73,13 @@ mod tests {
 
     #[test]
     fn malformed_tokens_are_recognised() {
-        for bad in ["", "keel_", "keel_short", "nope_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "keel_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"] {
+        for bad in [
+            "",
+            "keel_",
+            "keel_short",
+            "nope_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "keel_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!",
+        ] {
             assert!(!looks_like_token(bad), "{bad}");
         }
     }

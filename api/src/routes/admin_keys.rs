@@ -97,7 +97,15 @@ async fn issue(
         prefix: new.prefix.clone(),
         secret_hash: new.hash,
     };
-    let outcome = execute(&state, &state.platform, platform_keys_id(), "issue_admin_key", command, &caller).await?;
+    let outcome = execute(
+        &state,
+        &state.platform,
+        platform_keys_id(),
+        "issue_admin_key",
+        command,
+        &caller,
+    )
+    .await?;
     wait_for_directory(&state, outcome.global_position).await?;
     let view = AdminKeyView {
         id: key_id,
@@ -126,16 +134,26 @@ async fn revoke(
     let command = PlatformCommand::RevokeAdminKey {
         key_id: path.key_id,
     };
-    let outcome = execute(&state, &state.platform, platform_keys_id(), "revoke_admin_key", command, &caller).await?;
+    let outcome = execute(
+        &state,
+        &state.platform,
+        platform_keys_id(),
+        "revoke_admin_key",
+        command,
+        &caller,
+    )
+    .await?;
     wait_for_directory(&state, outcome.global_position).await?;
     Ok(respond(StatusCode::OK, &outcome, views(&outcome.state)))
 }
 
 async fn wait_for_directory(state: &AppState, position: Option<u64>) -> Result<(), ApiError> {
     match position {
-        Some(position) if !state.directory.wait_for(position, state.read_wait).await => Err(
-            ApiError::Unavailable("the key change is stored but not yet in effect; retry shortly".into()),
-        ),
+        Some(position) if !state.directory.wait_for(position, state.read_wait).await => {
+            Err(ApiError::Unavailable(
+                "the key change is stored but not yet in effect; retry shortly".into(),
+            ))
+        }
         _ => Ok(()),
     }
 }

@@ -4,6 +4,7 @@
 //! has folded the event: a new key works, and a revoked key is refused, from the moment the
 //! response arrives.
 
+use super::owned::require_tenant;
 use super::tenants::TenantPath;
 use crate::auth::{token, Access};
 use crate::body::JsonBody;
@@ -64,12 +65,11 @@ async fn list(
     path: Path<TenantPath>,
     _consistent: ReadAfter,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require(path.tenant_id, "keys", Access::Read)?;
-    let loaded = state.tenants.state(AggregateId::tenant(path.tenant_id)).await?;
-    if !loaded.state.exists() {
-        return Err(ApiError::not_found());
-    }
-    let keys: Vec<ApiKeyView> = loaded.state.api_keys().values().map(ApiKeyView::of).collect();
+    caller
+        .principal
+        .require(path.tenant_id, "keys", Access::Read)?;
+    let tenant = require_tenant(&state, path.tenant_id).await?;
+    let keys: Vec<ApiKeyView> = tenant.api_keys().values().map(ApiKeyView::of).collect();
     Ok(HttpResponse::Ok().json(keys))
 }
 
@@ -88,7 +88,9 @@ async fn issue(
     path: Path<TenantPath>,
     body: JsonBody<IssueKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require(path.tenant_id, "keys", Access::Admin)?;
+    caller
+        .principal
+        .require(path.tenant_id, "keys", Access::Admin)?;
     let request = body.0;
     let key_id = Uuid::now_v7();
     let new = token::generate();
@@ -100,7 +102,8 @@ async fn issue(
         secret_hash: new.hash,
         expires_at: request.expires_at,
     });
-    let outcome = run_key_command(&state, &caller, path.tenant_id, "issue_api_key", command).await?;
+    let outcome =
+        run_key_command(&state, &caller, path.tenant_id, "issue_api_key", command).await?;
     let key = outcome
         .state
         .api_key(key_id)
@@ -129,11 +132,14 @@ async fn revoke(
     caller: Caller,
     path: Path<KeyPath>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require(path.tenant_id, "keys", Access::Admin)?;
+    caller
+        .principal
+        .require(path.tenant_id, "keys", Access::Admin)?;
     let command = TenantCommand::RevokeApiKey(RevokeApiKey {
         key_id: path.key_id,
     });
-    let outcome = run_key_command(&state, &caller, path.tenant_id, "revoke_api_key", command).await?;
+    let outcome =
+        run_key_command(&state, &caller, path.tenant_id, "revoke_api_key", command).await?;
     let key = outcome
         .state
         .api_key(path.key_id)

@@ -45,7 +45,16 @@ async fn add(
     body: JsonBody<AddDomain>,
 ) -> Result<HttpResponse, ApiError> {
     let command = TenantCommand::AddDomain(body.0);
-    run(&state, &caller, path.tenant_id, "tenants", Access::Write, "add_domain", command).await
+    run(
+        &state,
+        &caller,
+        path.tenant_id,
+        "tenants",
+        Access::Write,
+        "add_domain",
+        command,
+    )
+    .await
 }
 
 /// Records that control of a custom domain was proven.
@@ -63,7 +72,16 @@ async fn verify(
 ) -> Result<HttpResponse, ApiError> {
     let DomainPath { tenant_id, domain } = path.into_inner();
     let command = TenantCommand::VerifyDomain(VerifyDomain { domain });
-    run(&state, &caller, tenant_id, "tenants", Access::Write, "verify_domain", command).await
+    run(
+        &state,
+        &caller,
+        tenant_id,
+        "tenants",
+        Access::Write,
+        "verify_domain",
+        command,
+    )
+    .await
 }
 
 /// Removes a custom domain.
@@ -81,5 +99,14 @@ async fn remove(
 ) -> Result<HttpResponse, ApiError> {
     let DomainPath { tenant_id, domain } = path.into_inner();
     let command = TenantCommand::RemoveDomain(RemoveDomain { domain });
-    run(&state, &caller, tenant_id, "tenants", Access::Write, "remove_domain", command).await
+    run(
+        &state,
+        &caller,
+        tenant_id,
+        "tenants",
+        Access::Write,
+        "remove_domain",
+        command,
+    )
+    .await
 }

@@ -51,10 +51,15 @@ async fn list(
     path: Path<TenantPath>,
     query: Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require(path.tenant_id, "audit", Access::Read)?;
+    caller
+        .principal
+        .require(path.tenant_id, "audit", Access::Read)?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_parameter("limit", "must be between 1 and 1000"));
+        return Err(ApiError::bad_parameter(
+            "limit",
+            "must be between 1 and 1000",
+        ));
     }
     let events = state
         .store

@@ -14,6 +14,7 @@
 //! Scopes: reads need `integrations:read`, changes `integrations:write`, and recording delivery
 //! outcomes (the delivery worker's job) `integrations:admin` or a platform admin key.
 
+use super::owned;
 use super::tenants::TenantPath;
 use crate::auth::Access;
 use crate::body::JsonBody;
@@ -30,8 +31,8 @@ use keel_commands::handler::{CommandOutcome, Loaded};
 use keel_commands::secrets::{generate_signing_secret, Secret, SecretKeys};
 use keel_domain::integration::{
     DisableIntegration, DisableReason, EnableIntegration, EncryptedSecret, Integration,
-    IntegrationCommand, IntegrationEvent, RecordDeliveryFailed, RecordDeliverySucceeded,
-    RegisterIntegration, RotateSecret, UpdateEndpoint, UpdateEventFilter,
+    IntegrationCommand, RecordDeliveryFailed, RecordDeliverySucceeded, RegisterIntegration,
+    RotateSecret, UpdateEndpoint, UpdateEventFilter,
 };
 use keel_domain::{AggregateId, TenantId};
 use serde::{Deserialize, Serialize};
@@ -41,13 +42,6 @@ use uuid::Uuid;
 
 /// The resource name of integration scopes (`integrations:read`, `integrations:write`...).
 const RESOURCE: &str = "integrations";
-
-/// The type of the event that registers an integration, looked for in a tenant's log by
-/// [`list`].
-const REGISTERED: &str = "integration.registered";
-
-/// How many events [`list`] reads from the store at a time.
-const SCAN_PAGE: usize = 1000;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -292,37 +286,12 @@ async fn list(
         .principal
         .require(tenant_id, RESOURCE, Access::Read)?;
     require_tenant(&state, tenant_id).await?;
-    let mut ids = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = state.store.read_tenant(tenant_id, after, SCAN_PAGE).await?;
-        for event in page.iter().filter(|e| e.event_type == REGISTERED) {
-            match event.decode::<IntegrationEvent>() {
-                Ok(IntegrationEvent::Registered(registered)) => ids.push(registered.integration_id),
-                Ok(_) => {}
-                Err(error) => {
-                    return Err(ApiError::Internal(anyhow::anyhow!(
-                        "event {} cannot be decoded: {error}",
-                        event.event_id
-                    )))
-                }
-            }
-        }
-        match page.last() {
-            Some(last) if page.len() == SCAN_PAGE => after = last.global_position,
-            _ => break,
-        }
-    }
-    let mut integrations = Vec::with_capacity(ids.len());
-    for id in ids {
-        let loaded = state
-            .integrations
-            .state(AggregateId { tenant_id, id })
-            .await?;
-        if loaded.state.exists() && loaded.state.tenant_id() == tenant_id {
-            integrations.push(IntegrationView::of(&loaded.state));
-        }
-    }
+    let integrations: Vec<IntegrationView> =
+        owned::list_owned(&state, &state.integrations, tenant_id)
+            .await?
+            .iter()
+            .map(IntegrationView::of)
+            .collect();
     Ok(HttpResponse::Ok().json(integrations))
 }
 
@@ -696,12 +665,7 @@ fn new_secret(
 /// Requires the tenant to exist (404 otherwise), so no integration is registered for, or
 /// listed of, a tenant that is not there.
 async fn require_tenant(state: &AppState, tenant_id: TenantId) -> Result<(), ApiError> {
-    let tenant = state.tenants.state(AggregateId::tenant(tenant_id)).await?;
-    if tenant.state.exists() {
-        Ok(())
-    } else {
-        Err(ApiError::not_found())
-    }
+    owned::require_tenant(state, tenant_id).await.map(drop)
 }
 
 /// The integration of the path, if it exists and belongs to the path's tenant; 404 otherwise
@@ -710,18 +674,7 @@ async fn load_owned(
     state: &AppState,
     path: &IntegrationPath,
 ) -> Result<Loaded<Integration>, ApiError> {
-    let loaded = state
-        .integrations
-        .state(AggregateId {
-            tenant_id: path.tenant_id,
-            id: path.integration_id,
-        })
-        .await?;
-    if loaded.state.exists() && loaded.state.tenant_id() == path.tenant_id {
-        Ok(loaded)
-    } else {
-        Err(ApiError::not_found())
-    }
+    owned::load_owned(&state.integrations, path.tenant_id, path.integration_id).await
 }
 
 /// Runs a command on the integration of the path for a caller allowed `access`, once it is

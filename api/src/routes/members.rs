@@ -1,5 +1,6 @@
 //! A tenant's members: add, change role, remove, list.
 
+use super::owned::require_tenant;
 use super::tenants::{run, TenantPath};
 use crate::auth::Access;
 use crate::body::JsonBody;
@@ -11,14 +12,17 @@ use crate::views::{MemberView, TenantView};
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
 use keel_domain::tenant::{AddMember, ChangeMemberRole, RemoveMember, TenantCommand};
-use keel_domain::{AggregateId, TenantId};
+use keel_domain::TenantId;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list).service(add).service(change_role).service(remove);
+    cfg.service(list)
+        .service(add)
+        .service(change_role)
+        .service(remove);
 }
 
 /// A member in a path.
@@ -66,11 +70,8 @@ async fn list(
     caller
         .principal
         .require(path.tenant_id, "members", Access::Read)?;
-    let loaded = state.tenants.state(AggregateId::tenant(path.tenant_id)).await?;
-    if !loaded.state.exists() {
-        return Err(ApiError::not_found());
-    }
-    let members: Vec<MemberView> = loaded.state.members().values().map(MemberView::of).collect();
+    let tenant = require_tenant(&state, path.tenant_id).await?;
+    let members: Vec<MemberView> = tenant.members().values().map(MemberView::of).collect();
     Ok(HttpResponse::Ok().json(members))
 }
 
@@ -94,7 +95,16 @@ async fn add(
         email: body.0.email,
         role: body.0.role,
     });
-    run(&state, &caller, path.tenant_id, "members", Access::Write, "add_member", command).await
+    run(
+        &state,
+        &caller,
+        path.tenant_id,
+        "members",
+        Access::Write,
+        "add_member",
+        command,
+    )
+    .await
 }
 
 /// Gives a member another role; the last owner cannot be demoted.
@@ -116,7 +126,16 @@ async fn change_role(
         member_id: path.member_id,
         role: body.0.role,
     });
-    run(&state, &caller, path.tenant_id, "members", Access::Admin, "change_member_role", command).await
+    run(
+        &state,
+        &caller,
+        path.tenant_id,
+        "members",
+        Access::Admin,
+        "change_member_role",
+        command,
+    )
+    .await
 }
 
 /// Removes a member; the last owner cannot be removed.
@@ -135,5 +154,14 @@ async fn remove(
     let command = TenantCommand::RemoveMember(RemoveMember {
         member_id: path.member_id,
     });
-    run(&state, &caller, path.tenant_id, "members", Access::Write, "remove_member", command).await
+    run(
+        &state,
+        &caller,
+        path.tenant_id,
+        "members",
+        Access::Write,
+        "remove_member",
+        command,
+    )
+    .await
 }

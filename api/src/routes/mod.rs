@@ -10,6 +10,7 @@ pub mod domains;
 pub mod events;
 pub mod integrations;
 pub mod members;
+mod owned;
 pub mod policies;
 pub mod runs;
 pub mod system;

@@ -16,6 +16,7 @@
 //! each policy from its stream. That costs a scan of the tenant's events per request, which is
 //! acceptable until a projection replaces it.
 
+use super::owned;
 use super::tenants::TenantPath;
 use crate::auth::{Access, Principal};
 use crate::body::JsonBody;
@@ -31,9 +32,8 @@ use chrono::{DateTime, Utc};
 use keel_commands::handler::Loaded;
 use keel_domain::policy::{
     evaluate, ActivePolicy, ArchivePolicy, DeactivatePolicy, DraftPolicy, Effect, MfaStatus,
-    Policy, PolicyCommand, PolicyDocument, PolicyDocumentInput, PolicyEvent, PolicyKind,
-    PolicyStatus, PolicyVersion, PublishPolicy, ReasonCode, RequestContext, RevisePolicy,
-    VersionStatus,
+    Policy, PolicyCommand, PolicyDocument, PolicyDocumentInput, PolicyKind, PolicyStatus,
+    PolicyVersion, PublishPolicy, ReasonCode, RequestContext, RevisePolicy, VersionStatus,
 };
 use keel_domain::{AggregateId, TenantId};
 use serde::{Deserialize, Serialize};
@@ -43,12 +43,6 @@ use uuid::Uuid;
 
 /// The resource name in scopes: `policies:read`, `policies:write`.
 const RESOURCE: &str = "policies";
-
-/// How many events one page of the tenant's log holds while looking for its policies.
-const SCAN_PAGE: usize = 1_000;
-
-/// The stored type of the event that creates a policy.
-const DRAFTED: &str = "policy.drafted";
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -289,11 +283,7 @@ async fn authorize(
         return principal.require_admin();
     }
     principal.require(owner, RESOURCE, access)?;
-    let tenant = state.tenants.state(AggregateId::tenant(owner)).await?;
-    if !tenant.state.exists() {
-        return Err(ApiError::not_found());
-    }
-    Ok(())
+    owned::require_tenant(state, owner).await.map(drop)
 }
 
 /// Loads a policy of `owner`: 404 unless it exists and belongs to `owner`.
@@ -302,56 +292,12 @@ async fn load_owned(
     owner: TenantId,
     policy_id: Uuid,
 ) -> Result<Loaded<Policy>, ApiError> {
-    let loaded = state
-        .policies
-        .state(AggregateId {
-            tenant_id: owner,
-            id: policy_id,
-        })
-        .await?;
-    if loaded.state.exists() && loaded.state.tenant_id() == owner {
-        Ok(loaded)
-    } else {
-        Err(ApiError::not_found())
-    }
+    owned::load_owned(&state.policies, owner, policy_id).await
 }
 
-/// Every policy `owner` ever drafted, oldest first (see the module documentation).
+/// Every policy `owner` ever drafted, oldest first (see [`owned`]).
 async fn load_all(state: &AppState, owner: TenantId) -> Result<Vec<Policy>, ApiError> {
-    let mut ids = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = state.store.read_tenant(owner, after, SCAN_PAGE).await?;
-        for event in page.iter().filter(|e| e.event_type == DRAFTED) {
-            match event.decode::<PolicyEvent>() {
-                Ok(PolicyEvent::Drafted(drafted)) => ids.push(drafted.policy_id),
-                Ok(_) => {}
-                Err(error) => {
-                    return Err(ApiError::Internal(anyhow::anyhow!(
-                        "undecodable {DRAFTED} event {}: {error}",
-                        event.event_id
-                    )))
-                }
-            }
-        }
-        match page.last() {
-            Some(last) if page.len() == SCAN_PAGE => after = last.global_position,
-            _ => break,
-        }
-    }
-    let loads = ids.into_iter().map(|id| {
-        state.policies.state(AggregateId {
-            tenant_id: owner,
-            id,
-        })
-    });
-    let loaded = futures::future::try_join_all(loads).await?;
-    // The same ownership check as a single policy's, so nothing foreign can slip in.
-    Ok(loaded
-        .into_iter()
-        .map(|l| l.state)
-        .filter(|p| p.exists() && p.tenant_id() == owner)
-        .collect())
+    owned::list_owned(state, &state.policies, owner).await
 }
 
 /// Where a policy is shown.

@@ -15,10 +15,9 @@
 //!
 //! [`WorkflowDefinition::pinned`]: keel_domain::workflow::WorkflowDefinition::pinned
 
+use super::owned::{aggregate_id, list_owned, load_owned};
 use super::tenants::TenantPath;
-use super::workflows::{
-    aggregate_id, authorize, created, list_owned, load_owned, NoFields, WorkflowPath,
-};
+use super::workflows::{authorize, created, NoFields, WorkflowPath};
 use crate::auth::Access;
 use crate::body::JsonBody;
 use crate::command::{execute, respond, Caller, CommandResult};
@@ -40,9 +39,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-
-/// The stored type of the event that creates a run.
-const STARTED: &str = "workflow_run.started";
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -294,7 +290,7 @@ async fn list(
     _consistent: ReadAfter,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &caller.principal, path.tenant_id, Access::Read).await?;
-    let runs = list_owned(&state, &state.runs, path.tenant_id, STARTED).await?;
+    let runs = list_owned(&state, &state.runs, path.tenant_id).await?;
     let summaries: Vec<RunSummary> = runs.iter().map(RunSummary::of).collect();
     Ok(HttpResponse::Ok().json(summaries))
 }

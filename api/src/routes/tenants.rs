@@ -82,7 +82,16 @@ async fn run_admin(
     command: TenantCommand,
 ) -> Result<HttpResponse, ApiError> {
     caller.principal.require_admin()?;
-    run(state, caller, tenant_id, "tenants", Access::Admin, name, command).await
+    run(
+        state,
+        caller,
+        tenant_id,
+        "tenants",
+        Access::Admin,
+        name,
+        command,
+    )
+    .await
 }
 
 /// The body of `POST /v1/tenants`.
@@ -132,7 +141,11 @@ async fn create(
     });
     let id = AggregateId::tenant(tenant_id);
     let outcome = execute(&state, &state.tenants, id, "create", command, &caller).await?;
-    let mut response = respond(StatusCode::CREATED, &outcome, TenantView::of(&outcome.state));
+    let mut response = respond(
+        StatusCode::CREATED,
+        &outcome,
+        TenantView::of(&outcome.state),
+    );
     if let Ok(location) = format!("/v1/tenants/{tenant_id}").parse() {
         response
             .headers_mut()
@@ -186,14 +199,18 @@ async fn list(
     let query = query.into_inner();
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_parameter("limit", "must be between 1 and 500"));
+        return Err(ApiError::bad_parameter(
+            "limit",
+            "must be between 1 and 500",
+        ));
     }
     let after = query
         .cursor
         .as_deref()
         .map(|c| {
-            c.parse::<TenantId>()
-                .map_err(|_| ApiError::bad_parameter("cursor", "is not a cursor from a previous page"))
+            c.parse::<TenantId>().map_err(|_| {
+                ApiError::bad_parameter("cursor", "is not a cursor from a previous page")
+            })
         })
         .transpose()?;
     let filter = TenantFilter {
@@ -239,13 +256,18 @@ async fn show(
     _consistent: ReadAfter,
 ) -> Result<HttpResponse, ApiError> {
     let tenant_id = path.tenant_id;
-    caller.principal.require(tenant_id, "tenants", Access::Read)?;
+    caller
+        .principal
+        .require(tenant_id, "tenants", Access::Read)?;
     let loaded = state.tenants.state(AggregateId::tenant(tenant_id)).await?;
     if !loaded.state.exists() {
         return Err(ApiError::not_found());
     }
     Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::ETAG, format!("\"{}\"", loaded.version)))
+        .insert_header((
+            actix_web::http::header::ETAG,
+            format!("\"{}\"", loaded.version),
+        ))
         .json(TenantView::of(&loaded.state)))
 }
 

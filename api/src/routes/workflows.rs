@@ -13,6 +13,7 @@
 //! event log for `workflow.defined` events, then loads each workflow from its stream. That costs
 //! a scan of the tenant's events per request, which is acceptable until a projection replaces it.
 
+use super::owned::{aggregate_id, list_owned, load_owned, require_tenant};
 use super::tenants::TenantPath;
 use crate::auth::{Access, Principal};
 use crate::body::JsonBody;
@@ -24,28 +25,19 @@ use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
-use keel_commands::handler::{CommandHandler, Loaded};
 use keel_domain::tenant::Tenant;
 use keel_domain::workflow::definition::{
     ArchiveWorkflow, DefineWorkflow, DisableWorkflow, EnableWorkflow, ReviseWorkflow, StepInput,
     TriggerInput,
 };
-use keel_domain::workflow::{
-    RunStatus, Step, Trigger, WorkflowCommand, WorkflowDefinition, WorkflowRun,
-};
-use keel_domain::{Aggregate, AggregateId, Refusal, TenantId};
+use keel_domain::workflow::{Step, Trigger, WorkflowCommand, WorkflowDefinition};
+use keel_domain::TenantId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 /// The resource name in scopes: `workflows:read`, `workflows:write`.
 const RESOURCE: &str = "workflows";
-
-/// How many events one page of the tenant's log holds while looking for its aggregates.
-const SCAN_PAGE: usize = 1_000;
-
-/// The stored type of the event that creates a workflow definition.
-const DEFINED: &str = "workflow.defined";
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -146,24 +138,6 @@ impl WorkflowView {
     }
 }
 
-/// An aggregate that belongs to one tenant once it exists: what [`load_owned`] checks.
-pub(super) trait Owned: Aggregate<Error: Refusal> {
-    /// The tenant it belongs to, or `None` while its stream is empty.
-    fn owner(&self) -> Option<TenantId>;
-}
-
-impl Owned for WorkflowDefinition {
-    fn owner(&self) -> Option<TenantId> {
-        self.exists().then(|| self.tenant_id())
-    }
-}
-
-impl Owned for WorkflowRun {
-    fn owner(&self) -> Option<TenantId> {
-        (self.status() != RunStatus::NotStarted).then(|| self.tenant_id())
-    }
-}
-
 /// Checks that `principal` may act with `access` on `tenant_id`'s workflows and that the tenant
 /// exists; answers the tenant's state (approvals read its members from it).
 pub(super) async fn authorize(
@@ -173,70 +147,7 @@ pub(super) async fn authorize(
     access: Access,
 ) -> Result<Tenant, ApiError> {
     principal.require(tenant_id, RESOURCE, access)?;
-    let tenant = state.tenants.state(AggregateId::tenant(tenant_id)).await?;
-    if tenant.state.exists() {
-        Ok(tenant.state)
-    } else {
-        Err(ApiError::not_found())
-    }
-}
-
-/// The aggregate id of `tenant_id`'s aggregate `id`.
-pub(super) fn aggregate_id(tenant_id: TenantId, id: Uuid) -> AggregateId {
-    AggregateId { tenant_id, id }
-}
-
-/// Loads aggregate `id` of `tenant_id`: 404 unless it exists and belongs to that tenant. The
-/// owner never changes once set, so a command run after this check cannot cross tenants.
-pub(super) async fn load_owned<A: Owned>(
-    handler: &CommandHandler<A>,
-    tenant_id: TenantId,
-    id: Uuid,
-) -> Result<Loaded<A>, ApiError> {
-    let loaded = handler.state(aggregate_id(tenant_id, id)).await?;
-    if loaded.state.owner() == Some(tenant_id) {
-        Ok(loaded)
-    } else {
-        Err(ApiError::not_found())
-    }
-}
-
-/// Every aggregate of `tenant_id` whose stream begins with a `created` event, oldest first (see
-/// the module documentation): the ids come from the events' stream ids (`<kind>-<id>`).
-pub(super) async fn list_owned<A: Owned>(
-    state: &AppState,
-    handler: &CommandHandler<A>,
-    tenant_id: TenantId,
-    created: &str,
-) -> Result<Vec<A>, ApiError> {
-    let prefix = format!("{}-", A::KIND);
-    let mut ids = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = state.store.read_tenant(tenant_id, after, SCAN_PAGE).await?;
-        for event in page.iter().filter(|e| e.event_type == created) {
-            let id = event
-                .stream_id
-                .strip_prefix(&prefix)
-                .and_then(|id| id.parse::<Uuid>().ok())
-                .ok_or_else(|| {
-                    ApiError::Internal(anyhow::anyhow!(
-                        "{created} event {} is in stream {}",
-                        event.event_id,
-                        event.stream_id
-                    ))
-                })?;
-            ids.push(id);
-        }
-        match page.last() {
-            Some(last) if page.len() == SCAN_PAGE => after = last.global_position,
-            _ => break,
-        }
-    }
-    let loads = ids.into_iter().map(|id| load_owned(handler, tenant_id, id));
-    futures::future::try_join_all(loads)
-        .await
-        .map(|loaded| loaded.into_iter().map(|l| l.state).collect())
+    require_tenant(state, tenant_id).await
 }
 
 /// A 201 answer pointing at `location`.
@@ -263,7 +174,7 @@ async fn list(
     _consistent: ReadAfter,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &caller.principal, path.tenant_id, Access::Read).await?;
-    let workflows = list_owned(&state, &state.workflows, path.tenant_id, DEFINED).await?;
+    let workflows = list_owned(&state, &state.workflows, path.tenant_id).await?;
     let summaries: Vec<WorkflowSummary> = workflows.iter().map(WorkflowSummary::of).collect();
     Ok(HttpResponse::Ok().json(summaries))
 }
