@@ -54,7 +54,12 @@ impl IdempotencyStore {
     }
 
     /// Claims `key` for `scope` with a request hash, or reports what an earlier claim holds.
-    pub async fn begin(&self, scope: &str, key: &str, request_hash: &[u8]) -> Result<Begin, StoreError> {
+    pub async fn begin(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &[u8],
+    ) -> Result<Begin, StoreError> {
         let now = Utc::now().timestamp_micros();
         if rand::random::<u8>() == 0 {
             self.expire(now).await?;
@@ -109,7 +114,12 @@ impl IdempotencyStore {
     }
 
     /// Stores the response of a claimed request.
-    pub async fn complete(&self, scope: &str, key: &str, response: &StoredResponse) -> Result<(), StoreError> {
+    pub async fn complete(
+        &self,
+        scope: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
         let headers = serde_json::to_string(&response.headers).expect("strings serialize");
         match &self.db {
             Database::Sqlite(pool) => {
@@ -165,24 +175,28 @@ impl IdempotencyStore {
 
     async fn find(&self, scope: &str, key: &str) -> Result<Option<Row>, StoreError> {
         Ok(match &self.db {
-            Database::Sqlite(pool) => sqlx::query_as::<_, Row>(
-                "SELECT request_hash, status, headers, body, created_at \
+            Database::Sqlite(pool) => {
+                sqlx::query_as::<_, Row>(
+                    "SELECT request_hash, status, headers, body, created_at \
                  FROM idempotency_records WHERE scope = ? AND key = ?",
-            )
-            .bind(scope)
-            .bind(key)
-            .fetch_optional(pool)
-            .await?,
-            Database::Postgres(pool) => sqlx::query_as::<_, (Vec<u8>, Option<i32>, Option<String>, Option<Vec<u8>>, i64)>(
-                "SELECT request_hash, status, headers, body, \
+                )
+                .bind(scope)
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+            }
+            Database::Postgres(pool) => {
+                sqlx::query_as::<_, (Vec<u8>, Option<i32>, Option<String>, Option<Vec<u8>>, i64)>(
+                    "SELECT request_hash, status, headers, body, \
                  (extract(epoch from created_at) * 1000000)::bigint \
                  FROM idempotency_records WHERE scope = $1 AND key = $2",
-            )
-            .bind(scope)
-            .bind(key)
-            .fetch_optional(pool)
-            .await?
-            .map(|(h, s, hd, b, c)| (h, s.map(i64::from), hd, b, c)),
+                )
+                .bind(scope)
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+                .map(|(h, s, hd, b, c)| (h, s.map(i64::from), hd, b, c))
+            }
         })
     }
 

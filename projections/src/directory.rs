@@ -123,15 +123,22 @@ impl Directory {
     pub fn apply(&self, event: &RecordedEvent) {
         let category = event.event_type.split('.').next().unwrap_or_default();
         {
-            let mut state = self.state.write().expect("directory lock is never poisoned");
+            let mut state = self
+                .state
+                .write()
+                .expect("directory lock is never poisoned");
             match category {
                 "tenant" => match event.decode::<TenantEvent>() {
                     Ok(decoded) => state.apply_tenant(event, &decoded),
-                    Err(error) => warn!(%error, position = event.global_position, "undecodable tenant event"),
+                    Err(error) => {
+                        warn!(%error, position = event.global_position, "undecodable tenant event")
+                    }
                 },
                 "platform" => match event.decode::<PlatformEvent>() {
                     Ok(decoded) => state.apply_platform(&decoded),
-                    Err(error) => warn!(%error, position = event.global_position, "undecodable platform event"),
+                    Err(error) => {
+                        warn!(%error, position = event.global_position, "undecodable platform event")
+                    }
                 },
                 _ => {}
             }
@@ -192,9 +199,9 @@ impl Directory {
             .filter(|t| filter.status.as_deref().is_none_or(|s| s == t.status))
             .filter(|t| filter.plan.as_deref().is_none_or(|p| p == t.plan))
             .filter(|t| {
-                search.as_deref().is_none_or(|s| {
-                    t.slug.contains(s) || t.name.to_lowercase().contains(s)
-                })
+                search
+                    .as_deref()
+                    .is_none_or(|s| t.slug.contains(s) || t.name.to_lowercase().contains(s))
             })
             .take(limit)
             .cloned()
@@ -235,7 +242,11 @@ impl State {
                     KeyEntry {
                         key_id: issued.key_id,
                         tenant_id,
-                        scopes: issued.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+                        scopes: issued
+                            .scopes
+                            .iter()
+                            .map(|s| s.as_str().to_owned())
+                            .collect(),
                         expires_at: issued.expires_at,
                         revoked: false,
                     },

@@ -112,7 +112,9 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut request = self.client.request(method, format!("{}{path}", self.address));
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
@@ -142,7 +144,8 @@ impl TestApp {
 
     /// `GET` as the admin.
     pub async fn get(&self, path: &str) -> Reply {
-        self.send(Method::GET, path, Some(&self.admin_key), None, &[]).await
+        self.send(Method::GET, path, Some(&self.admin_key), None, &[])
+            .await
     }
 
     /// Creates a tenant and returns its id; panics unless it is created.
@@ -172,6 +175,9 @@ impl TestApp {
             )
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
-        reply.body["data"]["secret"].as_str().expect("a secret").to_owned()
+        reply.body["data"]["secret"]
+            .as_str()
+            .expect("a secret")
+            .to_owned()
     }
 }

@@ -16,7 +16,9 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (url, appends, concurrency, acks) = match args.as_slice() {
         [_, url, appends, concurrency] => (url, appends, concurrency, false),
-        [_, url, appends, concurrency, flag] if flag == "--acks" => (url, appends, concurrency, true),
+        [_, url, appends, concurrency, flag] if flag == "--acks" => {
+            (url, appends, concurrency, true)
+        }
         _ => {
             eprintln!("usage: concurrent_writer <database-url> <appends> <concurrency> [--acks]");
             std::process::exit(2);
@@ -41,7 +43,11 @@ async fn main() {
                     let events: Vec<_> = (0..count).map(|_| sample_event("test.written")).collect();
                     let ids: Vec<_> = events.iter().map(|e| e.event_id).collect();
                     store
-                        .append(&format!("writer-{label}-{stream}"), ExpectedVersion::Any, events)
+                        .append(
+                            &format!("writer-{label}-{stream}"),
+                            ExpectedVersion::Any,
+                            events,
+                        )
                         .await
                         .expect("append");
                     if acks {

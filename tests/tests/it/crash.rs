@@ -38,11 +38,19 @@ async fn a_killed_writer_loses_no_acknowledged_event(backend: Backend) {
     let stored = store.read_all(0, 1_000_000).await.unwrap();
     let stored_ids: HashSet<_> = stored.iter().map(|e| e.event_id).collect();
     let lost: Vec<_> = acknowledged.difference(&stored_ids).collect();
-    assert!(lost.is_empty(), "{} acknowledged events were lost", lost.len());
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged events were lost",
+        lost.len()
+    );
     let positions: Vec<u64> = stored.iter().map(|e| e.global_position).collect();
     assert_eq!(positions, (1..=stored.len() as u64).collect::<Vec<_>>());
     let result = store
-        .append("after-the-crash", ExpectedVersion::NoStream, vec![sample_event("t.after")])
+        .append(
+            "after-the-crash",
+            ExpectedVersion::NoStream,
+            vec![sample_event("t.after")],
+        )
         .await
         .unwrap();
     assert_eq!(result.global_position, stored.len() as u64 + 1);

@@ -65,7 +65,6 @@ fn one_of_each_event() -> Vec<TenantEvent> {
     events
 }
 
-
 #[test]
 fn every_event_type_round_trips_and_has_a_json_view() {
     let events = one_of_each_event();

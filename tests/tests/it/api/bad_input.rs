@@ -45,7 +45,11 @@ async fn no_bad_input_causes_a_server_error(backend: Backend) {
                 _ => uuid::Uuid::now_v7().to_string(),
             });
             let concrete = format!("{concrete}?limit=-3&after_position=x&cursor=%ff&status=1");
-            let bodies: &[String] = if method == Method::POST { &bodies } else { &bodies[..1] };
+            let bodies: &[String] = if method == Method::POST {
+                &bodies
+            } else {
+                &bodies[..1]
+            };
             for body in bodies {
                 let response = app
                     .client
@@ -69,13 +73,22 @@ async fn no_bad_input_causes_a_server_error(backend: Backend) {
                     body
                 );
                 if status.is_client_error() {
-                    assert_eq!(content_type, "application/problem+json", "{operation} gave {status}");
+                    assert_eq!(
+                        content_type, "application/problem+json",
+                        "{operation} gave {status}"
+                    );
                 }
                 checked += 1;
             }
         }
     }
-    assert!(checked > 300, "the corpus reached every route ({checked} requests)");
+    assert!(
+        checked > 300,
+        "the corpus reached every route ({checked} requests)"
+    );
     assert_eq!(app.get("/healthz").await.status, reqwest::StatusCode::OK);
-    assert_eq!(app.get(&format!("/v1/tenants/{tenant}")).await.body["name"], "Tenant target");
+    assert_eq!(
+        app.get(&format!("/v1/tenants/{tenant}")).await.body["name"],
+        "Tenant target"
+    );
 }

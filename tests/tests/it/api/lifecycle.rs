@@ -42,14 +42,25 @@ async fn a_graceful_stop_finishes_in_flight_commands_and_a_restart_serves_them(b
         }
     }
     stop.await.unwrap();
-    let app = Arc::into_inner(stopping).expect("no other owner").restart().await;
+    let app = Arc::into_inner(stopping)
+        .expect("no other owner")
+        .restart()
+        .await;
     let listed = app.get("/v1/tenants?limit=500").await;
     assert_eq!(listed.status, StatusCode::OK);
     let tenants = listed.body["items"].as_array().unwrap();
-    assert_eq!(tenants.len(), created, "exactly the answered creations are stored");
+    assert_eq!(
+        tenants.len(),
+        created,
+        "exactly the answered creations are stored"
+    );
     for tenant in tenants {
         let id = tenant["id"].as_str().unwrap();
         let members = app.get(&format!("/v1/tenants/{id}/members")).await;
-        assert_eq!(members.body.as_array().unwrap().len(), 1, "no half-created tenant");
+        assert_eq!(
+            members.body.as_array().unwrap().len(),
+            1,
+            "no half-created tenant"
+        );
     }
 }

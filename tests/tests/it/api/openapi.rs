@@ -108,7 +108,12 @@ pub async fn documented(app: &keel_tests::app::TestApp) -> BTreeSet<String> {
     let mut operations = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("path item") {
-            assert!(operation["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path} documents its responses");
+            assert!(
+                operation["responses"]
+                    .as_object()
+                    .is_some_and(|r| !r.is_empty()),
+                "{method} {path} documents its responses"
+            );
             operations.insert(format!("{} {path}", method.to_uppercase()));
         }
     }
@@ -129,10 +134,23 @@ async fn every_route_is_documented_and_every_documented_route_exists(backend: Ba
             _ => uuid::Uuid::now_v7().to_string(),
         });
         let reply = app
-            .send(Method::from_bytes(method.as_bytes()).unwrap(), &concrete, None, None, &[])
+            .send(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                &concrete,
+                None,
+                None,
+                &[],
+            )
             .await;
-        let public = path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/openapi.json";
-        let expected = if public { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
+        let public = path == "/healthz"
+            || path == "/readyz"
+            || path == "/metrics"
+            || path == "/openapi.json";
+        let expected = if public {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
         assert_eq!(reply.status, expected, "{operation}");
     }
 }

@@ -23,11 +23,17 @@ async fn a_created_tenant_can_be_shown_and_listed(backend: Backend) {
         .await;
     assert_eq!(reply.status, StatusCode::CREATED);
     let id = reply.body["data"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(reply.header("location"), Some(format!("/v1/tenants/{id}").as_str()));
+    assert_eq!(
+        reply.header("location"),
+        Some(format!("/v1/tenants/{id}").as_str())
+    );
     assert_eq!(reply.header("etag"), Some("\"2\""));
     assert_eq!(reply.body["stream_version"], 2);
     let position = reply.body["global_position"].as_u64().unwrap();
-    assert_eq!(reply.header("x-keel-position"), Some(position.to_string().as_str()));
+    assert_eq!(
+        reply.header("x-keel-position"),
+        Some(position.to_string().as_str())
+    );
 
     let shown = app.get(&format!("/v1/tenants/{id}")).await;
     assert_eq!(shown.status, StatusCode::OK);
@@ -40,7 +46,9 @@ async fn a_created_tenant_can_be_shown_and_listed(backend: Backend) {
     assert_eq!(members.body[0]["email"], "owner@acme.io");
     assert_eq!(members.body[0]["role"], "owner");
 
-    let listed = app.get(&format!("/v1/tenants?after_position={position}")).await;
+    let listed = app
+        .get(&format!("/v1/tenants?after_position={position}"))
+        .await;
     assert_eq!(listed.status, StatusCode::OK);
     assert_eq!(listed.body["items"][0]["id"], id.as_str());
 
@@ -60,14 +68,32 @@ async fn tenant_commands_change_the_tenant(backend: Backend) {
     let base = format!("/v1/tenants/{id}");
     let steps = [
         ("/rename", json!({"name": "Busy Corp"})),
-        ("/branding", json!({"logo_url": "https://busy.example/logo.png", "primary_color": "#112233"})),
-        ("/settings", json!({"timezone": "Europe/Paris", "session_timeout_minutes": 30})),
-        ("/plan", json!({"plan": "enterprise", "effective_at": "2030-01-01T00:00:00Z"})),
-        ("/quota-overrides", json!({"meter": "api_calls", "limit": 5000})),
-        ("/feature-flags", json!({"flag": "beta_ui", "enabled": true})),
+        (
+            "/branding",
+            json!({"logo_url": "https://busy.example/logo.png", "primary_color": "#112233"}),
+        ),
+        (
+            "/settings",
+            json!({"timezone": "Europe/Paris", "session_timeout_minutes": 30}),
+        ),
+        (
+            "/plan",
+            json!({"plan": "enterprise", "effective_at": "2030-01-01T00:00:00Z"}),
+        ),
+        (
+            "/quota-overrides",
+            json!({"meter": "api_calls", "limit": 5000}),
+        ),
+        (
+            "/feature-flags",
+            json!({"flag": "beta_ui", "enabled": true}),
+        ),
         ("/domains", json!({"domain": "App.Busy.Example"})),
         ("/domains/app.busy.example/verify", json!({})),
-        ("/members", json!({"email": "dev@busy.example", "role": "admin"})),
+        (
+            "/members",
+            json!({"email": "dev@busy.example", "role": "admin"}),
+        ),
         ("/suspend", json!({"reason": "unpaid"})),
         ("/reactivate", json!({})),
     ];
@@ -82,16 +108,26 @@ async fn tenant_commands_change_the_tenant(backend: Backend) {
     assert_eq!(shown["plan"], "enterprise");
     assert_eq!(shown["quota_overrides"]["api_calls"], 5000);
     assert_eq!(shown["feature_flags"]["beta_ui"], true);
-    assert_eq!(shown["domains"][0], json!({"domain": "app.busy.example", "verified": true}));
+    assert_eq!(
+        shown["domains"][0],
+        json!({"domain": "app.busy.example", "verified": true})
+    );
     assert_eq!(shown["member_count"], 2);
     assert_eq!(shown["status"], "active");
 
-    let suspended = app.post(&format!("{base}/suspend"), json!({"reason": "again"})).await;
+    let suspended = app
+        .post(&format!("{base}/suspend"), json!({"reason": "again"}))
+        .await;
     assert_eq!(suspended.status, StatusCode::OK);
-    let refused = app.post(&format!("{base}/rename"), json!({"name": "Nope"})).await;
+    let refused = app
+        .post(&format!("{base}/rename"), json!({"name": "Nope"}))
+        .await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert_eq!(refused.body["code"], "suspended");
-    assert_eq!(refused.header("content-type"), Some("application/problem+json"));
+    assert_eq!(
+        refused.header("content-type"),
+        Some("application/problem+json")
+    );
 }
 
 async fn the_tenant_list_pages_with_a_cursor_and_filters(backend: Backend) {
@@ -101,7 +137,10 @@ async fn the_tenant_list_pages_with_a_cursor_and_filters(backend: Backend) {
         ids.push(app.create_tenant(&format!("page-{i}")).await);
     }
     let suspended = app
-        .post(&format!("/v1/tenants/{}/suspend", ids[1]), json!({"reason": "x"}))
+        .post(
+            &format!("/v1/tenants/{}/suspend", ids[1]),
+            json!({"reason": "x"}),
+        )
         .await;
     // The list is a read model: read after the suspension's position.
     let position = suspended.body["global_position"].as_u64().unwrap();
@@ -111,7 +150,10 @@ async fn the_tenant_list_pages_with_a_cursor_and_filters(backend: Backend) {
         .body;
     assert_eq!(first["items"].as_array().unwrap().len(), 2);
     let cursor = first["next_cursor"].as_str().unwrap();
-    let second = app.get(&format!("/v1/tenants?limit=2&cursor={cursor}")).await.body;
+    let second = app
+        .get(&format!("/v1/tenants?limit=2&cursor={cursor}"))
+        .await
+        .body;
     assert_eq!(second["items"][0]["id"], ids[2].as_str());
     let suspended = app.get("/v1/tenants?status=suspended").await.body;
     assert_eq!(suspended["items"].as_array().unwrap().len(), 1);
@@ -128,9 +170,15 @@ async fn a_tenants_event_stream_holds_its_events_only(backend: Backend) {
     let app = spawn_app(backend).await;
     let mine = app.create_tenant("mine").await;
     let theirs = app.create_tenant("theirs").await;
-    app.post(&format!("/v1/tenants/{mine}/rename"), json!({"name": "Mine"}))
-        .await;
-    let page = app.get(&format!("/v1/tenants/{mine}/events?limit=2")).await.body;
+    app.post(
+        &format!("/v1/tenants/{mine}/rename"),
+        json!({"name": "Mine"}),
+    )
+    .await;
+    let page = app
+        .get(&format!("/v1/tenants/{mine}/events?limit=2"))
+        .await
+        .body;
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert_eq!(items[0]["event_type"], "tenant.created");
@@ -168,7 +216,10 @@ async fn the_request_id_is_the_events_correlation_id(backend: Backend) {
     assert_eq!(reply.header("x-request-id"), Some(request_id));
     let position = reply.body["global_position"].as_u64().unwrap();
     let events = app
-        .get(&format!("/v1/tenants/{id}/events?after_position={}", position - 1))
+        .get(&format!(
+            "/v1/tenants/{id}/events?after_position={}",
+            position - 1
+        ))
         .await
         .body;
     assert_eq!(events["items"][0]["correlation_id"], request_id);
