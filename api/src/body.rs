@@ -163,7 +163,7 @@ mod tests {
             ),
             (r#"{"name": "a", "extra": true}"#, 422, Some("extra")),
             (r#"{}"#, 422, Some("name")),
-            (r#"{"name": "#, 400, None),
+            (r#"{"name": "#, 400, Some("name")),
         ];
         for (body, status, field) in cases {
             let error = decode::<Body>(body.as_bytes()).unwrap_err();
