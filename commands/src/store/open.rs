@@ -11,7 +11,9 @@ use std::sync::Arc;
 pub struct StoreOptions {
     /// Connections for reads (and, on PostgreSQL, writes).
     pub connections: u32,
-    /// Concurrent group-commit transactions (PostgreSQL only; SQLite has one writer).
+    /// Concurrent group-commit transactions (PostgreSQL only; SQLite has one writer). One is
+    /// the default: positions are taken in a serialised step anyway, and a single writer makes
+    /// the largest groups (measured in docs/BENCHMARKS.md).
     pub writers: u32,
 }
 
@@ -19,7 +21,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             connections: 16,
-            writers: 2,
+            writers: 1,
         }
     }
 }

@@ -57,6 +57,9 @@ impl PostgresStore {
         let writers = writers.max(1);
         let pool = PgPoolOptions::new()
             .max_connections(connections.max(writers + 2))
+            // A ping before every use would add a round trip to every append; a broken
+            // connection is reported by the statement that uses it instead.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
@@ -97,12 +100,13 @@ impl PostgresStore {
 async fn signal_other_processes(pool: PgPool, mut committed: watch::Receiver<u64>) {
     while committed.changed().await.is_ok() {
         let position = *committed.borrow_and_update();
-        if let Err(error) = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(position.to_string())
-            .execute(&pool)
-            .await
-        {
+        // One statement, its own implicit transaction, committed without waiting for the WAL
+        // flush: the signal is only a hint (followers also poll), so it must not cost an fsync
+        // per append. The position is a number, so formatting it into the SQL is safe.
+        let sql = format!(
+            "SET LOCAL synchronous_commit = off; SELECT pg_notify('{CHANNEL}', '{position}')"
+        );
+        if let Err(error) = sqlx::raw_sql(&sql).execute(&pool).await {
             warn!(%error, "could not signal other processes of new events");
         }
         if pool.is_closed() {
@@ -373,73 +377,117 @@ impl PgWriter {
             return Ok(Ok((resolve(plan.outcomes, 0), 0)));
         }
 
-        let (new, existing): (Vec<_>, Vec<_>) = plan
-            .stream_versions
-            .iter()
-            .partition(|(_, _, is_new)| *is_new);
-        if !new.is_empty() {
-            let (names, versions): (Vec<&str>, Vec<i64>) =
-                new.iter().map(|(s, v, _)| (*s, *v as i64)).unzip();
-            let created = sqlx::query(
-                "INSERT INTO streams (stream_id, version) \
-                 SELECT * FROM UNNEST($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING",
-            )
-            .bind(&names)
-            .bind(&versions)
-            .execute(&mut *tx)
-            .await?;
-            if created.rows_affected() != new.len() as u64 {
-                return Ok(Err(LostRace));
-            }
-        }
-        if !existing.is_empty() {
-            let (names, versions): (Vec<&str>, Vec<i64>) =
-                existing.iter().map(|(s, v, _)| (*s, *v as i64)).unzip();
-            sqlx::query(
-                "UPDATE streams SET version = u.version \
-                 FROM UNNEST($1::text[], $2::bigint[]) AS u(stream_id, version) \
-                 WHERE streams.stream_id = u.stream_id",
-            )
-            .bind(&names)
-            .bind(&versions)
-            .execute(&mut *tx)
-            .await?;
+        if !self
+            .save_stream_versions(&mut tx, &plan.stream_versions)
+            .await?
+        {
+            return Ok(Err(LostRace));
         }
 
-        // The critical section starts here: the counter row stays locked until commit.
-        let count = plan.rows.len() as i64;
-        let end: i64 = sqlx::query_scalar(
-            "UPDATE event_log_head SET position = position + $1 WHERE id = 1 RETURNING position",
-        )
-        .bind(count)
-        .fetch_one(&mut *tx)
-        .await?;
-        let base = (end - count) as u64;
-
+        // The critical section starts here: the counter row is locked by the statement that
+        // takes the positions and inserts the events, and stays locked until commit.
         let rows = &plan.rows;
-        let positions: Vec<i64> = (1..=count).map(|i| base as i64 + i).collect();
-        sqlx::query(&format!(
-            "INSERT INTO events ({EVENT_COLUMNS}) SELECT a, b, c, d, e, f, g, h, now(), i, j, k, l, m \
-             FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::uuid[], $6::text[], \
-             $7::int[], $8::timestamptz[], $9::text[], $10::text[], $11::uuid[], $12::uuid[], \
-             $13::bytea[]) AS u(a, b, c, d, e, f, g, h, i, j, k, l, m)"
+        let count = rows.len() as i64;
+        let base: i64 = sqlx::query_scalar(&format!(
+            "WITH head AS ( \
+               UPDATE event_log_head SET position = position + $1 WHERE id = 1 \
+               RETURNING position - $1 AS base), \
+             inserted AS ( \
+               INSERT INTO events ({EVENT_COLUMNS}) \
+               SELECT (SELECT base FROM head) + u.n, a, b, c, d, e, f, g, now(), h, i, j, k, l \
+               FROM UNNEST($2::uuid[], $3::text[], $4::bigint[], $5::uuid[], $6::text[], \
+                 $7::int[], $8::timestamptz[], $9::text[], $10::text[], $11::uuid[], $12::uuid[], \
+                 $13::bytea[]) WITH ORDINALITY AS u(a, b, c, d, e, f, g, h, i, j, k, l, n) \
+               RETURNING 1) \
+             SELECT base FROM head WHERE (SELECT count(*) FROM inserted) = $1"
         ))
-        .bind(&positions)
+        .bind(count)
         .bind(rows.iter().map(|r| r.event.event_id).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.stream_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.stream_version as i64).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.event.metadata.tenant_id.0).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.event.event_type.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.event.schema_version as i32).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.event.metadata.occurred_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.event.metadata.actor.kind()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.event.metadata.actor.id()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.event.metadata.correlation_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.event.metadata.causation_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.event.payload.as_slice()).collect::<Vec<_>>())
-        .execute(&mut *tx)
+        .bind(
+            rows.iter()
+                .map(|r| r.stream_version as i64)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.event.metadata.tenant_id.0)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.event.event_type.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.event.schema_version as i32)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.event.metadata.occurred_at)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.event.metadata.actor.kind())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.event.metadata.actor.id())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.event.metadata.correlation_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.event.metadata.causation_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.event.payload.as_slice())
+                .collect::<Vec<_>>(),
+        )
+        .fetch_one(&mut *tx)
         .await?;
+        let base = base as u64;
+        let end = base + count as u64;
         tx.commit().await?;
-        Ok(Ok((resolve(plan.outcomes, base), end as u64)))
+        Ok(Ok((resolve(plan.outcomes, base), end)))
+    }
+
+    /// Writes each stream's new version in one statement: streams this transaction locked are
+    /// updated, new ones inserted. `false` if a stream believed new was created meanwhile by
+    /// another transaction (it is then neither inserted nor updated).
+    async fn save_stream_versions(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        versions: &[(&str, u64, bool)],
+    ) -> Result<bool, StoreError> {
+        let names: Vec<&str> = versions.iter().map(|(s, _, _)| *s).collect();
+        let numbers: Vec<i64> = versions.iter().map(|(_, v, _)| *v as i64).collect();
+        let locked: Vec<&str> = versions
+            .iter()
+            .filter(|(_, _, is_new)| !is_new)
+            .map(|(s, _, _)| *s)
+            .collect();
+        let written = sqlx::query(
+            "INSERT INTO streams (stream_id, version) \
+             SELECT * FROM UNNEST($1::text[], $2::bigint[]) \
+             ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version \
+             WHERE streams.stream_id = ANY($3)",
+        )
+        .bind(&names)
+        .bind(&numbers)
+        .bind(&locked)
+        .execute(&mut **tx)
+        .await?;
+        Ok(written.rows_affected() == versions.len() as u64)
     }
 }
