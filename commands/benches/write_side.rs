@@ -17,8 +17,9 @@
 //!      (SQLite: 1) into a table shaped like the store's `events` table;
 //!    - renames spread over those 1,000 tenants from 1, 8 and 32 tasks, and 32 tasks renaming one
 //!      hot tenant (counting the conflicts they get back);
-//!    - sequential renames of a tenant with 10 prior events and of one with 10,000 (snapshotted):
-//!      on a fresh handler per command (cold: it loads snapshot + tail) and on one handler (warm).
+//!    - sequential renames of a tenant with 10 prior events and of one with 10,000 (snapshotted),
+//!      alternating command by command and timed apart: on a fresh handler per command (cold: it
+//!      loads snapshot + tail) and on one handler (warm).
 //! 3. Raw INSERTs of 100 rows (PostgreSQL: 8 connections, SQLite: 1) and one streamed SELECT of
 //!    the whole raw table; the table is then dropped and a checkpoint taken.
 //! 4. Bulk appends of 1,000 events until the log holds 200,000, then `read_all` of the whole log
@@ -284,6 +285,16 @@ impl Run {
     fn rate(&self) -> f64 {
         self.units as f64 / self.elapsed.as_secs_f64()
     }
+
+    /// Counts a step; `false` if the workload is finished.
+    fn count(&mut self, step: Step) -> bool {
+        match step {
+            Step::Done(units) => self.units += units,
+            Step::Conflict => self.conflicts += 1,
+            Step::Finished => return false,
+        }
+        true
+    }
 }
 
 /// A measured figure: the rates of its runs and the conflicts they met.
@@ -335,13 +346,7 @@ async fn repeat_steps<W: Workload>(
     deadline: Instant,
 ) -> Result<Run> {
     let mut run = Run::default();
-    while Instant::now() < deadline {
-        match workload.step(&mut state).await? {
-            Step::Done(units) => run.units += units,
-            Step::Conflict => run.conflicts += 1,
-            Step::Finished => break,
-        }
-    }
+    while Instant::now() < deadline && run.count(workload.step(&mut state).await?) {}
     Ok(run)
 }
 
@@ -369,14 +374,15 @@ where
     Ok(figure)
 }
 
-/// One timed run of a workload on a number of tasks, repeatable.
+/// A measurement that can be taken again and again: one timed run of one or more figures.
 #[async_trait]
 trait Repeatable: Send + Sync {
-    async fn run(&self) -> Result<Run>;
+    async fn run(&self) -> Result<Vec<(Key, Run)>>;
 }
 
-/// A workload on `tasks` tasks for `length`, as a [`Repeatable`].
+/// A workload on `tasks` tasks for `length`, measured as `key`.
 struct Timed<W> {
+    key: Key,
     workload: Arc<W>,
     tasks: usize,
     length: Duration,
@@ -384,8 +390,9 @@ struct Timed<W> {
 
 #[async_trait]
 impl<W: Workload> Repeatable for Timed<W> {
-    async fn run(&self) -> Result<Run> {
-        run_for(&self.workload, self.tasks, self.length).await
+    async fn run(&self) -> Result<Vec<(Key, Run)>> {
+        let run = run_for(&self.workload, self.tasks, self.length).await?;
+        Ok(vec![(self.key, run)])
     }
 }
 
@@ -393,12 +400,12 @@ impl<W: Workload> Repeatable for Timed<W> {
 /// during the phase (WAL checkpoints, caches, other load on the machine) then spreads over all
 /// of them alike, and the ratios between them stay fair.
 struct Rounds {
+    /// How long each run lasts.
     length: Duration,
-    measurements: Vec<(Key, Box<dyn Repeatable>)>,
+    measurements: Vec<Box<dyn Repeatable>>,
 }
 
 impl Rounds {
-    /// No measurements yet; each run will last `length`.
     fn new(length: Duration) -> Self {
         Rounds {
             length,
@@ -408,26 +415,38 @@ impl Rounds {
 
     /// Adds `workload` on `tasks` tasks, measured as `key`.
     fn add<W: Workload>(&mut self, key: Key, workload: W, tasks: usize) {
-        let timed = Timed {
+        self.push(Timed {
+            key,
             workload: Arc::new(workload),
             tasks,
             length: self.length,
-        };
-        self.measurements.push((key, Box::new(timed)));
+        });
+    }
+
+    fn push(&mut self, measurement: impl Repeatable + 'static) {
+        self.measurements.push(Box::new(measurement));
     }
 
     /// Runs the rounds and records every figure.
     async fn run(self, report: &mut Report) -> Result<()> {
-        let mut figures = vec![Figure::default(); self.measurements.len()];
+        let mut figures: Vec<(Key, Figure)> = Vec::new();
         for round in 1..=RUNS {
-            for ((key, measurement), figure) in self.measurements.iter().zip(&mut figures) {
-                let run = measurement.run().await?;
-                eprintln!("  round {round}/{RUNS}: {key}: {}", thousands(run.rate()));
-                figure.add(run);
+            for measurement in &self.measurements {
+                for (key, run) in measurement.run().await? {
+                    eprintln!("  round {round}/{RUNS}: {key}: {}", thousands(run.rate()));
+                    let index = match figures.iter().position(|(k, _)| *k == key) {
+                        Some(index) => index,
+                        None => {
+                            figures.push((key, Figure::default()));
+                            figures.len() - 1
+                        }
+                    };
+                    figures[index].1.add(run);
+                }
             }
         }
-        for ((key, _), figure) in self.measurements.iter().zip(figures) {
-            report.record(*key, figure);
+        for (key, figure) in figures {
+            report.record(key, figure);
         }
         Ok(())
     }
@@ -684,19 +703,38 @@ enum Cache {
     Warm,
 }
 
-/// Renames tenants round-robin, one command per step.
+/// Renames `tenant` through `handler`, or through a fresh handler on the same store if cold.
+async fn rename(handler: &CommandHandler<Tenant>, cache: Cache, tenant: TenantId) -> Result<Step> {
+    let fresh;
+    let handler = match cache {
+        Cache::Warm => handler,
+        Cache::Cold => {
+            fresh = CommandHandler::new(handler.store().clone(), HandlerConfig::default());
+            &fresh
+        }
+    };
+    let result = handler
+        .execute(
+            AggregateId::tenant(tenant),
+            rename_command(),
+            metadata(tenant),
+            None,
+        )
+        .await;
+    command_step(result)
+}
+
+/// Renames tenants round-robin through one handler, one command per step.
 struct Renames {
     handler: CommandHandler<Tenant>,
-    cache: Cache,
     tenants: Vec<TenantId>,
     next: AtomicUsize,
 }
 
 impl Renames {
-    fn new(handler: &CommandHandler<Tenant>, cache: Cache, tenants: Vec<TenantId>) -> Self {
+    fn new(handler: &CommandHandler<Tenant>, tenants: Vec<TenantId>) -> Self {
         Renames {
             handler: handler.clone(),
-            cache,
             tenants,
             next: AtomicUsize::new(0),
         }
@@ -712,22 +750,9 @@ impl Workload for Renames {
     }
 
     async fn step(&self, _task: &mut ()) -> Result<Step> {
-        let tenant = self.tenants[self.next.fetch_add(1, Ordering::Relaxed) % self.tenants.len()];
-        let handler = match self.cache {
-            Cache::Warm => self.handler.clone(),
-            Cache::Cold => {
-                CommandHandler::new(self.handler.store().clone(), HandlerConfig::default())
-            }
-        };
-        let result = handler
-            .execute(
-                AggregateId::tenant(tenant),
-                rename_command(),
-                metadata(tenant),
-                None,
-            )
-            .await;
-        command_step(result)
+        let turn = self.next.fetch_add(1, Ordering::Relaxed);
+        let tenant = self.tenants[turn % self.tenants.len()];
+        rename(&self.handler, Cache::Warm, tenant).await
     }
 }
 
@@ -735,11 +760,59 @@ impl Workload for Renames {
 fn renames(handler: &CommandHandler<Tenant>, tenants: Vec<TenantId>, rounds: &mut Rounds) {
     let hot = tenants[0];
     for tasks in CONCURRENCY {
-        let spread = Renames::new(handler, Cache::Warm, tenants.clone());
+        let spread = Renames::new(handler, tenants.clone());
         rounds.add(Key::Renames(tasks), spread, tasks);
     }
-    let hot = Renames::new(handler, Cache::Warm, vec![hot]);
-    rounds.add(Key::Hot, hot, WRITERS);
+    rounds.add(Key::Hot, Renames::new(handler, vec![hot]), WRITERS);
+}
+
+/// Sequential renames that alternate, command by command, between tenants of different
+/// histories, each tenant's commands timed apart. Drift (disk latency, other load) then hits
+/// them alike: their ratio stays steady where separate runs of a few seconds would scatter it.
+struct Alternating {
+    handler: CommandHandler<Tenant>,
+    cache: Cache,
+    tenants: Vec<(History, TenantId)>,
+    length: Duration,
+}
+
+#[async_trait]
+impl Repeatable for Alternating {
+    async fn run(&self) -> Result<Vec<(Key, Run)>> {
+        let mut runs = vec![Run::default(); self.tenants.len()];
+        let deadline = Instant::now() + self.length;
+        let mut turn = 0;
+        while Instant::now() < deadline {
+            let index = turn % self.tenants.len();
+            let start = Instant::now();
+            let step = rename(&self.handler, self.cache, self.tenants[index].1).await?;
+            runs[index].elapsed += start.elapsed();
+            runs[index].count(step);
+            turn += 1;
+        }
+        let keys = self
+            .tenants
+            .iter()
+            .map(|&(history, _)| Key::Sequential(self.cache, history));
+        Ok(keys.zip(runs).collect())
+    }
+}
+
+/// Sequential renames of a tenant with a short and one with a long history, cold and warm.
+async fn sequential_renames(handler: &CommandHandler<Tenant>, rounds: &mut Rounds) -> Result<()> {
+    let mut tenants = Vec::new();
+    for history in [History::Short, History::Long] {
+        tenants.push((history, tenant_with_history(handler, history).await?));
+    }
+    for cache in [Cache::Cold, Cache::Warm] {
+        rounds.push(Alternating {
+            handler: handler.clone(),
+            cache,
+            tenants: tenants.clone(),
+            length: rounds.length,
+        });
+    }
+    Ok(())
 }
 
 /// How long a tenant's stream is when the sequential renames start.
@@ -758,19 +831,6 @@ impl History {
             History::Long => 10_000,
         }
     }
-}
-
-/// Sequential renames of a tenant with a short and one with a long history, cold and warm.
-async fn sequential_renames(handler: &CommandHandler<Tenant>, rounds: &mut Rounds) -> Result<()> {
-    let short = tenant_with_history(handler, History::Short).await?;
-    let long = tenant_with_history(handler, History::Long).await?;
-    for cache in [Cache::Cold, Cache::Warm] {
-        for (history, tenant) in [(History::Short, short), (History::Long, long)] {
-            let renames = Renames::new(handler, cache, vec![tenant]);
-            rounds.add(Key::Sequential(cache, history), renames, 1);
-        }
-    }
-    Ok(())
 }
 
 /// A new tenant whose stream holds `history.prior_events()` events. A long history is appended
@@ -951,8 +1011,9 @@ impl fmt::Display for Key {
             Key::Create => write!(f, "handler: create tenant, {WRITERS} tasks"),
             Key::Renames(n) => write!(
                 f,
-                "handler: rename, {n} task{} over {TENANTS} tenants",
-                plural(n)
+                "handler: rename, {n} task{} over {} tenants",
+                plural(n),
+                thousands(TENANTS as f64)
             ),
             Key::Hot => write!(f, "handler: rename, {WRITERS} tasks on one tenant"),
             Key::Sequential(cache, history) => {
@@ -968,7 +1029,8 @@ impl fmt::Display for Key {
             }
             Key::Fill => write!(
                 f,
-                "store: append {BULK} events per append, {FILL_TASKS} tasks"
+                "store: append {} events per append, {FILL_TASKS} tasks",
+                thousands(BULK as f64)
             ),
             Key::ReadAll(page) => write!(f, "store: read_all, pages of {}", thousands(page as f64)),
         }
