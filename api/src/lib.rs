@@ -1,6 +1,8 @@
 //! Keel's HTTP server: a thin command and query API over the write side and the read models.
 //!
 //! - [`config`]: settings (defaults, file, `KEEL_*` environment), validated at start.
+//! - [`cli`]: the `keel` command line (`serve` and the audit replay tools).
+//! - [`database`]: opening the event store a URL names.
 //! - [`startup`]: [`Application`](startup::Application): build, bind, serve, shut down gracefully.
 //! - [`routes`]: one module per resource; commands are `POST`s on actions, queries `GET`s.
 //! - [`auth`]: API keys (bearer tokens), scopes and tenant isolation.
@@ -16,9 +18,11 @@
 
 pub mod auth;
 pub mod body;
+pub mod cli;
 pub mod command;
 pub mod config;
 pub mod consistency;
+pub mod database;
 pub mod error;
 pub mod idempotency;
 pub mod metrics;

@@ -5,6 +5,7 @@
 //! created it. It must not live on in a stored idempotent response, nor in the JSON view of the
 //! events (which also hold secret hashes and encrypted secrets).
 
+use keel_commands::store::{EventJson, RecordedEvent};
 use serde_json::Value;
 
 /// Field names whose values are secrets or derived from secrets.
@@ -30,6 +31,14 @@ pub fn redact_secrets(value: &mut Value) -> bool {
             .fold(false, |found, item| redact_secrets(item) | found),
         _ => false,
     }
+}
+
+/// The JSON view of a stored event with its secret-bearing fields shown as `null`: what the API
+/// and the tools show of an event.
+pub fn event_view(event: &RecordedEvent) -> EventJson {
+    let mut json = event.to_json();
+    redact_secrets(&mut json.data);
+    json
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 use crate::auth::token;
 use crate::body::BodyLimit;
 use crate::config::Settings;
+use crate::database::{open_store, Missing};
 use crate::error::ApiError;
 use crate::idempotency::idempotency as idempotency_middleware;
 use crate::metrics::Metrics;
@@ -23,7 +24,7 @@ use actix_web::{web, App, HttpServer, ResponseError};
 use anyhow::Context;
 use keel_commands::handler::{CommandHandler, HandlerConfig};
 use keel_commands::idempotency::IdempotencyStore;
-use keel_commands::store::{open, EventMetadata, EventStore, StoreOptions};
+use keel_commands::store::{EventMetadata, EventStore};
 use keel_domain::platform::{platform_keys_id, PlatformCommand};
 use keel_domain::{Actor, TenantId};
 use keel_projections::Directory;
@@ -47,21 +48,12 @@ pub struct Application {
 impl Application {
     /// Opens the store, prepares the read side and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        prepare_sqlite_directory(&settings.database_url)?;
-        let store = open(
+        let store = open_store(
             &settings.database_url,
-            &StoreOptions {
-                connections: settings.database_connections,
-                ..StoreOptions::default()
-            },
+            settings.database_connections,
+            Missing::Create,
         )
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the event store at {}",
-                redact(&settings.database_url)
-            )
-        })?;
+        .await?;
 
         let directory = Directory::new();
         catch_up(&directory, &*store).await?;
@@ -191,35 +183,6 @@ fn problem_for_any_error<B>(
     Ok(ErrorHandlerResponse::Response(response))
 }
 
-/// Creates the directory of a SQLite database file, so the embedded default works on a fresh
-/// checkout.
-fn prepare_sqlite_directory(url: &str) -> anyhow::Result<()> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        let path = path.split('?').next().unwrap_or(path);
-        if let Some(parent) = std::path::Path::new(path).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("cannot create {}", parent.display()))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The database URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
 /// Folds the whole log into the directory before serving, so that every key works at once.
 async fn catch_up(directory: &Directory, store: &dyn EventStore) -> anyhow::Result<()> {
     loop {
@@ -276,19 +239,4 @@ async fn ensure_admin_key(state: &AppState, settings: &Settings) -> anyhow::Resu
             .await;
     }
     Ok(generated.then_some(token.token))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn passwords_are_redacted_from_database_urls() {
-        assert_eq!(
-            redact("postgres://keel:secret@db:5432/keel"),
-            "postgres://keel:***@db:5432/keel"
-        );
-        assert_eq!(redact("postgres://keel@db/keel"), "postgres://keel@db/keel");
-        assert_eq!(redact("sqlite://./data/keel.db"), "sqlite://./data/keel.db");
-    }
 }

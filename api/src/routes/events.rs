@@ -5,7 +5,7 @@ use super::tenants::TenantPath;
 use crate::auth::Access;
 use crate::command::Caller;
 use crate::error::{ApiError, Problem};
-use crate::redact::redact_secrets;
+use crate::redact::event_view;
 use crate::state::AppState;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{get, HttpResponse};
@@ -69,14 +69,7 @@ async fn list(
         .then(|| events.last().map(|e| e.global_position))
         .flatten();
     Ok(HttpResponse::Ok().json(EventPage {
-        items: events
-            .iter()
-            .map(|e| {
-                let mut json = e.to_json();
-                redact_secrets(&mut json.data);
-                json
-            })
-            .collect(),
+        items: events.iter().map(event_view).collect(),
         next_after_position,
     }))
 }

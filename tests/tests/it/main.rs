@@ -24,6 +24,7 @@ macro_rules! both_backends {
 }
 
 mod api;
+mod cli;
 mod crash;
 mod docs;
 mod handler;

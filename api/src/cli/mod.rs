@@ -1,0 +1,152 @@
+//! The `keel` command line: the server, and the tools operators, auditors and support engineers
+//! run against a live or copied database.
+//!
+//! Every tool shares the server's libraries (the store, the aggregates, the read models), so
+//! what a tool shows is what the server would compute. Output is for humans by default and JSON
+//! with `--json`; errors go to standard error with a non-zero exit code.
+//!
+//! - [`serve`]: `keel serve`, the HTTP server.
+//! - [`events`]: `keel events read` and `keel events tail`.
+//! - [`stream`]: `keel stream state`, an aggregate's state at a past moment, or a diff.
+//! - [`status`]: `keel status` and `keel migrate`.
+//! - [`tenant`]: `keel tenant export`, everything Keel holds about a tenant.
+//! - [`output`]: human and JSON output; [`filter`]: which events a tool reads.
+
+pub mod events;
+pub mod filter;
+pub mod output;
+pub mod serve;
+pub mod status;
+pub mod stream;
+pub mod tenant;
+
+use crate::config::Settings;
+use crate::database::{open_store, Missing};
+use clap::{Parser, Subcommand};
+use keel_commands::store::EventStore;
+use output::Output;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Keel: an event-sourced control plane for multi-tenant SaaS.
+#[derive(Debug, Parser)]
+#[command(name = "keel", version, about)]
+pub struct Cli {
+    /// A TOML configuration file (settings can also come from KEEL_* environment variables).
+    #[arg(long, global = true, env = "KEEL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The database to work on, `sqlite://<file>` or `postgres://...` (default: the
+    /// `database_url` setting, itself `KEEL_DATABASE_URL` or `sqlite://./data/keel.db`).
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Machine-readable output: JSON (JSON Lines for lists of events).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands of `keel`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the HTTP server (default: 127.0.0.1:8080, SQLite file ./data/keel.db).
+    Serve,
+    /// Reads or follows the event log.
+    #[command(subcommand)]
+    Events(events::EventsCommand),
+    /// Shows a stream's aggregate state.
+    #[command(subcommand)]
+    Stream(stream::StreamCommand),
+    /// Exports what Keel holds about a tenant.
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommand),
+    /// Applies pending database migrations (creating a SQLite file if missing) and says which.
+    Migrate,
+    /// Shows the backend, the log's head and each read model's position.
+    Status,
+}
+
+/// Why a tool failed. Printed as `keel: <error>` with exit code 1 (2 for bad arguments).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// An argument that parsed but makes no sense.
+    #[error("invalid --{argument}: {reason}")]
+    InvalidArgument {
+        /// The argument's name, without the dashes.
+        argument: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The thing asked about does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] keel_commands::store::StoreError),
+    /// The output could not be written (for example a closed pipe).
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
+    /// Anything else, with its context.
+    #[error("{0:#}")]
+    Other(#[from] anyhow::Error),
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::InvalidArgument { .. } | CliError::Config(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// What a tool needs: the store it works on and where its output goes.
+pub struct Context<'a> {
+    /// The event store (migrations applied).
+    pub store: Arc<dyn EventStore>,
+    /// Human or JSON output.
+    pub out: Output<'a>,
+}
+
+/// Settings for the tools: the configuration, with `--database-url` on top.
+pub fn settings(cli: &Cli) -> Result<Settings, CliError> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if let Some(url) = &cli.database_url {
+        settings.database_url = url.clone();
+        settings.validate()?;
+    }
+    Ok(settings)
+}
+
+/// Runs a command, writing its output to `out`.
+pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
+    let settings = settings(&cli)?;
+    if let Command::Serve = cli.command {
+        crate::telemetry::init(&settings);
+        return serve::serve(settings, out).await;
+    }
+    let missing = match cli.command {
+        Command::Migrate => Missing::Create,
+        _ => Missing::Refuse,
+    };
+    // Tools read one thing at a time; a small pool is plenty.
+    let store = open_store(&settings.database_url, 4, missing).await?;
+    let mut context = Context {
+        store,
+        out: Output::new(out, cli.json),
+    };
+    match cli.command {
+        Command::Serve => Ok(()),
+        Command::Events(command) => events::run(command, &mut context).await,
+        Command::Stream(command) => stream::run(command, &mut context).await,
+        Command::Tenant(command) => tenant::run(command, &mut context).await,
+        Command::Migrate => status::migrate(&mut context, &settings.database_url).await,
+        Command::Status => status::status(&mut context).await,
+    }
+}

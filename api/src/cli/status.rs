@@ -1,0 +1,74 @@
+//! `keel status` (the backend, the log's head, the read models' positions) and `keel migrate`.
+
+use super::{CliError, Context};
+use keel_commands::store::Database;
+use serde::Serialize;
+
+/// A migration recorded as applied.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct AppliedMigration {
+    /// Its version (a timestamp).
+    pub version: i64,
+    /// What it does.
+    pub description: String,
+}
+
+/// What `keel status` reports.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// The position of the last committed event.
+    pub head_position: u64,
+    /// How many migrations are applied.
+    pub migrations: usize,
+}
+
+/// Runs `keel migrate`: opening the store applied what was pending; this lists what is applied.
+pub async fn migrate(context: &mut Context<'_>, url: &str) -> Result<(), CliError> {
+    let applied = applied_migrations(&context.store.database()).await?;
+    let out = &mut context.out;
+    if out.is_json() {
+        out.json_pretty(&serde_json::json!({ "migrations": applied }))?;
+    } else {
+        out.line(format!(
+            "{} is up to date: {} migrations applied",
+            crate::database::redact(url),
+            applied.len()
+        ))?;
+        for migration in &applied {
+            out.line(format!("  {} {}", migration.version, migration.description))?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `keel status`.
+pub async fn status(context: &mut Context<'_>) -> Result<(), CliError> {
+    let store = &context.store;
+    let status = Status {
+        backend: store.backend(),
+        head_position: store.head_position().await?,
+        migrations: applied_migrations(&store.database()).await?.len(),
+    };
+    let out = &mut context.out;
+    if out.is_json() {
+        out.json_pretty(&status)?;
+    } else {
+        out.line(format!("backend: {}", status.backend))?;
+        out.line(format!("head position: {}", status.head_position))?;
+        out.line(format!("migrations applied: {}", status.migrations))?;
+    }
+    Ok(())
+}
+
+/// The migrations recorded as applied, oldest first.
+async fn applied_migrations(database: &Database) -> Result<Vec<AppliedMigration>, CliError> {
+    const QUERY: &str =
+        "SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version";
+    let rows = match database {
+        Database::Sqlite(pool) => sqlx::query_as(QUERY).fetch_all(pool).await,
+        Database::Postgres(pool) => sqlx::query_as(QUERY).fetch_all(pool).await,
+    };
+    rows.map_err(|e| CliError::Other(anyhow::anyhow!("cannot list the migrations: {e}")))
+}
