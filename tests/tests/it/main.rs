@@ -30,6 +30,7 @@ mod handler;
 mod integration;
 mod ordering;
 mod policy;
+mod projections;
 mod store;
 mod tenant;
 mod workflow;
