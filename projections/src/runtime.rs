@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 pub struct Workers {
     positions: HashMap<&'static str, watch::Receiver<u64>>,
     stop: watch::Sender<bool>,
-    tasks: Vec<(&'static str, JoinHandle<()>)>,
+    tasks: std::sync::Mutex<Vec<(&'static str, JoinHandle<()>)>>,
 }
 
 impl Workers {
@@ -37,7 +37,7 @@ impl Workers {
         Ok(Workers {
             positions,
             stop,
-            tasks,
+            tasks: std::sync::Mutex::new(tasks),
         })
     }
 
@@ -58,10 +58,19 @@ impl Workers {
             .is_ok_and(|r| r.is_ok())
     }
 
-    /// Asks every worker to stop after its current batch and waits for them.
-    pub async fn stop(self) {
+    /// The names of the running projections.
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.positions.keys().copied().collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Asks every worker to stop after its current batch and waits for them (a second call
+    /// returns at once).
+    pub async fn stop(&self) {
         self.stop.send_replace(true);
-        for (name, task) in self.tasks {
+        let tasks = std::mem::take(&mut *self.tasks.lock().expect("not poisoned"));
+        for (name, task) in tasks {
             if let Err(error) = task.await {
                 tracing::error!(projection = name, %error, "projection worker panicked");
             }
