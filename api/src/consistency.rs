@@ -57,3 +57,26 @@ fn requested_position(req: &HttpRequest) -> Result<Option<u64>, ApiError> {
         }),
     }
 }
+
+/// Read-your-writes for a read-model query: waits (bounded) until projection `name` has
+/// applied everything up to `position`, if the request named one.
+pub async fn wait_for_projection(
+    state: &AppState,
+    name: &str,
+    position: Option<u64>,
+) -> Result<(), ApiError> {
+    let Some(position) = position else {
+        return Ok(());
+    };
+    if state
+        .workers
+        .wait_for(name, position, state.read_wait)
+        .await
+    {
+        Ok(())
+    } else {
+        Err(ApiError::Unavailable(format!(
+            "the {name} read model has not reached position {position} yet; retry shortly"
+        )))
+    }
+}

@@ -340,3 +340,18 @@ impl From<StoreError> for ApiError {
         store_error(&error)
     }
 }
+
+/// A read-model failure as the client sees it: an unreachable database is a 503, the rest a 500.
+impl From<keel_projections::ProjectionError> for ApiError {
+    fn from(error: keel_projections::ProjectionError) -> Self {
+        use keel_projections::ProjectionError as P;
+        match error {
+            P::Store(error) => store_error(&error),
+            P::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+                tracing::error!(%error, "read-model database unavailable");
+                ApiError::Unavailable("the read-model database is unavailable; retry later".into())
+            }
+            other => ApiError::Internal(anyhow::anyhow!("{other}")),
+        }
+    }
+}

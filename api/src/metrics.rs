@@ -2,7 +2,8 @@
 //! outcomes, and the read side's position.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// The server's metrics, registered in their own registry (tests run many servers at once).
@@ -21,6 +22,81 @@ pub struct Metrics {
     pub directory_position: IntGauge,
     /// Position of the last committed event.
     pub head_position: IntGauge,
+    /// Per projection: its checkpoint, its lag in events and seconds, and 1 if it is failed.
+    pub projections: ProjectionGauges,
+}
+
+/// The projections' gauges, labelled by projection name.
+#[derive(Clone)]
+pub struct ProjectionGauges {
+    position: IntGaugeVec,
+    lag_events: IntGaugeVec,
+    lag_seconds: GaugeVec,
+    failed: IntGaugeVec,
+}
+
+impl ProjectionGauges {
+    fn new(registry: &Registry) -> Self {
+        let int = |name: &str, help: &str| {
+            let gauge =
+                IntGaugeVec::new(Opts::new(name, help), &["projection"]).expect("valid metric");
+            registry
+                .register(Box::new(gauge.clone()))
+                .expect("metric names are unique");
+            gauge
+        };
+        let lag_seconds = GaugeVec::new(
+            Opts::new(
+                "projection_lag_seconds",
+                "Age of the oldest event a projection has not applied",
+            ),
+            &["projection"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(lag_seconds.clone()))
+            .expect("metric names are unique");
+        ProjectionGauges {
+            position: int(
+                "projection_position",
+                "Global position a projection has applied",
+            ),
+            lag_events: int(
+                "projection_lag_events",
+                "Events between a projection and the head",
+            ),
+            lag_seconds,
+            failed: int(
+                "projection_failed",
+                "1 if a projection is stopped on a failing event",
+            ),
+        }
+    }
+}
+
+impl Metrics {
+    /// Sets the projection gauges from their statuses.
+    pub fn record_projections(&self, statuses: &[keel_projections::ProjectionStatus]) {
+        for status in statuses {
+            let gauges = &self.projections;
+            gauges
+                .position
+                .with_label_values(&[status.name])
+                .set(status.position as i64);
+            gauges
+                .lag_events
+                .with_label_values(&[status.name])
+                .set(status.lag_events as i64);
+            gauges
+                .lag_seconds
+                .with_label_values(&[status.name])
+                .set(status.lag_seconds);
+            gauges
+                .failed
+                .with_label_values(&[status.name])
+                .set(i64::from(status.state == "failed"));
+        }
+    }
 }
 
 impl Metrics {
@@ -71,7 +147,9 @@ impl Metrics {
                 .register(collector)
                 .expect("metric names are unique");
         }
+        let projections = ProjectionGauges::new(&registry);
         Metrics {
+            projections,
             registry,
             requests,
             request_seconds,

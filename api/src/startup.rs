@@ -27,7 +27,7 @@ use keel_commands::idempotency::IdempotencyStore;
 use keel_commands::store::{EventMetadata, EventStore};
 use keel_domain::platform::{platform_keys_id, PlatformCommand};
 use keel_domain::{Actor, TenantId};
-use keel_projections::Directory;
+use keel_projections::{Directory, Workers};
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -41,6 +41,7 @@ pub struct Application {
     port: u16,
     server: Server,
     directory_task: JoinHandle<()>,
+    workers: Arc<Workers>,
     /// The admin key generated on this start, if one was (printed once by `keel serve`).
     pub generated_admin_key: Option<String>,
 }
@@ -58,6 +59,11 @@ impl Application {
         let directory = Directory::new();
         catch_up(&directory, &*store).await?;
         let directory_task = tokio::spawn(follow(directory.clone(), store.clone()));
+        let workers = Arc::new(
+            Workers::start(store.clone(), keel_projections::registry())
+                .await
+                .context("cannot start the projection workers")?,
+        );
 
         let state = AppState {
             tenants: CommandHandler::new(store.clone(), HandlerConfig::default()),
@@ -69,6 +75,7 @@ impl Application {
             secret_keys: settings.secret_keys()?.map(Arc::new),
             store,
             directory,
+            workers: workers.clone(),
             metrics: Metrics::new(),
             read_wait: settings.read_wait(),
         };
@@ -82,6 +89,7 @@ impl Application {
             port,
             server,
             directory_task,
+            workers,
             generated_admin_key,
         })
     }
@@ -97,10 +105,12 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGTERM or Ctrl-C (or the server fails), then stops the read side.
+    /// Serves until SIGTERM or Ctrl-C (or the server fails), then stops the read side: each
+    /// projection worker finishes its current batch.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.directory_task.abort();
+        self.workers.stop().await;
         result
     }
 }

@@ -9,7 +9,7 @@ use keel_domain::platform::PlatformKeys;
 use keel_domain::policy::Policy;
 use keel_domain::tenant::Tenant;
 use keel_domain::workflow::{WorkflowDefinition, WorkflowRun};
-use keel_projections::Directory;
+use keel_projections::{Directory, Workers};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +35,8 @@ pub struct AppState {
     pub secret_keys: Option<Arc<SecretKeys>>,
     /// Tenants and keys, in memory.
     pub directory: Arc<Directory>,
+    /// The projection workers (usage, audit), for read-your-writes waits.
+    pub workers: Arc<Workers>,
     /// Metrics.
     pub metrics: Metrics,
     /// How long a read waits for the read side to reach a requested position.

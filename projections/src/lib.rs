@@ -3,10 +3,137 @@
 //! - [`directory`]: the tenant directory, an in-memory read model of every tenant's summary
 //!   and every API key (by hash), followed live from the log. The HTTP API authenticates
 //!   requests and lists tenants from it without touching the database per request.
+//! - [`framework`]: durable projections in the store's database. A [`Projection`] declares
+//!   its name, the events it handles, its tables and a handler; a worker reads `read_all`
+//!   after its checkpoint in batches and commits each batch's rows together with the new
+//!   checkpoint, so after any crash no event is applied twice or skipped (exactly-once
+//!   effect). It catches up, then follows the log woken by the store's head watch. A handler
+//!   error stops the projection at the failing event, visibly; an operator retries it or
+//!   parks it in the dead letters (later events of its stream then wait behind it). Rebuilds
+//!   run blue/green (new tables, atomic switch) or as reset-and-replay.
+//! - [`audit`]: the tamper-evident audit trail (a SHA-256 hash chain per tenant).
+//! - [`usage`]: metering: usage per tenant, meter and period; quota status and threshold events.
+//! - [`runtime`]: the server's running workers and read-your-writes waits.
 //!
-//! Durable read models kept in database tables (usage, audit, billing, reports), with
-//! checkpointed workers, are not built yet.
+//! The functions at the crate root are what tools (the `keel` CLI) call; they take the event
+//! store and know no HTTP.
 
+pub mod audit;
+pub mod db;
 pub mod directory;
+pub mod error;
+pub mod framework;
+pub mod migrate;
+pub mod projection;
+pub mod redact;
+pub mod runtime;
+// pub mod usage;
 
 pub use directory::{Directory, KeyEntry, TenantFilter, TenantSummary};
+pub use error::ProjectionError;
+pub use framework::checksum::CheckReport;
+pub use framework::operate::ProjectionStatus;
+pub use framework::rebuild::{Progress, RebuildMode, RebuildReport};
+pub use projection::{Projection, TableSpec, Tables};
+pub use runtime::Workers;
+
+use keel_commands::store::EventStore;
+use std::sync::Arc;
+
+/// Every durable projection, by name: `audit`, `usage`.
+pub fn registry() -> Vec<Arc<dyn Projection>> {
+    vec![
+        Arc::new(audit::AuditProjection),
+        // Arc::new(usage::UsageProjection),
+    ]
+}
+
+/// The projection called `name`.
+pub fn projection(name: &str) -> Result<Arc<dyn Projection>, ProjectionError> {
+    registry()
+        .into_iter()
+        .find(|p| p.name() == name)
+        .ok_or_else(|| ProjectionError::UnknownProjection(name.to_owned()))
+}
+
+/// Applies the read side's migrations and sets up every projection's tables (idempotent).
+pub async fn setup(store: &Arc<dyn EventStore>) -> Result<(), ProjectionError> {
+    let db = store.database();
+    migrate::migrate(&db).await?;
+    for projection in registry() {
+        framework::checkpoint::ensure(&db, projection.as_ref()).await?;
+    }
+    Ok(())
+}
+
+/// Rebuilds projection `name` from the whole log. Blue/green fills new tables while the old
+/// ones serve and switches atomically at the end; an interrupted blue/green rebuild resumes
+/// where it stopped when called again. `progress` is called after every batch.
+pub async fn rebuild(
+    store: &Arc<dyn EventStore>,
+    name: &str,
+    mode: RebuildMode,
+    progress: impl FnMut(Progress) + Send,
+) -> Result<RebuildReport, ProjectionError> {
+    setup(store).await?;
+    let projection = projection(name)?;
+    framework::rebuild::rebuild_projection(
+        &projection,
+        store,
+        mode,
+        framework::worker::DEFAULT_BATCH,
+        progress,
+    )
+    .await
+}
+
+/// SHA-256 (hex) of projection `name`'s serving tables: equal logs give equal checksums.
+pub async fn checksum(store: &Arc<dyn EventStore>, name: &str) -> Result<String, ProjectionError> {
+    setup(store).await?;
+    framework::checksum::projection_checksum(projection(name)?.as_ref(), &store.database()).await
+}
+
+/// Rebuilds projection `name` into scratch tables up to its checkpoint and compares them with
+/// the serving tables, naming the first difference.
+pub async fn check(
+    store: &Arc<dyn EventStore>,
+    name: &str,
+) -> Result<CheckReport, ProjectionError> {
+    setup(store).await?;
+    framework::checksum::check_projection(
+        &projection(name)?,
+        store,
+        framework::worker::DEFAULT_BATCH,
+    )
+    .await
+}
+
+/// The status of every projection: position, lag, failure, dead letters.
+pub async fn status(store: &Arc<dyn EventStore>) -> Result<Vec<ProjectionStatus>, ProjectionError> {
+    setup(store).await?;
+    let mut statuses = Vec::new();
+    for projection in registry() {
+        statuses.push(framework::operate::projection_status(projection.as_ref(), store).await?);
+    }
+    Ok(statuses)
+}
+
+/// Clears projection `name`'s failure so its worker retries the failing event. Returns
+/// whether it was failed.
+pub async fn retry(store: &Arc<dyn EventStore>, name: &str) -> Result<bool, ProjectionError> {
+    framework::operate::retry_projection(projection(name)?.as_ref(), store).await
+}
+
+/// Parks the event projection `name` stopped on; returns its position.
+pub async fn park(store: &Arc<dyn EventStore>, name: &str) -> Result<u64, ProjectionError> {
+    framework::operate::park_failed(projection(name)?.as_ref(), store).await
+}
+
+/// Applies the dead letters of `stream_id` in projection `name`, in order; returns how many.
+pub async fn unpark(
+    store: &Arc<dyn EventStore>,
+    name: &str,
+    stream_id: &str,
+) -> Result<usize, ProjectionError> {
+    framework::operate::unpark_stream(projection(name)?.as_ref(), store, stream_id).await
+}

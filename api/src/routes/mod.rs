@@ -6,12 +6,14 @@
 
 pub mod admin_keys;
 pub mod api_keys;
+pub mod audit;
 pub mod domains;
 pub mod events;
 pub mod integrations;
 pub mod members;
 mod owned;
 pub mod policies;
+pub mod projections;
 pub mod runs;
 pub mod system;
 pub mod tenants;
@@ -30,4 +32,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     policies::configure(cfg);
     workflows::configure(cfg);
     runs::configure(cfg);
+    audit::configure(cfg);
+    projections::configure(cfg);
 }

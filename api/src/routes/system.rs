@@ -47,8 +47,9 @@ async fn healthz() -> HttpResponse {
     })
 }
 
-/// The server can serve: the database answers (its migrations ran at start) and the read side
-/// is within [`MAX_READY_LAG`] events of the log.
+/// The server can serve: the database answers (its migrations ran at start), the read side
+/// (the tenant directory and every projection) is within [`MAX_READY_LAG`] events of the log,
+/// and no projection is stopped on a failing event.
 #[utoipa::path(tag = "system", responses((status = 200, body = Health), (status = 503, body = Problem)))]
 #[get("/readyz")]
 async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -63,6 +64,24 @@ async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
             "the read side is {} events behind the log",
             head - read
         )));
+    }
+    let projections = keel_projections::status(&state.store)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("the read models are not reachable: {e}")))?;
+    for projection in &projections {
+        if projection.state == "failed" {
+            return Err(ApiError::Unavailable(format!(
+                "projection {} is stopped on the event at position {}",
+                projection.name,
+                projection.failed_position.unwrap_or(0)
+            )));
+        }
+        if projection.lag_events > MAX_READY_LAG {
+            return Err(ApiError::Unavailable(format!(
+                "projection {} is {} events behind the log",
+                projection.name, projection.lag_events
+            )));
+        }
     }
     Ok(HttpResponse::Ok().json(Health {
         status: "ok",
@@ -82,6 +101,10 @@ async fn metrics(state: Data<AppState>, metrics: Data<Metrics>) -> HttpResponse 
     metrics
         .directory_position
         .set(state.directory.position() as i64);
+    match keel_projections::status(&state.store).await {
+        Ok(statuses) => metrics.record_projections(&statuses),
+        Err(error) => tracing::warn!(%error, "cannot read the projections' status for /metrics"),
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(metrics.render())

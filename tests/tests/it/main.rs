@@ -31,6 +31,7 @@ mod handler;
 mod integration;
 mod ordering;
 mod policy;
+mod projections;
 mod store;
 mod tenant;
 mod workflow;

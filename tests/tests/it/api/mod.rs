@@ -1,5 +1,6 @@
 //! The HTTP API, driven over HTTP only, on a real server per test, on both backends.
 
+mod audit;
 mod auth;
 mod bad_input;
 mod commands;

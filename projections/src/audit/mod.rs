@@ -1,0 +1,29 @@
+//! The audit trail: one record per event, per tenant, in a tamper-evident hash chain.
+//!
+//! Each record says when, who (actor), what (the event type as the action, the entity type
+//! and id), the before and after values of what changed (secrets shown as `null`), and the
+//! correlation and causation ids. Records of one tenant are numbered 1, 2, ... and each
+//! record's hash covers its content and the previous record's hash ([`chain`]); every
+//! [`CHECKPOINT_EVERY`] records the chain's head is stored as a checkpoint, and the head itself
+//! is kept in `audit_heads`. [`verify`] recomputes the chains and names the first record that
+//! was changed, removed or reordered.
+//!
+//! Source IPs are not in the event envelope yet, so `source_ip` is always empty.
+//!
+//! - [`project`]: the projection (handler and tables).
+//! - [`query`]: filtered, cursor-paginated queries.
+//! - [`export`]: streamed JSON Lines and CSV.
+//! - [`verify`]: chain verification.
+
+pub mod chain;
+pub mod export;
+pub mod project;
+pub mod query;
+pub mod record;
+pub mod verify;
+
+pub use export::{export, export_stream, ExportFormat};
+pub use project::{AuditProjection, CHECKPOINT_EVERY};
+pub use query::{query, AuditFilter, AuditPage};
+pub use record::AuditRecord;
+pub use verify::{verify, BrokenRecord, ChainReport, VerifyReport};

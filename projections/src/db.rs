@@ -1,0 +1,204 @@
+//! Database access for the read side, on both backends with one body of code.
+//!
+//! Read models live in the event store's database ([`EventStore::database`]). Their columns
+//! are only 64-bit integers and text (times as microseconds since the Unix epoch, ids and
+//! hashes as text), so one SQL text with `$n` placeholders (which SQLite accepts too) serves
+//! both backends; [`with_pool!`](crate::with_pool) and [`with_tx!`](crate::with_tx) expand a
+//! body once per backend so sqlx's types line up.
+//!
+//! [`EventStore::database`]: keel_commands::store::EventStore::database
+
+use crate::error::ProjectionError;
+use chrono::{DateTime, TimeZone, Utc};
+use keel_commands::store::Database;
+
+/// Which backend a database or transaction is on, for the few statements that differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of a database handle.
+    pub fn of(db: &Database) -> Backend {
+        match db {
+            Database::Sqlite(_) => Backend::Sqlite,
+            Database::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// ` FOR UPDATE` on PostgreSQL (row lock until commit); nothing on SQLite, whose
+    /// `BEGIN IMMEDIATE` already holds the only write lock.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// The SQL function taking the larger of two values.
+    pub fn greatest(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "max",
+            Backend::Postgres => "GREATEST",
+        }
+    }
+}
+
+/// A read-model transaction on either backend.
+pub enum Tx {
+    /// On SQLite (begun with `BEGIN IMMEDIATE`).
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// On PostgreSQL.
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    /// Begins a transaction. On SQLite it takes the write lock up front: a deferred
+    /// transaction that reads and then writes fails with `SQLITE_BUSY` if the event store
+    /// committed in between, instead of waiting.
+    pub async fn begin(db: &Database) -> Result<Tx, ProjectionError> {
+        Ok(match db {
+            Database::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Database::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Commits.
+    pub async fn commit(self) -> Result<(), ProjectionError> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs statements without parameters (DDL, migrations).
+    pub async fn execute_raw(&mut self, sql: &str) -> Result<(), ProjectionError> {
+        // `Executor::execute` with a bare `&str` binds nothing, so it may hold several
+        // statements (simple query protocol on PostgreSQL). `sqlx::raw_sql` would do too, but
+        // its future is not `Send` for every lifetime, which spawned workers need.
+        crate::with_tx!(self, conn => { sqlx::Executor::execute(&mut *conn, sql).await?; });
+        Ok(())
+    }
+}
+
+/// Expands `$body` once per backend with `$conn` bound to the transaction's connection
+/// (`&mut SqliteConnection` or `&mut PgConnection`); use it as `&mut *$conn`. The body may
+/// name the backend's type as `Db` (e.g. `sqlx::QueryBuilder::<Db>::new(..)`).
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite(tx) => {
+                #[allow(unused)]
+                type Db = sqlx::Sqlite;
+                let $conn = &mut **tx;
+                $body
+            }
+            $crate::db::Tx::Postgres(tx) => {
+                #[allow(unused)]
+                type Db = sqlx::Postgres;
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+/// Expands `$body` once per backend with `$pool` bound to the database's pool.
+#[macro_export]
+macro_rules! with_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            keel_commands::store::Database::Sqlite($pool) => $body,
+            keel_commands::store::Database::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// A time as stored in read models: microseconds since the Unix epoch.
+pub fn micros(time: DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+/// A stored time back as a `DateTime`.
+pub fn from_micros(micros: i64) -> DateTime<Utc> {
+    Utc.timestamp_micros(micros)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// Now, as stored.
+pub fn now_micros() -> i64 {
+    micros(Utc::now())
+}
+
+/// A value bound into a statement built at run time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(String),
+    /// An integer or NULL.
+    OptInt(Option<i64>),
+    /// Text or NULL.
+    OptText(Option<String>),
+}
+
+/// Binds values that each backend has the same types for.
+macro_rules! bind_param {
+    ($target:expr, $param:expr) => {
+        match $param {
+            Param::Int(v) => $target.push_bind(*v),
+            Param::Text(v) => $target.push_bind(v.clone()),
+            Param::OptInt(v) => $target.push_bind(*v),
+            Param::OptText(v) => $target.push_bind(v.clone()),
+        }
+    };
+}
+
+/// Bind parameters per statement: below SQLite's limit (32766) and PostgreSQL's (65535).
+const MAX_BINDS: usize = 30_000;
+
+/// Inserts `rows` into `table` with multi-row `INSERT`s, each followed by `suffix` (an
+/// `ON CONFLICT` clause, or nothing).
+pub async fn insert_rows(
+    tx: &mut Tx,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Param>],
+    suffix: &str,
+) -> Result<(), ProjectionError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let per_statement = (MAX_BINDS / columns.len().max(1)).max(1);
+    let head = format!("INSERT INTO {table} ({}) ", columns.join(", "));
+    crate::with_tx!(tx, conn => {
+        for chunk in rows.chunks(per_statement) {
+            let mut builder = sqlx::QueryBuilder::<Db>::new(&head);
+            builder.push_values(chunk, |mut values, row| {
+                for param in row {
+                    bind_param!(values, param);
+                }
+            });
+            builder.push(" ");
+            builder.push(suffix);
+            builder.build().execute(&mut *conn).await?;
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! The live worker: catch up with the log, then follow it, woken by the store's head watch.
+
+use super::batch::{advance, Step, Target};
+use super::checkpoint;
+use crate::error::ProjectionError;
+use crate::projection::Projection;
+use keel_commands::store::{Database, EventStore};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Events per batch (one transaction each).
+pub const DEFAULT_BATCH: usize = 1000;
+/// How long an idle worker waits for a wake-up before looking anyway: wake-ups from other
+/// processes are coalesced and may be lost, this bounds the delay.
+const FALLBACK_POLL: Duration = Duration::from_millis(500);
+/// How often a stopped (failed) projection looks whether an operator retried or parked.
+const FAILED_POLL: Duration = Duration::from_secs(1);
+/// Pause after an infrastructure error before trying again.
+const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Drives one projection's active generation.
+pub struct Worker {
+    projection: Arc<dyn Projection>,
+    store: Arc<dyn EventStore>,
+    db: Database,
+    batch: usize,
+    position: watch::Sender<u64>,
+}
+
+impl Worker {
+    /// A worker for `projection` on `store`'s database.
+    pub fn new(projection: Arc<dyn Projection>, store: Arc<dyn EventStore>, batch: usize) -> Self {
+        let db = store.database();
+        Worker {
+            projection,
+            store,
+            db,
+            batch: batch.max(1),
+            position: watch::Sender::new(0),
+        }
+    }
+
+    /// The projection's name.
+    pub fn name(&self) -> &'static str {
+        self.projection.name()
+    }
+
+    /// A receiver of the active generation's checkpoint, as this worker last saw it.
+    pub fn position(&self) -> watch::Receiver<u64> {
+        self.position.subscribe()
+    }
+
+    /// Sets up the projection if needed and publishes its checkpoint.
+    pub async fn prepare(&self) -> Result<(), ProjectionError> {
+        checkpoint::ensure(&self.db, self.projection.as_ref()).await?;
+        let generation = checkpoint::generations(&self.db, self.name()).await?.active;
+        let current = checkpoint::checkpoint(&self.db, self.name(), generation).await?;
+        self.position.send_replace(current.position);
+        Ok(())
+    }
+
+    /// Applies at most one batch to the active generation.
+    pub async fn step(&self) -> Result<Step, ProjectionError> {
+        let generation = checkpoint::generations(&self.db, self.name()).await?.active;
+        let target = Target {
+            generation,
+            must_be_active: true,
+            up_to: None,
+        };
+        let step = advance(&self.projection, &self.store, &self.db, target, self.batch).await?;
+        let current = checkpoint::checkpoint(&self.db, self.name(), generation).await?;
+        self.position.send_replace(current.position);
+        Ok(step)
+    }
+
+    /// Steps until caught up (or failed); returns the last step.
+    pub async fn catch_up(&self) -> Result<Step, ProjectionError> {
+        loop {
+            match self.step().await? {
+                Step::Applied { .. } => continue,
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// Catches up, then follows the log until `stop` turns true. A batch in progress when
+    /// the stop comes is finished first (it is one transaction, so dropping it would be safe
+    /// too). A stop sender that is dropped counts as a stop. Infrastructure errors are logged and retried; a failing event stops the
+    /// projection until an operator retries or parks it.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut head = self.store.watch_head();
+        if let Err(error) = self.prepare().await {
+            tracing::error!(projection = self.name(), %error, "cannot set up the projection");
+        }
+        // A dropped stop sender counts as a stop.
+        while !*stop.borrow() && stop.has_changed().is_ok() {
+            // Mark the head as seen before reading, so a commit during the step wakes us.
+            head.borrow_and_update();
+            let wait = match self.step().await {
+                Ok(Step::Applied { .. }) => continue,
+                Ok(Step::CaughtUp) => FALLBACK_POLL,
+                Ok(Step::Failed(_)) => FAILED_POLL,
+                Err(error) => {
+                    tracing::warn!(projection = self.name(), %error, "projection step failed; retrying");
+                    ERROR_BACKOFF
+                }
+            };
+            tokio::select! {
+                Ok(()) = head.changed(), if wait == FALLBACK_POLL => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The running workers of a server: one task per projection, stopped together.
+
+use crate::framework::worker::{Worker, DEFAULT_BATCH};
+use crate::projection::Projection;
+use keel_commands::store::EventStore;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Every projection's worker, running in its own task.
+pub struct Workers {
+    positions: HashMap<&'static str, watch::Receiver<u64>>,
+    stop: watch::Sender<bool>,
+    tasks: std::sync::Mutex<Vec<(&'static str, JoinHandle<()>)>>,
+}
+
+impl Workers {
+    /// Sets up and starts a worker for each projection. Set-up errors (the database is
+    /// unreachable) are returned; later errors are logged and retried by each worker.
+    pub async fn start(
+        store: Arc<dyn EventStore>,
+        projections: Vec<Arc<dyn Projection>>,
+    ) -> Result<Workers, crate::ProjectionError> {
+        crate::migrate::migrate(&store.database()).await?;
+        let (stop, _) = watch::channel(false);
+        let mut positions = HashMap::new();
+        let mut tasks = Vec::new();
+        for projection in projections {
+            let worker = Worker::new(projection, store.clone(), DEFAULT_BATCH);
+            worker.prepare().await?;
+            positions.insert(worker.name(), worker.position());
+            let name = worker.name();
+            tasks.push((name, tokio::spawn(worker.run(stop.subscribe()))));
+        }
+        Ok(Workers {
+            positions,
+            stop,
+            tasks: std::sync::Mutex::new(tasks),
+        })
+    }
+
+    /// The checkpoint of a projection as its worker last saw it.
+    pub fn position(&self, name: &str) -> Option<u64> {
+        self.positions.get(name).map(|p| *p.borrow())
+    }
+
+    /// Waits until projection `name` has applied everything up to `position`, at most
+    /// `timeout`. Returns whether it got there (false also for an unknown name).
+    pub async fn wait_for(&self, name: &str, position: u64, timeout: Duration) -> bool {
+        let Some(receiver) = self.positions.get(name) else {
+            return false;
+        };
+        let mut receiver = receiver.clone();
+        tokio::time::timeout(timeout, receiver.wait_for(|p| *p >= position))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// The names of the running projections.
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.positions.keys().copied().collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Asks every worker to stop after its current batch and waits for them (a second call
+    /// returns at once).
+    pub async fn stop(&self) {
+        self.stop.send_replace(true);
+        let tasks = std::mem::take(&mut *self.tasks.lock().expect("not poisoned"));
+        for (name, task) in tasks {
+            if let Err(error) = task.await {
+                tracing::error!(projection = name, %error, "projection worker panicked");
+            }
+        }
+    }
+}

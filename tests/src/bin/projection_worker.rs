@@ -1,0 +1,39 @@
+//! A projection worker in a process of its own, for crash tests: it applies the audit
+//! projection in small batches and prints each new checkpoint (`at <position>`), until it is
+//! killed or has caught up with `<target>` events.
+//!
+//! Usage: `projection_worker <database url> <batch size> <target position>`
+
+use keel_projections::framework::batch::Step;
+use keel_projections::framework::worker::Worker;
+use std::time::Duration;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, url, batch, target] = args.as_slice() else {
+        panic!("usage: projection_worker <database url> <batch size> <target position>");
+    };
+    let batch: usize = batch.parse().expect("a batch size");
+    let target: u64 = target.parse().expect("a target position");
+    let store = keel_commands::store::open(url, &Default::default())
+        .await
+        .expect("open the store");
+    keel_projections::setup(&store)
+        .await
+        .expect("set up the read side");
+    let audit = keel_projections::projection("audit").expect("the audit projection");
+    let worker = Worker::new(audit, store, batch);
+    loop {
+        match worker.step().await.expect("a step") {
+            Step::Applied { to, .. } => {
+                println!("at {to}");
+                if to >= target {
+                    return;
+                }
+            }
+            Step::CaughtUp => tokio::time::sleep(Duration::from_millis(20)).await,
+            Step::Failed(failure) => panic!("the projection failed: {failure:?}"),
+        }
+    }
+}

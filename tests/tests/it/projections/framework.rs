@@ -1,0 +1,211 @@
+//! The worker framework with the audit projection as its subject: catch-up then live, a
+//! worker process killed between batches, blue/green rebuild and reset, checksums and check.
+
+use super::support::{append_samples, execute, scalar};
+use keel_projections::framework::batch::Step;
+use keel_projections::framework::worker::Worker;
+use keel_projections::{RebuildMode, Workers};
+use keel_tests::{Backend, TestDatabase};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+both_backends!(
+    a_worker_catches_up_then_follows_live_events,
+    a_killed_worker_process_applies_every_event_exactly_once,
+    a_blue_green_rebuild_switches_to_identical_tables,
+    a_reset_replays_into_identical_tables,
+    check_names_the_first_difference_from_a_fresh_rebuild,
+);
+
+async fn a_worker_catches_up_then_follows_live_events(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    let head = append_samples(&store, 250, 5).await;
+    let workers = Workers::start(store.clone(), keel_projections::registry())
+        .await
+        .expect("the workers start");
+    assert!(
+        workers
+            .wait_for("audit", head, Duration::from_secs(20))
+            .await
+    );
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM audit_records").await,
+        250
+    );
+
+    let head = append_samples(&store, 7, 2).await;
+    assert!(
+        workers
+            .wait_for("audit", head, Duration::from_secs(5))
+            .await,
+        "live events are applied without a restart"
+    );
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM audit_records").await,
+        257
+    );
+    let status = keel_projections::status(&store).await.unwrap();
+    let audit = status.iter().find(|s| s.name == "audit").unwrap();
+    assert_eq!(
+        (audit.position, audit.lag_events, audit.state),
+        (head, 0, "running")
+    );
+    workers.stop().await;
+}
+
+async fn a_killed_worker_process_applies_every_event_exactly_once(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    let head = append_samples(&store, 3000, 40).await;
+    keel_projections::setup(&store).await.unwrap();
+    let mut last_seen = 0;
+    for _ in 0..3 {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_projection_worker"))
+            .args([db.url.as_str(), "37", &head.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the worker process");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        // Let it apply a few batches beyond where the previous one was killed, then kill -9.
+        let mut batches = 0;
+        while batches < 5 {
+            let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+                .await
+                .expect("the worker makes progress")
+                .expect("read stdout")
+                .expect("the worker is running");
+            let at: u64 = line.trim_start_matches("at ").parse().expect("a position");
+            assert!(at > last_seen || at == head, "the checkpoint moves forward");
+            last_seen = at;
+            batches += 1;
+        }
+        child.start_kill().expect("kill -9 the worker");
+        child.wait().await.expect("the worker is gone");
+    }
+    assert!(last_seen < head, "the worker was killed before finishing");
+    let worker = Worker::new(
+        keel_projections::projection("audit").unwrap(),
+        store.clone(),
+        37,
+    );
+    assert_eq!(worker.catch_up().await.unwrap(), Step::CaughtUp);
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM audit_records").await,
+        3000
+    );
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(DISTINCT position) FROM audit_records").await,
+        3000,
+        "no event was applied twice"
+    );
+    let report = keel_projections::audit::verify(&store.database(), None)
+        .await
+        .unwrap();
+    assert!(report.valid, "{report:?}");
+    let incremental = keel_projections::checksum(&store, "audit").await.unwrap();
+    keel_projections::rebuild(&store, "audit", RebuildMode::BlueGreen, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        keel_projections::checksum(&store, "audit").await.unwrap(),
+        incremental
+    );
+}
+
+async fn a_blue_green_rebuild_switches_to_identical_tables(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    append_samples(&store, 1200, 9).await;
+    let workers = Workers::start(store.clone(), keel_projections::registry())
+        .await
+        .unwrap();
+    let head = store.head_position().await.unwrap();
+    assert!(
+        workers
+            .wait_for("audit", head, Duration::from_secs(20))
+            .await
+    );
+    let before = keel_projections::checksum(&store, "audit").await.unwrap();
+
+    let mut progress = Vec::new();
+    let report = keel_projections::rebuild(&store, "audit", RebuildMode::BlueGreen, |p| {
+        progress.push(p.position)
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.generation, 2);
+    assert_eq!(report.position, head);
+    assert!(progress.windows(2).all(|w| w[0] <= w[1]) && !progress.is_empty());
+    assert_eq!(
+        keel_projections::checksum(&store, "audit").await.unwrap(),
+        before
+    );
+    let generation_one_left = scalar(
+        &store,
+        "SELECT COUNT(*) FROM projection_checkpoints WHERE name = 'audit' AND generation = 1",
+    )
+    .await;
+    assert_eq!(generation_one_left, 0, "the old generation is dropped");
+
+    // The live worker moved to the new generation and keeps it current.
+    let head = append_samples(&store, 5, 1).await;
+    assert!(
+        workers
+            .wait_for("audit", head, Duration::from_secs(5))
+            .await
+    );
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM audit_records_g2").await,
+        1205
+    );
+    workers.stop().await;
+}
+
+async fn a_reset_replays_into_identical_tables(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    append_samples(&store, 600, 4).await;
+    let built = keel_projections::rebuild(&store, "audit", RebuildMode::Reset, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(built.generation, 1);
+    let first = keel_projections::checksum(&store, "audit").await.unwrap();
+    let again = keel_projections::rebuild(&store, "audit", RebuildMode::Reset, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(again.events, 600);
+    assert_eq!(
+        keel_projections::checksum(&store, "audit").await.unwrap(),
+        first
+    );
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM audit_records").await,
+        600
+    );
+}
+
+async fn check_names_the_first_difference_from_a_fresh_rebuild(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    append_samples(&store, 300, 3).await;
+    keel_projections::rebuild(&store, "audit", RebuildMode::Reset, |_| {})
+        .await
+        .unwrap();
+    let clean = keel_projections::check(&store, "audit").await.unwrap();
+    assert_eq!(clean.first_difference, None, "{clean:?}");
+    assert!(clean.rows >= 300);
+
+    execute(
+        &store,
+        "UPDATE audit_records_g1 SET actor_id = 'mallory' WHERE seq = 2",
+    )
+    .await;
+    let tampered = keel_projections::check(&store, "audit").await.unwrap();
+    let difference = tampered.first_difference.expect("a difference");
+    assert!(
+        difference.contains("audit_records") && difference.contains("mallory"),
+        "{difference}"
+    );
+}

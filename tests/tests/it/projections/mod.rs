@@ -1,0 +1,7 @@
+//! The read side: the projection framework (checkpoints, crashes, failures, rebuilds) and
+//! the read models, on both backends.
+
+mod audit;
+mod failures;
+mod framework;
+mod support;
