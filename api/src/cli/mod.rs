@@ -10,11 +10,17 @@
 //! - [`stream`]: `keel stream state`, an aggregate's state at a past moment, or a diff.
 //! - [`status`]: `keel status` and `keel migrate`.
 //! - [`tenant`]: `keel tenant export`, everything Keel holds about a tenant.
+//! - [`replay`]: `keel replay`, rebuilding (or checking) a read model from the log.
+//! - [`audit`]: `keel audit verify` and `keel audit export`.
+//! - [`progress`]: progress of long work.
 //! - [`output`]: human and JSON output; [`filter`]: which events a tool reads.
 
+pub mod audit;
 pub mod events;
 pub mod filter;
 pub mod output;
+pub mod progress;
+pub mod replay;
 pub mod serve;
 pub mod status;
 pub mod stream;
@@ -62,6 +68,11 @@ pub enum Command {
     /// Exports what Keel holds about a tenant.
     #[command(subcommand)]
     Tenant(tenant::TenantCommand),
+    /// Rebuilds a read model from the log (blue/green), or checks it against a rebuild.
+    Replay(replay::ReplayArgs),
+    /// Verifies or exports the audit trail.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Applies pending database migrations (creating a SQLite file if missing) and says which.
     Migrate,
     /// Shows the backend, the log's head and each read model's position.
@@ -79,6 +90,13 @@ pub enum CliError {
         /// What is wrong.
         reason: String,
     },
+    /// A check found a problem (a broken audit chain, a read model that differs); the report
+    /// was printed.
+    #[error("{0}")]
+    Failed(String),
+    /// Stopped by Ctrl-C before the end.
+    #[error("{0}")]
+    Interrupted(String),
     /// The thing asked about does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -88,6 +106,9 @@ pub enum CliError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] keel_commands::store::StoreError),
+    /// A read model failed.
+    #[error(transparent)]
+    Projection(#[from] keel_projections::ProjectionError),
     /// The output could not be written (for example a closed pipe).
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
@@ -101,6 +122,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::InvalidArgument { .. } | CliError::Config(_) => 2,
+            CliError::Interrupted(_) => 130,
             _ => 1,
         }
     }
@@ -124,8 +146,20 @@ pub fn settings(cli: &Cli) -> Result<Settings, CliError> {
     Ok(settings)
 }
 
-/// Runs a command, writing its output to `out`.
+/// Runs a command, writing its output to `out`; Ctrl-C interrupts long work.
 pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    run_until(cli, out, ctrl_c).await
+}
+
+/// Runs a command until it ends or `interrupt` resolves (tests interrupt a replay with it).
+pub async fn run_until(
+    cli: Cli,
+    out: &mut (dyn Write + Send),
+    interrupt: impl std::future::Future<Output = ()>,
+) -> Result<(), CliError> {
     let settings = settings(&cli)?;
     if let Command::Serve = cli.command {
         crate::telemetry::init(&settings);
@@ -146,6 +180,8 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), CliError>
         Command::Events(command) => events::run(command, &mut context).await,
         Command::Stream(command) => stream::run(command, &mut context).await,
         Command::Tenant(command) => tenant::run(command, &mut context).await,
+        Command::Replay(args) => replay::run(args, &mut context, interrupt).await,
+        Command::Audit(command) => audit::run(command, &mut context).await,
         Command::Migrate => status::migrate(&mut context, &settings.database_url).await,
         Command::Status => status::status(&mut context).await,
     }

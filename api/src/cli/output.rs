@@ -38,6 +38,11 @@ impl<'a> Output<'a> {
         writeln!(self.writer)
     }
 
+    /// The raw writer, for output that is already encoded (exports).
+    pub fn writer(&mut self) -> &mut (dyn Write + Send) {
+        self.writer
+    }
+
     /// Flushes what was written, so a follower sees each event as it comes.
     pub fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()

@@ -114,6 +114,9 @@ mod tests {
             line("replay audit", 500, Some(1000), Duration::from_secs(2)),
             "replay audit: 500/1000 events, 250/s"
         );
-        assert_eq!(line("export", 10, None, Duration::from_secs(1)), "export: 10 events, 10/s");
+        assert_eq!(
+            line("export", 10, None, Duration::from_secs(1)),
+            "export: 10 events, 10/s"
+        );
     }
 }

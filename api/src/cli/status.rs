@@ -1,7 +1,9 @@
-//! `keel status` (the backend, the log's head, the read models' positions) and `keel migrate`.
+//! `keel status` (the backend, the log's head, the read models' positions and lags) and
+//! `keel migrate`.
 
 use super::{CliError, Context};
 use keel_commands::store::Database;
+use keel_projections::ProjectionStatus;
 use serde::Serialize;
 
 /// A migration recorded as applied.
@@ -22,6 +24,8 @@ pub struct Status {
     pub head_position: u64,
     /// How many migrations are applied.
     pub migrations: usize,
+    /// Each read model's position, lag and state.
+    pub projections: Vec<ProjectionStatus>,
 }
 
 /// Runs `keel migrate`: opening the store applied what was pending; this lists what is applied.
@@ -50,6 +54,7 @@ pub async fn status(context: &mut Context<'_>) -> Result<(), CliError> {
         backend: store.backend(),
         head_position: store.head_position().await?,
         migrations: applied_migrations(&store.database()).await?.len(),
+        projections: keel_projections::status(store).await?,
     };
     let out = &mut context.out;
     if out.is_json() {
@@ -58,6 +63,25 @@ pub async fn status(context: &mut Context<'_>) -> Result<(), CliError> {
         out.line(format!("backend: {}", status.backend))?;
         out.line(format!("head position: {}", status.head_position))?;
         out.line(format!("migrations applied: {}", status.migrations))?;
+        for p in &status.projections {
+            let failure = match (&p.failed_position, &p.failed_error) {
+                (Some(position), Some(error)) => format!(", failed at {position}: {error}"),
+                _ => String::new(),
+            };
+            out.line(format!(
+                "projection {}: {} at position {} (lag {} events, {:.1} s), generation {}{}, {} dead letters{failure}",
+                p.name,
+                p.state,
+                p.position,
+                p.lag_events,
+                p.lag_seconds,
+                p.generation,
+                p.building_generation
+                    .map(|g| format!(" (building {g})"))
+                    .unwrap_or_default(),
+                p.dead_letters,
+            ))?;
+        }
     }
     Ok(())
 }

@@ -25,6 +25,7 @@ macro_rules! both_backends {
 
 mod api;
 mod cli;
+mod cli_read_models;
 mod crash;
 mod docs;
 mod handler;

@@ -4,4 +4,4 @@
 mod audit;
 mod failures;
 mod framework;
-mod support;
+pub mod support;
