@@ -49,17 +49,20 @@ async fn a_follower_misses_nothing_while_several_processes_append(backend: Backe
     let local = {
         let store = store.clone();
         tokio::spawn(async move {
-            let tasks: Vec<_> = (0..8)
+            let tasks: Vec<_> = (0..8u64)
                 .map(|task| {
                     let store = store.clone();
                     tokio::spawn(async move {
-                        for i in 0..50 {
+                        for i in 0..50u64 {
+                            // Alternately any version on streams the tasks share, and the
+                            // exact version on this task's own stream (the one-round-trip
+                            // path on PostgreSQL).
+                            let (stream, expected) = match i % 2 {
+                                0 => (format!("local-{}", (task + i) % 5), ExpectedVersion::Any),
+                                _ => (format!("own-{task}"), ExpectedVersion::Exact(i / 2)),
+                            };
                             store
-                                .append(
-                                    &format!("local-{}", (task + i) % 5),
-                                    ExpectedVersion::Any,
-                                    vec![sample_event("t.local")],
-                                )
+                                .append(&stream, expected, vec![sample_event("t.local")])
                                 .await
                                 .unwrap();
                         }
