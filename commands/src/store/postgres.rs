@@ -575,3 +575,52 @@ where
         Err(error) => Err(error.into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::envelope::NewEvent;
+    use keel_domain::Actor;
+
+    fn append(stream: &str, expected: ExpectedVersion) -> StreamAppend {
+        StreamAppend {
+            stream_id: stream.into(),
+            expected,
+            events: vec![NewEvent {
+                event_id: Uuid::now_v7(),
+                event_type: "test.happened".into(),
+                schema_version: 1,
+                payload: vec![0x80],
+                metadata: EventMetadata::new(TenantId::PLATFORM, Actor::System("test".into())),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_first_append_to_a_stream_decides_its_assumed_version() {
+        let units = [
+            vec![
+                append("a", ExpectedVersion::Exact(3)),
+                append("claim", ExpectedVersion::NoStream),
+            ],
+            vec![append("a", ExpectedVersion::Exact(4))],
+            vec![append("b", ExpectedVersion::Exact(0))],
+        ];
+        let units: Vec<&[StreamAppend]> = units.iter().map(Vec::as_slice).collect();
+        let assumed = assumed_versions(&units).expect("every append names its version");
+        // Absent means "no stream": the claim and `b` are planned as new streams.
+        assert_eq!(assumed, HashMap::from([("a".to_string(), 3)]));
+    }
+
+    #[test]
+    fn a_group_with_an_open_expectation_takes_the_locked_path() {
+        for open in [ExpectedVersion::Any, ExpectedVersion::StreamExists] {
+            let units = [
+                vec![append("a", ExpectedVersion::Exact(3))],
+                vec![append("b", open)],
+            ];
+            let units: Vec<&[StreamAppend]> = units.iter().map(Vec::as_slice).collect();
+            assert_eq!(assumed_versions(&units), None);
+        }
+    }
+}
