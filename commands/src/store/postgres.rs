@@ -10,25 +10,36 @@
 //! follows `read_all` from its checkpoint never meets a gap that fills later, so it never skips
 //! an event, and a rolled-back transaction releases its positions for the next one.
 //!
+//! ## One round trip per group
+//! Every write goes through the server-side function `keel_append_expecting`, a compare-and-set
+//! of the stream versions followed by the positions and the insert. When each append of a group
+//! names the exact version its streams must be at (the command handler's always do), the group
+//! is planned on those versions and the function is called alone in autocommit: one round trip,
+//! and the counter row is locked only for the insert and the commit's WAL flush, not across the
+//! network. If the assumption was wrong (a conflict, a replayed event id, a claim already taken),
+//! the function writes nothing and the group is decided again on locked rows, which gives every
+//! caller its exact answer.
+//!
 //! ## Live notification
 //! Commits wake local followers at once. Other processes learn of them through a coalesced
 //! `pg_notify` sent after the commit on a separate connection (never inside the append
 //! transaction: `NOTIFY` there takes a global lock at commit). A follower also re-reads every
 //! half second, so a lost signal delays it, never stalls it.
 
-use super::envelope::{AppendResult, EventMetadata, RecordedEvent, StreamAppend};
+use super::envelope::{AppendResult, EventMetadata, ExpectedVersion, RecordedEvent, StreamAppend};
 use super::error::StoreError;
 use super::group_commit::{resolve, GroupCommit, GroupWriter, Resolved};
 use super::head::Head;
-use super::plan::{plan_group, StoredId};
+use super::plan::{plan_group, GroupPlan, Outcome, StoredId};
 use super::snapshot::Snapshot;
 use super::EventStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
 use keel_domain::{Actor, TenantId};
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::sync::watch;
 use tracing::warn;
@@ -156,13 +167,11 @@ impl EventStore for PostgresStore {
             "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 \
              ORDER BY stream_version LIMIT $3"
         );
-        let rows = sqlx::query(&sql)
+        let query = sqlx::query(&sql)
             .bind(stream_id)
             .bind(from_version as i64)
-            .bind(limit as i64)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(decode_row).collect()
+            .bind(limit as i64);
+        fetch_events(query, &self.pool, limit).await
     }
 
     async fn read_all(
@@ -174,12 +183,10 @@ impl EventStore for PostgresStore {
             "SELECT {EVENT_COLUMNS} FROM events WHERE global_position > $1 \
              ORDER BY global_position LIMIT $2"
         );
-        let rows = sqlx::query(&sql)
+        let query = sqlx::query(&sql)
             .bind(after_position as i64)
-            .bind(limit as i64)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(decode_row).collect()
+            .bind(limit as i64);
+        fetch_events(query, &self.pool, limit).await
     }
 
     async fn read_tenant(
@@ -192,13 +199,11 @@ impl EventStore for PostgresStore {
             "SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND global_position > $2 \
              ORDER BY global_position LIMIT $3"
         );
-        let rows = sqlx::query(&sql)
+        let query = sqlx::query(&sql)
             .bind(tenant_id.0)
             .bind(after_position as i64)
-            .bind(limit as i64)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(decode_row).collect()
+            .bind(limit as i64);
+        fetch_events(query, &self.pool, limit).await
     }
 
     async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
@@ -267,6 +272,22 @@ impl EventStore for PostgresStore {
     }
 }
 
+/// Runs a query for at most `limit` event rows, decoding each as it arrives instead of
+/// materialising the whole page of rows first.
+async fn fetch_events(
+    query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    pool: &PgPool,
+    limit: usize,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut rows = query.fetch(pool);
+    // Bounded: a caller's huge limit must not reserve memory for rows that do not exist.
+    let mut events = Vec::with_capacity(limit.min(1024));
+    while let Some(row) = rows.try_next().await? {
+        events.push(decode_row(&row)?);
+    }
+    Ok(events)
+}
+
 fn decode_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
     let position: i64 = row.try_get(0)?;
     let actor_kind: &str = row.try_get(9)?;
@@ -301,8 +322,17 @@ struct PgWriter {
     local_commits: watch::Sender<u64>,
 }
 
-/// A transaction lost the race to create a stream that another one created meanwhile.
+/// A transaction lost a race to another one that created one of its streams or stored one of
+/// its event ids after it looked.
 struct LostRace;
+
+/// `keel_append_expecting` wrote nothing although the database is fine: a stream was not at
+/// the version planned on (SQLSTATE KL409), or an event id or stream version is already stored
+/// (a unique violation).
+struct NotAsPlanned;
+
+/// The SQLSTATE `keel_append_expecting` raises when a stream is not where the plan assumed.
+const STREAM_MOVED: &str = "KL409";
 
 #[async_trait]
 impl GroupWriter for PgWriter {
@@ -310,13 +340,55 @@ impl GroupWriter for PgWriter {
         &mut self,
         units: &[&[StreamAppend]],
     ) -> Result<(Vec<Resolved>, u64), StoreError> {
+        let done = match self.try_expected(units).await? {
+            Some(done) => done,
+            None => self.write_locked(units).await?,
+        };
+        if done.1 > 0 {
+            self.local_commits.send_replace(done.1);
+        }
+        Ok(done)
+    }
+}
+
+impl PgWriter {
+    /// The fast path, one round trip: when every append names the exact version its streams
+    /// must be at (as the command handler's do), plan the group on those versions and no
+    /// stored ids, and let `keel_append_expecting` check that assumption as it writes, in
+    /// autocommit. `None` if the group does not qualify or the assumption was wrong (a
+    /// conflict, a replay, a refusal): the group is then decided again on locked rows, which
+    /// gives every caller the exact answer.
+    async fn try_expected(
+        &self,
+        units: &[&[StreamAppend]],
+    ) -> Result<Option<(Vec<Resolved>, u64)>, StoreError> {
+        let Some(assumed) = assumed_versions(units) else {
+            return Ok(None);
+        };
+        let plan = plan_group(units, &assumed, &HashMap::new());
+        if plan.rows.is_empty() || !plan.outcomes.iter().all(|o| matches!(o, Outcome::Write(_))) {
+            return Ok(None);
+        }
+        match append_expecting(&self.pool, &plan, &assumed).await? {
+            Ok(base) => {
+                let end = base + plan.rows.len() as u64;
+                Ok(Some((resolve(plan.outcomes, base), end)))
+            }
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The general path: lock the streams, look up the event ids, decide every append exactly
+    /// (expected versions, replays, refusals), write. Retried when it loses a race to create a
+    /// stream, since the stream's version is then known.
+    async fn write_locked(
+        &self,
+        units: &[&[StreamAppend]],
+    ) -> Result<(Vec<Resolved>, u64), StoreError> {
         for _ in 0..MAX_RACE_RETRIES {
             // On a lost race the transaction is rolled back (dropped) and decided again: the
             // stream now exists, so its expected version is checked against the winner's.
-            if let Ok(done) = self.try_write(units).await? {
-                if done.1 > 0 {
-                    self.local_commits.send_replace(done.1);
-                }
+            if let Ok(done) = self.try_locked(units).await? {
                 return Ok(done);
             }
         }
@@ -324,10 +396,8 @@ impl GroupWriter for PgWriter {
             "too much contention creating the same streams; try again".into(),
         ))
     }
-}
 
-impl PgWriter {
-    async fn try_write(
+    async fn try_locked(
         &self,
         units: &[&[StreamAppend]],
     ) -> Result<Result<(Vec<Resolved>, u64), LostRace>, StoreError> {
@@ -376,118 +446,181 @@ impl PgWriter {
             tx.rollback().await?;
             return Ok(Ok((resolve(plan.outcomes, 0), 0)));
         }
-
-        if !self
-            .save_stream_versions(&mut tx, &plan.stream_versions)
-            .await?
-        {
+        // The streams that exist are locked, so the versions written over are the ones read.
+        // Only a stream believed new can have been created meanwhile, or an event id stored
+        // by a transaction that committed after the look-up: decide again, then they are seen.
+        let Ok(base) = append_expecting(&mut *tx, &plan, &versions).await? else {
             return Ok(Err(LostRace));
-        }
-
-        // The critical section starts here: the counter row is locked by the statement that
-        // takes the positions and inserts the events, and stays locked until commit.
-        let rows = &plan.rows;
-        let count = rows.len() as i64;
-        let base: i64 = sqlx::query_scalar(&format!(
-            "WITH head AS ( \
-               UPDATE event_log_head SET position = position + $1 WHERE id = 1 \
-               RETURNING position - $1 AS base), \
-             inserted AS ( \
-               INSERT INTO events ({EVENT_COLUMNS}) \
-               SELECT (SELECT base FROM head) + u.n, a, b, c, d, e, f, g, now(), h, i, j, k, l \
-               FROM UNNEST($2::uuid[], $3::text[], $4::bigint[], $5::uuid[], $6::text[], \
-                 $7::int[], $8::timestamptz[], $9::text[], $10::text[], $11::uuid[], $12::uuid[], \
-                 $13::bytea[]) WITH ORDINALITY AS u(a, b, c, d, e, f, g, h, i, j, k, l, n) \
-               RETURNING 1) \
-             SELECT base FROM head WHERE (SELECT count(*) FROM inserted) = $1"
-        ))
-        .bind(count)
-        .bind(rows.iter().map(|r| r.event.event_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.stream_id).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
-                .map(|r| r.stream_version as i64)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|r| r.event.metadata.tenant_id.0)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|r| r.event.event_type.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|r| r.event.schema_version as i32)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|r| r.event.metadata.occurred_at)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|r| r.event.metadata.actor.kind())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|r| r.event.metadata.actor.id())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|r| r.event.metadata.correlation_id)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|r| r.event.metadata.causation_id)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|r| r.event.payload.as_slice())
-                .collect::<Vec<_>>(),
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        let base = base as u64;
-        let end = base + count as u64;
+        };
         tx.commit().await?;
-        Ok(Ok((resolve(plan.outcomes, base), end)))
+        Ok(Ok((
+            resolve(plan.outcomes, base),
+            base + plan.rows.len() as u64,
+        )))
+    }
+}
+
+/// The version each stream of the group must be at for every append to succeed as asked, or
+/// `None` if an append leaves it open (`Any`, `StreamExists`). A stream's first append in the
+/// group decides; absent means "no stream".
+fn assumed_versions(units: &[&[StreamAppend]]) -> Option<HashMap<String, u64>> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut versions = HashMap::new();
+    for append in units.iter().flat_map(|u| u.iter()) {
+        let version = match append.expected {
+            ExpectedVersion::Exact(version) => version,
+            ExpectedVersion::NoStream => 0,
+            ExpectedVersion::Any | ExpectedVersion::StreamExists => return None,
+        };
+        if seen.insert(append.stream_id.as_str()) && version > 0 {
+            versions.insert(append.stream_id.clone(), version);
+        }
+    }
+    Some(versions)
+}
+
+/// Writes a planned group with `keel_append_expecting` (see its migration): moves each stream
+/// from its version in `versions` (absent = new) to the planned one, takes positions, inserts
+/// the rows. Returns the position before the first row, or why nothing was written.
+async fn append_expecting<'e, E>(
+    executor: E,
+    plan: &GroupPlan<'_>,
+    versions: &HashMap<String, u64>,
+) -> Result<Result<u64, NotAsPlanned>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+{
+    let streams = &plan.stream_versions;
+    let rows = &plan.rows;
+    let base = sqlx::query_scalar::<_, i64>(
+        "SELECT keel_append_expecting($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         $14, $15)",
+    )
+    .bind(streams.iter().map(|(s, _, _)| *s).collect::<Vec<_>>())
+    .bind(
+        streams
+            .iter()
+            .map(|(s, _, is_new)| match is_new {
+                true => 0,
+                false => versions.get(*s).copied().unwrap_or(0) as i64,
+            })
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        streams
+            .iter()
+            .map(|(_, v, _)| *v as i64)
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.event.event_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.stream_id).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.stream_version as i64)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.event.metadata.tenant_id.0)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.event.event_type.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.event.schema_version as i32)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.event.metadata.occurred_at)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.event.metadata.actor.kind())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.event.metadata.actor.id())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.event.metadata.correlation_id)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.event.metadata.causation_id)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.event.payload.as_slice())
+            .collect::<Vec<_>>(),
+    )
+    .fetch_one(executor)
+    .await;
+    match base {
+        Ok(base) => Ok(Ok(base as u64)),
+        Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some(STREAM_MOVED) => {
+            Ok(Err(NotAsPlanned))
+        }
+        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Ok(Err(NotAsPlanned)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::envelope::NewEvent;
+    use keel_domain::Actor;
+
+    fn append(stream: &str, expected: ExpectedVersion) -> StreamAppend {
+        StreamAppend {
+            stream_id: stream.into(),
+            expected,
+            events: vec![NewEvent {
+                event_id: Uuid::now_v7(),
+                event_type: "test.happened".into(),
+                schema_version: 1,
+                payload: vec![0x80],
+                metadata: EventMetadata::new(TenantId::PLATFORM, Actor::System("test".into())),
+            }],
+        }
     }
 
-    /// Writes each stream's new version in one statement: streams this transaction locked are
-    /// updated, new ones inserted. `false` if a stream believed new was created meanwhile by
-    /// another transaction (it is then neither inserted nor updated).
-    async fn save_stream_versions(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-        versions: &[(&str, u64, bool)],
-    ) -> Result<bool, StoreError> {
-        let names: Vec<&str> = versions.iter().map(|(s, _, _)| *s).collect();
-        let numbers: Vec<i64> = versions.iter().map(|(_, v, _)| *v as i64).collect();
-        let locked: Vec<&str> = versions
-            .iter()
-            .filter(|(_, _, is_new)| !is_new)
-            .map(|(s, _, _)| *s)
-            .collect();
-        let written = sqlx::query(
-            "INSERT INTO streams (stream_id, version) \
-             SELECT * FROM UNNEST($1::text[], $2::bigint[]) \
-             ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version \
-             WHERE streams.stream_id = ANY($3)",
-        )
-        .bind(&names)
-        .bind(&numbers)
-        .bind(&locked)
-        .execute(&mut **tx)
-        .await?;
-        Ok(written.rows_affected() == versions.len() as u64)
+    #[test]
+    fn the_first_append_to_a_stream_decides_its_assumed_version() {
+        let units = [
+            vec![
+                append("a", ExpectedVersion::Exact(3)),
+                append("claim", ExpectedVersion::NoStream),
+            ],
+            vec![append("a", ExpectedVersion::Exact(4))],
+            vec![append("b", ExpectedVersion::Exact(0))],
+        ];
+        let units: Vec<&[StreamAppend]> = units.iter().map(Vec::as_slice).collect();
+        let assumed = assumed_versions(&units).expect("every append names its version");
+        // Absent means "no stream": the claim and `b` are planned as new streams.
+        assert_eq!(assumed, HashMap::from([("a".to_string(), 3)]));
+    }
+
+    #[test]
+    fn a_group_with_an_open_expectation_takes_the_locked_path() {
+        for open in [ExpectedVersion::Any, ExpectedVersion::StreamExists] {
+            let units = [
+                vec![append("a", ExpectedVersion::Exact(3))],
+                vec![append("b", open)],
+            ];
+            let units: Vec<&[StreamAppend]> = units.iter().map(Vec::as_slice).collect();
+            assert_eq!(assumed_versions(&units), None);
+        }
     }
 }

@@ -33,31 +33,36 @@ async fn a_follower_misses_nothing_while_several_processes_append(backend: Backe
         })
     };
 
-    let writers: Vec<_> = (0..2)
-        .map(|_| {
-            tokio::process::Command::new(env!("CARGO_BIN_EXE_concurrent_writer"))
-                .args([
-                    db.url.as_str(),
-                    &APPENDS_PER_PROCESS.to_string(),
-                    &TASKS_PER_PROCESS.to_string(),
-                ])
-                .kill_on_drop(true)
-                .output()
+    // One writer process expects any version, the other exact versions (the command handler's
+    // way, which PostgreSQL writes in one round trip): both paths commit interleaved, and on the
+    // streams they share, exact appends meet commits of the other process.
+    let writers: Vec<_> = [None, Some("--exact")]
+        .into_iter()
+        .map(|mode| {
+            let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_concurrent_writer"));
+            command.args([
+                db.url.as_str(),
+                &APPENDS_PER_PROCESS.to_string(),
+                &TASKS_PER_PROCESS.to_string(),
+            ]);
+            command.args(mode);
+            command.kill_on_drop(true).output()
         })
         .collect();
     // This process writes too, so commits interleave across three processes.
     let local = {
         let store = store.clone();
         tokio::spawn(async move {
-            let tasks: Vec<_> = (0..8)
+            let tasks: Vec<_> = (0..8u64)
                 .map(|task| {
                     let store = store.clone();
                     tokio::spawn(async move {
-                        for i in 0..50 {
+                        for i in 0..50u64 {
+                            // The exact version on this task's own stream.
                             store
                                 .append(
-                                    &format!("local-{}", (task + i) % 5),
-                                    ExpectedVersion::Any,
+                                    &format!("local-{task}"),
+                                    ExpectedVersion::Exact(i),
                                     vec![sample_event("t.local")],
                                 )
                                 .await
