@@ -1,0 +1,82 @@
+//! Connecting to NATS and making sure Keel's JetStream stream exists as configured.
+
+use super::config::{RelayConfig, Retention};
+use super::error::RelayError;
+use async_nats::jetstream::{self, stream, Context};
+use std::time::Duration;
+
+/// How long a publish waits for its acknowledgement before the batch is retried.
+const ACK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects, checks the server has JetStream, and creates or updates the stream.
+pub async fn connect(config: &RelayConfig) -> Result<Context, RelayError> {
+    let client = async_nats::ConnectOptions::new()
+        .name("keel-relay")
+        // Reconnect quickly after an outage (the default backs off to several seconds): the
+        // relay's lag is what a NATS restart costs.
+        .reconnect_delay_callback(|attempts| {
+            Duration::from_millis((attempts as u64 * 100).min(1000))
+        })
+        .connect(&config.url)
+        .await
+        .map_err(|source| RelayError::Connect {
+            url: config.url.clone(),
+            source,
+        })?;
+    let context = jetstream::ContextBuilder::new()
+        .timeout(ACK_TIMEOUT)
+        .ack_timeout(ACK_TIMEOUT)
+        // Room for two batches of acks in flight; publishing waits rather than fails beyond.
+        .max_ack_inflight(config.batch.max(1) * 2)
+        .backpressure_on_inflight(true)
+        .build(client);
+    context
+        .query_account()
+        .await
+        .map_err(|e| RelayError::NoJetStream {
+            url: config.url.clone(),
+            detail: e.to_string(),
+        })?;
+    ensure_stream(&context, config).await?;
+    Ok(context)
+}
+
+/// The stream configuration Keel wants.
+pub fn stream_config(config: &RelayConfig) -> stream::Config {
+    stream::Config {
+        name: config.stream.clone(),
+        description: Some("Keel's committed events (published by the relay)".into()),
+        subjects: vec![config.stream_subjects()],
+        retention: match config.retention {
+            Retention::Limits => stream::RetentionPolicy::Limits,
+            Retention::Interest => stream::RetentionPolicy::Interest,
+            Retention::WorkQueue => stream::RetentionPolicy::WorkQueue,
+        },
+        num_replicas: config.replicas,
+        duplicate_window: config.duplicate_window,
+        max_age: config.max_age,
+        storage: stream::StorageType::File,
+        ..Default::default()
+    }
+}
+
+/// Creates the stream, or updates it to the configuration if it exists.
+pub async fn ensure_stream(context: &Context, config: &RelayConfig) -> Result<(), RelayError> {
+    context
+        .create_or_update_stream(stream_config(config))
+        .await
+        .map_err(|e| RelayError::Stream {
+            stream: config.stream.clone(),
+            detail: e.to_string(),
+        })?;
+    Ok(())
+}
+
+/// The sequence of the stream's last message (0 if it never had one).
+pub async fn last_sequence(context: &Context, stream: &str) -> Result<u64, RelayError> {
+    let stream = context
+        .get_stream(stream)
+        .await
+        .map_err(|e| RelayError::Publish(format!("cannot read the stream's state: {e}")))?;
+    Ok(stream.cached_info().state.last_sequence)
+}
