@@ -1,6 +1,7 @@
 //! Prometheus metrics: requests per route and status, request latency, commands and their
-//! outcomes, and the read side's position.
+//! outcomes, the read side's position, and the NATS relay's ([`RelayMetrics`]).
 
+use crate::relay_metrics::RelayMetrics;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
@@ -21,6 +22,8 @@ pub struct Metrics {
     pub directory_position: IntGauge,
     /// Position of the last committed event.
     pub head_position: IntGauge,
+    /// The NATS relay's metrics (stay at zero when the relay is not configured).
+    pub relay: RelayMetrics,
 }
 
 impl Metrics {
@@ -71,7 +74,9 @@ impl Metrics {
                 .register(collector)
                 .expect("metric names are unique");
         }
+        let relay = RelayMetrics::register(&registry);
         Metrics {
+            relay,
             registry,
             requests,
             request_seconds,

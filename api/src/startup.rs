@@ -26,6 +26,7 @@ use keel_commands::idempotency::IdempotencyStore;
 use keel_commands::store::{open, EventMetadata, EventStore, StoreOptions};
 use keel_domain::platform::{platform_keys_id, PlatformCommand};
 use keel_domain::{Actor, TenantId};
+use keel_projections::relay::Relay;
 use keel_projections::Directory;
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
@@ -40,6 +41,7 @@ pub struct Application {
     port: u16,
     server: Server,
     directory_task: JoinHandle<()>,
+    relay_task: Option<JoinHandle<()>>,
     /// The admin key generated on this start, if one was (printed once by `keel serve`).
     pub generated_admin_key: Option<String>,
 }
@@ -66,6 +68,7 @@ impl Application {
         let directory = Directory::new();
         catch_up(&directory, &*store).await?;
         let directory_task = tokio::spawn(follow(directory.clone(), store.clone()));
+        let relay = start_relay(&settings, &store).await?;
 
         let state = AppState {
             tenants: CommandHandler::new(store.clone(), HandlerConfig::default()),
@@ -79,7 +82,9 @@ impl Application {
             directory,
             metrics: Metrics::new(),
             read_wait: settings.read_wait(),
+            relay: relay.as_ref().map(Relay::status),
         };
+        let relay_task = relay.map(|relay| tokio::spawn(relay.run()));
         let generated_admin_key = ensure_admin_key(&state, &settings).await?;
 
         let listener = TcpListener::bind(settings.listen)
@@ -90,6 +95,7 @@ impl Application {
             port,
             server,
             directory_task,
+            relay_task,
             generated_admin_key,
         })
     }
@@ -109,6 +115,10 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.directory_task.abort();
+        // Stopping the relay anywhere loses nothing: its checkpoint only covers acked events.
+        if let Some(relay) = self.relay_task {
+            relay.abort();
+        }
         result
     }
 }
@@ -241,6 +251,21 @@ async fn follow(directory: Arc<Directory>, store: Arc<dyn EventStore>) {
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
+}
+
+/// Connects the NATS relay if `nats_url` is set; refuses to start if NATS is unreachable or
+/// has no JetStream, or the stream cannot be set up.
+async fn start_relay(
+    settings: &Settings,
+    store: &Arc<dyn EventStore>,
+) -> anyhow::Result<Option<Relay>> {
+    let Some(config) = settings.relay_config()? else {
+        return Ok(None);
+    };
+    let relay = Relay::start(config, store.clone())
+        .await
+        .context("cannot start publishing events to NATS (nats_url is set)")?;
+    Ok(Some(relay))
 }
 
 /// Registers the configured admin key, or on a first start without one generates a key and

@@ -28,6 +28,7 @@ mod crash;
 mod docs;
 mod handler;
 mod integration;
+mod nats;
 mod ordering;
 mod policy;
 mod store;
