@@ -30,15 +30,31 @@ pub async fn connect(config: &RelayConfig) -> Result<Context, RelayError> {
         .max_ack_inflight(config.batch.max(1) * 2)
         .backpressure_on_inflight(true)
         .build(client);
-    context
-        .query_account()
-        .await
-        .map_err(|e| RelayError::NoJetStream {
-            url: config.url.clone(),
-            detail: e.to_string(),
-        })?;
+    check_jetstream(&context, config).await?;
     ensure_stream(&context, config).await?;
     Ok(context)
+}
+
+/// Asks the server for its JetStream account information. A server started without `-js`
+/// has no responder on the API subject (or answers with an error).
+async fn check_jetstream(context: &Context, config: &RelayConfig) -> Result<(), RelayError> {
+    let no_jetstream = |detail: String| RelayError::NoJetStream {
+        url: config.url.clone(),
+        detail,
+    };
+    // A plain request rather than the client's typed account query, whose strict decoding
+    // rejects the answers of older (2.9) servers.
+    let reply = context
+        .client()
+        .request("$JS.API.INFO", bytes::Bytes::new())
+        .await
+        .map_err(|e| no_jetstream(e.to_string()))?;
+    let answer: serde_json::Value = serde_json::from_slice(&reply.payload)
+        .map_err(|e| no_jetstream(format!("unreadable answer: {e}")))?;
+    match answer.get("error") {
+        Some(error) => Err(no_jetstream(error.to_string())),
+        None => Ok(()),
+    }
 }
 
 /// The stream configuration Keel wants.
