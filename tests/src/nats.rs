@@ -137,12 +137,22 @@ pub struct PrivateNats {
     pub url: String,
     port: u16,
     dir: tempfile::TempDir,
+    jetstream: bool,
     child: Option<tokio::process::Child>,
 }
 
 impl PrivateNats {
     /// Starts a server on a free port; waits until it accepts connections.
     pub async fn start() -> PrivateNats {
+        PrivateNats::start_with(true).await
+    }
+
+    /// Starts a server without JetStream (no `-js`).
+    pub async fn start_without_jetstream() -> PrivateNats {
+        PrivateNats::start_with(false).await
+    }
+
+    async fn start_with(jetstream: bool) -> PrivateNats {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("bind a free port")
             .local_addr()
@@ -152,6 +162,7 @@ impl PrivateNats {
             url: format!("nats://127.0.0.1:{port}"),
             port,
             dir: tempfile::tempdir().expect("a store directory"),
+            jetstream,
             child: None,
         };
         server.restart().await;
@@ -161,7 +172,7 @@ impl PrivateNats {
     /// Starts the server again on the same port and store directory.
     pub async fn restart(&mut self) {
         assert!(self.child.is_none(), "the server is already running");
-        let child = spawn_server(self.port, self.dir.path());
+        let child = spawn_server(self.port, self.dir.path(), self.jetstream);
         self.child = Some(child);
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
@@ -179,11 +190,14 @@ impl PrivateNats {
     }
 }
 
-fn spawn_server(port: u16, dir: &Path) -> tokio::process::Child {
+fn spawn_server(port: u16, dir: &Path, jetstream: bool) -> tokio::process::Child {
     let binary = std::env::var("KEEL_TEST_NATS_SERVER").unwrap_or_else(|_| "/usr/sbin/nats-server".into());
-    tokio::process::Command::new(&binary)
-        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-        .arg(dir)
+    let mut command = tokio::process::Command::new(&binary);
+    command.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
+    if jetstream {
+        command.arg("-js").arg("-sd").arg(dir);
+    }
+    command
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)

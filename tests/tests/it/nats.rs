@@ -315,3 +315,48 @@ async fn a_python_consumer_decodes_the_events_and_the_cloudevents_sdk_accepts_th
     let again = run(vec!["--durable".into(), "suspensions".into(), "--type".into(), "tenant.suspended".into(), "--idle".into(), "2".into()]);
     assert!(again.is_empty(), "a durable consumer does not see acked events again: {again:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_server_refuses_to_start_on_a_nats_server_without_jetstream() {
+    let nats = PrivateNats::start_without_jetstream().await;
+    let stream = TestStream::on(nats.url.clone());
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let mut settings = keel_api::config::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: db.url.clone(),
+        admin_key: Some(keel_tests::app::test_admin_key().into()),
+        ..Default::default()
+    };
+    stream.configure(&mut settings);
+    let error = match keel_api::startup::Application::build(settings).await {
+        Ok(_) => panic!("the server started without JetStream"),
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(error.contains("has no JetStream (start nats-server with -js)"), "{error}");
+}
+
+#[test]
+fn nats_settings_are_validated_with_the_setting_named() {
+    let with = |change: fn(&mut keel_api::config::Settings)| {
+        let mut settings = keel_api::config::Settings {
+            nats_url: Some("nats://127.0.0.1:4222".into()),
+            ..Default::default()
+        };
+        change(&mut settings);
+        settings.validate().map_err(|e| e.to_string())
+    };
+    assert!(with(|_| {}).is_ok());
+    let cases: [(fn(&mut keel_api::config::Settings), &str); 7] = [
+        (|s| s.nats_url = Some("http://nats".into()), "`nats_url`"),
+        (|s| s.nats_stream = "has.dots".into(), "`nats_stream`"),
+        (|s| s.nats_subject_prefix = "keel.>".into(), "`nats_subject_prefix`"),
+        (|s| s.nats_duplicate_window_secs = 0, "`nats_duplicate_window_secs`"),
+        (|s| s.nats_replicas = 7, "`nats_replicas`"),
+        (|s| s.nats_retention = "forever".into(), "`nats_retention`"),
+        (|s| s.nats_body_format = "xml".into(), "`nats_body_format`"),
+    ];
+    for (change, setting) in cases {
+        let error = with(change).expect_err(setting);
+        assert!(error.contains(setting), "{error} should name {setting}");
+    }
+}
