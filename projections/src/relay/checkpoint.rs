@@ -81,73 +81,59 @@ impl Checkpoint {
     }
 }
 
-/// Applies the relay's pending migrations, each in a transaction with its record.
+/// Applies `$migrator`'s pending migrations on `$pool`, each in a transaction with its record
+/// in `keel_relay_migrations`; `$lock` (run first in each transaction) serialises servers that
+/// start at once. A macro because the two backends differ only in pool type and placeholders.
+macro_rules! apply_migrations {
+    ($pool:expr, $migrator:expr, $lock:expr, $select:expr, $insert:expr) => {{
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS keel_relay_migrations (
+                version BIGINT PRIMARY KEY, description TEXT NOT NULL)",
+        )
+        .execute($pool)
+        .await?;
+        for migration in $migrator.iter() {
+            let mut tx = $pool.begin().await?;
+            if let Some(lock) = $lock {
+                sqlx::query(lock).execute(&mut *tx).await?;
+            }
+            let applied: Option<i64> = sqlx::query_scalar($select)
+                .bind(migration.version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if applied.is_none() {
+                sqlx::raw_sql(migration.sql.as_ref())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query($insert)
+                    .bind(migration.version)
+                    .bind(&*migration.description)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+    }};
+}
+
+/// Applies the relay's pending migrations.
 async fn migrate(db: &Database) -> Result<(), sqlx::Error> {
     match db {
-        Database::Sqlite(pool) => {
-            sqlx::raw_sql(
-                "CREATE TABLE IF NOT EXISTS keel_relay_migrations (
-                    version BIGINT PRIMARY KEY, description TEXT NOT NULL)",
-            )
-            .execute(pool)
-            .await?;
-            for migration in SQLITE.iter() {
-                let mut tx = pool.begin().await?;
-                let applied: Option<i64> = sqlx::query_scalar(
-                    "SELECT version FROM keel_relay_migrations WHERE version = ?",
-                )
-                .bind(migration.version)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if applied.is_none() {
-                    sqlx::raw_sql(migration.sql.as_ref())
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "INSERT INTO keel_relay_migrations (version, description) VALUES (?, ?)",
-                    )
-                    .bind(migration.version)
-                    .bind(&*migration.description)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
-            }
-        }
-        Database::Postgres(pool) => {
-            sqlx::raw_sql(
-                "CREATE TABLE IF NOT EXISTS keel_relay_migrations (
-                    version BIGINT PRIMARY KEY, description TEXT NOT NULL)",
-            )
-            .execute(pool)
-            .await?;
-            for migration in POSTGRES.iter() {
-                let mut tx = pool.begin().await?;
-                // Two servers starting at once: the second waits, then sees the record.
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtext('keel_relay_migrations'))")
-                    .execute(&mut *tx)
-                    .await?;
-                let applied: Option<i64> = sqlx::query_scalar(
-                    "SELECT version FROM keel_relay_migrations WHERE version = $1",
-                )
-                .bind(migration.version)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if applied.is_none() {
-                    sqlx::raw_sql(migration.sql.as_ref())
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "INSERT INTO keel_relay_migrations (version, description) VALUES ($1, $2)",
-                    )
-                    .bind(migration.version)
-                    .bind(&*migration.description)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
-            }
-        }
+        // SQLite has one writer at a time; the transaction is lock enough.
+        Database::Sqlite(pool) => apply_migrations!(
+            pool,
+            SQLITE,
+            None::<&str>,
+            "SELECT version FROM keel_relay_migrations WHERE version = ?",
+            "INSERT INTO keel_relay_migrations (version, description) VALUES (?, ?)"
+        ),
+        Database::Postgres(pool) => apply_migrations!(
+            pool,
+            POSTGRES,
+            Some("SELECT pg_advisory_xact_lock(hashtext('keel_relay_migrations'))"),
+            "SELECT version FROM keel_relay_migrations WHERE version = $1",
+            "INSERT INTO keel_relay_migrations (version, description) VALUES ($1, $2)"
+        ),
     }
     Ok(())
 }
