@@ -10,6 +10,12 @@
 //! every later one instead of storing it ahead of the lost one, and the relay resumes from the
 //! last contiguous acknowledged event. The stream must therefore be Keel's alone (give no one
 //! else publish rights on its subjects).
+//!
+//! Two batches are in flight at most: the next batch is read and sent while the previous one's
+//! acks are awaited. Acks are processed strictly in log order. The checkpoint is written by a
+//! second loop in the same task, from the latest acknowledged position, so a slow database
+//! write (SQLite's single writer is busy with commits) never holds up publishing; it may trail
+//! the acknowledged position by a write, which a restart turns into absorbed duplicates.
 
 use super::checkpoint::Checkpoint;
 use super::config::RelayConfig;
@@ -17,13 +23,17 @@ use super::error::RelayError;
 use super::jetstream;
 use super::message::outgoing;
 use super::status::RelayStatus;
-use async_nats::jetstream::context::{PublishAckFuture, PublishErrorKind};
+use async_nats::jetstream::context::{PublishError, PublishErrorKind};
+use async_nats::jetstream::publish::PublishAck;
 use async_nats::jetstream::Context;
-use futures::future::join_all;
+use futures::future::{join_all, BoxFuture};
+use futures::FutureExt;
 use keel_commands::store::{EventStore, RecordedEvent};
+use std::collections::VecDeque;
 use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 use tracing::{info, warn};
 
 /// How long the relay waits for a wake-up before looking at the log anyway (wake-ups from
@@ -33,6 +43,8 @@ const FALLBACK_POLL: Duration = Duration::from_millis(500);
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(2));
 /// The header that makes JetStream refuse a message stored out of turn.
 const EXPECTED_LAST_SEQUENCE: &str = "Nats-Expected-Last-Sequence";
+/// Batches sent whose acks are not yet processed.
+const IN_FLIGHT: usize = 2;
 
 /// A connected relay, ready to [`run`](Relay::run).
 pub struct Relay {
@@ -43,15 +55,51 @@ pub struct Relay {
     status: Arc<RelayStatus>,
 }
 
-/// What one batch achieved.
-struct BatchOutcome {
+/// A batch sent to JetStream, its acks pending.
+struct Sent {
+    positions: Vec<u64>,
+    acks: BoxFuture<'static, Vec<Result<PublishAck, PublishError>>>,
+    /// Why sending stopped before the end of the batch, if it did.
+    send_error: Option<(PublishErrorKind, String)>,
+}
+
+/// What one batch's acks say.
+struct Acked {
     /// Position of the last event of the contiguous acknowledged prefix, if any.
-    acked_through: Option<u64>,
-    /// The stream's last sequence after the prefix.
-    last_sequence: u64,
+    through: Option<u64>,
     stored: u64,
     duplicates: u64,
     error: Option<(PublishErrorKind, String)>,
+}
+
+impl Sent {
+    async fn acked(self) -> Acked {
+        let acks = self.acks.await;
+        let mut outcome = Acked {
+            through: None,
+            stored: 0,
+            duplicates: 0,
+            error: None,
+        };
+        for (position, ack) in self.positions.into_iter().zip(acks) {
+            match ack {
+                Ok(ack) => {
+                    if ack.duplicate {
+                        outcome.duplicates += 1;
+                    } else {
+                        outcome.stored += 1;
+                    }
+                    outcome.through = Some(position);
+                }
+                Err(e) => {
+                    outcome.error = Some((e.kind(), e.to_string()));
+                    return outcome;
+                }
+            }
+        }
+        outcome.error = self.send_error;
+        outcome
+    }
 }
 
 impl Relay {
@@ -81,69 +129,102 @@ impl Relay {
     }
 
     /// Publishes until the task is dropped or aborted. Every failure (store, NATS) is logged,
-    /// shown in the status and retried from the checkpoint with a bounded backoff; stopping at
-    /// any await point loses nothing, since the checkpoint only covers acknowledged events.
+    /// shown in the status and retried from the last acknowledged event with a bounded
+    /// backoff; stopping at any await point loses nothing, since the checkpoint only covers
+    /// acknowledged events.
     pub async fn run(self) {
+        let (acked, checkpoints) = watch::channel(self.status.position());
+        // Both loops live in this one task, so aborting it stops both at once.
+        tokio::join!(self.publish(acked), self.write_checkpoints(checkpoints));
+    }
+
+    /// Keeps the checkpoint at the latest acknowledged position, coalescing positions that
+    /// arrive while a write is in progress.
+    async fn write_checkpoints(&self, mut acked: watch::Receiver<u64>) {
+        while acked.changed().await.is_ok() {
+            let position = *acked.borrow_and_update();
+            while let Err(e) = self.checkpoint.save(position).await {
+                warn!(stream = %self.config.stream, error = %e, "cannot write the relay checkpoint; retrying");
+                tokio::time::sleep(BACKOFF.1).await;
+            }
+        }
+    }
+
+    async fn publish(&self, acked_tx: watch::Sender<u64>) {
         let mut head = self.store.watch_head();
-        let mut position = self.status.position();
-        // The stream's last sequence while the relay is in step with it; `None` after a
-        // failure, when it must be read again from the server.
+        let mut acked = self.status.position();
+        let mut sent = acked;
+        let mut in_flight: VecDeque<Sent> = VecDeque::with_capacity(IN_FLIGHT);
+        // The stream's last sequence once everything sent is stored, while the relay is in step
+        // with the stream; `None` after a failure, when it must be read from the server again.
         let mut last_sequence: Option<u64> = None;
         let mut backoff = BACKOFF.0;
         loop {
-            head.borrow_and_update();
-            let events = match self.store.read_all(position, self.config.batch).await {
-                Ok(events) => events,
-                Err(e) => {
-                    self.fail(&RelayError::from(e).to_string(), &mut backoff)
-                        .await;
-                    continue;
-                }
-            };
-            if events.is_empty() {
-                let _ = tokio::time::timeout(FALLBACK_POLL, head.changed()).await;
-                continue;
-            }
-            let base = match last_sequence {
-                Some(sequence) => sequence,
-                None => match self.resync().await {
-                    Ok(sequence) => sequence,
+            // Out of step with the stream (`None`), the relay sends nothing until what is in
+            // flight is settled: the stream's last sequence read meanwhile would let a new
+            // batch be stored ahead of in-flight messages that are about to be refused.
+            let may_send = in_flight.is_empty()
+                || (in_flight.len() < IN_FLIGHT && last_sequence.is_some());
+            if may_send {
+                head.borrow_and_update();
+                let events = match self.store.read_all(sent, self.config.batch).await {
+                    Ok(events) => events,
                     Err(e) => {
-                        self.fail(&e.to_string(), &mut backoff).await;
+                        self.fail(&RelayError::from(e).to_string(), &mut backoff).await;
                         continue;
                     }
-                },
-            };
-            let outcome = self.publish(&events, base).await;
-            if let Some(acked) = outcome.acked_through {
-                if let Err(e) = self.checkpoint.save(acked).await {
-                    // The events are in JetStream; republishing them later is absorbed.
-                    last_sequence = None;
-                    self.fail(&RelayError::from(e).to_string(), &mut backoff)
-                        .await;
+                };
+                if !events.is_empty() {
+                    let base = match last_sequence {
+                        Some(sequence) => sequence,
+                        None => match self.resync().await {
+                            Ok(sequence) => sequence,
+                            Err(e) => {
+                                self.fail(&e.to_string(), &mut backoff).await;
+                                continue;
+                            }
+                        },
+                    };
+                    sent = events.last().expect("not empty").global_position;
+                    last_sequence = Some(base + events.len() as u64);
+                    in_flight.push_back(self.send(&events, base).await);
                     continue;
                 }
-                position = acked;
-                self.status
-                    .advanced(acked, outcome.stored, outcome.duplicates);
+                if in_flight.is_empty() {
+                    let _ = tokio::time::timeout(FALLBACK_POLL, head.changed()).await;
+                    continue;
+                }
             }
-            match outcome.error {
-                None => {
-                    last_sequence = Some(outcome.last_sequence);
-                    self.status.healthy();
-                    backoff = BACKOFF.0;
-                }
-                // Expected after republished duplicates (they do not advance the stream) and
-                // after a lost message: read the stream's state and go on from the checkpoint.
-                Some((PublishErrorKind::WrongLastSequence, _))
-                    if outcome.acked_through.is_some() =>
-                {
-                    last_sequence = None;
-                }
-                Some((_, error)) => {
-                    last_sequence = None;
-                    self.fail(&error, &mut backoff).await;
-                }
+            let batch = in_flight.pop_front().expect("a batch is in flight");
+            let outcome = batch.acked().await;
+            let progressed = outcome.through.is_some();
+            if let Some(position) = outcome.through {
+                acked = position;
+                self.status
+                    .advanced(position, outcome.stored, outcome.duplicates);
+                acked_tx.send_replace(position);
+            }
+            if outcome.duplicates > 0 {
+                // Duplicates do not advance the stream: later predictions are off by as many.
+                last_sequence = None;
+            }
+            let Some((kind, error)) = outcome.error else {
+                self.status.healthy();
+                backoff = BACKOFF.0;
+                continue;
+            };
+            // Later batches were sent on the failed one's predictions: let them finish (what
+            // they stored is in order and is republished as duplicates), then go on from the
+            // last acknowledged event.
+            for later in in_flight.drain(..) {
+                let _ = later.acked().await;
+            }
+            sent = acked;
+            last_sequence = None;
+            // Expected after republished duplicates and after a lost message: re-read the
+            // stream's state and go on at once if the batch made progress.
+            if !(kind == PublishErrorKind::WrongLastSequence && progressed) {
+                self.fail(&error, &mut backoff).await;
             }
         }
     }
@@ -155,16 +236,16 @@ impl Relay {
     }
 
     async fn fail(&self, error: &str, backoff: &mut Duration) {
-        warn!(stream = %self.config.stream, %error, "relay batch failed; retrying from the checkpoint");
+        warn!(stream = %self.config.stream, %error, "relay batch failed; retrying from the last acknowledged event");
         self.status.failed(error);
         tokio::time::sleep(*backoff).await;
         *backoff = (*backoff * 2).min(BACKOFF.1);
     }
 
-    /// Publishes `events` without waiting between them, then awaits their acks together.
-    /// `base` is the stream's last sequence before the batch.
-    async fn publish(&self, events: &[RecordedEvent], base: u64) -> BatchOutcome {
-        let mut pending: Vec<PublishAckFuture> = Vec::with_capacity(events.len());
+    /// Sends `events` without waiting for acks; `base` is the stream's last sequence before
+    /// the batch, so the i-th message expects `base + i`.
+    async fn send(&self, events: &[RecordedEvent], base: u64) -> Sent {
+        let mut pending = Vec::with_capacity(events.len());
         let mut send_error = None;
         for (i, event) in events.iter().enumerate() {
             let mut message = outgoing(&self.config.subject_prefix, self.config.format, event);
@@ -176,39 +257,21 @@ impl Relay {
                 .publish_with_headers(message.subject, message.headers, message.body)
                 .await
             {
-                Ok(ack) => pending.push(ack),
+                Ok(ack) => pending.push(ack.into_future()),
                 Err(e) => {
                     send_error = Some((e.kind(), e.to_string()));
                     break;
                 }
             }
         }
-        let acks = join_all(pending.into_iter().map(IntoFuture::into_future)).await;
-        let mut outcome = BatchOutcome {
-            acked_through: None,
-            last_sequence: base,
-            stored: 0,
-            duplicates: 0,
-            error: None,
-        };
-        for (event, ack) in events.iter().zip(acks) {
-            match ack {
-                Ok(ack) => {
-                    if ack.duplicate {
-                        outcome.duplicates += 1;
-                    } else {
-                        outcome.stored += 1;
-                        outcome.last_sequence = ack.sequence;
-                    }
-                    outcome.acked_through = Some(event.global_position);
-                }
-                Err(e) => {
-                    outcome.error = Some((e.kind(), e.to_string()));
-                    return outcome;
-                }
-            }
+        Sent {
+            positions: events
+                .iter()
+                .take(pending.len())
+                .map(|e| e.global_position)
+                .collect(),
+            acks: join_all(pending).boxed(),
+            send_error,
         }
-        outcome.error = send_error;
-        outcome
     }
 }
