@@ -66,7 +66,10 @@ fn args() -> Result<Args> {
         matches!(parsed.backend.as_str(), "sqlite" | "postgres"),
         "--backend is sqlite or postgres"
     );
-    anyhow::ensure!(parsed.events > 0 && parsed.seconds > 0, "--events and --seconds are positive");
+    anyhow::ensure!(
+        parsed.events > 0 && parsed.seconds > 0,
+        "--events and --seconds are positive"
+    );
     Ok(parsed)
 }
 
@@ -122,17 +125,15 @@ fn event() -> NewEvent {
         event_id: Uuid::now_v7(),
         event_type: "counter.incremented".into(),
         schema_version: 1,
-        payload: keel_domain::event::encode_payload(
-            &serde_json::json!({"by": 1, "note": "bench"}),
-        )
-        .expect("encode"),
+        payload: keel_domain::event::encode_payload(&serde_json::json!({"by": 1, "note": "bench"}))
+            .expect("encode"),
         metadata: EventMetadata::new(TenantId::new(), Actor::System("bench".into())),
     }
 }
 
 fn relay_config() -> RelayConfig {
-    let url = std::env::var("KEEL_BENCH_NATS_URL")
-        .unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let url =
+        std::env::var("KEEL_BENCH_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
     let id = Uuid::now_v7().simple().to_string();
     RelayConfig {
         stream: format!("KEEL_BENCH_{id}"),
@@ -264,8 +265,7 @@ async fn latency(
         })
         .collect::<Result<_>>()?;
     latencies.sort();
-    let pick =
-        |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    let pick = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     Ok((pick(0.50), pick(0.99), *latencies.last().expect("events")))
 }
 

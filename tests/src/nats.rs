@@ -59,9 +59,12 @@ impl TestStream {
     /// A JetStream context on the stream's server. Panics if the server is unreachable: a test
     /// that cannot reach NATS must fail, not skip.
     pub async fn jetstream(&self) -> Context {
-        let client = async_nats::connect(&self.url)
-            .await
-            .unwrap_or_else(|e| panic!("NATS is not reachable at {}: {e} (scripts/test starts it)", self.url));
+        let client = async_nats::connect(&self.url).await.unwrap_or_else(|e| {
+            panic!(
+                "NATS is not reachable at {}: {e} (scripts/test starts it)",
+                self.url
+            )
+        });
         jetstream::new(client)
     }
 
@@ -121,7 +124,8 @@ impl Drop for TestStream {
                 let connect = async_nats::ConnectOptions::new()
                     .connection_timeout(Duration::from_secs(2))
                     .connect(&url);
-                if let Ok(Ok(client)) = tokio::time::timeout(Duration::from_secs(3), connect).await {
+                if let Ok(Ok(client)) = tokio::time::timeout(Duration::from_secs(3), connect).await
+                {
                     let _ = jetstream::new(client).delete_stream(&name).await;
                 }
             });
@@ -175,7 +179,10 @@ impl PrivateNats {
         let child = spawn_server(self.port, self.dir.path(), self.jetstream);
         self.child = Some(child);
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -191,7 +198,8 @@ impl PrivateNats {
 }
 
 fn spawn_server(port: u16, dir: &Path, jetstream: bool) -> tokio::process::Child {
-    let binary = std::env::var("KEEL_TEST_NATS_SERVER").unwrap_or_else(|_| "/usr/sbin/nats-server".into());
+    let binary =
+        std::env::var("KEEL_TEST_NATS_SERVER").unwrap_or_else(|_| "/usr/sbin/nats-server".into());
     let mut command = tokio::process::Command::new(&binary);
     command.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
     if jetstream {

@@ -3,9 +3,9 @@
 use crate::error::{ApiError, Problem};
 use crate::metrics::Metrics;
 use crate::state::AppState;
-use keel_projections::relay::RelayStatus;
 use actix_web::web::Data;
 use actix_web::{get, HttpResponse};
+use keel_projections::relay::RelayStatus;
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -163,14 +163,15 @@ impl Relay {
             // Out of step with the stream (`None`), the relay sends nothing until what is in
             // flight is settled: the stream's last sequence read meanwhile would let a new
             // batch be stored ahead of in-flight messages that are about to be refused.
-            let may_send = in_flight.is_empty()
-                || (in_flight.len() < IN_FLIGHT && last_sequence.is_some());
+            let may_send =
+                in_flight.is_empty() || (in_flight.len() < IN_FLIGHT && last_sequence.is_some());
             if may_send {
                 head.borrow_and_update();
                 let events = match self.store.read_all(sent, self.config.batch).await {
                     Ok(events) => events,
                     Err(e) => {
-                        self.fail(&RelayError::from(e).to_string(), &mut backoff).await;
+                        self.fail(&RelayError::from(e).to_string(), &mut backoff)
+                            .await;
                         continue;
                     }
                 };

@@ -3,7 +3,7 @@
 //! consumer written without Keel's code (Python) decodes the events.
 
 use async_nats::jetstream::Message;
-use keel_commands::store::{EventStore, RecordedEvent, StreamAppend, ExpectedVersion};
+use keel_commands::store::{EventStore, ExpectedVersion, RecordedEvent, StreamAppend};
 use keel_projections::relay::{Checkpoint, Relay};
 use keel_tests::app::{spawn_app_with, TestApp};
 use keel_tests::nats::{PrivateNats, TestStream};
@@ -34,7 +34,10 @@ async fn some_commands(app: &TestApp, tag: &str) -> Vec<String> {
         tenants.push(id);
     }
     let reply = app
-        .post(&format!("/v1/tenants/{}/suspend", tenants[0]), json!({ "reason": "unpaid invoices" }))
+        .post(
+            &format!("/v1/tenants/{}/suspend", tenants[0]),
+            json!({ "reason": "unpaid invoices" }),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     tenants
@@ -72,13 +75,19 @@ fn assert_published_as_stored(stream: &TestStream, messages: &[Message], events:
         let (aggregate, fact) = event.event_type.split_once('.').unwrap();
         assert_eq!(
             message.subject.as_str(),
-            format!("{}.{}.{aggregate}.{fact}", stream.prefix, event.metadata.tenant_id)
+            format!(
+                "{}.{}.{aggregate}.{fact}",
+                stream.prefix, event.metadata.tenant_id
+            )
         );
         let id = event.event_id.to_string();
         let expect = [
             ("ce-specversion", "1.0".to_owned()),
             ("ce-id", id.clone()),
-            ("ce-source", format!("/keel/tenants/{}", event.metadata.tenant_id)),
+            (
+                "ce-source",
+                format!("/keel/tenants/{}", event.metadata.tenant_id),
+            ),
             ("ce-type", event.event_type.clone()),
             ("ce-subject", event.stream_id.clone()),
             ("Content-Type", "application/msgpack".to_owned()),
@@ -86,11 +95,18 @@ fn assert_published_as_stored(stream: &TestStream, messages: &[Message], events:
             ("Keel-Global-Position", event.global_position.to_string()),
             ("Keel-Tenant-Id", event.metadata.tenant_id.to_string()),
             ("Keel-Schema-Version", event.schema_version.to_string()),
-            ("Keel-Correlation-Id", event.metadata.correlation_id.to_string()),
+            (
+                "Keel-Correlation-Id",
+                event.metadata.correlation_id.to_string(),
+            ),
             ("Nats-Msg-Id", id),
         ];
         for (name, value) in expect {
-            assert_eq!(header(message, name).as_deref(), Some(value.as_str()), "header {name}");
+            assert_eq!(
+                header(message, name).as_deref(),
+                Some(value.as_str()),
+                "header {name}"
+            );
         }
         assert_eq!(
             header(message, "Keel-Causation-Id"),
@@ -102,7 +118,11 @@ fn assert_published_as_stored(stream: &TestStream, messages: &[Message], events:
             time.timestamp_micros(),
             event.metadata.occurred_at.timestamp_micros()
         );
-        assert_eq!(&message.payload[..], &event.payload[..], "the body is the stored payload");
+        assert_eq!(
+            &message.payload[..],
+            &event.payload[..],
+            "the body is the stored payload"
+        );
         // Per-stream order: each stream's versions arrive 1, 2, 3...
         let seen = versions.entry(event.stream_id.as_str()).or_insert(0);
         assert_eq!(
@@ -125,7 +145,11 @@ async fn every_event_is_published_once_in_order_with_all_headers(backend: Backen
     let events = app.db.open().await.read_all(0, 100_000).await.unwrap();
     let messages = stream.read(None, events.len()).await;
     assert_published_as_stored(&stream, &messages, &events);
-    assert_eq!(stream.message_count().await, events.len() as u64, "nothing twice");
+    assert_eq!(
+        stream.message_count().await,
+        events.len() as u64,
+        "nothing twice"
+    );
 
     // Subjects let a consumer take one tenant, or one event type.
     let tenant = &tenants[1];
@@ -136,12 +160,23 @@ async fn every_event_is_published_once_in_order_with_all_headers(backend: Backen
     let filtered = stream
         .read(Some(&format!("{}.{tenant}.>", stream.prefix)), own.len())
         .await;
-    let ids: Vec<_> = filtered.iter().map(|m| header(m, "ce-id").unwrap()).collect();
-    assert_eq!(ids, own.iter().map(|e| e.event_id.to_string()).collect::<Vec<_>>());
+    let ids: Vec<_> = filtered
+        .iter()
+        .map(|m| header(m, "ce-id").unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        own.iter()
+            .map(|e| e.event_id.to_string())
+            .collect::<Vec<_>>()
+    );
     let suspended = stream
         .read(Some(&format!("{}.*.tenant.suspended", stream.prefix)), 1)
         .await;
-    assert_eq!(header(&suspended[0], "Keel-Tenant-Id").as_deref(), Some(tenants[0].as_str()));
+    assert_eq!(
+        header(&suspended[0], "Keel-Tenant-Id").as_deref(),
+        Some(tenants[0].as_str())
+    );
 
     let metrics = app
         .send(reqwest::Method::GET, "/metrics", None, None, &[])
@@ -154,10 +189,16 @@ async fn every_event_is_published_once_in_order_with_all_headers(backend: Backen
         .await
         .unwrap();
     let head = events.last().unwrap().global_position;
-    assert!(text.contains(&format!("keel_relay_position {head}")), "{text}");
+    assert!(
+        text.contains(&format!("keel_relay_position {head}")),
+        "{text}"
+    );
     assert!(text.contains("keel_relay_lag_events 0"), "{text}");
     assert!(text.contains("keel_relay_connected 1"), "{text}");
-    assert!(text.contains(&format!("keel_relay_published_total {}", events.len())), "{text}");
+    assert!(
+        text.contains(&format!("keel_relay_published_total {}", events.len())),
+        "{text}"
+    );
 }
 
 /// Appends `count` events over 20 streams, in appends of 50.
@@ -168,7 +209,9 @@ async fn append_many(store: &Arc<dyn EventStore>, count: usize) {
             .append_streams(vec![StreamAppend {
                 stream_id,
                 expected: ExpectedVersion::Any,
-                events: (0..50).map(|_| sample_event("counter.incremented")).collect(),
+                events: (0..50)
+                    .map(|_| sample_event("counter.incremented"))
+                    .collect(),
             }])
             .await
             .unwrap();
@@ -182,7 +225,10 @@ async fn wait_for_position(relay: &keel_projections::relay::RelayStatus, positio
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the relay stopped at {:?}, short of {position}", relay.snapshot());
+    panic!(
+        "the relay stopped at {:?}, short of {position}",
+        relay.snapshot()
+    );
 }
 
 async fn a_killed_relay_resumes_from_its_checkpoint_and_duplicates_are_absorbed(backend: Backend) {
@@ -191,7 +237,9 @@ async fn a_killed_relay_resumes_from_its_checkpoint_and_duplicates_are_absorbed(
     let store = db.open().await;
     append_many(&store, 5000).await;
 
-    let relay = Relay::start(stream.relay_config(), store.clone()).await.unwrap();
+    let relay = Relay::start(stream.relay_config(), store.clone())
+        .await
+        .unwrap();
     let status = relay.status();
     let task = tokio::spawn(relay.run());
     wait_for_position(&status, 1000).await;
@@ -203,14 +251,18 @@ async fn a_killed_relay_resumes_from_its_checkpoint_and_duplicates_are_absorbed(
     // Rewind the checkpoint as if the relay had died between JetStream's ack and the
     // checkpoint write: everything since is published again and must be absorbed.
     // (The checkpoint may trail the acknowledged position by one write, never lead it.)
-    let checkpoint = Checkpoint::open(store.database(), &stream.name).await.unwrap();
+    let checkpoint = Checkpoint::open(store.database(), &stream.name)
+        .await
+        .unwrap();
     let saved = checkpoint.load().await.unwrap();
     assert!(saved <= killed_at, "checkpoint {saved}, acked {killed_at}");
     let rewound = saved.saturating_sub(500);
     checkpoint.save(rewound).await.unwrap();
     append_many(&store, 1000).await;
 
-    let relay = Relay::start(stream.relay_config(), store.clone()).await.unwrap();
+    let relay = Relay::start(stream.relay_config(), store.clone())
+        .await
+        .unwrap();
     let status = relay.status();
     let task = tokio::spawn(relay.run());
     wait_for_position(&status, 6000).await;
@@ -225,7 +277,10 @@ async fn a_killed_relay_resumes_from_its_checkpoint_and_duplicates_are_absorbed(
     let events = store.read_all(0, 100_000).await.unwrap();
     assert_eq!(stream.message_count().await, 6000, "no event stored twice");
     let messages = stream.read(None, events.len()).await;
-    let ids: Vec<_> = messages.iter().map(|m| header(m, "ce-id").unwrap()).collect();
+    let ids: Vec<_> = messages
+        .iter()
+        .map(|m| header(m, "ce-id").unwrap())
+        .collect();
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());
     let positions: Vec<u64> = messages
         .iter()
@@ -238,7 +293,13 @@ async fn a_killed_relay_resumes_from_its_checkpoint_and_duplicates_are_absorbed(
             &positions[i.saturating_sub(3)..(i + 5).min(positions.len())]
         );
     }
-    assert_eq!(ids, events.iter().map(|e| e.event_id.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        ids,
+        events
+            .iter()
+            .map(|e| e.event_id.to_string())
+            .collect::<Vec<_>>()
+    );
 }
 
 async fn events_committed_while_nats_is_down_are_published_when_it_returns(backend: Backend) {
@@ -254,14 +315,21 @@ async fn events_committed_while_nats_is_down_are_published_when_it_returns(backe
     for i in 0..3 {
         during.push(app.create_tenant(&format!("outage-during-{i}")).await);
         let reply = app
-            .post(&format!("/v1/tenants/{first}/rename"), json!({ "name": format!("Name {i}") }))
+            .post(
+                &format!("/v1/tenants/{first}/rename"),
+                json!({ "name": format!("Name {i}") }),
+            )
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     }
     let mut failing = None;
     for _ in 0..200 {
         let ready = app.get("/readyz").await;
-        assert_eq!(ready.status, StatusCode::OK, "a NATS outage does not make the server unready");
+        assert_eq!(
+            ready.status,
+            StatusCode::OK,
+            "a NATS outage does not make the server unready"
+        );
         if ready.body["relay"]["status"] == "failing" {
             failing = Some(ready.body);
             break;
@@ -288,11 +356,19 @@ async fn a_python_consumer_decodes_the_events_and_the_cloudevents_sdk_accepts_th
     let events = app.db.open().await.read_all(0, 100_000).await.unwrap();
 
     let python = std::env::var("KEEL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/examples/consume.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/examples/consume.py"
+    );
     let run = |extra: Vec<String>| {
         let mut command = std::process::Command::new(&python);
         command.arg(script).args([
-            "--server", &stream.url, "--stream", &stream.name, "--prefix", &stream.prefix,
+            "--server",
+            &stream.url,
+            "--stream",
+            &stream.name,
+            "--prefix",
+            &stream.prefix,
         ]);
         command.args(extra);
         let output = command.output().unwrap_or_else(|e| {
@@ -310,7 +386,12 @@ async fn a_python_consumer_decodes_the_events_and_the_cloudevents_sdk_accepts_th
             .collect::<Vec<_>>()
     };
 
-    let all = run(vec!["--durable".into(), "all".into(), "--count".into(), events.len().to_string()]);
+    let all = run(vec![
+        "--durable".into(),
+        "all".into(),
+        "--count".into(),
+        events.len().to_string(),
+    ]);
     assert_eq!(all.len(), events.len());
     for (line, event) in all.iter().zip(&events) {
         let view = event.to_json();
@@ -322,15 +403,35 @@ async fn a_python_consumer_decodes_the_events_and_the_cloudevents_sdk_accepts_th
         assert_eq!(line["tenant"], view.tenant_id.to_string());
         assert_eq!(line["source"], format!("/keel/tenants/{}", view.tenant_id));
         assert_eq!(line["content_type"], "application/msgpack");
-        assert_eq!(line["data"], view.data, "the MessagePack body decodes to the payload");
+        assert_eq!(
+            line["data"], view.data,
+            "the MessagePack body decodes to the payload"
+        );
     }
 
     // A durable consumer of one event type; started again, it resumes after its last ack.
-    let suspended = run(vec!["--durable".into(), "suspensions".into(), "--type".into(), "tenant.suspended".into(), "--count".into(), "1".into()]);
+    let suspended = run(vec![
+        "--durable".into(),
+        "suspensions".into(),
+        "--type".into(),
+        "tenant.suspended".into(),
+        "--count".into(),
+        "1".into(),
+    ]);
     assert_eq!(suspended.len(), 1);
     assert_eq!(suspended[0]["tenant"], tenants[0]);
-    let again = run(vec!["--durable".into(), "suspensions".into(), "--type".into(), "tenant.suspended".into(), "--idle".into(), "2".into()]);
-    assert!(again.is_empty(), "a durable consumer does not see acked events again: {again:?}");
+    let again = run(vec![
+        "--durable".into(),
+        "suspensions".into(),
+        "--type".into(),
+        "tenant.suspended".into(),
+        "--idle".into(),
+        "2".into(),
+    ]);
+    assert!(
+        again.is_empty(),
+        "a durable consumer does not see acked events again: {again:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -349,7 +450,10 @@ async fn the_server_refuses_to_start_on_a_nats_server_without_jetstream() {
         Ok(_) => panic!("the server started without JetStream"),
         Err(error) => format!("{error:#}"),
     };
-    assert!(error.contains("has no JetStream (start nats-server with -js)"), "{error}");
+    assert!(
+        error.contains("has no JetStream (start nats-server with -js)"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -366,8 +470,14 @@ fn nats_settings_are_validated_with_the_setting_named() {
     let cases: [(fn(&mut keel_api::config::Settings), &str); 7] = [
         (|s| s.nats_url = Some("http://nats".into()), "`nats_url`"),
         (|s| s.nats_stream = "has.dots".into(), "`nats_stream`"),
-        (|s| s.nats_subject_prefix = "keel.>".into(), "`nats_subject_prefix`"),
-        (|s| s.nats_duplicate_window_secs = 0, "`nats_duplicate_window_secs`"),
+        (
+            |s| s.nats_subject_prefix = "keel.>".into(),
+            "`nats_subject_prefix`",
+        ),
+        (
+            |s| s.nats_duplicate_window_secs = 0,
+            "`nats_duplicate_window_secs`",
+        ),
         (|s| s.nats_replicas = 7, "`nats_replicas`"),
         (|s| s.nats_retention = "forever".into(), "`nats_retention`"),
         (|s| s.nats_body_format = "xml".into(), "`nats_body_format`"),
