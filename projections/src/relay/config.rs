@@ -180,27 +180,22 @@ mod tests {
     #[test]
     fn each_rule_names_its_setting() {
         let base = RelayConfig::new("nats://127.0.0.1:4222");
-        let cases: Vec<(&str, Box<dyn Fn(&mut RelayConfig)>)> = vec![
-            ("nats_url", Box::new(|c| c.url = "http://x".into())),
-            ("nats_stream", Box::new(|c| c.stream = "keel.events".into())),
-            (
-                "nats_subject_prefix",
-                Box::new(|c| c.subject_prefix = "keel.*".into()),
-            ),
-            (
-                "nats_subject_prefix",
-                Box::new(|c| c.subject_prefix = "keel..x".into()),
-            ),
-            (
-                "nats_duplicate_window_secs",
-                Box::new(|c| c.duplicate_window = Duration::ZERO),
-            ),
-            ("nats_replicas", Box::new(|c| c.replicas = 0)),
-            (
-                "nats_max_age_secs",
-                Box::new(|c| c.max_age = Duration::from_secs(1)),
-            ),
-            ("nats_batch", Box::new(|c| c.batch = 0)),
+        type Change = fn(&mut RelayConfig);
+        let cases: Vec<(&str, Change)> = vec![
+            ("nats_url", |c| c.url = "http://x".into()),
+            ("nats_stream", |c| c.stream = "keel.events".into()),
+            ("nats_subject_prefix", |c| {
+                c.subject_prefix = "keel.*".into()
+            }),
+            ("nats_subject_prefix", |c| {
+                c.subject_prefix = "keel..x".into()
+            }),
+            ("nats_duplicate_window_secs", |c| {
+                c.duplicate_window = Duration::ZERO
+            }),
+            ("nats_replicas", |c| c.replicas = 0),
+            ("nats_max_age_secs", |c| c.max_age = Duration::from_secs(1)),
+            ("nats_batch", |c| c.batch = 0),
         ];
         for (setting, change) in cases {
             let mut config = base.clone();

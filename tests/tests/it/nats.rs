@@ -467,7 +467,8 @@ fn nats_settings_are_validated_with_the_setting_named() {
         settings.validate().map_err(|e| e.to_string())
     };
     assert!(with(|_| {}).is_ok());
-    let cases: [(fn(&mut keel_api::config::Settings), &str); 7] = [
+    type Change = fn(&mut keel_api::config::Settings);
+    let cases: [(Change, &str); 7] = [
         (|s| s.nats_url = Some("http://nats".into()), "`nats_url`"),
         (|s| s.nats_stream = "has.dots".into(), "`nats_stream`"),
         (
