@@ -2,6 +2,7 @@
 
 use super::config::{RelayConfig, Retention};
 use super::error::RelayError;
+use super::worker::IN_FLIGHT;
 use async_nats::jetstream::{self, stream, Context};
 use std::time::Duration;
 
@@ -26,8 +27,10 @@ pub async fn connect(config: &RelayConfig) -> Result<Context, RelayError> {
     let context = jetstream::ContextBuilder::new()
         .timeout(ACK_TIMEOUT)
         .ack_timeout(ACK_TIMEOUT)
-        // Room for two batches of acks in flight; publishing waits rather than fails beyond.
-        .max_ack_inflight(config.batch.max(1) * 2)
+        // Room for every batch the relay keeps in flight. The client's permits are held by the
+        // unconsumed ack futures, so fewer permits than that would deadlock the relay: it
+        // awaits the oldest batch only after sending the next.
+        .max_ack_inflight(config.batch.max(1) * IN_FLIGHT)
         .backpressure_on_inflight(true)
         .build(client);
     check_jetstream(&context, config).await?;

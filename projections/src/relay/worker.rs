@@ -11,7 +11,7 @@
 //! last contiguous acknowledged event. The stream must therefore be Keel's alone (give no one
 //! else publish rights on its subjects).
 //!
-//! Two batches are in flight at most: the next batch is read and sent while the previous one's
+//! Up to [`IN_FLIGHT`] batches are in flight: the next batch is read and sent while the previous one's
 //! acks are awaited. Acks are processed strictly in log order. The checkpoint is written by a
 //! second loop in the same task, from the latest acknowledged position, so a slow database
 //! write (SQLite's single writer is busy with commits) never holds up publishing; it may trail
@@ -44,7 +44,7 @@ const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::fro
 /// The header that makes JetStream refuse a message stored out of turn.
 const EXPECTED_LAST_SEQUENCE: &str = "Nats-Expected-Last-Sequence";
 /// Batches sent whose acks are not yet processed.
-const IN_FLIGHT: usize = 2;
+pub(crate) const IN_FLIGHT: usize = 2;
 
 /// A connected relay, ready to [`run`](Relay::run).
 pub struct Relay {
