@@ -14,6 +14,7 @@
 //! | `nats_retention` | `KEEL_NATS_RETENTION` | `limits` (or `interest`, `workqueue`) |
 //! | `nats_max_age_secs` | `KEEL_NATS_MAX_AGE_SECS` | `0` (kept for ever) |
 //! | `nats_body_format` | `KEEL_NATS_BODY_FORMAT` | `msgpack` (or `json`) |
+//! | `nats_batch` | `KEEL_NATS_BATCH` | `1000` (events per relay batch) |
 //! | `log_level` | `KEEL_LOG_LEVEL` | `info` (an `EnvFilter` directive) |
 //! | `log_format` | `KEEL_LOG_FORMAT` | `text` (or `json`) |
 //! | `admin_key` | `KEEL_ADMIN_KEY` | unset: generated and printed on first start |
@@ -33,7 +34,7 @@ use std::time::Duration;
 
 /// The settings `KEEL_*` variables may set. Other `KEEL_*` variables (of tests, tools) are
 /// not settings of the server and are ignored.
-const ENV_SETTINGS: [&str; 17] = [
+const ENV_SETTINGS: [&str; 18] = [
     "listen",
     "database_url",
     "database_connections",
@@ -45,6 +46,7 @@ const ENV_SETTINGS: [&str; 17] = [
     "nats_retention",
     "nats_max_age_secs",
     "nats_body_format",
+    "nats_batch",
     "log_level",
     "log_format",
     "admin_key",
@@ -79,6 +81,8 @@ pub struct Settings {
     pub nats_max_age_secs: u64,
     /// Message body: `msgpack` (the stored bytes) or `json`.
     pub nats_body_format: String,
+    /// Events the relay reads and publishes per batch (acks are awaited per batch).
+    pub nats_batch: usize,
     /// Log filter, e.g. `info` or `keel=debug,actix_web=info`.
     pub log_level: String,
     /// `text` or `json`.
@@ -120,6 +124,7 @@ impl Default for Settings {
             nats_retention: "limits".into(),
             nats_max_age_secs: 0,
             nats_body_format: "msgpack".into(),
+            nats_batch: 1000,
             log_level: "info".into(),
             log_format: LogFormat::Text,
             admin_key: None,
@@ -257,6 +262,7 @@ impl Settings {
             max_age: Duration::from_secs(self.nats_max_age_secs),
             format: BodyFormat::parse(&self.nats_body_format)
                 .map_err(|reason| invalid("nats_body_format", reason))?,
+            batch: self.nats_batch,
             ..RelayConfig::new(url.clone())
         };
         config

@@ -3,7 +3,7 @@
 //!
 //! Run it with `scripts/bench-nats` (or `cargo bench -p keel-projections --bench relay`).
 //! Arguments: `--backend sqlite|postgres` (default sqlite), `--events N` (backlog, default
-//! 100,000), `--seconds S` (paced run, default 10). NATS is `KEEL_BENCH_NATS_URL` (default
+//! 100,000), `--seconds S` (paced run, default 10), `--batch N` (relay batch, default 1,000). NATS is `KEEL_BENCH_NATS_URL` (default
 //! `nats://127.0.0.1:4222`); each run uses its own stream and subject prefix and deletes the
 //! stream afterwards. PostgreSQL is the server at `KEEL_BENCH_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432`): a database `keel_bench_<uuid>` is created per run
@@ -38,6 +38,7 @@ use uuid::Uuid;
 const RUNS: usize = 3;
 
 struct Args {
+    batch: usize,
     backend: String,
     events: usize,
     seconds: u64,
@@ -45,6 +46,7 @@ struct Args {
 
 fn args() -> Result<Args> {
     let mut parsed = Args {
+        batch: 1000,
         backend: "sqlite".into(),
         events: 100_000,
         seconds: 10,
@@ -52,6 +54,7 @@ fn args() -> Result<Args> {
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
+            "--batch" => parsed.batch = it.next().context("--batch needs a value")?.parse()?,
             "--backend" => parsed.backend = it.next().context("--backend needs a value")?,
             "--events" => parsed.events = it.next().context("--events needs a value")?.parse()?,
             "--seconds" => {
@@ -131,13 +134,14 @@ fn event() -> NewEvent {
     }
 }
 
-fn relay_config() -> RelayConfig {
+fn relay_config(batch: usize) -> RelayConfig {
     let url =
         std::env::var("KEEL_BENCH_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
     let id = Uuid::now_v7().simple().to_string();
     RelayConfig {
         stream: format!("KEEL_BENCH_{id}"),
         subject_prefix: format!("keel_bench_{id}.events"),
+        batch,
         ..RelayConfig::new(url)
     }
 }
@@ -149,7 +153,7 @@ async fn delete_stream(config: &RelayConfig) -> Result<()> {
 }
 
 /// Events per second the relay publishes a backlog of `events` at.
-async fn throughput(store: &Arc<dyn EventStore>, events: usize) -> Result<f64> {
+async fn throughput(store: &Arc<dyn EventStore>, events: usize, batch: usize) -> Result<f64> {
     for chunk in 0..events.div_ceil(1000) {
         let n = (events - chunk * 1000).min(1000);
         store
@@ -161,7 +165,7 @@ async fn throughput(store: &Arc<dyn EventStore>, events: usize) -> Result<f64> {
             .await?;
     }
     let head = store.head_position().await?;
-    let config = relay_config();
+    let config = relay_config(batch);
     let relay = Relay::start(config.clone(), store.clone()).await?;
     let status = relay.status();
     let started = Instant::now();
@@ -184,8 +188,9 @@ async fn throughput(store: &Arc<dyn EventStore>, events: usize) -> Result<f64> {
 async fn latency(
     store: &Arc<dyn EventStore>,
     seconds: u64,
+    batch: usize,
 ) -> Result<(Duration, Duration, Duration)> {
-    let config = relay_config();
+    let config = relay_config(batch);
     let head = store.head_position().await?;
     Checkpoint::open(store.database(), &config.stream)
         .await?
@@ -286,8 +291,8 @@ async fn main() -> Result<()> {
         let db = Database::create(&args.backend).await?;
         let outcome = async {
             let store = store::open(&db.url, &StoreOptions::default()).await?;
-            let rate = throughput(&store, args.events).await?;
-            let (p50, p99, max) = latency(&store, args.seconds).await?;
+            let rate = throughput(&store, args.events, args.batch).await?;
+            let (p50, p99, max) = latency(&store, args.seconds, args.batch).await?;
             Ok::<_, anyhow::Error>((rate, p50, p99, max))
         }
         .await;

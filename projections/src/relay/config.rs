@@ -156,8 +156,8 @@ impl RelayConfig {
                 "must be 0 (for ever) or at least the duplicate window",
             );
         }
-        if self.batch == 0 {
-            return invalid("nats_batch", "must be at least 1");
+        if !(1..=100_000).contains(&self.batch) {
+            return invalid("nats_batch", "must be between 1 and 100000");
         }
         Ok(())
     }
