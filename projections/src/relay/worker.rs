@@ -11,8 +11,8 @@
 //! last contiguous acknowledged event. The stream must therefore be Keel's alone (give no one
 //! else publish rights on its subjects).
 //!
-//! Up to [`IN_FLIGHT`] batches are in flight: the next batch is read and sent while the previous one's
-//! acks are awaited. Acks are processed strictly in log order. The checkpoint is written by a
+//! Up to [`IN_FLIGHT`] batches are in flight: the next batch is read and sent while the
+//! previous one's acks are awaited. Acks are processed strictly in log order. The checkpoint is written by a
 //! second loop in the same task, from the latest acknowledged position, so a slow database
 //! write (SQLite's single writer is busy with commits) never holds up publishing; it may trail
 //! the acknowledged position by a write, which a restart turns into absorbed duplicates.
