@@ -6,7 +6,15 @@
 //! | `listen` | `KEEL_LISTEN` | `127.0.0.1:8080` |
 //! | `database_url` | `KEEL_DATABASE_URL` | `sqlite://./data/keel.db` |
 //! | `database_connections` | `KEEL_DATABASE_CONNECTIONS` | `16` |
-//! | `nats_url` | `KEEL_NATS_URL` | unset (no publishing) |
+//! | `nats_url` | `KEEL_NATS_URL` | unset (no publishing); set: the relay publishes to JetStream |
+//! | `nats_stream` | `KEEL_NATS_STREAM` | `KEEL_EVENTS` |
+//! | `nats_subject_prefix` | `KEEL_NATS_SUBJECT_PREFIX` | `keel.events` |
+//! | `nats_duplicate_window_secs` | `KEEL_NATS_DUPLICATE_WINDOW_SECS` | `120` |
+//! | `nats_replicas` | `KEEL_NATS_REPLICAS` | `1` |
+//! | `nats_retention` | `KEEL_NATS_RETENTION` | `limits` (or `interest`, `workqueue`) |
+//! | `nats_max_age_secs` | `KEEL_NATS_MAX_AGE_SECS` | `0` (kept for ever) |
+//! | `nats_body_format` | `KEEL_NATS_BODY_FORMAT` | `msgpack` (or `json`) |
+//! | `nats_batch` | `KEEL_NATS_BATCH` | `1000` (events per relay batch) |
 //! | `log_level` | `KEEL_LOG_LEVEL` | `info` (an `EnvFilter` directive) |
 //! | `log_format` | `KEEL_LOG_FORMAT` | `text` (or `json`) |
 //! | `admin_key` | `KEEL_ADMIN_KEY` | unset: generated and printed on first start |
@@ -17,6 +25,7 @@
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use keel_commands::secrets::SecretKeys;
+use keel_projections::relay::{BodyFormat, RelayConfig, Retention};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -25,11 +34,19 @@ use std::time::Duration;
 
 /// The settings `KEEL_*` variables may set. Other `KEEL_*` variables (of tests, tools) are
 /// not settings of the server and are ignored.
-const ENV_SETTINGS: [&str; 10] = [
+const ENV_SETTINGS: [&str; 18] = [
     "listen",
     "database_url",
     "database_connections",
     "nats_url",
+    "nats_stream",
+    "nats_subject_prefix",
+    "nats_duplicate_window_secs",
+    "nats_replicas",
+    "nats_retention",
+    "nats_max_age_secs",
+    "nats_body_format",
+    "nats_batch",
     "log_level",
     "log_format",
     "admin_key",
@@ -50,6 +67,22 @@ pub struct Settings {
     pub database_connections: u32,
     /// NATS server to publish events to; unset: events are not published.
     pub nats_url: Option<String>,
+    /// The JetStream stream Keel creates or updates and publishes into.
+    pub nats_stream: String,
+    /// Subjects are `<prefix>.<tenant_id>.<aggregate>.<fact>`.
+    pub nats_subject_prefix: String,
+    /// JetStream de-duplication window, in seconds.
+    pub nats_duplicate_window_secs: u64,
+    /// Stream replicas (1 to 5).
+    pub nats_replicas: usize,
+    /// `limits`, `interest` or `workqueue`.
+    pub nats_retention: String,
+    /// How long messages are kept (limits retention), in seconds; 0 keeps them for ever.
+    pub nats_max_age_secs: u64,
+    /// Message body: `msgpack` (the stored bytes) or `json`.
+    pub nats_body_format: String,
+    /// Events the relay reads and publishes per batch (acks are awaited per batch).
+    pub nats_batch: usize,
     /// Log filter, e.g. `info` or `keel=debug,actix_web=info`.
     pub log_level: String,
     /// `text` or `json`.
@@ -84,6 +117,14 @@ impl Default for Settings {
             database_url: "sqlite://./data/keel.db".into(),
             database_connections: 16,
             nats_url: None,
+            nats_stream: "KEEL_EVENTS".into(),
+            nats_subject_prefix: "keel.events".into(),
+            nats_duplicate_window_secs: 120,
+            nats_replicas: 1,
+            nats_retention: "limits".into(),
+            nats_max_age_secs: 0,
+            nats_body_format: "msgpack".into(),
+            nats_batch: 1000,
             log_level: "info".into(),
             log_format: LogFormat::Text,
             admin_key: None,
@@ -169,11 +210,7 @@ impl Settings {
         if self.database_connections == 0 {
             return invalid("database_connections", "must be at least 1");
         }
-        if let Some(nats) = &self.nats_url {
-            if !nats.starts_with("nats://") && !nats.starts_with("tls://") {
-                return invalid("nats_url", "use nats://host:port");
-            }
-        }
+        self.relay_config()?;
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             return invalid(
                 "log_level",
@@ -206,6 +243,32 @@ impl Settings {
                 })
             })
             .transpose()
+    }
+
+    /// The relay's configuration if `nats_url` is set (then `keel serve` publishes every
+    /// event to JetStream), validated.
+    pub fn relay_config(&self) -> Result<Option<RelayConfig>, ConfigError> {
+        let Some(url) = &self.nats_url else {
+            return Ok(None);
+        };
+        let invalid = |setting, reason| ConfigError::Invalid { setting, reason };
+        let config = RelayConfig {
+            stream: self.nats_stream.clone(),
+            subject_prefix: self.nats_subject_prefix.clone(),
+            duplicate_window: Duration::from_secs(self.nats_duplicate_window_secs),
+            replicas: self.nats_replicas,
+            retention: Retention::parse(&self.nats_retention)
+                .map_err(|reason| invalid("nats_retention", reason))?,
+            max_age: Duration::from_secs(self.nats_max_age_secs),
+            format: BodyFormat::parse(&self.nats_body_format)
+                .map_err(|reason| invalid("nats_body_format", reason))?,
+            batch: self.nats_batch,
+            ..RelayConfig::new(url.clone())
+        };
+        config
+            .validate()
+            .map_err(|e| invalid(e.setting, e.reason))?;
+        Ok(Some(config))
     }
 
     /// The read-your-writes wait bound.

@@ -10,7 +10,8 @@
 //! - [`command`] and [`consistency`]: running commands (ETag, If-Match, positions) and
 //!   read-your-writes waits.
 //! - [`body`], [`error`]: JSON input with precise errors; every error is `application/problem+json`.
-//! - [`observe`], [`metrics`], [`telemetry`]: request ids, spans, Prometheus metrics, logs.
+//! - [`observe`], [`metrics`], [`relay_metrics`], [`telemetry`]: request ids, spans, Prometheus
+//!   metrics (the NATS relay's among them), logs.
 //! - [`redact`]: secret-bearing fields kept out of stored responses and event views.
 //! - [`openapi`]: the OpenAPI 3.1 document served at `/openapi.json`.
 //!
@@ -29,6 +30,7 @@ pub mod metrics;
 pub mod observe;
 pub mod openapi;
 pub mod redact;
+pub mod relay_metrics;
 pub mod routes;
 pub mod startup;
 pub mod state;

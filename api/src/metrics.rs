@@ -1,6 +1,7 @@
 //! Prometheus metrics: requests per route and status, request latency, commands and their
-//! outcomes, and the read side's position.
+//! outcomes, the read side's position, and the NATS relay's ([`RelayMetrics`]).
 
+use crate::relay_metrics::RelayMetrics;
 use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -24,6 +25,8 @@ pub struct Metrics {
     pub head_position: IntGauge,
     /// Per projection: its checkpoint, its lag in events and seconds, and 1 if it is failed.
     pub projections: ProjectionGauges,
+    /// The NATS relay's metrics (stay at zero when the relay is not configured).
+    pub relay: RelayMetrics,
 }
 
 /// The projections' gauges, labelled by projection name.
@@ -148,8 +151,10 @@ impl Metrics {
                 .expect("metric names are unique");
         }
         let projections = ProjectionGauges::new(&registry);
+        let relay = RelayMetrics::register(&registry);
         Metrics {
             projections,
+            relay,
             registry,
             requests,
             request_seconds,

@@ -27,6 +27,7 @@ use keel_commands::idempotency::IdempotencyStore;
 use keel_commands::store::{EventMetadata, EventStore};
 use keel_domain::platform::{platform_keys_id, PlatformCommand};
 use keel_domain::{Actor, TenantId};
+use keel_projections::relay::Relay;
 use keel_projections::{Directory, Workers};
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
@@ -42,6 +43,7 @@ pub struct Application {
     server: Server,
     directory_task: JoinHandle<()>,
     workers: Arc<Workers>,
+    relay_task: Option<JoinHandle<()>>,
     /// The admin key generated on this start, if one was (printed once by `keel serve`).
     pub generated_admin_key: Option<String>,
 }
@@ -64,6 +66,7 @@ impl Application {
                 .await
                 .context("cannot start the projection workers")?,
         );
+        let relay = start_relay(&settings, &store).await?;
 
         let state = AppState {
             tenants: CommandHandler::new(store.clone(), HandlerConfig::default()),
@@ -78,7 +81,9 @@ impl Application {
             workers: workers.clone(),
             metrics: Metrics::new(),
             read_wait: settings.read_wait(),
+            relay: relay.as_ref().map(Relay::status),
         };
+        let relay_task = relay.map(|relay| tokio::spawn(relay.run()));
         let generated_admin_key = ensure_admin_key(&state, &settings).await?;
 
         let listener = TcpListener::bind(settings.listen)
@@ -90,6 +95,7 @@ impl Application {
             server,
             directory_task,
             workers,
+            relay_task,
             generated_admin_key,
         })
     }
@@ -111,6 +117,10 @@ impl Application {
         let result = self.server.await;
         self.directory_task.abort();
         self.workers.stop().await;
+        // Stopping the relay anywhere loses nothing: its checkpoint only covers acked events.
+        if let Some(relay) = self.relay_task {
+            relay.abort();
+        }
         result
     }
 }
@@ -214,6 +224,21 @@ async fn follow(directory: Arc<Directory>, store: Arc<dyn EventStore>) {
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
+}
+
+/// Connects the NATS relay if `nats_url` is set; refuses to start if NATS is unreachable or
+/// has no JetStream, or the stream cannot be set up.
+async fn start_relay(
+    settings: &Settings,
+    store: &Arc<dyn EventStore>,
+) -> anyhow::Result<Option<Relay>> {
+    let Some(config) = settings.relay_config()? else {
+        return Ok(None);
+    };
+    let relay = Relay::start(config, store.clone())
+        .await
+        .context("cannot start publishing events to NATS (nats_url is set)")?;
+    Ok(Some(relay))
 }
 
 /// Registers the configured admin key, or on a first start without one generates a key and

@@ -9,6 +9,7 @@ use keel_domain::platform::PlatformKeys;
 use keel_domain::policy::Policy;
 use keel_domain::tenant::Tenant;
 use keel_domain::workflow::{WorkflowDefinition, WorkflowRun};
+use keel_projections::relay::RelayStatus;
 use keel_projections::{Directory, Workers};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub workers: Arc<Workers>,
     /// Metrics.
     pub metrics: Metrics,
+    /// The NATS relay's status, if `nats_url` is set.
+    pub relay: Option<Arc<RelayStatus>>,
     /// How long a read waits for the read side to reach a requested position.
     pub read_wait: Duration,
 }

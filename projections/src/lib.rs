@@ -15,6 +15,9 @@
 //! - [`usage`]: metering: usage per tenant, meter and period; quota status and threshold events.
 //! - [`runtime`]: the server's running workers and read-your-writes waits.
 //!
+//! - [`relay`]: the NATS relay, publishing every committed event to JetStream from its own
+//!   checkpoint.
+//!
 //! The functions at the crate root are what tools (the `keel` CLI) call; they take the event
 //! store and know no HTTP.
 
@@ -26,6 +29,7 @@ pub mod framework;
 pub mod migrate;
 pub mod projection;
 pub mod redact;
+pub mod relay;
 pub mod runtime;
 // pub mod usage;
 

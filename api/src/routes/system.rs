@@ -5,6 +5,7 @@ use crate::metrics::Metrics;
 use crate::state::AppState;
 use actix_web::web::Data;
 use actix_web::{get, HttpResponse};
+use keel_projections::relay::RelayStatus;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -33,6 +34,36 @@ pub struct Health {
     /// Position the read side has reached.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub read_position: Option<u64>,
+    /// The NATS relay, if configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relay: Option<RelayHealth>,
+}
+
+/// The NATS relay's state. A failing relay does not make the server unready: commands still
+/// commit, and the relay publishes them from its checkpoint once NATS answers again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RelayHealth {
+    /// `ok` or `failing`.
+    pub status: &'static str,
+    /// Position of the last event JetStream acknowledged.
+    pub position: u64,
+    /// Committed events not yet acknowledged.
+    pub lag: u64,
+    /// The last failure while failing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl RelayHealth {
+    fn of(status: &RelayStatus, head: u64) -> Self {
+        let snapshot = status.snapshot();
+        RelayHealth {
+            status: if snapshot.connected { "ok" } else { "failing" },
+            position: snapshot.position,
+            lag: head.saturating_sub(snapshot.position),
+            error: snapshot.last_error,
+        }
+    }
 }
 
 /// The process is alive.
@@ -44,6 +75,7 @@ async fn healthz() -> HttpResponse {
         backend: None,
         head_position: None,
         read_position: None,
+        relay: None,
     })
 }
 
@@ -88,6 +120,7 @@ async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
         backend: Some(state.store.backend()),
         head_position: Some(head),
         read_position: Some(read),
+        relay: state.relay.as_deref().map(|r| RelayHealth::of(r, head)),
     }))
 }
 
@@ -97,6 +130,9 @@ async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
 async fn metrics(state: Data<AppState>, metrics: Data<Metrics>) -> HttpResponse {
     if let Ok(head) = state.store.head_position().await {
         metrics.head_position.set(head as i64);
+        if let Some(relay) = &state.relay {
+            metrics.relay.observe(&relay.snapshot(), head);
+        }
     }
     metrics
         .directory_position

@@ -30,6 +30,7 @@ mod crash;
 mod docs;
 mod handler;
 mod integration;
+mod nats;
 mod ordering;
 mod policy;
 mod projections;
