@@ -10,6 +10,7 @@
 //! - [`body`], [`error`]: JSON input with precise errors; every error is `application/problem+json`.
 //! - [`observe`], [`metrics`], [`telemetry`]: request ids, spans, Prometheus metrics, logs.
 //! - [`redact`]: secret-bearing fields kept out of stored responses and event views.
+//! - [`usage_meter`]: usage samples, and the in-memory `api_calls` counter.
 //! - [`openapi`]: the OpenAPI 3.1 document served at `/openapi.json`.
 //!
 //! No business rule lives here: commands go to the domain through the command handler.
@@ -29,4 +30,5 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod usage_meter;
 pub mod views;

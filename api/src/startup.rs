@@ -41,6 +41,8 @@ pub struct Application {
     server: Server,
     directory_task: JoinHandle<()>,
     workers: Arc<Workers>,
+    api_calls_task: JoinHandle<()>,
+    stop_api_calls: tokio::sync::watch::Sender<bool>,
     /// The admin key generated on this start, if one was (printed once by `keel serve`).
     pub generated_admin_key: Option<String>,
 }
@@ -73,6 +75,13 @@ impl Application {
                 .context("cannot start the projection workers")?,
         );
 
+        let api_calls = Arc::new(crate::usage_meter::ApiCalls::default());
+        let (stop_api_calls, api_calls_stop) = tokio::sync::watch::channel(false);
+        let api_calls_task = tokio::spawn(api_calls.clone().run(
+            store.clone(),
+            settings.usage_flush(),
+            api_calls_stop,
+        ));
         let state = AppState {
             tenants: CommandHandler::new(store.clone(), HandlerConfig::default()),
             platform: CommandHandler::new(store.clone(), HandlerConfig::default()),
@@ -84,6 +93,7 @@ impl Application {
             store,
             directory,
             workers: workers.clone(),
+            api_calls,
             metrics: Metrics::new(),
             read_wait: settings.read_wait(),
         };
@@ -98,6 +108,8 @@ impl Application {
             server,
             directory_task,
             workers,
+            api_calls_task,
+            stop_api_calls,
             generated_admin_key,
         })
     }
@@ -113,10 +125,14 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGTERM or Ctrl-C (or the server fails), then stops the read side: each
-    /// projection worker finishes its current batch.
+    /// Serves until SIGTERM or Ctrl-C (or the server fails), then flushes the counted API
+    /// calls and stops the read side: each projection worker finishes its current batch.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.stop_api_calls.send_replace(true);
+        if let Err(error) = self.api_calls_task.await {
+            tracing::error!(%error, "the api_calls meter panicked");
+        }
         self.directory_task.abort();
         self.workers.stop().await;
         result

@@ -27,7 +27,7 @@ pub mod migrate;
 pub mod projection;
 pub mod redact;
 pub mod runtime;
-// pub mod usage;
+pub mod usage;
 
 pub use directory::{Directory, KeyEntry, TenantFilter, TenantSummary};
 pub use error::ProjectionError;
@@ -44,7 +44,7 @@ use std::sync::Arc;
 pub fn registry() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(audit::AuditProjection),
-        // Arc::new(usage::UsageProjection),
+        Arc::new(usage::UsageProjection),
     ]
 }
 
