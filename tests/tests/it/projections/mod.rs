@@ -5,3 +5,4 @@ mod audit;
 mod failures;
 mod framework;
 mod support;
+mod usage;
