@@ -17,7 +17,9 @@
 
 use anyhow::{bail, Context, Result};
 use chrono::{Duration as Days, TimeZone, Utc};
-use keel_commands::store::{open, EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreOptions, StreamAppend};
+use keel_commands::store::{
+    open, EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreOptions, StreamAppend,
+};
 use keel_domain::usage::{UsageEvent, UsageRecorded};
 use keel_domain::{Actor, TenantId};
 use keel_projections::audit::{self, AuditFilter};
@@ -32,25 +34,41 @@ const TENANTS: u128 = 1000;
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
-    let events: usize = flag("--events").map(|v| v.parse()).transpose()?.unwrap_or(1_000_000);
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let events: usize = flag("--events")
+        .map(|v| v.parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
     let runs: usize = flag("--runs").map(|v| v.parse()).transpose()?.unwrap_or(3);
     let backend = flag("--backend").unwrap_or_else(|| "all".into());
     if !["all", "sqlite", "postgres"].contains(&backend.as_str()) {
         bail!("--backend must be sqlite, postgres or all");
     }
-    println!("events: {events}, runs: {runs}, cores: {}", std::thread::available_parallelism()?.get());
+    println!(
+        "events: {events}, runs: {runs}, cores: {}",
+        std::thread::available_parallelism()?.get()
+    );
     if backend != "postgres" {
         let dir = tempfile::tempdir()?;
         let url = format!("sqlite://{}", dir.path().join("bench.db").display());
         bench("sqlite", &url, events, runs).await?;
     }
     if backend != "sqlite" {
-        let server = std::env::var("KEEL_BENCH_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+        let server = std::env::var("KEEL_BENCH_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
         let name = format!("keel_bench_{}", uuid::Uuid::now_v7().simple());
         admin(&server, &format!("CREATE DATABASE \"{name}\"")).await?;
         let result = bench("postgres", &format!("{server}/{name}"), events, runs).await;
-        admin(&server, &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await?;
+        admin(
+            &server,
+            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+        )
+        .await?;
         result?;
     }
     Ok(())
@@ -58,7 +76,9 @@ async fn main() -> Result<()> {
 
 async fn admin(server: &str, sql: &str) -> Result<()> {
     use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(&format!("{server}/postgres")).await.context("connect to PostgreSQL")?;
+    let mut conn = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .context("connect to PostgreSQL")?;
     sqlx::query(sql).execute(&mut conn).await?;
     Ok(())
 }
@@ -67,7 +87,10 @@ async fn bench(backend: &str, url: &str, events: usize, runs: usize) -> Result<(
     let store = open(url, &StoreOptions::default()).await?;
     let started = Instant::now();
     seed(&store, events).await?;
-    println!("\n## {backend}: seeded {events} events in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "\n## {backend}: seeded {events} events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     keel_projections::setup(&store).await?;
     let (mut read, mut audit_rate, mut usage_rate) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
@@ -81,8 +104,14 @@ async fn bench(backend: &str, url: &str, events: usize, runs: usize) -> Result<(
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_records").fetch_one(pool).await?
     });
     println!("\n| measure | {backend} (median of {runs}) |\n|---|---|");
-    println!("| raw read_all (pages of 1,000) | {:.0} events/s |", median(read));
-    println!("| rebuild audit ({audit_rows} rows) | {:.0} events/s |", median(audit_rate));
+    println!(
+        "| raw read_all (pages of 1,000) | {:.0} events/s |",
+        median(read)
+    );
+    println!(
+        "| rebuild audit ({audit_rows} rows) | {:.0} events/s |",
+        median(audit_rate)
+    );
     println!("| rebuild usage | {:.0} events/s |", median(usage_rate));
     println!("| usage query (30 days by day), p50 / p99 | {usage_p50:.2} ms / {usage_p99:.2} ms |");
     println!("| audit page (100, by action, at a cursor), p50 / p99 | {audit_p50:.2} ms / {audit_p99:.2} ms |");
@@ -116,20 +145,37 @@ async fn seed(store: &Arc<dyn EventStore>, events: usize) -> Result<()> {
                     event_id: uuid::Uuid::now_v7(),
                     event_type: "test.happened".into(),
                     schema_version: 1,
-                    payload: keel_domain::event::encode_payload(&serde_json::json!({"n": i, "setting": "timezone"}))?,
+                    payload: keel_domain::event::encode_payload(
+                        &serde_json::json!({"n": i, "setting": "timezone"}),
+                    )?,
                     metadata,
                 }
             } else {
                 let at = start + Days::seconds(rng.gen_range(0..30 * 86_400));
-                let sample = UsageRecorded::new("compute_seconds", rng.gen_range(1..100), at, &format!("k{i}"), BTreeMap::new(), Utc::now())?;
+                let sample = UsageRecorded::new(
+                    "compute_seconds",
+                    rng.gen_range(1..100),
+                    at,
+                    &format!("k{i}"),
+                    BTreeMap::new(),
+                    Utc::now(),
+                )?;
                 NewEvent::from_domain(&UsageEvent::Recorded(sample), metadata)?
             };
-            let stream = if i % 2 == 0 { format!("sample-{n}") } else { format!("usage-{}", tenant(n)) };
+            let stream = if i % 2 == 0 {
+                format!("sample-{n}")
+            } else {
+                format!("usage-{}", tenant(n))
+            };
             appends.entry(stream).or_default().push(event);
         }
         let batch: Vec<StreamAppend> = appends
             .into_iter()
-            .map(|(stream_id, events)| StreamAppend { stream_id, expected: ExpectedVersion::Any, events })
+            .map(|(stream_id, events)| StreamAppend {
+                stream_id,
+                expected: ExpectedVersion::Any,
+                events,
+            })
             .collect();
         store.append_streams(batch).await?;
         appended = (appended + 1000).min(events);
@@ -166,7 +212,15 @@ async fn usage_queries(store: &Arc<dyn EventStore>) -> Result<(f64, f64)> {
     let mut samples = Vec::with_capacity(1000);
     for i in 0..1000u128 {
         let started = Instant::now();
-        let points = keel_projections::usage::usage(&db, tenant(i % TENANTS), "compute_seconds", "day", from, from + Days::days(30)).await?;
+        let points = keel_projections::usage::usage(
+            &db,
+            tenant(i % TENANTS),
+            "compute_seconds",
+            "day",
+            from,
+            from + Days::days(30),
+        )
+        .await?;
         samples.push(started.elapsed().as_secs_f64() * 1000.0);
         std::hint::black_box(points);
     }

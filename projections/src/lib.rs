@@ -81,7 +81,7 @@ pub async fn rebuild(
         &projection,
         store,
         mode,
-        framework::worker::DEFAULT_BATCH,
+        framework::worker::REBUILD_BATCH,
         progress,
     )
     .await

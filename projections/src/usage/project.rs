@@ -514,7 +514,10 @@ async fn publish_alerts(store: &Arc<dyn EventStore>, db: &Database) -> Result<()
         sqlx::query_as(&format!("SELECT tenant_id, meter, period, percent, quota, used FROM {table} WHERE published = 0 ORDER BY tenant_id, period, meter, percent"))
             .fetch_all(pool).await?
     });
-    for (tenant, meter, period, percent, quota, used) in pending {
+    // Appended concurrently (the store groups them into few transactions), each alone so that
+    // a repeat is an idempotent re-append.
+    let mut appends = Vec::with_capacity(pending.len());
+    for (tenant, meter, period, percent, quota, used) in pending.iter().cloned() {
         let tenant_id: TenantId = tenant.parse::<uuid::Uuid>().map(TenantId).map_err(|e| {
             ProjectionError::InvalidState(format!("bad tenant id in usage_alerts: {e}"))
         })?;
@@ -540,9 +543,17 @@ async fn publish_alerts(store: &Arc<dyn EventStore>, db: &Database) -> Result<()
                 .map_err(keel_commands::store::StoreError::from)?,
             metadata: EventMetadata::new(tenant_id, Actor::System("usage projection".into())),
         };
-        store
-            .append(&usage_stream(tenant_id), ExpectedVersion::Any, vec![new])
-            .await?;
+        let store = store.clone();
+        appends.push(async move {
+            store
+                .append(&usage_stream(tenant_id), ExpectedVersion::Any, vec![new])
+                .await
+        });
+    }
+    for result in futures::future::join_all(appends).await {
+        result?;
+    }
+    for (tenant, meter, period, percent, _, _) in pending {
         crate::with_pool!(db, pool => {
             sqlx::query(&format!("UPDATE {table} SET published = 1 WHERE tenant_id = $1 AND meter = $2 AND period = $3 AND percent = $4"))
                 .bind(&tenant).bind(&meter).bind(&period).bind(percent).execute(pool).await?;
