@@ -101,6 +101,9 @@ struct Total {
 
 type BucketKey = (String, &'static str, &'static str, i64);
 
+/// Whether an aggregation belongs to one upsert statement's kind.
+type IsKind = fn(&Aggregation) -> bool;
+
 #[async_trait]
 impl Projection for UsageProjection {
     fn name(&self) -> &'static str {
@@ -350,7 +353,7 @@ async fn fold_samples(
              latest_at = {greatest}({table}.latest_at, excluded.latest_at)"
         )
     };
-    let kinds: [(fn(&Aggregation) -> bool, String); 4] = [
+    let kinds: [(IsKind, String); 4] = [
         (|a| matches!(a, Aggregation::Count | Aggregation::Sum), format!("{table}.value + excluded.value")),
         (|a| matches!(a, Aggregation::Max), format!("{greatest}({table}.value, excluded.value)")),
         (

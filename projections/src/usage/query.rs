@@ -105,13 +105,8 @@ pub async fn quota_status(
             overridden: override_quota.is_some(),
             used,
             remaining: limit.map(|l| l.saturating_sub(used)),
-            percent: limit.map(|l| {
-                if l == 0 {
-                    100
-                } else {
-                    used.saturating_mul(100) / l
-                }
-            }),
+            // A quota of 0 is used up from the start.
+            percent: limit.map(|l| used.saturating_mul(100).checked_div(l).unwrap_or(100)),
         });
     }
     Ok(statuses)
