@@ -21,6 +21,7 @@
 //! | `secret_keys` | `KEEL_SECRET_KEYS` | unset: integrations cannot be registered |
 //! | `body_limit_bytes` | `KEEL_BODY_LIMIT_BYTES` | `1048576` |
 //! | `read_wait_ms` | `KEEL_READ_WAIT_MS` | `2000` (read-your-writes bound) |
+//! | `usage_flush_ms` | `KEEL_USAGE_FLUSH_MS` | `10000` (how often counted `api_calls` are appended) |
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -34,7 +35,7 @@ use std::time::Duration;
 
 /// The settings `KEEL_*` variables may set. Other `KEEL_*` variables (of tests, tools) are
 /// not settings of the server and are ignored.
-const ENV_SETTINGS: [&str; 18] = [
+const ENV_SETTINGS: [&str; 19] = [
     "listen",
     "database_url",
     "database_connections",
@@ -53,6 +54,7 @@ const ENV_SETTINGS: [&str; 18] = [
     "secret_keys",
     "body_limit_bytes",
     "read_wait_ms",
+    "usage_flush_ms",
 ];
 
 /// Keel's server settings.
@@ -98,6 +100,8 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     /// How long a query waits for the read side to reach a requested position.
     pub read_wait_ms: u64,
+    /// How often the API appends the `api_calls` it counted (one event per tenant).
+    pub usage_flush_ms: u64,
 }
 
 /// Log output format.
@@ -131,6 +135,7 @@ impl Default for Settings {
             secret_keys: None,
             body_limit_bytes: 1024 * 1024,
             read_wait_ms: 2000,
+            usage_flush_ms: 10_000,
         }
     }
 }
@@ -269,6 +274,11 @@ impl Settings {
             .validate()
             .map_err(|e| invalid(e.setting, e.reason))?;
         Ok(Some(config))
+    }
+
+    /// How often counted API calls are flushed.
+    pub fn usage_flush(&self) -> Duration {
+        Duration::from_millis(self.usage_flush_ms.max(10))
     }
 
     /// The read-your-writes wait bound.

@@ -13,6 +13,7 @@
 //! - [`observe`], [`metrics`], [`relay_metrics`], [`telemetry`]: request ids, spans, Prometheus
 //!   metrics (the NATS relay's among them), logs.
 //! - [`redact`]: secret-bearing fields kept out of stored responses and event views.
+//! - [`usage_meter`]: usage samples, and the in-memory `api_calls` counter.
 //! - [`openapi`]: the OpenAPI 3.1 document served at `/openapi.json`.
 //!
 //! No business rule lives here: commands go to the domain through the command handler.
@@ -35,4 +36,5 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod usage_meter;
 pub mod views;

@@ -44,6 +44,8 @@ pub struct Application {
     directory_task: JoinHandle<()>,
     workers: Arc<Workers>,
     relay_task: Option<JoinHandle<()>>,
+    api_calls_task: JoinHandle<()>,
+    stop_api_calls: tokio::sync::watch::Sender<bool>,
     /// The admin key generated on this start, if one was (printed once by `keel serve`).
     pub generated_admin_key: Option<String>,
 }
@@ -68,6 +70,13 @@ impl Application {
         );
         let relay = start_relay(&settings, &store).await?;
 
+        let api_calls = Arc::new(crate::usage_meter::ApiCalls::default());
+        let (stop_api_calls, api_calls_stop) = tokio::sync::watch::channel(false);
+        let api_calls_task = tokio::spawn(api_calls.clone().run(
+            store.clone(),
+            settings.usage_flush(),
+            api_calls_stop,
+        ));
         let state = AppState {
             tenants: CommandHandler::new(store.clone(), HandlerConfig::default()),
             platform: CommandHandler::new(store.clone(), HandlerConfig::default()),
@@ -79,6 +88,7 @@ impl Application {
             store,
             directory,
             workers: workers.clone(),
+            api_calls,
             metrics: Metrics::new(),
             read_wait: settings.read_wait(),
             relay: relay.as_ref().map(Relay::status),
@@ -96,6 +106,8 @@ impl Application {
             directory_task,
             workers,
             relay_task,
+            api_calls_task,
+            stop_api_calls,
             generated_admin_key,
         })
     }
@@ -111,10 +123,14 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGTERM or Ctrl-C (or the server fails), then stops the read side: each
-    /// projection worker finishes its current batch.
+    /// Serves until SIGTERM or Ctrl-C (or the server fails), then flushes the counted API
+    /// calls and stops the read side: each projection worker finishes its current batch.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.stop_api_calls.send_replace(true);
+        if let Err(error) = self.api_calls_task.await {
+            tracing::error!(%error, "the api_calls meter panicked");
+        }
         self.directory_task.abort();
         self.workers.stop().await;
         // Stopping the relay anywhere loses nothing: its checkpoint only covers acked events.

@@ -38,6 +38,8 @@ pub struct AppState {
     pub directory: Arc<Directory>,
     /// The projection workers (usage, audit), for read-your-writes waits.
     pub workers: Arc<Workers>,
+    /// API calls counted per tenant, flushed as usage periodically.
+    pub api_calls: Arc<crate::usage_meter::ApiCalls>,
     /// Metrics.
     pub metrics: Metrics,
     /// The NATS relay's status, if `nats_url` is set.

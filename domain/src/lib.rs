@@ -11,6 +11,7 @@
 //! - [`refusal`]: what every aggregate's refusal says about itself (kind, code, field).
 //! - [`platform`]: the platform's admin keys.
 //! - [`tenant`], [`policy`], [`workflow`], [`integration`]: the aggregates.
+//! - [`usage`]: usage samples and quota threshold events.
 //! - [`value`]: what validated values share (the parse failure, text checks).
 //! - [`testing`]: a given/when/then harness for aggregate tests.
 
@@ -24,6 +25,7 @@ pub mod policy;
 pub mod refusal;
 pub mod tenant;
 pub mod testing;
+pub mod usage;
 pub mod value;
 pub mod workflow;
 

@@ -202,3 +202,26 @@ pub async fn insert_rows(
     });
     Ok(())
 }
+
+/// Runs `sql` (ending in `IN `) with `keys` as the list, in chunks.
+pub async fn fetch_in<T>(tx: &mut Tx, sql: &str, keys: &[String]) -> Result<Vec<T>, ProjectionError>
+where
+    T: Send + Unpin,
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    let mut out = Vec::new();
+    for chunk in keys.chunks(1000) {
+        crate::with_tx!(&mut *tx, conn => {
+            let mut builder = sqlx::QueryBuilder::<Db>::new(sql);
+            builder.push("(");
+            let mut list = builder.separated(", ");
+            for key in chunk {
+                list.push_bind(key.clone());
+            }
+            builder.push(")");
+            out.extend(builder.build_query_as::<T>().fetch_all(&mut *conn).await?);
+        });
+    }
+    Ok(out)
+}

@@ -31,7 +31,7 @@ pub mod projection;
 pub mod redact;
 pub mod relay;
 pub mod runtime;
-// pub mod usage;
+pub mod usage;
 
 pub use directory::{Directory, KeyEntry, TenantFilter, TenantSummary};
 pub use error::ProjectionError;
@@ -48,7 +48,7 @@ use std::sync::Arc;
 pub fn registry() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(audit::AuditProjection),
-        // Arc::new(usage::UsageProjection),
+        Arc::new(usage::UsageProjection),
     ]
 }
 
@@ -85,7 +85,7 @@ pub async fn rebuild(
         &projection,
         store,
         mode,
-        framework::worker::DEFAULT_BATCH,
+        framework::worker::REBUILD_BATCH,
         progress,
     )
     .await

@@ -26,6 +26,9 @@ const LOCK_KEY: i64 = 0x6b65_656c_7072_6f6a;
 
 /// Applies the read side's pending migrations.
 pub async fn migrate(db: &Database) -> Result<(), ProjectionError> {
+    if all_applied(db).await {
+        return Ok(());
+    }
     let backend = Backend::of(db);
     let mut tx = Tx::begin(db).await?;
     if backend == Backend::Postgres {
@@ -63,4 +66,13 @@ pub async fn migrate(db: &Database) -> Result<(), ProjectionError> {
         });
     }
     tx.commit().await
+}
+
+/// Whether every migration is recorded (no lock taken; an error, such as the table not
+/// existing yet, means no).
+async fn all_applied(db: &Database) -> bool {
+    let applied: Result<Vec<i64>, sqlx::Error> = crate::with_pool!(db, pool => {
+        sqlx::query_scalar("SELECT version FROM keel_projection_migrations").fetch_all(pool).await
+    });
+    applied.is_ok_and(|applied| MIGRATIONS.iter().all(|(v, ..)| applied.contains(v)))
 }

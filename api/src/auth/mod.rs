@@ -150,6 +150,12 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         .ok_or(ApiError::Unauthorized(
             "the API key is unknown, revoked or expired",
         ))?;
+    if !key.is_admin() {
+        // Metering: every authenticated request of a tenant's key is one `api_calls`.
+        if let Some(state) = req.app_data::<web::Data<crate::state::AppState>>() {
+            state.api_calls.count(key.tenant_id);
+        }
+    }
     Ok(Principal {
         key_id: key.key_id,
         tenant_id: key.tenant_id,

@@ -17,6 +17,7 @@ pub mod projections;
 pub mod runs;
 pub mod system;
 pub mod tenants;
+pub mod usage;
 pub mod workflows;
 
 /// Registers every route.
@@ -34,4 +35,5 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     runs::configure(cfg);
     audit::configure(cfg);
     projections::configure(cfg);
+    usage::configure(cfg);
 }

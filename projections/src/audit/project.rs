@@ -2,7 +2,7 @@
 //! one chained audit record.
 
 use super::chain::{Hashed, GENESIS};
-use crate::db::{insert_rows, micros, Param, Tx};
+use crate::db::{fetch_in, insert_rows, micros, Param, Tx};
 use crate::error::ProjectionError;
 use crate::projection::{ColumnType as C, Projection, TableSpec, Tables};
 use crate::redact::redact_secrets;
@@ -328,27 +328,4 @@ async fn load_entities(
         known.entry(key).or_insert(None);
     }
     Ok(known)
-}
-
-/// Runs `sql` (ending in `IN `) with `keys` as the list, in chunks.
-async fn fetch_in<T>(tx: &mut Tx, sql: &str, keys: &[String]) -> Result<Vec<T>, ProjectionError>
-where
-    T: Send + Unpin,
-    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
-    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
-{
-    let mut out = Vec::new();
-    for chunk in keys.chunks(1000) {
-        crate::with_tx!(&mut *tx, conn => {
-            let mut builder = sqlx::QueryBuilder::<Db>::new(sql);
-            builder.push("(");
-            let mut list = builder.separated(", ");
-            for key in chunk {
-                list.push_bind(key.clone());
-            }
-            builder.push(")");
-            out.extend(builder.build_query_as::<T>().fetch_all(&mut *conn).await?);
-        });
-    }
-    Ok(out)
 }

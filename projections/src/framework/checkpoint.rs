@@ -37,6 +37,10 @@ pub struct Generations {
 
 /// Creates the projection's first generation (tables, views, checkpoint) unless it exists.
 pub async fn ensure(db: &Database, projection: &dyn Projection) -> Result<(), ProjectionError> {
+    // The common case, set up already, takes no lock (status queries call this too).
+    if generations(db, projection.name()).await.is_ok() {
+        return Ok(());
+    }
     let mut tx = Tx::begin(db).await?;
     if tx.backend() == Backend::Postgres {
         // Two servers starting at once must not both create generation 1.

@@ -72,6 +72,9 @@ pub async fn rebuild_projection(
     let events = fill(projection, store, target, batch, head, &mut progress).await?;
     if mode == RebuildMode::BlueGreen {
         switch_to(projection.as_ref(), &db, generation).await?;
+        // The after-commit work ran against the old generation while this one was filled;
+        // run it now that this one serves (it is safe to repeat).
+        projection.after_commit(store, &db).await?;
     }
     let position = checkpoint::checkpoint(&db, projection.name(), generation)
         .await?

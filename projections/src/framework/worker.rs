@@ -9,8 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Events per batch (one transaction each).
+/// Events per batch (one transaction each) of a live worker: small enough that a batch
+/// commits within milliseconds, so read-your-writes waits stay short.
 pub const DEFAULT_BATCH: usize = 1000;
+/// Events per batch of a rebuild, where throughput matters more than latency.
+pub const REBUILD_BATCH: usize = 5000;
 /// How long an idle worker waits for a wake-up before looking anyway: wake-ups from other
 /// processes are coalesced and may be lost, this bounds the delay.
 const FALLBACK_POLL: Duration = Duration::from_millis(500);

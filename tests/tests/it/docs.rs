@@ -4,6 +4,7 @@ use keel_domain::integration::IntegrationEvent;
 use keel_domain::platform::PlatformEvent;
 use keel_domain::policy::PolicyEvent;
 use keel_domain::tenant::TenantEvent;
+use keel_domain::usage::UsageEvent;
 use keel_domain::workflow::{RunEvent, WorkflowEvent};
 
 #[test]
@@ -16,6 +17,7 @@ fn the_readme_lists_every_event_type() {
         RunEvent::EVENT_TYPES,
         IntegrationEvent::EVENT_TYPES,
         PlatformEvent::EVENT_TYPES,
+        UsageEvent::EVENT_TYPES,
     ];
     let missing: Vec<&str> = all
         .iter()

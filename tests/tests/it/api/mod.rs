@@ -9,4 +9,5 @@ mod lifecycle;
 mod openapi;
 mod policies;
 mod tenants;
+mod usage;
 mod workflows;

@@ -5,3 +5,4 @@ mod audit;
 mod failures;
 mod framework;
 pub mod support;
+mod usage;

@@ -1,0 +1,15 @@
+//! Usage metering: per tenant, per meter, per hour, day and billing month; quota status;
+//! threshold events at 80% and 100% of a quota, once per period.
+//!
+//! - [`meters`]: the meter catalogue and the plans' quotas.
+//! - [`project`]: the projection. Samples come from `usage.recorded` events (ingested, or the
+//!   API's flushed `api_calls` counts) and from Keel's own events (members make `seats`,
+//!   started runs `workflow_runs`, delivery outcomes `webhook_deliveries`).
+//! - [`query`]: usage over a range at a granularity, and quota status.
+
+pub mod meters;
+pub mod project;
+pub mod query;
+
+pub use project::UsageProjection;
+pub use query::{quota_status, usage, QuotaStatus, UsagePoint};

@@ -1,0 +1,566 @@
+//! The usage projection: samples folded into per-period totals, tenants' plans, seats and
+//! quota overrides, and threshold alerts (an outbox published as events after commit).
+
+use super::meters::{
+    bucket_start, meter, period_of, plan_quota, Aggregation, Meter, GRANULARITIES,
+};
+use crate::db::{fetch_in, insert_rows, micros, Param, Tx};
+use crate::error::ProjectionError;
+use crate::projection::{ColumnType as C, Projection, TableSpec, Tables};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use keel_commands::store::{
+    Database, EventMetadata, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
+};
+use keel_domain::usage::{usage_stream, QuotaThresholdCrossed, UsageEvent};
+use keel_domain::{Actor, DomainEvent, TenantId};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// The thresholds that raise an event, in percent of the quota.
+pub const THRESHOLDS: [i64; 2] = [80, 100];
+
+static TABLES: &[TableSpec] = &[
+    TableSpec {
+        base: "usage_totals",
+        columns: &[
+            ("tenant_id", C::Text),
+            ("meter", C::Text),
+            ("granularity", C::Text),
+            ("bucket", C::Int),
+            ("value", C::Int),
+            ("events", C::Int),
+            ("latest_at", C::Int),
+        ],
+        key: &["tenant_id", "meter", "granularity", "bucket"],
+        indexes: &[],
+    },
+    TableSpec {
+        base: "usage_unique",
+        columns: &[
+            ("tenant_id", C::Text),
+            ("meter", C::Text),
+            ("granularity", C::Text),
+            ("bucket", C::Int),
+            ("value", C::Text),
+        ],
+        key: &["tenant_id", "meter", "granularity", "bucket", "value"],
+        indexes: &[],
+    },
+    TableSpec {
+        base: "usage_tenants",
+        columns: &[("tenant_id", C::Text), ("plan", C::Text), ("seats", C::Int)],
+        key: &["tenant_id"],
+        indexes: &[],
+    },
+    TableSpec {
+        base: "usage_overrides",
+        columns: &[
+            ("tenant_id", C::Text),
+            ("meter", C::Text),
+            ("quota", C::Int),
+        ],
+        key: &["tenant_id", "meter"],
+        indexes: &[],
+    },
+    TableSpec {
+        base: "usage_alerts",
+        columns: &[
+            ("tenant_id", C::Text),
+            ("meter", C::Text),
+            ("period", C::Text),
+            ("percent", C::Int),
+            ("quota", C::Int),
+            ("used", C::Int),
+            ("published", C::Int),
+        ],
+        key: &["tenant_id", "meter", "period", "percent"],
+        indexes: &[&["published"]],
+    },
+];
+
+/// The usage projection (`usage`).
+pub struct UsageProjection;
+
+struct Sample {
+    tenant: String,
+    meter: &'static Meter,
+    at: DateTime<Utc>,
+    quantity: i64,
+    unique: Option<String>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Total {
+    value: i64,
+    events: i64,
+    latest_at: i64,
+}
+
+type BucketKey = (String, &'static str, &'static str, i64);
+
+/// Whether an aggregation belongs to one upsert statement's kind.
+type IsKind = fn(&Aggregation) -> bool;
+
+#[async_trait]
+impl Projection for UsageProjection {
+    fn name(&self) -> &'static str {
+        "usage"
+    }
+
+    fn handles(&self, event_type: &str) -> bool {
+        matches!(
+            event_type,
+            "usage.recorded"
+                | "tenant.created"
+                | "tenant.plan_changed"
+                | "tenant.member_added"
+                | "tenant.member_removed"
+                | "tenant.quota_override_set"
+                | "tenant.quota_override_cleared"
+                | "workflow_run.started"
+                | "integration.delivery_succeeded"
+                | "integration.delivery_failed"
+        )
+    }
+
+    fn tables(&self) -> &'static [TableSpec] {
+        TABLES
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Tx,
+        tables: Tables,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut tenant_ids: Vec<String> = events
+            .iter()
+            .map(|e| e.metadata.tenant_id.to_string())
+            .collect();
+        tenant_ids.sort();
+        tenant_ids.dedup();
+        let sql = format!(
+            "SELECT tenant_id, plan, seats FROM {} WHERE tenant_id IN ",
+            tables.name("usage_tenants")
+        );
+        let mut tenants: HashMap<String, (String, i64)> =
+            fetch_in::<(String, String, i64)>(tx, &sql, &tenant_ids)
+                .await?
+                .into_iter()
+                .map(|(t, plan, seats)| (t, (plan, seats)))
+                .collect();
+        let mut dirty_tenants = BTreeSet::new();
+        let mut samples = Vec::with_capacity(events.len());
+        for event in events {
+            let tenant = event.metadata.tenant_id.to_string();
+            let fail =
+                |e: &dyn std::fmt::Display| ProjectionError::handler(event.global_position, e);
+            let json = || keel_domain::event::payload_to_json(&event.payload).map_err(|e| fail(&e));
+            let text = |data: &Value, field: &str| {
+                data.get(field).and_then(Value::as_str).map(str::to_owned)
+            };
+            let derived = |name: &str, quantity: i64| Sample {
+                tenant: tenant.clone(),
+                meter: meter(name).expect("derived meters are declared"),
+                at: event.metadata.occurred_at,
+                quantity,
+                unique: None,
+            };
+            match event.event_type.as_str() {
+                "usage.recorded" => {
+                    let UsageEvent::Recorded(sample) =
+                        event.decode::<UsageEvent>().map_err(|e| fail(&e))?
+                    else {
+                        return Err(fail(&"not a usage sample"));
+                    };
+                    let meter = meter(sample.meter.as_str()).ok_or_else(|| {
+                        fail(&format!("unknown meter `{}`", sample.meter.as_str()))
+                    })?;
+                    let unique = match meter.aggregation {
+                        Aggregation::UniqueCount(property) => {
+                            sample.properties.get(property).cloned()
+                        }
+                        _ => None,
+                    };
+                    if matches!(meter.aggregation, Aggregation::UniqueCount(_)) && unique.is_none()
+                    {
+                        continue; // a sample without the counted property adds no distinct value
+                    }
+                    samples.push(Sample {
+                        tenant,
+                        meter,
+                        at: sample.timestamp,
+                        quantity: sample.quantity.min(i64::MAX as u64) as i64,
+                        unique,
+                    });
+                }
+                "tenant.created" | "tenant.plan_changed" => {
+                    let plan = text(&json()?, "plan").ok_or_else(|| fail(&"no plan"))?;
+                    tenants
+                        .entry(tenant.clone())
+                        .or_insert_with(|| (String::new(), 0))
+                        .0 = plan;
+                    dirty_tenants.insert(tenant);
+                }
+                "tenant.member_added" | "tenant.member_removed" => {
+                    let entry = tenants.entry(tenant.clone()).or_insert(("free".into(), 0));
+                    entry.1 = (entry.1
+                        + if event.event_type.ends_with("added") {
+                            1
+                        } else {
+                            -1
+                        })
+                    .max(0);
+                    samples.push(derived("seats", entry.1));
+                    dirty_tenants.insert(tenant);
+                }
+                "tenant.quota_override_set" | "tenant.quota_override_cleared" => {
+                    let data = json()?;
+                    let meter = text(&data, "meter").ok_or_else(|| fail(&"no meter"))?;
+                    set_override(
+                        tx,
+                        tables,
+                        &tenant,
+                        &meter,
+                        data.get("limit").and_then(Value::as_i64),
+                    )
+                    .await?;
+                }
+                "workflow_run.started" => samples.push(derived("workflow_runs", 1)),
+                _ => samples.push(derived("webhook_deliveries", 1)),
+            }
+        }
+        let tenant_rows: Vec<Vec<Param>> = dirty_tenants
+            .iter()
+            .map(|t| {
+                let (plan, seats) = &tenants[t];
+                vec![
+                    Param::Text(t.clone()),
+                    Param::Text(plan.clone()),
+                    Param::Int(*seats),
+                ]
+            })
+            .collect();
+        insert_rows(
+            tx,
+            &tables.name("usage_tenants"),
+            &["tenant_id", "plan", "seats"],
+            &tenant_rows,
+            "ON CONFLICT (tenant_id) DO UPDATE SET plan = excluded.plan, seats = excluded.seats",
+        )
+        .await?;
+        let touched = fold_samples(tx, tables, &samples).await?;
+        raise_alerts(tx, tables, &tenants, &touched).await
+    }
+
+    async fn after_commit(
+        &self,
+        store: &Arc<dyn EventStore>,
+        db: &Database,
+    ) -> Result<(), ProjectionError> {
+        publish_alerts(store, db).await
+    }
+}
+
+async fn set_override(
+    tx: &mut Tx,
+    tables: Tables,
+    tenant: &str,
+    meter: &str,
+    quota: Option<i64>,
+) -> Result<(), ProjectionError> {
+    let table = tables.name("usage_overrides");
+    match quota {
+        Some(quota) => {
+            insert_rows(
+                tx,
+                &table,
+                &["tenant_id", "meter", "quota"],
+                &[vec![
+                    Param::Text(tenant.into()),
+                    Param::Text(meter.into()),
+                    Param::Int(quota),
+                ]],
+                "ON CONFLICT (tenant_id, meter) DO UPDATE SET quota = excluded.quota",
+            )
+            .await
+        }
+        None => {
+            let sql = format!("DELETE FROM {table} WHERE tenant_id = $1 AND meter = $2");
+            crate::with_tx!(tx, conn => {
+                sqlx::query(&sql).bind(tenant).bind(meter).execute(&mut *conn).await?;
+            });
+            Ok(())
+        }
+    }
+}
+
+/// Adds the samples to every granularity's totals; returns the month buckets touched.
+async fn fold_samples(
+    tx: &mut Tx,
+    tables: Tables,
+    samples: &[Sample],
+) -> Result<BTreeSet<(String, &'static str, i64)>, ProjectionError> {
+    let mut totals: BTreeMap<BucketKey, Total> = BTreeMap::new();
+    let mut uniques: BTreeSet<(BucketKey, String)> = BTreeSet::new();
+    let mut months = BTreeSet::new();
+    for sample in samples {
+        let at = micros(sample.at);
+        for granularity in GRANULARITIES {
+            let bucket = micros(bucket_start(granularity, sample.at));
+            let key = (
+                sample.tenant.clone(),
+                sample.meter.name,
+                granularity,
+                bucket,
+            );
+            let total = totals.entry(key.clone()).or_default();
+            total.events += 1;
+            match sample.meter.aggregation {
+                Aggregation::Count => total.value += 1,
+                Aggregation::Sum => total.value = total.value.saturating_add(sample.quantity),
+                Aggregation::Max => total.value = total.value.max(sample.quantity),
+                Aggregation::Latest if at >= total.latest_at => total.value = sample.quantity,
+                Aggregation::Latest => {}
+                Aggregation::UniqueCount(_) => {
+                    uniques.insert((key, sample.unique.clone().unwrap_or_default()));
+                }
+            }
+            total.latest_at = total.latest_at.max(at);
+            if granularity == "month" {
+                months.insert((sample.tenant.clone(), sample.meter.name, bucket));
+            }
+        }
+    }
+    let table = tables.name("usage_totals");
+    let columns = [
+        "tenant_id",
+        "meter",
+        "granularity",
+        "bucket",
+        "value",
+        "events",
+        "latest_at",
+    ];
+    let greatest = tx.backend().greatest();
+    let conflict = |value: String| {
+        format!(
+            "ON CONFLICT (tenant_id, meter, granularity, bucket) DO UPDATE SET value = {value}, \
+             events = {table}.events + excluded.events, \
+             latest_at = {greatest}({table}.latest_at, excluded.latest_at)"
+        )
+    };
+    let kinds: [(IsKind, String); 4] = [
+        (|a| matches!(a, Aggregation::Count | Aggregation::Sum), format!("{table}.value + excluded.value")),
+        (|a| matches!(a, Aggregation::Max), format!("{greatest}({table}.value, excluded.value)")),
+        (
+            |a| matches!(a, Aggregation::Latest),
+            format!("CASE WHEN excluded.latest_at >= {table}.latest_at THEN excluded.value ELSE {table}.value END"),
+        ),
+        // Distinct counts are recounted from usage_unique below.
+        (|a| matches!(a, Aggregation::UniqueCount(_)), format!("{table}.value")),
+    ];
+    for (is_kind, value) in kinds {
+        let rows: Vec<Vec<Param>> = totals
+            .iter()
+            .filter(|((_, m, _, _), _)| is_kind(&meter(m).expect("declared").aggregation))
+            .map(|((tenant, m, granularity, bucket), total)| {
+                vec![
+                    Param::Text(tenant.clone()),
+                    Param::Text((*m).into()),
+                    Param::Text((*granularity).into()),
+                    Param::Int(*bucket),
+                    Param::Int(total.value),
+                    Param::Int(total.events),
+                    Param::Int(total.latest_at),
+                ]
+            })
+            .collect();
+        insert_rows(tx, &table, &columns, &rows, &conflict(value)).await?;
+    }
+    if !uniques.is_empty() {
+        let unique_table = tables.name("usage_unique");
+        let rows: Vec<Vec<Param>> = uniques
+            .iter()
+            .map(|((tenant, m, granularity, bucket), value)| {
+                vec![
+                    Param::Text(tenant.clone()),
+                    Param::Text((*m).into()),
+                    Param::Text((*granularity).into()),
+                    Param::Int(*bucket),
+                    Param::Text(value.clone()),
+                ]
+            })
+            .collect();
+        insert_rows(
+            tx,
+            &unique_table,
+            &["tenant_id", "meter", "granularity", "bucket", "value"],
+            &rows,
+            "ON CONFLICT DO NOTHING",
+        )
+        .await?;
+        let recount = format!(
+            "UPDATE {table} SET value = (SELECT COUNT(*) FROM {unique_table} u WHERE u.tenant_id = {table}.tenant_id \
+             AND u.meter = {table}.meter AND u.granularity = {table}.granularity AND u.bucket = {table}.bucket) \
+             WHERE tenant_id = $1 AND meter = $2 AND granularity = $3 AND bucket = $4"
+        );
+        let keys: BTreeSet<&BucketKey> = uniques.iter().map(|(key, _)| key).collect();
+        for (tenant, m, granularity, bucket) in keys {
+            crate::with_tx!(&mut *tx, conn => {
+                sqlx::query(&recount).bind(tenant).bind(*m).bind(*granularity).bind(*bucket).execute(&mut *conn).await?;
+            });
+        }
+    }
+    Ok(months)
+}
+
+/// Records an alert (once per tenant, meter, month and threshold) for every touched month
+/// whose usage reached a threshold of its quota.
+async fn raise_alerts(
+    tx: &mut Tx,
+    tables: Tables,
+    tenants: &HashMap<String, (String, i64)>,
+    months: &BTreeSet<(String, &'static str, i64)>,
+) -> Result<(), ProjectionError> {
+    if months.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = months
+        .iter()
+        .map(|(t, _, _)| t.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let overrides: HashMap<(String, String), i64> = fetch_in::<(String, String, i64)>(
+        tx,
+        &format!(
+            "SELECT tenant_id, meter, quota FROM {} WHERE tenant_id IN ",
+            tables.name("usage_overrides")
+        ),
+        &ids,
+    )
+    .await?
+    .into_iter()
+    .map(|(t, m, q)| ((t, m), q))
+    .collect();
+    let used: HashMap<(String, String, i64), i64> = fetch_in::<(String, String, i64, i64)>(
+        tx,
+        &format!(
+            "SELECT tenant_id, meter, bucket, value FROM {} WHERE granularity = 'month' AND tenant_id IN ",
+            tables.name("usage_totals")
+        ),
+        &ids,
+    )
+    .await?
+    .into_iter()
+    .map(|(t, m, b, v)| ((t, m, b), v))
+    .collect();
+    let mut rows = Vec::new();
+    for (tenant, m, bucket) in months {
+        let plan = tenants
+            .get(tenant)
+            .map_or("free", |(plan, _)| plan.as_str());
+        let quota = overrides
+            .get(&(tenant.clone(), (*m).to_owned()))
+            .copied()
+            .or_else(|| plan_quota(plan, m).map(|q| q as i64));
+        let (Some(quota), Some(value)) =
+            (quota, used.get(&(tenant.clone(), (*m).to_owned(), *bucket)))
+        else {
+            continue;
+        };
+        for percent in THRESHOLDS {
+            if quota > 0 && value.saturating_mul(100) >= quota.saturating_mul(percent) {
+                rows.push(vec![
+                    Param::Text(tenant.clone()),
+                    Param::Text((*m).into()),
+                    Param::Text(period_of(crate::db::from_micros(*bucket))),
+                    Param::Int(percent),
+                    Param::Int(quota),
+                    Param::Int(*value),
+                    Param::Int(0),
+                ]);
+            }
+        }
+    }
+    insert_rows(
+        tx,
+        &tables.name("usage_alerts"),
+        &[
+            "tenant_id",
+            "meter",
+            "period",
+            "percent",
+            "quota",
+            "used",
+            "published",
+        ],
+        &rows,
+        "ON CONFLICT DO NOTHING",
+    )
+    .await
+}
+
+/// Appends a `usage.quota_threshold_crossed` event for every unpublished alert and marks it
+/// published. The event id is derived from the alert, so a crash between the append and the
+/// mark leads to an idempotent re-append, never a second event.
+async fn publish_alerts(store: &Arc<dyn EventStore>, db: &Database) -> Result<(), ProjectionError> {
+    let generation = crate::framework::checkpoint::generations(db, "usage")
+        .await?
+        .active;
+    let table = crate::projection::table_name("usage_alerts", generation);
+    let pending: Vec<(String, String, String, i64, i64, i64)> = crate::with_pool!(db, pool => {
+        sqlx::query_as(&format!("SELECT tenant_id, meter, period, percent, quota, used FROM {table} WHERE published = 0 ORDER BY tenant_id, period, meter, percent"))
+            .fetch_all(pool).await?
+    });
+    // Appended concurrently (the store groups them into few transactions), each alone so that
+    // a repeat is an idempotent re-append.
+    let mut appends = Vec::with_capacity(pending.len());
+    for (tenant, meter, period, percent, quota, used) in pending.iter().cloned() {
+        let tenant_id: TenantId = tenant.parse::<uuid::Uuid>().map(TenantId).map_err(|e| {
+            ProjectionError::InvalidState(format!("bad tenant id in usage_alerts: {e}"))
+        })?;
+        let event = UsageEvent::QuotaThresholdCrossed(QuotaThresholdCrossed {
+            meter: keel_domain::tenant::MeterName::parse(&meter)
+                .map_err(|e| ProjectionError::InvalidState(e.to_string()))?,
+            period: period.clone(),
+            percent: percent as u8,
+            limit: quota as u64,
+            used: used as u64,
+        });
+        let digest = Sha256::digest(format!(
+            "keel usage alert/{tenant}/{meter}/{period}/{percent}"
+        ));
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        let new = NewEvent {
+            event_id: uuid::Builder::from_random_bytes(id).into_uuid(),
+            event_type: event.event_type().to_owned(),
+            schema_version: event.schema_version(),
+            payload: event
+                .encode()
+                .map_err(keel_commands::store::StoreError::from)?,
+            metadata: EventMetadata::new(tenant_id, Actor::System("usage projection".into())),
+        };
+        let store = store.clone();
+        appends.push(async move {
+            store
+                .append(&usage_stream(tenant_id), ExpectedVersion::Any, vec![new])
+                .await
+        });
+    }
+    for result in futures::future::join_all(appends).await {
+        result?;
+    }
+    for (tenant, meter, period, percent, _, _) in pending {
+        crate::with_pool!(db, pool => {
+            sqlx::query(&format!("UPDATE {table} SET published = 1 WHERE tenant_id = $1 AND meter = $2 AND period = $3 AND percent = $4"))
+                .bind(&tenant).bind(&meter).bind(&period).bind(percent).execute(pool).await?;
+        });
+    }
+    Ok(())
+}
