@@ -1,5 +1,6 @@
 //! `keel tenant export`: everything Keel holds about one tenant, for data portability
-//! requests: its events as JSON Lines and the current state of each of its aggregates.
+//! requests: its events as JSON Lines, the current state of each of its aggregates, its audit
+//! trail and its monthly usage per meter.
 //!
 //! The export is a directory, written file by file as the events stream past (constant memory
 //! in the number of events). Secret-bearing fields (key hashes, encrypted secrets) are `null`.
@@ -10,7 +11,12 @@ use super::{CliError, Context};
 use crate::redact::event_view;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
 use keel_commands::store::EventStore;
+use keel_projections::audit::{export_stream, AuditFilter, ExportFormat};
+use keel_projections::usage::meters::METERS;
+use keel_projections::usage::usage;
 use keel_domain::TenantId;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -47,6 +53,8 @@ pub struct ExportSummary {
     pub events: u64,
     /// Aggregates whose state is in `aggregates.jsonl`.
     pub aggregates: usize,
+    /// Monthly usage rows in `usage.jsonl`.
+    pub usage_rows: usize,
 }
 
 /// Runs `keel tenant ...`.
@@ -55,16 +63,18 @@ pub async fn run(command: TenantCommand, context: &mut Context<'_>) -> Result<()
     let directory = args
         .output
         .unwrap_or_else(|| PathBuf::from(format!("keel-export-{}", args.tenant)));
+    keel_projections::setup(&context.store).await?;
     let summary = export(&*context.store, args.tenant, directory).await?;
     if context.out.is_json() {
         context.out.json_pretty(&summary)?;
     } else {
         context.out.line(format!(
-            "exported tenant {} to {}: {} events, {} aggregates",
+            "exported tenant {} to {}: {} events, {} aggregates, {} monthly usage rows, audit trail",
             summary.tenant_id,
             summary.directory.display(),
             summary.events,
-            summary.aggregates
+            summary.aggregates,
+            summary.usage_rows
         ))?;
     }
     Ok(())
@@ -122,11 +132,33 @@ async fn export(
         }
     }
     aggregates.flush()?;
+
+    let db = store.database();
+    let mut audit = create(&directory, "audit.jsonl")?;
+    let mut chunks = export_stream(&db, &AuditFilter::tenant(tenant), ExportFormat::JsonLines);
+    while let Some(chunk) = chunks.try_next().await? {
+        audit.write_all(&chunk)?;
+    }
+    audit.flush()?;
+
+    let mut usage_file = create(&directory, "usage.jsonl")?;
+    let mut usage_rows = 0;
+    let (from, to) = (DateTime::UNIX_EPOCH, Utc::now() + chrono::Duration::days(31));
+    for meter in METERS {
+        for point in usage(&db, tenant, meter.name, "month", from, to).await? {
+            let row = serde_json::json!({ "meter": meter.name, "month": point.start, "value": point.value, "events": point.events });
+            serde_json::to_writer(&mut usage_file, &row).map_err(anyhow::Error::from)?;
+            usage_file.write_all(b"\n")?;
+            usage_rows += 1;
+        }
+    }
+    usage_file.flush()?;
     Ok(ExportSummary {
         tenant_id: tenant,
         directory,
         events: count,
         aggregates: states,
+        usage_rows,
     })
 }
 
