@@ -22,21 +22,23 @@ pub struct Status {
     pub backend: &'static str,
     /// The position of the last committed event.
     pub head_position: u64,
-    /// How many migrations are applied.
+    /// How many of the event store's migrations are applied.
     pub migrations: usize,
     /// Each read model's position, lag and state.
     pub projections: Vec<ProjectionStatus>,
 }
 
-/// Runs `keel migrate`: opening the store applied what was pending; this lists what is applied.
+/// Runs `keel migrate`: opening the store applied its pending migrations; this applies the
+/// read models' (and sets up their tables), then lists the store's applied migrations.
 pub async fn migrate(context: &mut Context<'_>, url: &str) -> Result<(), CliError> {
+    keel_projections::setup(&context.store).await?;
     let applied = applied_migrations(&context.store.database()).await?;
     let out = &mut context.out;
     if out.is_json() {
         out.json_pretty(&serde_json::json!({ "migrations": applied }))?;
     } else {
         out.line(format!(
-            "{} is up to date: {} migrations applied",
+            "{} is up to date: {} store migrations applied, read models set up",
             crate::database::redact(url),
             applied.len()
         ))?;
@@ -62,7 +64,7 @@ pub async fn status(context: &mut Context<'_>) -> Result<(), CliError> {
     } else {
         out.line(format!("backend: {}", status.backend))?;
         out.line(format!("head position: {}", status.head_position))?;
-        out.line(format!("migrations applied: {}", status.migrations))?;
+        out.line(format!("store migrations applied: {}", status.migrations))?;
         for p in &status.projections {
             let failure = match (&p.failed_position, &p.failed_error) {
                 (Some(position), Some(error)) => format!(", failed at {position}: {error}"),

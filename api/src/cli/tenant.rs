@@ -10,14 +10,14 @@ use super::stream::{state_at, Moment};
 use super::{CliError, Context};
 use crate::redact::event_view;
 use anyhow::Context as _;
-use clap::{Args, Subcommand};
 use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
 use futures::TryStreamExt;
 use keel_commands::store::EventStore;
+use keel_domain::TenantId;
 use keel_projections::audit::{export_stream, AuditFilter, ExportFormat};
 use keel_projections::usage::meters::METERS;
 use keel_projections::usage::usage;
-use keel_domain::TenantId;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -143,7 +143,10 @@ async fn export(
 
     let mut usage_file = create(&directory, "usage.jsonl")?;
     let mut usage_rows = 0;
-    let (from, to) = (DateTime::UNIX_EPOCH, Utc::now() + chrono::Duration::days(31));
+    let (from, to) = (
+        DateTime::UNIX_EPOCH,
+        Utc::now() + chrono::Duration::days(31),
+    );
     for meter in METERS {
         for point in usage(&db, tenant, meter.name, "month", from, to).await? {
             let row = serde_json::json!({ "meter": meter.name, "month": point.start, "value": point.value, "events": point.events });
