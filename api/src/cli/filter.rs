@@ -49,7 +49,7 @@ impl EventFilter {
         if let Some(bad) = self
             .types
             .iter()
-            .find(|t| t.is_empty() || t[..t.len() - 1].contains('*'))
+            .find(|t| t.is_empty() || t.strip_suffix('*').unwrap_or(t).contains('*'))
         {
             return Err(CliError::InvalidArgument {
                 argument: "type",
@@ -128,5 +128,31 @@ impl<'a> Cursor<'a> {
                 return Ok(Some(matching));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_types(types: &[&str]) -> EventFilter {
+        EventFilter {
+            types: types.iter().map(|t| t.to_string()).collect(),
+            ..EventFilter::default()
+        }
+    }
+
+    #[test]
+    fn a_type_is_exact_or_one_trailing_star() {
+        assert!(with_types(&["tenant.renamed", "tenant.*", "é"])
+            .validate()
+            .is_ok());
+        for bad in ["", "*.renamed", "ten*ant.*"] {
+            let error = with_types(&[bad]).validate().unwrap_err();
+            assert!(error.to_string().starts_with("invalid --type"), "{error}");
+        }
+        assert!(type_matches("tenant.*", "tenant.renamed"));
+        assert!(!type_matches("tenant.*", "policy.drafted"));
+        assert!(!type_matches("tenant.renamed", "tenant.renamed_again"));
     }
 }

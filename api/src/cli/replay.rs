@@ -74,10 +74,7 @@ pub async fn run(
         () = interrupt => {
             // The batch in flight was dropped with its transaction; closing the pool rolls it
             // back now and releases SQLite's write lock before the tool exits.
-            match store.database() {
-                Database::Sqlite(pool) => pool.close().await,
-                Database::Postgres(pool) => pool.close().await,
-            }
+            keel_projections::with_pool!(store.database(), pool => pool.close().await);
             let message = match mode {
                 RebuildMode::BlueGreen => "interrupted; run it again to resume where it stopped",
                 RebuildMode::Reset => "interrupted; the tables are partly rebuilt: run it again",
@@ -148,11 +145,9 @@ async fn row_counts(
     for table in projection.tables() {
         // Table names come from the projection's own declaration, never from input.
         let sql = format!("SELECT COUNT(*) FROM {}", table.base);
-        let count: i64 = match db {
-            Database::Sqlite(pool) => sqlx::query_scalar(&sql).fetch_one(pool).await,
-            Database::Postgres(pool) => sqlx::query_scalar(&sql).fetch_one(pool).await,
-        }
-        .map_err(|e| anyhow::anyhow!("cannot count the rows of {}: {e}", table.base))?;
+        let count: Result<i64, sqlx::Error> = keel_projections::with_pool!(db, pool => sqlx::query_scalar(&sql).fetch_one(pool).await);
+        let count =
+            count.map_err(|e| anyhow::anyhow!("cannot count the rows of {}: {e}", table.base))?;
         counts.push((table.base.to_owned(), count as u64));
     }
     Ok(counts)

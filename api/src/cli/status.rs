@@ -92,9 +92,7 @@ pub async fn status(context: &mut Context<'_>) -> Result<(), CliError> {
 async fn applied_migrations(database: &Database) -> Result<Vec<AppliedMigration>, CliError> {
     const QUERY: &str =
         "SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version";
-    let rows = match database {
-        Database::Sqlite(pool) => sqlx::query_as(QUERY).fetch_all(pool).await,
-        Database::Postgres(pool) => sqlx::query_as(QUERY).fetch_all(pool).await,
-    };
+    let rows: Result<Vec<AppliedMigration>, sqlx::Error> =
+        keel_projections::with_pool!(database, pool => sqlx::query_as(QUERY).fetch_all(pool).await);
     rows.map_err(|e| CliError::Other(anyhow::anyhow!("cannot list the migrations: {e}")))
 }

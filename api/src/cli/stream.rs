@@ -4,6 +4,7 @@
 //! Replays ignore snapshots: the events are the truth, and what a tool shows of the past must
 //! not depend on a cache. Secret-bearing fields are shown as `null`.
 
+use super::filter::PAGE;
 use super::{CliError, Context};
 use crate::redact::redact_secrets;
 use chrono::{DateTime, Utc};
@@ -199,14 +200,14 @@ async fn resolve(
         Moment::Time(time) => {
             let mut version = 0;
             'pages: loop {
-                let page = store.read_stream(stream, version + 1, 1000).await?;
+                let page = store.read_stream(stream, version + 1, PAGE).await?;
                 for event in &page {
                     if event.recorded_at > time {
                         break 'pages;
                     }
                     version = event.stream_version;
                 }
-                if page.len() < 1000 {
+                if page.len() < PAGE {
                     break;
                 }
             }
