@@ -106,13 +106,7 @@ async fn list(
     query: Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &caller, path.tenant_id, query.after_position).await?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_parameter(
-            "limit",
-            "must be between 1 and 1000",
-        ));
-    }
+    let limit = super::page_limit(query.limit)?;
     let page = audit::query(
         &state.store.database(),
         &query.filter(path.tenant_id)?,

@@ -54,13 +54,7 @@ async fn list(
     caller
         .principal
         .require(path.tenant_id, "audit", Access::Read)?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_parameter(
-            "limit",
-            "must be between 1 and 1000",
-        ));
-    }
+    let limit = super::page_limit(query.limit)?;
     let events = state
         .store
         .read_tenant(path.tenant_id, query.after_position.unwrap_or(0), limit)

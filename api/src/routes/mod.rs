@@ -37,3 +37,16 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     projections::configure(cfg);
     usage::configure(cfg);
 }
+
+/// The page size a paged query asks for with `limit`: 1-1000, 100 if absent.
+pub fn page_limit(limit: Option<usize>) -> Result<usize, crate::error::ApiError> {
+    let limit = limit.unwrap_or(100);
+    if (1..=1000).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(crate::error::ApiError::bad_parameter(
+            "limit",
+            "must be between 1 and 1000",
+        ))
+    }
+}
