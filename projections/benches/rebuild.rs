@@ -1,8 +1,9 @@
 //! The read-side benchmark: rebuild throughput of each projection from a stored log, next to
 //! the raw `read_all` rate of the same run, and query latency on the built read models.
 //!
-//! `cargo bench -p keel-projections --bench rebuild -- [--events N] [--backend sqlite|postgres|all] [--runs R]`
-//! (defaults: 1,000,000 events, all backends, 3 runs). PostgreSQL is the server at
+//! `cargo bench -p keel-projections --bench rebuild -- [--events N] [--backend sqlite|postgres|all] [--runs R] [--keel PATH]`
+//! (defaults: 1,000,000 events, all backends, 3 runs; `scripts/bench-read-side` builds the
+//! `keel` binary and passes `--keel`). PostgreSQL is the server at
 //! `KEEL_BENCH_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`); the benchmark
 //! creates a database `keel_bench_<uuid>` there and drops it at the end. SQLite runs in a
 //! temporary file.
@@ -14,6 +15,9 @@
 //! the whole log per second (each projection reads all of it). Then 1,000 queries each:
 //! usage of one tenant by day over 30 days, and an audit page (100 records, filtered by
 //! action) of one tenant at a random cursor; p50 and p99. Figures are medians over the runs.
+//!
+//! With `--keel PATH` each run also times `PATH replay audit` (the operator's command, blue/green
+//! as by default, a separate process on the same database) next to the library rebuild.
 
 use anyhow::{bail, Context, Result};
 use chrono::{Duration as Days, TimeZone, Utc};
@@ -46,6 +50,7 @@ async fn main() -> Result<()> {
         .unwrap_or(1_000_000);
     let runs: usize = flag("--runs").map(|v| v.parse()).transpose()?.unwrap_or(3);
     let backend = flag("--backend").unwrap_or_else(|| "all".into());
+    let keel = flag("--keel");
     if !["all", "sqlite", "postgres"].contains(&backend.as_str()) {
         bail!("--backend must be sqlite, postgres or all");
     }
@@ -56,14 +61,21 @@ async fn main() -> Result<()> {
     if backend != "postgres" {
         let dir = tempfile::tempdir()?;
         let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-        bench("sqlite", &url, events, runs).await?;
+        bench("sqlite", &url, events, runs, keel.as_deref()).await?;
     }
     if backend != "sqlite" {
         let server = std::env::var("KEEL_BENCH_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
         let name = format!("keel_bench_{}", uuid::Uuid::now_v7().simple());
         admin(&server, &format!("CREATE DATABASE \"{name}\"")).await?;
-        let result = bench("postgres", &format!("{server}/{name}"), events, runs).await;
+        let result = bench(
+            "postgres",
+            &format!("{server}/{name}"),
+            events,
+            runs,
+            keel.as_deref(),
+        )
+        .await;
         admin(
             &server,
             &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
@@ -83,7 +95,13 @@ async fn admin(server: &str, sql: &str) -> Result<()> {
     Ok(())
 }
 
-async fn bench(backend: &str, url: &str, events: usize, runs: usize) -> Result<()> {
+async fn bench(
+    backend: &str,
+    url: &str,
+    events: usize,
+    runs: usize,
+    keel: Option<&str>,
+) -> Result<()> {
     let store = open(url, &StoreOptions::default()).await?;
     let started = Instant::now();
     seed(&store, events).await?;
@@ -93,10 +111,14 @@ async fn bench(backend: &str, url: &str, events: usize, runs: usize) -> Result<(
     );
     keel_projections::setup(&store).await?;
     let (mut read, mut audit_rate, mut usage_rate) = (Vec::new(), Vec::new(), Vec::new());
+    let mut cli_rate = Vec::new();
     for _ in 0..runs {
         read.push(rate(events, read_all(&store).await?));
         audit_rate.push(rate(events, rebuild(&store, "audit").await?));
         usage_rate.push(rate(events, rebuild(&store, "usage").await?));
+        if let Some(keel) = keel {
+            cli_rate.push(rate(events, replay_cli(keel, url).await?));
+        }
     }
     let (usage_p50, usage_p99) = usage_queries(&store).await?;
     let (audit_p50, audit_p99) = audit_queries(&store).await?;
@@ -113,6 +135,12 @@ async fn bench(backend: &str, url: &str, events: usize, runs: usize) -> Result<(
         median(audit_rate)
     );
     println!("| rebuild usage | {:.0} events/s |", median(usage_rate));
+    if !cli_rate.is_empty() {
+        println!(
+            "| `keel replay audit` (blue/green, own process) | {:.0} events/s |",
+            median(cli_rate)
+        );
+    }
     println!("| usage query (30 days by day), p50 / p99 | {usage_p50:.2} ms / {usage_p99:.2} ms |");
     println!("| audit page (100, by action, at a cursor), p50 / p99 | {audit_p50:.2} ms / {audit_p99:.2} ms |");
     Ok(())
@@ -197,6 +225,23 @@ async fn read_all(store: &Arc<dyn EventStore>) -> Result<Duration> {
 async fn rebuild(store: &Arc<dyn EventStore>, name: &str) -> Result<Duration> {
     let started = Instant::now();
     keel_projections::rebuild(store, name, RebuildMode::Reset, |_| {}).await?;
+    Ok(started.elapsed())
+}
+
+/// Runs `keel replay audit` against the database as an operator would, from start to exit.
+async fn replay_cli(keel: &str, url: &str) -> Result<Duration> {
+    let started = Instant::now();
+    let output = tokio::process::Command::new(keel)
+        .args(["replay", "audit", "--json", "--database-url", url])
+        .output()
+        .await
+        .with_context(|| format!("running {keel}"))?;
+    if !output.status.success() {
+        bail!(
+            "keel replay audit failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
     Ok(started.elapsed())
 }
 
