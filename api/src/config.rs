@@ -21,7 +21,7 @@
 //! | `secret_keys` | `KEEL_SECRET_KEYS` | unset: integrations cannot be registered |
 //! | `body_limit_bytes` | `KEEL_BODY_LIMIT_BYTES` | `1048576` |
 //! | `read_wait_ms` | `KEEL_READ_WAIT_MS` | `2000` (read-your-writes bound) |
-//! | `usage_flush_ms` | `KEEL_USAGE_FLUSH_MS` | `10000` (how often counted `api_calls` are appended) |
+//! | `usage_flush_ms` | `KEEL_USAGE_FLUSH_MS` | `10000` (how often counted `api_calls` and collected access denials are appended) |
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -100,7 +100,8 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     /// How long a query waits for the read side to reach a requested position.
     pub read_wait_ms: u64,
-    /// How often the API appends the `api_calls` it counted (one event per tenant).
+    /// How often the API appends the `api_calls` it counted and the access denials it collected
+    /// (one event of each per tenant).
     pub usage_flush_ms: u64,
 }
 
@@ -276,7 +277,7 @@ impl Settings {
         Ok(Some(config))
     }
 
-    /// How often counted API calls are flushed.
+    /// How often counted API calls and collected access denials are flushed.
     pub fn usage_flush(&self) -> Duration {
         Duration::from_millis(self.usage_flush_ms.max(10))
     }

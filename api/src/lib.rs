@@ -14,10 +14,13 @@
 //!   metrics (the NATS relay's among them), logs.
 //! - [`redact`]: secret-bearing fields kept out of stored responses and event views.
 //! - [`usage_meter`]: usage samples, and the in-memory `api_calls` counter.
+//! - [`access_denials`]: the policy decision endpoint's denials, collected and recorded in
+//!   batches; [`periodic`]: flushing both every interval.
 //! - [`openapi`]: the OpenAPI 3.1 document served at `/openapi.json`.
 //!
 //! No business rule lives here: commands go to the domain through the command handler.
 
+pub mod access_denials;
 pub mod auth;
 pub mod body;
 pub mod cli;
@@ -30,6 +33,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod observe;
 pub mod openapi;
+pub mod periodic;
 pub mod redact;
 pub mod relay_metrics;
 pub mod routes;

@@ -44,8 +44,9 @@ pub struct Application {
     directory_task: JoinHandle<()>,
     workers: Arc<Workers>,
     relay_task: Option<JoinHandle<()>>,
-    api_calls_task: JoinHandle<()>,
-    stop_api_calls: tokio::sync::watch::Sender<bool>,
+    /// The tasks flushing what requests collect in memory (API calls, access denials).
+    flush_tasks: Vec<(&'static str, JoinHandle<()>)>,
+    stop_flushing: tokio::sync::watch::Sender<bool>,
     /// The admin key generated on this start, if one was (printed once by `keel serve`).
     pub generated_admin_key: Option<String>,
 }
@@ -71,12 +72,22 @@ impl Application {
         let relay = start_relay(&settings, &store).await?;
 
         let api_calls = Arc::new(crate::usage_meter::ApiCalls::default());
-        let (stop_api_calls, api_calls_stop) = tokio::sync::watch::channel(false);
-        let api_calls_task = tokio::spawn(api_calls.clone().run(
-            store.clone(),
-            settings.usage_flush(),
-            api_calls_stop,
-        ));
+        let denials = Arc::new(crate::access_denials::AccessDenials::default());
+        let (stop_flushing, flush_stop) = tokio::sync::watch::channel(false);
+        let flushers: [Arc<dyn crate::periodic::Flush>; 2] = [api_calls.clone(), denials.clone()];
+        let flush_tasks = flushers
+            .into_iter()
+            .map(|what| {
+                let name = what.name();
+                let task = crate::periodic::spawn(
+                    what,
+                    store.clone(),
+                    settings.usage_flush(),
+                    flush_stop.clone(),
+                );
+                (name, task)
+            })
+            .collect();
         let state = AppState {
             tenants: CommandHandler::new(store.clone(), HandlerConfig::default()),
             platform: CommandHandler::new(store.clone(), HandlerConfig::default()),
@@ -89,6 +100,7 @@ impl Application {
             directory,
             workers: workers.clone(),
             api_calls,
+            denials,
             metrics: Metrics::new(),
             read_wait: settings.read_wait(),
             relay: relay.as_ref().map(Relay::status),
@@ -106,8 +118,8 @@ impl Application {
             directory_task,
             workers,
             relay_task,
-            api_calls_task,
-            stop_api_calls,
+            flush_tasks,
+            stop_flushing,
             generated_admin_key,
         })
     }
@@ -124,12 +136,15 @@ impl Application {
     }
 
     /// Serves until SIGTERM or Ctrl-C (or the server fails), then flushes the counted API
-    /// calls and stops the read side: each projection worker finishes its current batch.
+    /// calls and access denials and stops the read side: each projection worker finishes its
+    /// current batch.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        self.stop_api_calls.send_replace(true);
-        if let Err(error) = self.api_calls_task.await {
-            tracing::error!(%error, "the api_calls meter panicked");
+        self.stop_flushing.send_replace(true);
+        for (what, task) in self.flush_tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "{what} panicked");
+            }
         }
         self.directory_task.abort();
         self.workers.stop().await;

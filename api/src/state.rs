@@ -36,10 +36,12 @@ pub struct AppState {
     pub secret_keys: Option<Arc<SecretKeys>>,
     /// Tenants and keys, in memory.
     pub directory: Arc<Directory>,
-    /// The projection workers (usage, audit), for read-your-writes waits.
+    /// The projection workers (audit, usage, reports), for read-your-writes waits.
     pub workers: Arc<Workers>,
     /// API calls counted per tenant, flushed as usage periodically.
     pub api_calls: Arc<crate::usage_meter::ApiCalls>,
+    /// Access denials of the policy decision endpoint, recorded periodically.
+    pub denials: Arc<crate::access_denials::AccessDenials>,
     /// Metrics.
     pub metrics: Metrics,
     /// The NATS relay's status, if `nats_url` is set.

@@ -14,8 +14,6 @@ use keel_domain::{Actor, DomainEvent, TenantId};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::sync::watch;
 use uuid::Uuid;
 
 /// The event id of a sample: derived from the tenant and the idempotency key, so a repeated
@@ -127,24 +125,17 @@ impl ApiCalls {
         }
         Ok(())
     }
+}
 
-    /// Flushes every `interval` until `stop` turns true (or its sender is dropped), then once more.
-    pub async fn run(
-        self: Arc<Self>,
-        store: Arc<dyn EventStore>,
-        interval: Duration,
-        mut stop: watch::Receiver<bool>,
-    ) {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        while !*stop.borrow() && stop.has_changed().is_ok() {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                _ = stop.changed() => {}
-            }
-            if let Err(error) = self.flush(&store).await {
-                tracing::warn!(%error, "cannot flush the api_calls meter; will retry");
-            }
-        }
+impl crate::periodic::Flush for ApiCalls {
+    fn name(&self) -> &'static str {
+        "the api_calls meter"
+    }
+
+    fn flush<'a>(
+        &'a self,
+        store: &'a Arc<dyn EventStore>,
+    ) -> futures::future::BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(ApiCalls::flush(self, store))
     }
 }

@@ -12,9 +12,11 @@
 //! - [`platform`]: the platform's admin keys.
 //! - [`tenant`], [`policy`], [`workflow`], [`integration`]: the aggregates.
 //! - [`usage`]: usage samples and quota threshold events.
+//! - [`access`]: the access decisions the policy endpoint denied, recorded in batches.
 //! - [`value`]: what validated values share (the parse failure, text checks).
 //! - [`testing`]: a given/when/then harness for aggregate tests.
 
+pub mod access;
 pub mod actor;
 pub mod aggregate;
 pub mod event;

@@ -225,3 +225,29 @@ where
     }
     Ok(out)
 }
+
+/// Runs a query built at run time with `params` bound in order to `$1`, `$2`, ... and reads
+/// every row.
+pub async fn fetch_all<T>(
+    db: &Database,
+    sql: &str,
+    params: &[Param],
+) -> Result<Vec<T>, ProjectionError>
+where
+    T: Send + Unpin,
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    Ok(crate::with_pool!(db, pool => {
+        let mut query = sqlx::query_as::<_, T>(sql);
+        for param in params {
+            query = match param {
+                Param::Int(v) => query.bind(*v),
+                Param::Text(v) => query.bind(v.clone()),
+                Param::OptInt(v) => query.bind(*v),
+                Param::OptText(v) => query.bind(v.clone()),
+            };
+        }
+        query.fetch_all(pool).await?
+    }))
+}

@@ -13,6 +13,8 @@
 //!   run blue/green (new tables, atomic switch) or as reset-and-replay.
 //! - [`audit`]: the tamper-evident audit trail (a SHA-256 hash chain per tenant).
 //! - [`usage`]: metering: usage per tenant, meter and period; quota status and threshold events.
+//! - [`reports`]: the platform overview and tenants' activity and compliance reports, with the
+//!   small projection of the facts they need that no other read model keeps.
 //! - [`runtime`]: the server's running workers and read-your-writes waits.
 //!
 //! - [`relay`]: the NATS relay, publishing every committed event to JetStream from its own
@@ -22,6 +24,7 @@
 //! store and know no HTTP.
 
 pub mod audit;
+pub mod csv;
 pub mod db;
 pub mod directory;
 pub mod error;
@@ -30,6 +33,7 @@ pub mod migrate;
 pub mod projection;
 pub mod redact;
 pub mod relay;
+pub mod reports;
 pub mod runtime;
 pub mod usage;
 
@@ -44,11 +48,12 @@ pub use runtime::Workers;
 use keel_commands::store::EventStore;
 use std::sync::Arc;
 
-/// Every durable projection, by name: `audit`, `usage`.
+/// Every durable projection, by name: `audit`, `usage`, `reports`.
 pub fn registry() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(audit::AuditProjection),
         Arc::new(usage::UsageProjection),
+        Arc::new(reports::ReportsProjection),
     ]
 }
 

@@ -14,6 +14,7 @@ pub mod members;
 mod owned;
 pub mod policies;
 pub mod projections;
+pub mod reports;
 pub mod runs;
 pub mod system;
 pub mod tenants;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     audit::configure(cfg);
     projections::configure(cfg);
     usage::configure(cfg);
+    reports::configure(cfg);
 }
 
 /// The page size a paged query asks for with `limit`: 1-1000, 100 if absent.

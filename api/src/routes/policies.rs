@@ -30,10 +30,12 @@ use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
 use chrono::{DateTime, Utc};
 use keel_commands::handler::Loaded;
+use keel_domain::access::{DenialReason, DeniedRequest};
 use keel_domain::policy::{
-    evaluate, ActivePolicy, ArchivePolicy, DeactivatePolicy, DraftPolicy, Effect, MfaStatus,
-    Policy, PolicyCommand, PolicyDocument, PolicyDocumentInput, PolicyKind, PolicyStatus,
-    PolicyVersion, PublishPolicy, ReasonCode, RequestContext, RevisePolicy, VersionStatus,
+    evaluate, ActivePolicy, ArchivePolicy, DeactivatePolicy, Decision, DraftPolicy, Effect,
+    MfaStatus, Policy, PolicyCommand, PolicyDocument, PolicyDocumentInput, PolicyKind,
+    PolicyStatus, PolicyVersion, PublishPolicy, ReasonCode, RequestContext, RevisePolicy,
+    VersionStatus,
 };
 use keel_domain::{AggregateId, TenantId};
 use serde::{Deserialize, Serialize};
@@ -222,6 +224,8 @@ pub struct DecisionRequest {
     /// factor, such as an API key). `missing` if absent, so MFA rules fail closed.
     #[schema(value_type = Option<String>)]
     pub mfa: Option<MfaStatus>,
+    /// Whom the request is for (a user id), recorded with a denial for the compliance report.
+    pub subject: Option<String>,
 }
 
 /// A policy version that took part in a decision.
@@ -624,6 +628,7 @@ async fn decide(
             ));
         }
     }
+    let now = Utc::now();
     let mut active: Vec<ActivePolicy> = Vec::new();
     for owner in [TenantId::PLATFORM, tenant_id] {
         let policies = load_all(&state, owner).await?;
@@ -635,10 +640,16 @@ async fn decide(
         action: request.action,
         resource: request.resource,
         ip: request.ip,
-        at: request.at.unwrap_or_else(Utc::now),
+        at: request.at.unwrap_or(now),
         mfa: request.mfa.unwrap_or(MfaStatus::Missing),
     };
     let decision = evaluate(&active, &context);
+    if !decision.is_allowed() {
+        state.denials.record(
+            tenant_id,
+            denied_request(&caller, &context, request.subject, &decision),
+        );
+    }
     let source = |policy_id: Uuid, rule_index: Option<usize>| {
         active
             .iter()
@@ -673,4 +684,33 @@ async fn decide(
         reasons,
         evaluated,
     }))
+}
+
+/// What the compliance report keeps of a denied request: who asked, about whom, what, when,
+/// from where, and every violation with the policy version behind it.
+fn denied_request(
+    caller: &Caller,
+    context: &RequestContext,
+    subject: Option<String>,
+    decision: &Decision,
+) -> DeniedRequest {
+    DeniedRequest {
+        decided_at: Utc::now(),
+        requested_at: context.at,
+        asked_by: caller.principal.key_id.to_string(),
+        subject,
+        role: context.role.clone(),
+        action: context.action.clone(),
+        resource: context.resource.clone(),
+        ip: context.ip.map(|ip| ip.to_string()),
+        reasons: decision
+            .reasons
+            .iter()
+            .map(|reason| DenialReason {
+                code: reason.code,
+                policy_id: reason.source.map(|s| s.policy_id),
+                version: reason.source.map(|s| s.version),
+            })
+            .collect(),
+    }
 }

@@ -120,42 +120,7 @@ fn encode(record: &AuditRecord, format: ExportFormat, out: &mut Vec<u8>) {
                 record.prev_hash.clone(),
                 record.hash.clone(),
             ];
-            for (i, field) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                csv_field(field, out);
-            }
-            out.extend_from_slice(b"\r\n");
+            crate::csv::row(&fields[..], out);
         }
-    }
-}
-
-/// Writes one CSV field, quoted when it holds a separator, a quote or a line break.
-fn csv_field(field: &str, out: &mut Vec<u8>) {
-    if field.contains([',', '"', '\n', '\r']) {
-        out.push(b'"');
-        out.extend_from_slice(field.replace('"', "\"\"").as_bytes());
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(field.as_bytes());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn csv_fields_with_separators_are_quoted() {
-        let mut out = Vec::new();
-        csv_field(r#"{"a":1,"b":"x"}"#, &mut out);
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            r#""{""a"":1,""b"":""x""}""#
-        );
-        let mut plain = Vec::new();
-        csv_field("tenant.renamed", &mut plain);
-        assert_eq!(plain, b"tenant.renamed");
     }
 }

@@ -1,7 +1,7 @@
 //! Audit queries: one tenant's records, filtered, in chain order, cursor-paginated.
 
 use super::record::{AuditRecord, AuditRow, COLUMNS};
-use crate::db::{micros, Param};
+use crate::db::{fetch_all, micros, Param};
 use crate::error::ProjectionError;
 use chrono::{DateTime, Utc};
 use keel_commands::store::Database;
@@ -97,18 +97,7 @@ pub async fn query(
         "SELECT {COLUMNS} FROM audit_records WHERE {condition} ORDER BY seq LIMIT {}",
         limit.max(1)
     );
-    let rows: Vec<AuditRow> = crate::with_pool!(db, pool => {
-        let mut query = sqlx::query_as(&sql);
-        for param in &params {
-            query = match param {
-                Param::Int(v) => query.bind(*v),
-                Param::Text(v) => query.bind(v.clone()),
-                Param::OptInt(v) => query.bind(*v),
-                Param::OptText(v) => query.bind(v.clone()),
-            };
-        }
-        query.fetch_all(pool).await?
-    });
+    let rows: Vec<AuditRow> = fetch_all(db, &sql, &params).await?;
     let next_cursor = (rows.len() == limit)
         .then(|| rows.last().map(|r| r.seq as u64))
         .flatten();

@@ -82,6 +82,43 @@ async fn no_bad_input_causes_a_server_error(backend: Backend) {
             }
         }
     }
+    // Report ranges and formats: every bad one is a 400 naming its parameter.
+    for path in [
+        "/v1/reports/overview".to_owned(),
+        format!("/v1/tenants/{tenant}/reports/activity"),
+        format!("/v1/tenants/{tenant}/reports/compliance"),
+    ] {
+        for query in [
+            "from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z",
+            "from=0000-01-01T00:00:00Z&to=9999-12-31T23:59:59Z",
+            "to=-262144-01-01T00:00:00Z",
+            "from=%00",
+            "from=2026-11-01T00:00:00Z&from=2026-11-02T00:00:00Z",
+            "granularity=%ff",
+            "format=",
+        ] {
+            let reply = app
+                .send(
+                    Method::GET,
+                    &format!("{path}?{query}"),
+                    Some(&app.admin_key),
+                    None,
+                    &[],
+                )
+                .await;
+            assert_eq!(
+                reply.status,
+                reqwest::StatusCode::BAD_REQUEST,
+                "{path}?{query}: {:?}",
+                reply.body
+            );
+            assert_eq!(
+                reply.header("content-type"),
+                Some("application/problem+json")
+            );
+            checked += 1;
+        }
+    }
     assert!(
         checked > 300,
         "the corpus reached every route ({checked} requests)"

@@ -8,6 +8,7 @@ mod integrations;
 mod lifecycle;
 mod openapi;
 mod policies;
+mod reports;
 mod tenants;
 mod usage;
 mod workflows;

@@ -4,5 +4,6 @@
 mod audit;
 mod failures;
 mod framework;
+mod reports;
 pub mod support;
 mod usage;

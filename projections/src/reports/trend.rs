@@ -1,0 +1,170 @@
+//! Usage trends per meter, for one tenant or the whole platform, from the usage read model.
+//!
+//! Every meter gets a point for every period of the range, 0 where nothing was used, so trends
+//! line up in charts and CSV. Counts, sums, maxima and distinct counts are summed over tenants
+//! per period (the platform's peak connections are the sum of the tenants' peaks, its active
+//! users the sum of each tenant's distinct users). Gauges (`seats`, `storage_bytes`) carry a
+//! tenant's latest value forward into periods without a sample, as quota status does, so a
+//! month with no member change still counts the tenant's seats.
+
+use super::range::{Granularity, ReportRange};
+use crate::db::{fetch_all, micros, Param};
+use crate::error::ProjectionError;
+use crate::usage::meters::{Aggregation, METERS};
+use chrono::{DateTime, Utc};
+use keel_commands::store::Database;
+use keel_domain::TenantId;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// One period of a meter's trend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrendPoint {
+    /// The period's start.
+    pub start: DateTime<Utc>,
+    /// The usage (see the module documentation for how tenants combine).
+    pub value: i64,
+    /// Samples folded into it.
+    pub events: i64,
+}
+
+/// A meter's usage over a range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MeterTrend {
+    /// The meter.
+    pub meter: &'static str,
+    /// One point per period, oldest first.
+    pub points: Vec<TrendPoint>,
+}
+
+/// Every meter's trend over `range`, for `tenant` or (when `None`) every tenant.
+pub async fn usage_trend(
+    db: &Database,
+    tenant: Option<TenantId>,
+    range: &ReportRange,
+    granularity: Granularity,
+) -> Result<Vec<MeterTrend>, ProjectionError> {
+    let periods = range.periods(granularity);
+    let first = micros(periods[0]);
+    let end = micros(range.to);
+    let granularity_param = Param::Text(granularity.as_str().to_owned());
+    let (params, tenant_condition) = scoped(
+        tenant,
+        vec![
+            granularity_param.clone(),
+            Param::Int(first),
+            Param::Int(end),
+        ],
+    );
+    let (baseline_params, baseline_condition) =
+        scoped(tenant, vec![granularity_param, Param::Int(first)]);
+    let gauges = METERS
+        .iter()
+        .filter(|m| m.aggregation == Aggregation::Latest)
+        .map(|m| format!("'{}'", m.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let summed: Vec<(String, i64, i64, i64)> = fetch_all(
+        db,
+        &format!(
+            "SELECT meter, bucket, CAST(SUM(value) AS BIGINT), CAST(SUM(events) AS BIGINT) \
+             FROM usage_totals WHERE granularity = $1 AND bucket >= $2 AND bucket < $3 \
+             AND meter NOT IN ({gauges}) {tenant_condition} GROUP BY meter, bucket"
+        ),
+        &params,
+    )
+    .await?;
+    let gauge_rows: Vec<(String, String, i64, i64, i64)> = fetch_all(
+        db,
+        &format!(
+            "SELECT tenant_id, meter, bucket, value, events FROM usage_totals \
+             WHERE granularity = $1 AND bucket >= $2 AND bucket < $3 AND meter IN ({gauges}) \
+             {tenant_condition} ORDER BY tenant_id, meter, bucket"
+        ),
+        &params,
+    )
+    .await?;
+    // Each tenant's gauge values before the range: the latest period before its start.
+    let baselines: Vec<(String, String, i64)> = fetch_all(
+        db,
+        &format!(
+            "SELECT u.tenant_id, u.meter, u.value FROM usage_totals u JOIN \
+             (SELECT tenant_id, meter, MAX(bucket) AS bucket FROM usage_totals \
+              WHERE granularity = $1 AND bucket < $2 AND meter IN ({gauges}) {baseline_condition} \
+              GROUP BY tenant_id, meter) latest \
+             ON u.tenant_id = latest.tenant_id AND u.meter = latest.meter AND u.bucket = latest.bucket \
+             WHERE u.granularity = $1"
+        ),
+        &baseline_params,
+    )
+    .await?;
+
+    let index: HashMap<i64, usize> = periods
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (micros(*p), i))
+        .collect();
+    let mut totals: BTreeMap<&str, Vec<(i64, i64)>> = METERS
+        .iter()
+        .map(|m| (m.name, vec![(0, 0); periods.len()]))
+        .collect();
+    for (meter, bucket, value, events) in summed {
+        if let (Some(series), Some(&i)) = (totals.get_mut(meter.as_str()), index.get(&bucket)) {
+            series[i] = (value, events);
+        }
+    }
+    // Gauges: per tenant and meter, the value in force in each period, summed over tenants.
+    let mut gauge_series: BTreeMap<(String, String), (i64, Vec<Option<(i64, i64)>>)> =
+        BTreeMap::new();
+    for (tenant, meter, value) in baselines {
+        gauge_series.insert((tenant, meter), (value, vec![None; periods.len()]));
+    }
+    for (tenant, meter, bucket, value, events) in gauge_rows {
+        let entry = gauge_series
+            .entry((tenant, meter))
+            .or_insert_with(|| (0, vec![None; periods.len()]));
+        if let Some(&i) = index.get(&bucket) {
+            entry.1[i] = Some((value, events));
+        }
+    }
+    for ((_, meter), (baseline, samples)) in gauge_series {
+        let Some(series) = totals.get_mut(meter.as_str()) else {
+            continue;
+        };
+        let mut current = baseline;
+        for (i, sample) in samples.into_iter().enumerate() {
+            if let Some((value, events)) = sample {
+                current = value;
+                series[i].1 += events;
+            }
+            series[i].0 += current;
+        }
+    }
+    Ok(METERS
+        .iter()
+        .map(|m| MeterTrend {
+            meter: m.name,
+            points: periods
+                .iter()
+                .zip(&totals[m.name])
+                .map(|(start, (value, events))| TrendPoint {
+                    start: *start,
+                    value: *value,
+                    events: *events,
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// `params` with the tenant appended when there is one, and the condition naming it.
+fn scoped(tenant: Option<TenantId>, mut params: Vec<Param>) -> (Vec<Param>, String) {
+    match tenant {
+        Some(tenant) => {
+            params.push(Param::Text(tenant.to_string()));
+            let condition = format!("AND tenant_id = ${}", params.len());
+            (params, condition)
+        }
+        None => (params, String::new()),
+    }
+}
