@@ -11,12 +11,14 @@
 //! - [`refusal`]: what every aggregate's refusal says about itself (kind, code, field).
 //! - [`platform`]: the platform's admin keys.
 //! - [`tenant`], [`policy`], [`workflow`], [`integration`]: the aggregates.
+//! - [`billing`]: the plan catalogue, pricing of a billing period, and the invoice aggregate.
 //! - [`usage`]: usage samples and quota threshold events.
 //! - [`value`]: what validated values share (the parse failure, text checks).
 //! - [`testing`]: a given/when/then harness for aggregate tests.
 
 pub mod actor;
 pub mod aggregate;
+pub mod billing;
 pub mod event;
 pub mod ids;
 pub mod integration;
