@@ -11,6 +11,7 @@
 //! - [`refusal`]: what every aggregate's refusal says about itself (kind, code, field).
 //! - [`platform`]: the platform's admin keys.
 //! - [`tenant`], [`policy`], [`workflow`], [`integration`]: the aggregates.
+//! - [`billing`]: the plan catalogue, pricing of a billing period, and the invoice aggregate.
 //! - [`usage`]: usage samples and quota threshold events.
 //! - [`access`]: the access decisions the policy endpoint denied, recorded in batches.
 //! - [`value`]: what validated values share (the parse failure, text checks).
@@ -19,6 +20,7 @@
 pub mod access;
 pub mod actor;
 pub mod aggregate;
+pub mod billing;
 pub mod event;
 pub mod ids;
 pub mod integration;
