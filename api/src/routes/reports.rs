@@ -18,10 +18,16 @@ use actix_web::http::header::ACCEPT;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{get, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
+use keel_domain::billing::Catalogue;
 use keel_domain::TenantId;
-use keel_projections::reports::{self, Granularity, ReportRange};
-use serde::{Deserialize, Serialize};
+use keel_projections::reports::{self, Granularity, Report, ReportRange};
+use serde::Deserialize;
+use std::sync::LazyLock;
 use utoipa::IntoParams;
+
+/// The plan catalogue the overview prices recurring revenue with: the built-in one, until the
+/// server is configured with its own (billing's `plan_catalogue` setting).
+static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(Catalogue::builtin);
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -110,41 +116,53 @@ fn parse_time(field: &'static str, text: Option<&str>) -> Result<Option<DateTime
     .transpose()
 }
 
-/// Waits for every read model a report reads.
-async fn wait_for_read_models(state: &AppState, position: Option<u64>) -> Result<(), ApiError> {
-    for name in ["audit", "usage", "reports"] {
-        wait_for_projection(state, name, position).await?;
-    }
-    Ok(())
-}
-
-/// Checks that the caller may read `tenant`'s reports and that the tenant exists.
-fn authorize_tenant(state: &AppState, caller: &Caller, tenant: TenantId) -> Result<(), ApiError> {
-    caller.principal.require(tenant, "reports", Access::Read)?;
-    if state.directory.tenant(tenant).is_none() {
-        return Err(ApiError::not_found());
-    }
-    Ok(())
-}
-
-/// The report as JSON, or as a CSV download named `<name>.csv`.
-fn respond(report: &impl Serialize, csv: Option<Vec<u8>>, name: String) -> HttpResponse {
-    match csv {
-        Some(bytes) => HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                "content-disposition",
-                format!("attachment; filename=\"{name}.csv\""),
-            ))
-            .body(bytes),
-        None => HttpResponse::Ok().json(report),
+impl ReportQuery {
+    /// Authorizes the caller (a platform admin key for the overview, `reports:read` on the
+    /// tenant otherwise; another tenant's report is a 404), checks the parameters and waits for
+    /// the read models a report reads (audit, usage, reports) if asked to.
+    async fn prepare(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        request: &HttpRequest,
+        tenant: Option<TenantId>,
+        default_granularity: Option<Granularity>,
+    ) -> Result<Asked, ApiError> {
+        match tenant {
+            None => caller.principal.require_admin()?,
+            Some(tenant) => {
+                caller.principal.require(tenant, "reports", Access::Read)?;
+                if state.directory.tenant(tenant).is_none() {
+                    return Err(ApiError::not_found());
+                }
+            }
+        }
+        let asked = self.check(request, default_granularity)?;
+        for name in ["audit", "usage", "reports"] {
+            wait_for_projection(state, name, self.after_position).await?;
+        }
+        Ok(asked)
     }
 }
 
-/// A file name part for a range: `20261101T000000Z-20261201T000000Z`.
-fn range_name(range: &ReportRange) -> String {
+/// The report as JSON, or as a CSV download named `<name>-<from>-<to>.csv`.
+fn respond(report: &impl Report, asked: &Asked, name: String) -> HttpResponse {
+    if !asked.csv {
+        return HttpResponse::Ok().json(report);
+    }
     let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
-    format!("{}-{}", stamp(range.from), stamp(range.to))
+    let file = format!(
+        "{name}-{}-{}.csv",
+        stamp(asked.range.from),
+        stamp(asked.range.to)
+    );
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"{file}\""),
+        ))
+        .body(report.to_csv())
 }
 
 /// The platform overview: tenants by status and plan at the end of the range; per month,
@@ -166,17 +184,12 @@ async fn overview(
     request: HttpRequest,
     query: Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require_admin()?;
-    let asked = query.check(&request, Some(Granularity::Month))?;
-    wait_for_read_models(&state, query.after_position).await?;
-    let report =
-        reports::overview(&state.store.database(), &asked.range, asked.granularity).await?;
-    let csv = asked.csv.then(|| report.to_csv());
-    Ok(respond(
-        &report,
-        csv,
-        format!("overview-{}", range_name(&asked.range)),
-    ))
+    let asked = query
+        .prepare(&state, &caller, &request, None, Some(Granularity::Month))
+        .await?;
+    let database = state.store.database();
+    let report = reports::overview(&database, &asked.range, asked.granularity, &CATALOGUE).await?;
+    Ok(respond(&report, &asked, "overview".into()))
 }
 
 /// A tenant's activity: usage trends, quota status, member and key activity, who acted, and a
@@ -199,22 +212,18 @@ async fn activity(
     query: Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    authorize_tenant(&state, &caller, tenant)?;
-    let asked = query.check(&request, Some(Granularity::Day))?;
-    wait_for_read_models(&state, query.after_position).await?;
-    let report = reports::activity(
-        &state.store.database(),
-        tenant,
-        &asked.range,
-        asked.granularity,
-    )
-    .await?;
-    let csv = asked.csv.then(|| report.to_csv());
-    Ok(respond(
-        &report,
-        csv,
-        format!("activity-{tenant}-{}", range_name(&asked.range)),
-    ))
+    let asked = query
+        .prepare(
+            &state,
+            &caller,
+            &request,
+            Some(tenant),
+            Some(Granularity::Day),
+        )
+        .await?;
+    let database = state.store.database();
+    let report = reports::activity(&database, tenant, &asked.range, asked.granularity).await?;
+    Ok(respond(&report, &asked, format!("activity-{tenant}")))
 }
 
 /// A tenant's compliance report: the policy versions in force (platform-wide ones included),
@@ -238,14 +247,9 @@ async fn compliance(
     query: Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    authorize_tenant(&state, &caller, tenant)?;
-    let asked = query.check(&request, None)?;
-    wait_for_read_models(&state, query.after_position).await?;
+    let asked = query
+        .prepare(&state, &caller, &request, Some(tenant), None)
+        .await?;
     let report = reports::compliance(&state.store.database(), tenant, &asked.range).await?;
-    let csv = asked.csv.then(|| report.to_csv());
-    Ok(respond(
-        &report,
-        csv,
-        format!("compliance-{tenant}-{}", range_name(&asked.range)),
-    ))
+    Ok(respond(&report, &asked, format!("compliance-{tenant}")))
 }

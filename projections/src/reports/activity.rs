@@ -160,10 +160,10 @@ pub async fn activity(
     })
 }
 
-impl Activity {
+impl super::Report for Activity {
     /// The report as one CSV table (see [`CSV_COLUMNS`]); sections `usage`, `quota`,
     /// `members`, `keys`, `actors`, `policy_in_force`, `policies`, `workflows`, `runs`.
-    pub fn to_csv(&self) -> Vec<u8> {
+    fn to_csv(&self) -> Vec<u8> {
         let mut table = CsvTable::new(CSV_COLUMNS);
         push_usage(&mut table, &self.usage);
         for quota in &self.quotas {

@@ -165,11 +165,11 @@ pub async fn compliance(
     })
 }
 
-impl Compliance {
+impl super::Report for Compliance {
     /// The report as one CSV table (see [`CSV_COLUMNS`]); sections `policy_version`,
     /// `denial`, `denials_total`, `denials_omitted`, `key_change`, `member_change` and
     /// `audit_chain`.
-    pub fn to_csv(&self) -> Vec<u8> {
+    fn to_csv(&self) -> Vec<u8> {
         let mut table = CsvTable::new(CSV_COLUMNS);
         for span in &self.policy_versions {
             table.push(

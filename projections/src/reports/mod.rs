@@ -11,7 +11,7 @@
 //! - [`range`]: the time range and its periods; [`table`]: the CSV layout.
 //! - [`overview`], [`activity`], [`compliance`]: one module per report.
 //! - [`tenants`], [`policies`], [`denials`], [`trend`], [`audit_facts`]: what they are built
-//!   from; [`prices`]: plan prices for recurring revenue.
+//!   from (recurring revenue prices plans with the billing plan catalogue).
 
 pub mod activity;
 pub mod audit_facts;
@@ -19,7 +19,6 @@ pub mod compliance;
 pub mod denials;
 pub mod overview;
 pub mod policies;
-pub mod prices;
 pub mod project;
 pub mod range;
 pub mod table;
@@ -31,3 +30,9 @@ pub use compliance::{compliance, Compliance};
 pub use overview::{overview, Overview};
 pub use project::ReportsProjection;
 pub use range::{Granularity, InvalidRange, ReportRange};
+
+/// What every report is: data the API answers as JSON, and one CSV table.
+pub trait Report: serde::Serialize {
+    /// The report as one CSV table: a fixed header whose first column is `section`.
+    fn to_csv(&self) -> Vec<u8>;
+}

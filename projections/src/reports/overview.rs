@@ -6,15 +6,15 @@
 //! and its revenue is taken at the month's end or at the range's end, whichever is first.
 
 use super::range::{Granularity, ReportRange};
-use super::table::{opt, time, CsvTable};
+use super::table::{time, CsvTable};
 use super::tenants::{PlanRevenue, TenantCounts, TenantHistory};
 use super::trend::{usage_trend, MeterTrend};
 use crate::error::ProjectionError;
 use crate::usage::meters::period_of;
 use chrono::{DateTime, Utc};
 use keel_commands::store::Database;
+use keel_domain::billing::Catalogue;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// One calendar month of the overview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,8 +29,10 @@ pub struct MonthSummary {
     pub revenue_at: DateTime<Utc>,
     /// Monthly recurring revenue by plan, of the tenants active then.
     pub mrr_by_plan: Vec<PlanRevenue>,
-    /// The plans' revenue summed per currency, in minor units.
-    pub mrr_total: BTreeMap<String, i64>,
+    /// The plans' revenue summed, in minor units of `currency`.
+    pub mrr_total_minor: i64,
+    /// The catalogue's currency (ISO 4217).
+    pub currency: String,
 }
 
 /// The platform overview report.
@@ -67,11 +69,13 @@ pub const CSV_COLUMNS: &[&str] = &[
     "events",
 ];
 
-/// Builds the overview of `range` with usage trends at `granularity`.
+/// Builds the overview of `range` with usage trends at `granularity`, pricing plans with
+/// `catalogue`.
 pub async fn overview(
     db: &Database,
     range: &ReportRange,
     granularity: Granularity,
+    catalogue: &Catalogue,
 ) -> Result<Overview, ProjectionError> {
     let history = TenantHistory::load(db, range.to).await?;
     let months = range
@@ -80,20 +84,15 @@ pub async fn overview(
         .map(|start| {
             let end = Granularity::Month.next(start);
             let (from, to) = (start.max(range.from), end.min(range.to));
-            let mrr_by_plan = history.revenue(to);
-            let mut mrr_total: BTreeMap<String, i64> = BTreeMap::new();
-            for plan in &mrr_by_plan {
-                if let (Some(amount), Some(currency)) = (plan.amount_minor, plan.currency) {
-                    *mrr_total.entry(currency.to_owned()).or_default() += amount;
-                }
-            }
+            let mrr_by_plan = history.revenue(to, catalogue);
             MonthSummary {
                 month: period_of(start),
                 new_tenants: history.count_events("created", from, to),
                 churned_tenants: history.count_events("decommissioned", from, to),
                 revenue_at: to,
+                mrr_total_minor: mrr_by_plan.iter().map(|p| p.amount_minor).sum(),
+                currency: catalogue.currency().to_owned(),
                 mrr_by_plan,
-                mrr_total,
             }
         })
         .collect();
@@ -107,10 +106,10 @@ pub async fn overview(
     })
 }
 
-impl Overview {
-    /// The overview as one CSV table (see [`CSV_COLUMNS`]); sections `tenants`, `month`,
-    /// `mrr` and `usage`.
-    pub fn to_csv(&self) -> Vec<u8> {
+impl super::Report for Overview {
+    /// The overview as one CSV table (see [`CSV_COLUMNS`]); sections `tenants`, `month` (with
+    /// the month's total recurring revenue), `mrr` (by plan) and `usage`.
+    fn to_csv(&self) -> Vec<u8> {
         let mut table = CsvTable::new(CSV_COLUMNS);
         for row in &self.tenants.by_status_and_plan {
             table.push(
@@ -129,6 +128,8 @@ impl Overview {
                     ("month", month.month.clone()),
                     ("new_tenants", month.new_tenants.to_string()),
                     ("churned_tenants", month.churned_tenants.to_string()),
+                    ("amount_minor", month.mrr_total_minor.to_string()),
+                    ("currency", month.currency.clone()),
                 ],
             );
             for plan in &month.mrr_by_plan {
@@ -138,8 +139,8 @@ impl Overview {
                         ("month", month.month.clone()),
                         ("plan", plan.plan.clone()),
                         ("tenants", plan.tenants.to_string()),
-                        ("amount_minor", opt(&plan.amount_minor)),
-                        ("currency", opt(&plan.currency)),
+                        ("amount_minor", plan.amount_minor.to_string()),
+                        ("currency", month.currency.clone()),
                     ],
                 );
             }

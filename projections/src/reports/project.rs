@@ -22,40 +22,6 @@ use keel_domain::access::AccessEvent;
 use keel_domain::policy::PolicyEvent;
 use keel_domain::tenant::TenantEvent;
 
-const HISTORY_COLUMNS: &[&str] = &["tenant_id", "position", "kind", "at", "value", "event"];
-const POLICY_COLUMNS: &[&str] = &[
-    "owner_id",
-    "position",
-    "policy_id",
-    "name",
-    "kind",
-    "version",
-    "event",
-    "at",
-];
-const DENIAL_COLUMNS: &[&str] = &[
-    "tenant_id",
-    "position",
-    "idx",
-    "decided_at",
-    "requested_at",
-    "asked_by",
-    "subject",
-    "role",
-    "action",
-    "resource",
-    "ip",
-    "reasons",
-];
-const BATCH_COLUMNS: &[&str] = &[
-    "tenant_id",
-    "position",
-    "from_at",
-    "to_at",
-    "kept",
-    "omitted",
-];
-
 static TABLES: &[TableSpec] = &[
     TableSpec {
         base: "report_tenant_history",
@@ -127,7 +93,7 @@ static TABLES: &[TableSpec] = &[
 /// The reports projection (`reports`).
 pub struct ReportsProjection;
 
-/// The rows one batch inserts, per table.
+/// The rows one batch inserts, per table, each row in its table's column order.
 #[derive(Default)]
 struct Rows {
     history: Vec<Vec<Param>>,
@@ -181,13 +147,14 @@ impl Projection for ReportsProjection {
                     .map_err(|e| fail(&e))?,
             }
         }
-        for (base, columns, rows) in [
-            ("report_tenant_history", HISTORY_COLUMNS, &rows.history),
-            ("report_policy_events", POLICY_COLUMNS, &rows.policies),
-            ("report_denials", DENIAL_COLUMNS, &rows.denials),
-            ("report_denial_batches", BATCH_COLUMNS, &rows.batches),
-        ] {
-            insert_rows(tx, &tables.name(base), columns, rows, "").await?;
+        // `TABLES` and the rows are in the same order: history, policies, denials, batches.
+        for (table, rows) in
+            TABLES
+                .iter()
+                .zip([&rows.history, &rows.policies, &rows.denials, &rows.batches])
+        {
+            let columns: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
+            insert_rows(tx, &tables.name(table.base), &columns, rows, "").await?;
         }
         Ok(())
     }

@@ -4,14 +4,16 @@
 //! A tenant's state at an instant is what the changes before that instant made it (a change at
 //! exactly the instant is not yet counted, matching the half-open ranges). Churn is
 //! decommissioning: a suspended tenant may come back, a decommissioned one cannot. Recurring
-//! revenue at an instant is the monthly base price of the plan of every tenant `active` then;
-//! suspended and decommissioned tenants pay nothing.
+//! revenue at an instant is the monthly base price (from the billing plan catalogue) of the plan
+//! of every tenant `active` then; suspended and decommissioned tenants pay nothing, and usage
+//! beyond a plan's included units (billed per period, not recurring) is not counted.
 
-use super::prices::monthly_price;
 use crate::db::{fetch_all, micros, Param};
 use crate::error::ProjectionError;
 use chrono::{DateTime, Utc};
 use keel_commands::store::Database;
+use keel_domain::billing::Catalogue;
+use keel_domain::tenant::Plan;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -72,11 +74,8 @@ pub struct PlanRevenue {
     pub plan: String,
     /// Active tenants on it.
     pub tenants: u64,
-    /// Their monthly base prices summed, in minor units; absent when the catalogue does not
-    /// price the plan.
-    pub amount_minor: Option<i64>,
-    /// The currency, when priced.
-    pub currency: Option<&'static str>,
+    /// Their monthly base prices summed, in the catalogue currency's minor units.
+    pub amount_minor: i64,
 }
 
 impl TenantHistory {
@@ -152,7 +151,7 @@ impl TenantHistory {
     }
 
     /// Recurring revenue by plan just before `instant`, ordered by plan.
-    pub fn revenue(&self, instant: DateTime<Utc>) -> Vec<PlanRevenue> {
+    pub fn revenue(&self, instant: DateTime<Utc>, catalogue: &Catalogue) -> Vec<PlanRevenue> {
         let mut active: BTreeMap<&str, u64> = BTreeMap::new();
         for (status, plan) in self.states(instant) {
             if status == "active" {
@@ -162,12 +161,12 @@ impl TenantHistory {
         active
             .into_iter()
             .map(|(plan, tenants)| {
-                let price = monthly_price(plan);
+                // The history holds the names of `Plan`s, which the catalogue prices all of.
+                let price = Plan::parse(plan).map_or(0, |p| catalogue.price(p).base_price_minor);
                 PlanRevenue {
                     plan: plan.to_owned(),
                     tenants,
-                    amount_minor: price.map(|p| p.amount_minor.saturating_mul(tenants as i64)),
-                    currency: price.map(|p| p.currency),
+                    amount_minor: i64::try_from(price.saturating_mul(tenants)).unwrap_or(i64::MAX),
                 }
             })
             .collect()

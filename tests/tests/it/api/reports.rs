@@ -219,6 +219,12 @@ async fn reports_cover_tenants_usage_members_keys_policies_and_denials(backend: 
         this_month["mrr_by_plan"][0]["tenants"], 1,
         "the suspended tenant pays nothing"
     );
+    let standard = keel_domain::billing::Catalogue::builtin()
+        .price(keel_domain::tenant::Plan::Standard)
+        .base_price_minor;
+    assert_eq!(this_month["mrr_by_plan"][0]["amount_minor"], standard);
+    assert_eq!(this_month["mrr_total_minor"], standard);
+    assert_eq!(this_month["currency"], "USD");
     let platform_seats = overview["usage"]
         .as_array()
         .unwrap()

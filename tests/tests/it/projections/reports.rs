@@ -3,12 +3,13 @@
 //! a rebuild identical to the incremental build, and a worker process killed between batches
 //! counting every tenant once.
 
-use super::support::{scalar, tenant};
+use super::support::{kill_worker_between_batches, scalar, tenant};
 use chrono::{DateTime, TimeZone, Utc};
 use keel_commands::store::{EventMetadata, EventStore, ExpectedVersion, NewEvent, StreamAppend};
 use keel_domain::access::{
     access_stream, AccessDenialsRecorded, AccessEvent, DenialReason, DeniedRequest,
 };
+use keel_domain::billing::Catalogue;
 use keel_domain::policy::{
     PolicyDeactivated, PolicyDocument, PolicyEvent, PolicyKind, PolicyName, PolicyPublished,
     ReasonCode,
@@ -20,12 +21,10 @@ use keel_domain::tenant::{
 use keel_domain::{Actor, DomainEvent, TenantId};
 use keel_projections::framework::batch::Step;
 use keel_projections::framework::worker::Worker;
-use keel_projections::reports::{self, denials, policies, Granularity, ReportRange};
+use keel_projections::reports::{self, denials, policies, Granularity, Report, ReportRange};
 use keel_projections::RebuildMode;
 use keel_tests::{Backend, TestDatabase};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use uuid::Uuid;
 
 both_backends!(
@@ -344,11 +343,14 @@ async fn report_rows_are_exact_and_a_rebuild_is_identical(backend: Backend) {
     );
 
     let database = store.database();
+    let catalogue = Catalogue::builtin();
+    let price = |plan: Plan| catalogue.price(plan).base_price_minor as i64;
     let range = |from, to| ReportRange::new(from, to).unwrap();
     let overview = reports::overview(
         &database,
         &range(day(11, 1), day(12, 20)),
         Granularity::Month,
+        &catalogue,
     )
     .await
     .unwrap();
@@ -361,7 +363,7 @@ async fn report_rows_are_exact_and_a_rebuild_is_identical(backend: Backend) {
         serde_json::to_value(&overview.tenants.by_plan).unwrap(),
         serde_json::json!({"free": 1, "premium": 1, "standard": 1})
     );
-    let months: Vec<(String, u64, u64, Vec<(String, u64)>)> = overview
+    let months: Vec<(String, u64, u64, Vec<(String, u64, i64)>, i64)> = overview
         .months
         .iter()
         .map(|m| {
@@ -371,11 +373,17 @@ async fn report_rows_are_exact_and_a_rebuild_is_identical(backend: Backend) {
                 m.churned_tenants,
                 m.mrr_by_plan
                     .iter()
-                    .map(|p| (p.plan.clone(), p.tenants))
+                    .map(|p| (p.plan.clone(), p.tenants, p.amount_minor))
                     .collect(),
+                m.mrr_total_minor,
             )
         })
         .collect();
+    let (free, standard, premium) = (
+        price(Plan::Free),
+        price(Plan::Standard),
+        price(Plan::Premium),
+    );
     assert_eq!(
         months,
         vec![
@@ -383,20 +391,31 @@ async fn report_rows_are_exact_and_a_rebuild_is_identical(backend: Backend) {
                 "2026-11".into(),
                 2,
                 0,
-                vec![("premium".into(), 1), ("standard".into(), 1)]
+                vec![
+                    ("premium".into(), 1, premium),
+                    ("standard".into(), 1, standard)
+                ],
+                premium + standard
             ),
             (
                 "2026-12".into(),
                 1,
                 1,
-                vec![("free".into(), 1), ("standard".into(), 1)]
+                vec![("free".into(), 1, free), ("standard".into(), 1, standard)],
+                free + standard
             ),
         ]
     );
+    assert_eq!(overview.months[0].currency, catalogue.currency());
     // The plan change recorded on the 5th is in force from the 10th.
-    let early = reports::overview(&database, &range(day(11, 1), day(11, 8)), Granularity::Day)
-        .await
-        .unwrap();
+    let early = reports::overview(
+        &database,
+        &range(day(11, 1), day(11, 8)),
+        Granularity::Day,
+        &catalogue,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         serde_json::to_value(&early.tenants.by_plan).unwrap(),
         serde_json::json!({"free": 1})
@@ -410,6 +429,7 @@ async fn report_rows_are_exact_and_a_rebuild_is_identical(backend: Backend) {
         &database,
         &range(day(12, 1), day(12, 3)),
         Granularity::Month,
+        &catalogue,
     )
     .await
     .unwrap();
@@ -545,28 +565,7 @@ async fn a_killed_reports_worker_counts_every_tenant_once(backend: Backend) {
     }
     let head = store.head_position().await.unwrap();
     keel_projections::setup(&store).await.unwrap();
-    let mut last_seen = 0;
-    for _ in 0..3 {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_projection_worker"))
-            .args([db.url.as_str(), "41", &head.to_string(), "reports"])
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start the worker process");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        for _ in 0..5 {
-            let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-                .await
-                .expect("the worker makes progress")
-                .expect("read stdout")
-                .expect("the worker is running");
-            let at: u64 = line.trim_start_matches("at ").parse().expect("a position");
-            assert!(at > last_seen, "the checkpoint moves forward");
-            last_seen = at;
-        }
-        child.start_kill().expect("kill -9 the worker");
-        child.wait().await.expect("the worker is gone");
-    }
+    let last_seen = kill_worker_between_batches(&db.url, "reports", 41, head).await;
     assert!(last_seen < head, "the worker was killed before finishing");
     let worker = Worker::new(
         keel_projections::projection("reports").unwrap(),
@@ -582,6 +581,7 @@ async fn a_killed_reports_worker_counts_every_tenant_once(backend: Backend) {
         &store.database(),
         &ReportRange::new(day(11, 1), day(11, 30)).unwrap(),
         Granularity::Month,
+        &Catalogue::builtin(),
     )
     .await
     .unwrap();

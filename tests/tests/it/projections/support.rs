@@ -3,6 +3,8 @@
 use keel_commands::store::{EventStore, ExpectedVersion};
 use keel_tests::sample_event;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Appends `n` sample events (of type `test.happened`) spread over `streams` streams, stream
 /// `i` belonging to tenant `i`; returns the head position.
@@ -59,4 +61,34 @@ pub async fn execute(store: &Arc<dyn EventStore>, sql: &str) {
     keel_projections::with_pool!(&store.database(), pool => {
         sqlx::query(sql).execute(pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     })
+}
+
+/// Runs projection `name` in a worker process of its own three times, each time letting it
+/// commit a few batches of `batch` events and then killing it (`kill -9`); returns the last
+/// checkpoint it reported. Panics if a checkpoint does not move forward.
+pub async fn kill_worker_between_batches(url: &str, name: &str, batch: usize, head: u64) -> u64 {
+    let mut last_seen = 0;
+    for _ in 0..3 {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_projection_worker"))
+            .args([url, &batch.to_string(), &head.to_string(), name])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the worker process");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        // Let it apply a few batches beyond where the previous one was killed, then kill -9.
+        for _ in 0..5 {
+            let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+                .await
+                .expect("the worker makes progress")
+                .expect("read stdout")
+                .expect("the worker is running");
+            let at: u64 = line.trim_start_matches("at ").parse().expect("a position");
+            assert!(at > last_seen || at == head, "the checkpoint moves forward");
+            last_seen = at;
+        }
+        child.start_kill().expect("kill -9 the worker");
+        child.wait().await.expect("the worker is gone");
+    }
+    last_seen
 }
