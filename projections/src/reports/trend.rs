@@ -114,8 +114,7 @@ pub async fn usage_trend(
         }
     }
     // Gauges: per tenant and meter, the value in force in each period, summed over tenants.
-    let mut gauge_series: BTreeMap<(String, String), (i64, Vec<Option<(i64, i64)>>)> =
-        BTreeMap::new();
+    let mut gauge_series: BTreeMap<(String, String), GaugeSeries> = BTreeMap::new();
     for (tenant, meter, value) in baselines {
         gauge_series.insert((tenant, meter), (value, vec![None; periods.len()]));
     }
@@ -156,6 +155,10 @@ pub async fn usage_trend(
         })
         .collect())
 }
+
+/// A tenant's gauge: its value before the range, and its (value, samples) in each period
+/// that has a sample.
+type GaugeSeries = (i64, Vec<Option<(i64, i64)>>);
 
 /// `params` with the tenant appended when there is one, and the condition naming it.
 fn scoped(tenant: Option<TenantId>, mut params: Vec<Param>) -> (Vec<Param>, String) {

@@ -32,6 +32,9 @@ both_backends!(
     a_killed_reports_worker_counts_every_tenant_once,
 );
 
+/// A month of the overview: month, new, churned, (plan, tenants, revenue) and total revenue.
+type MonthRow = (String, u64, u64, Vec<(String, u64, i64)>, i64);
+
 /// Noon of a day of 2026.
 fn day(month: u32, day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, month, day, 12, 0, 0).unwrap()
@@ -363,7 +366,7 @@ async fn report_rows_are_exact_and_a_rebuild_is_identical(backend: Backend) {
         serde_json::to_value(&overview.tenants.by_plan).unwrap(),
         serde_json::json!({"free": 1, "premium": 1, "standard": 1})
     );
-    let months: Vec<(String, u64, u64, Vec<(String, u64, i64)>, i64)> = overview
+    let months: Vec<MonthRow> = overview
         .months
         .iter()
         .map(|m| {
