@@ -15,9 +15,10 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use chrono::Utc;
 use keel_commands::handler::{CommandError, CommandHandler, CommandOutcome};
 use keel_commands::store::EventMetadata;
-use keel_domain::{Aggregate, AggregateId, Refusal};
+use keel_domain::{Aggregate, AggregateId, Refusal, TenantId};
 use serde::Serialize;
 use std::future::{ready, Ready};
+use std::net::IpAddr;
 use std::time::Instant;
 
 /// The header carrying the global position a command reached.
@@ -63,8 +64,8 @@ pub struct CommandResult<T> {
     pub data: T,
 }
 
-/// Who runs a command: the key, the request (its id becomes the correlation id) and the
-/// stream version `If-Match` requires.
+/// Who runs a command: the key, the request (its id becomes the correlation id, its peer
+/// address the source IP) and the stream version `If-Match` requires.
 pub struct Caller {
     /// The authenticated key.
     pub principal: Principal,
@@ -72,6 +73,23 @@ pub struct Caller {
     pub request_id: RequestId,
     /// The required stream version, from `If-Match`.
     pub if_match: IfMatch,
+    /// The client's address: the TCP peer. (`X-Forwarded-For` is not trusted: any client could
+    /// write it; behind a proxy, the proxy's address is recorded.)
+    pub source_ip: Option<IpAddr>,
+}
+
+impl Caller {
+    /// The metadata of the events this caller's command on `tenant_id` causes.
+    pub fn metadata(&self, tenant_id: TenantId) -> EventMetadata {
+        EventMetadata {
+            tenant_id,
+            actor: self.principal.actor(),
+            correlation_id: self.request_id.0,
+            causation_id: None,
+            occurred_at: Utc::now(),
+            source_ip: self.source_ip,
+        }
+    }
 }
 
 impl FromRequest for Caller {
@@ -89,6 +107,7 @@ impl FromRequest for Caller {
                 principal,
                 request_id,
                 if_match,
+                source_ip: req.peer_addr().map(|peer| peer.ip()),
             })
         })();
         ready(caller)
@@ -108,13 +127,7 @@ where
     A::Error: Refusal,
     A::Command: 'static,
 {
-    let metadata = EventMetadata {
-        tenant_id: id.tenant_id,
-        actor: caller.principal.actor(),
-        correlation_id: caller.request_id.0,
-        causation_id: None,
-        occurred_at: Utc::now(),
-    };
+    let metadata = caller.metadata(id.tenant_id);
     let started = Instant::now();
     let result = handler
         .execute(id, command, metadata, caller.if_match.0)

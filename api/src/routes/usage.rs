@@ -11,7 +11,6 @@ use crate::state::AppState;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{get, post, HttpResponse};
 use chrono::{DateTime, Utc};
-use keel_commands::store::EventMetadata;
 use keel_domain::usage::UsageRecorded;
 use keel_projections::usage::meters::{meter, GRANULARITIES};
 use serde::{Deserialize, Serialize};
@@ -109,8 +108,7 @@ async fn ingest(
         samples.push(recorded);
     }
     let accepted = samples.len();
-    let mut metadata = EventMetadata::new(tenant, caller.principal.actor());
-    metadata.correlation_id = caller.request_id.0;
+    let metadata = caller.metadata(tenant);
     let position = crate::usage_meter::record(&state.store, tenant, metadata, samples).await?;
     Ok(HttpResponse::Accepted()
         .insert_header((crate::command::POSITION, position.to_string()))

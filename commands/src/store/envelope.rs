@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use keel_domain::{Actor, DomainEvent, EventCodecError, TenantId};
 use serde::Serialize;
+use std::net::IpAddr;
 use uuid::Uuid;
 
 /// Who, why and when: the metadata a command stamps on every event it causes.
@@ -18,6 +19,8 @@ pub struct EventMetadata {
     pub causation_id: Option<Uuid>,
     /// When the fact happened, by the caller's clock.
     pub occurred_at: DateTime<Utc>,
+    /// The client address the command came from (an HTTP request's peer), if it came from one.
+    pub source_ip: Option<IpAddr>,
 }
 
 impl EventMetadata {
@@ -29,6 +32,7 @@ impl EventMetadata {
             correlation_id: Uuid::now_v7(),
             causation_id: None,
             occurred_at: Utc::now(),
+            source_ip: None,
         }
     }
 }
@@ -113,6 +117,7 @@ impl RecordedEvent {
             actor: self.metadata.actor.clone(),
             correlation_id: self.metadata.correlation_id,
             causation_id: self.metadata.causation_id,
+            source_ip: self.metadata.source_ip,
             data,
         }
     }
@@ -145,6 +150,9 @@ pub struct EventJson {
     pub correlation_id: Uuid,
     /// Direct cause, if known.
     pub causation_id: Option<Uuid>,
+    /// The client address the command came from, if recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<IpAddr>,
     /// The payload as JSON.
     pub data: serde_json::Value,
 }

@@ -40,6 +40,7 @@ use keel_domain::{Actor, TenantId};
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::time::Duration;
 use tokio::sync::watch;
 use tracing::warn;
@@ -52,7 +53,7 @@ const MAX_RACE_RETRIES: usize = 8;
 
 const EVENT_COLUMNS: &str = "global_position, event_id, stream_id, stream_version, tenant_id, \
      event_type, schema_version, occurred_at, recorded_at, actor_kind, actor_id, correlation_id, \
-     causation_id, payload";
+     causation_id, payload, source_ip";
 
 /// The PostgreSQL event store.
 pub struct PostgresStore {
@@ -310,10 +311,22 @@ fn decode_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
             correlation_id: row.try_get(11)?,
             causation_id: row.try_get(12)?,
             occurred_at: row.try_get(7)?,
+            source_ip: parse_source_ip(row.try_get(14)?, position)?,
         },
         recorded_at: row.try_get::<DateTime<Utc>, _>(8)?,
         payload: row.try_get(13)?,
     })
+}
+
+/// A stored source IP, which Keel wrote from an `IpAddr`.
+fn parse_source_ip(text: Option<String>, position: i64) -> Result<Option<IpAddr>, StoreError> {
+    text.map(|t| {
+        t.parse().map_err(|_| StoreError::Corrupt {
+            position,
+            reason: format!("malformed source ip `{t}`"),
+        })
+    })
+    .transpose()
 }
 
 /// One group-commit writer; it takes a pooled connection per transaction.
@@ -494,7 +507,7 @@ where
     let rows = &plan.rows;
     let base = sqlx::query_scalar::<_, i64>(
         "SELECT keel_append_expecting($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         $14, $15)",
+         $14, $15, $16)",
     )
     .bind(streams.iter().map(|(s, _, _)| *s).collect::<Vec<_>>())
     .bind(
@@ -562,6 +575,11 @@ where
     .bind(
         rows.iter()
             .map(|r| r.event.payload.as_slice())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.event.metadata.source_ip.map(|ip| ip.to_string()))
             .collect::<Vec<_>>(),
     )
     .fetch_one(executor)

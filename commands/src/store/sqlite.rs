@@ -31,14 +31,14 @@ use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-/// Rows per INSERT statement: 14 columns each stays well under SQLite's bind limit.
+/// Rows per INSERT statement: 15 columns each stays well under SQLite's bind limit.
 const INSERT_CHUNK: usize = 500;
 /// How often other processes' commits are looked for.
 const CROSS_PROCESS_POLL: Duration = Duration::from_millis(200);
 
 const EVENT_COLUMNS: &str = "global_position, event_id, stream_id, stream_version, tenant_id, \
      event_type, schema_version, occurred_at, recorded_at, actor_kind, actor_id, correlation_id, \
-     causation_id, payload";
+     causation_id, payload, source_ip";
 
 /// The SQLite event store.
 pub struct SqliteStore {
@@ -259,6 +259,10 @@ fn decode_row(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
                 .map(|b| Uuid::from_slice(b).map_err(|_| corrupt("malformed causation id")))
                 .transpose()?,
             occurred_at: time(7)?,
+            source_ip: row
+                .try_get::<Option<String>, _>(14)?
+                .map(|t| t.parse().map_err(|_| corrupt("malformed source ip")))
+                .transpose()?,
         },
         recorded_at: time(8)?,
         payload: row.try_get(13)?,
@@ -365,7 +369,8 @@ async fn write_in_transaction(
                 .push_bind(meta.actor.id())
                 .push_bind(meta.correlation_id.as_bytes().to_vec())
                 .push_bind(meta.causation_id.map(|c| c.as_bytes().to_vec()))
-                .push_bind(event.payload.as_slice());
+                .push_bind(event.payload.as_slice())
+                .push_bind(meta.source_ip.map(|ip| ip.to_string()));
         });
         insert.build().execute(&mut *conn).await?;
     }

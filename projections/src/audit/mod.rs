@@ -2,13 +2,12 @@
 //!
 //! Each record says when, who (actor), what (the event type as the action, the entity type
 //! and id), the before and after values of what changed (secrets shown as `null`), and the
-//! correlation and causation ids. Records of one tenant are numbered 1, 2, ... and each
+//! correlation and causation ids, and the source IP (the HTTP client's address, for events a
+//! request caused). Records of one tenant are numbered 1, 2, ... and each
 //! record's hash covers its content and the previous record's hash ([`chain`]); every
 //! [`CHECKPOINT_EVERY`] records the chain's head is stored as a checkpoint, and the head itself
 //! is kept in `audit_heads`. [`verify`] recomputes the chains and names the first record that
 //! was changed, removed or reordered.
-//!
-//! Source IPs are not in the event envelope yet, so `source_ip` is always empty.
 //!
 //! - [`project`]: the projection (handler and tables).
 //! - [`query`]: filtered, cursor-paginated queries.

@@ -158,6 +158,7 @@ impl Projection for AuditProjection {
             let event_id = event.event_id.to_string();
             let correlation = event.metadata.correlation_id.to_string();
             let causation = event.metadata.causation_id.map(|c| c.to_string());
+            let source_ip = event.metadata.source_ip.map(|ip| ip.to_string());
             let hashed = Hashed {
                 prev_hash: &prev_hash,
                 tenant_id: &tenant,
@@ -174,7 +175,7 @@ impl Projection for AuditProjection {
                 after: Some(&after_text),
                 correlation_id: &correlation,
                 causation_id: causation.as_deref(),
-                source_ip: None,
+                source_ip: source_ip.as_deref(),
             };
             let hash = hashed.hash();
             if seq % CHECKPOINT_EVERY == 0 {
@@ -200,7 +201,7 @@ impl Projection for AuditProjection {
                 Param::OptText(Some(after_text)),
                 Param::Text(correlation),
                 Param::OptText(causation),
-                Param::OptText(None),
+                Param::OptText(source_ip),
                 Param::Text(prev_hash),
                 Param::Text(hash.clone()),
             ]);

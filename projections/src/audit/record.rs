@@ -104,7 +104,7 @@ pub struct AuditRecord {
     pub correlation_id: String,
     /// The causing event or command, if known.
     pub causation_id: Option<String>,
-    /// The client's IP, when recorded (not yet: the envelope lacks it).
+    /// The client's IP, for events an HTTP request caused.
     pub source_ip: Option<String>,
     /// The previous record's hash.
     pub prev_hash: String,

@@ -22,6 +22,7 @@ async fn appended_events_read_back_with_their_whole_envelope(backend: Backend) {
     let store = db.open().await;
     let mut first = sample_event("test.first");
     first.metadata.causation_id = Some(uuid::Uuid::now_v7());
+    first.metadata.source_ip = Some("2001:db8::7".parse().unwrap());
     let second = sample_event("test.second");
     let result = store
         .append(
@@ -45,6 +46,7 @@ async fn appended_events_read_back_with_their_whole_envelope(backend: Backend) {
         assert_eq!(stored.metadata.actor, sent.metadata.actor);
         assert_eq!(stored.metadata.correlation_id, sent.metadata.correlation_id);
         assert_eq!(stored.metadata.causation_id, sent.metadata.causation_id);
+        assert_eq!(stored.metadata.source_ip, sent.metadata.source_ip);
         assert_eq!(
             stored.metadata.occurred_at.timestamp_micros(),
             sent.metadata.occurred_at.timestamp_micros()

@@ -54,6 +54,15 @@ async fn the_audit_trail_records_changes_and_serves_only_its_tenant(backend: Bac
     );
     assert_eq!(items[1]["entity_type"], "tenant");
     assert_eq!(items[1]["actor_kind"], "api_key");
+    assert_eq!(
+        items[1]["source_ip"], "127.0.0.1",
+        "the client's address is recorded"
+    );
+    assert_eq!(
+        items[1]["correlation_id"],
+        changed.header("x-request-id").expect("a request id"),
+        "the request id is the correlation id"
+    );
 
     // The key issued for this test is audited without its hash.
     let keys = get(
