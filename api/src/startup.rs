@@ -27,6 +27,7 @@ use keel_commands::idempotency::IdempotencyStore;
 use keel_commands::store::{EventMetadata, EventStore};
 use keel_domain::platform::{platform_keys_id, PlatformCommand};
 use keel_domain::{Actor, TenantId};
+use keel_projections::billing::Closer;
 use keel_projections::relay::Relay;
 use keel_projections::{Directory, Workers};
 use secrecy::ExposeSecret;
@@ -46,6 +47,8 @@ pub struct Application {
     relay_task: Option<JoinHandle<()>>,
     api_calls_task: JoinHandle<()>,
     stop_api_calls: tokio::sync::watch::Sender<bool>,
+    closer_task: JoinHandle<()>,
+    stop_closer: tokio::sync::watch::Sender<bool>,
     /// The admin key generated on this start, if one was (printed once by `keel serve`).
     pub generated_admin_key: Option<String>,
 }
@@ -63,11 +66,18 @@ impl Application {
         let directory = Directory::new();
         catch_up(&directory, &*store).await?;
         let directory_task = tokio::spawn(follow(directory.clone(), store.clone()));
+        let catalogue = Arc::new(settings.catalogue()?);
         let workers = Arc::new(
-            Workers::start(store.clone(), keel_projections::registry())
-                .await
-                .context("cannot start the projection workers")?,
+            Workers::start(
+                store.clone(),
+                keel_projections::registry_with(catalogue.clone()),
+            )
+            .await
+            .context("cannot start the projection workers")?,
         );
+        let (stop_closer, closer_stop) = tokio::sync::watch::channel(false);
+        let closer = Closer::new(store.clone(), catalogue.clone());
+        let closer_task = tokio::spawn(closer.run(closer_stop));
         let relay = start_relay(&settings, &store).await?;
 
         let api_calls = Arc::new(crate::usage_meter::ApiCalls::default());
@@ -84,6 +94,8 @@ impl Application {
             workflows: CommandHandler::new(store.clone(), HandlerConfig::default()),
             runs: CommandHandler::new(store.clone(), HandlerConfig::default()),
             integrations: CommandHandler::new(store.clone(), HandlerConfig::default()),
+            invoices: CommandHandler::new(store.clone(), HandlerConfig::default()),
+            catalogue,
             secret_keys: settings.secret_keys()?.map(Arc::new),
             store,
             directory,
@@ -108,6 +120,8 @@ impl Application {
             relay_task,
             api_calls_task,
             stop_api_calls,
+            closer_task,
+            stop_closer,
             generated_admin_key,
         })
     }
@@ -124,12 +138,17 @@ impl Application {
     }
 
     /// Serves until SIGTERM or Ctrl-C (or the server fails), then flushes the counted API
-    /// calls and stops the read side: each projection worker finishes its current batch.
+    /// calls, stops the billing period closer and stops the read side: each projection worker
+    /// finishes its current batch.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.stop_api_calls.send_replace(true);
         if let Err(error) = self.api_calls_task.await {
             tracing::error!(%error, "the api_calls meter panicked");
+        }
+        self.stop_closer.send_replace(true);
+        if let Err(error) = self.closer_task.await {
+            tracing::error!(%error, "the billing period closer panicked");
         }
         self.directory_task.abort();
         self.workers.stop().await;

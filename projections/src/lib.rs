@@ -13,6 +13,8 @@
 //!   run blue/green (new tables, atomic switch) or as reset-and-replay.
 //! - [`audit`]: the tamper-evident audit trail (a SHA-256 hash chain per tenant).
 //! - [`usage`]: metering: usage per tenant, meter and period; quota status and threshold events.
+//! - [`billing`]: plan records, invoices and credit notes; drafts priced on query; the period
+//!   close that finalises invoices.
 //! - [`runtime`]: the server's running workers and read-your-writes waits.
 //!
 //! - [`relay`]: the NATS relay, publishing every committed event to JetStream from its own
@@ -22,6 +24,7 @@
 //! store and know no HTTP.
 
 pub mod audit;
+pub mod billing;
 pub mod db;
 pub mod directory;
 pub mod error;
@@ -42,13 +45,22 @@ pub use projection::{Projection, TableSpec, Tables};
 pub use runtime::Workers;
 
 use keel_commands::store::EventStore;
+use keel_domain::billing::Catalogue;
 use std::sync::Arc;
 
-/// Every durable projection, by name: `audit`, `usage`.
+/// Every durable projection, by name: `audit`, `usage`, `billing`; usage quotas from the
+/// built-in plan catalogue.
 pub fn registry() -> Vec<Arc<dyn Projection>> {
+    registry_with(Arc::new(Catalogue::builtin()))
+}
+
+/// Every durable projection, with usage quotas from `catalogue` (the server passes the
+/// configured one).
+pub fn registry_with(catalogue: Arc<Catalogue>) -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(audit::AuditProjection),
-        Arc::new(usage::UsageProjection),
+        Arc::new(usage::UsageProjection::new(catalogue)),
+        Arc::new(billing::BillingProjection),
     ]
 }
 
