@@ -1,8 +1,8 @@
-//! A projection worker in a process of its own, for crash tests: it applies the audit
-//! projection in small batches and prints each new checkpoint (`at <position>`), until it is
-//! killed or has caught up with `<target>` events.
+//! A projection worker in a process of its own, for crash tests: it applies a projection
+//! (`audit` unless named) in small batches and prints each new checkpoint (`at <position>`),
+//! until it is killed or has caught up with `<target>` events.
 //!
-//! Usage: `projection_worker <database url> <batch size> <target position>`
+//! Usage: `projection_worker <database url> <batch size> <target position> [<projection>]`
 
 use keel_projections::framework::batch::Step;
 use keel_projections::framework::worker::Worker;
@@ -11,8 +11,12 @@ use std::time::Duration;
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, url, batch, target] = args.as_slice() else {
-        panic!("usage: projection_worker <database url> <batch size> <target position>");
+    let (url, batch, target, name) = match args.as_slice() {
+        [_, url, batch, target] => (url, batch, target, "audit"),
+        [_, url, batch, target, name] => (url, batch, target, name.as_str()),
+        _ => panic!(
+            "usage: projection_worker <database url> <batch size> <target position> [<projection>]"
+        ),
     };
     let batch: usize = batch.parse().expect("a batch size");
     let target: u64 = target.parse().expect("a target position");
@@ -22,8 +26,8 @@ async fn main() {
     keel_projections::setup(&store)
         .await
         .expect("set up the read side");
-    let audit = keel_projections::projection("audit").expect("the audit projection");
-    let worker = Worker::new(audit, store, batch);
+    let projection = keel_projections::projection(name).expect("a known projection");
+    let worker = Worker::new(projection, store, batch);
     loop {
         match worker.step().await.expect("a step") {
             Step::Applied { to, .. } => {

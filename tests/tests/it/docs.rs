@@ -1,5 +1,6 @@
 //! The README lists every aggregate's events; this keeps it from drifting from the code.
 
+use keel_domain::billing::InvoiceEvent;
 use keel_domain::integration::IntegrationEvent;
 use keel_domain::platform::PlatformEvent;
 use keel_domain::policy::PolicyEvent;
@@ -18,6 +19,7 @@ fn the_readme_lists_every_event_type() {
         IntegrationEvent::EVENT_TYPES,
         PlatformEvent::EVENT_TYPES,
         UsageEvent::EVENT_TYPES,
+        InvoiceEvent::EVENT_TYPES,
     ];
     let missing: Vec<&str> = all
         .iter()

@@ -1,13 +1,12 @@
 //! The worker framework with the audit projection as its subject: catch-up then live, a
 //! worker process killed between batches, blue/green rebuild and reset, checksums and check.
 
-use super::support::{append_samples, execute, scalar};
+use super::support::{append_samples, execute, kill_worker_between_batches, scalar};
 use keel_projections::framework::batch::Step;
 use keel_projections::framework::worker::Worker;
 use keel_projections::{RebuildMode, Workers};
 use keel_tests::{Backend, TestDatabase};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 both_backends!(
     a_worker_catches_up_then_follows_live_events,
@@ -59,32 +58,7 @@ async fn a_killed_worker_process_applies_every_event_exactly_once(backend: Backe
     let store = db.open().await;
     let head = append_samples(&store, 3000, 40).await;
     keel_projections::setup(&store).await.unwrap();
-    let mut last_seen = 0;
-    for _ in 0..3 {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_projection_worker"))
-            .args([db.url.as_str(), "37", &head.to_string()])
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start the worker process");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        // Let it apply a few batches beyond where the previous one was killed, then kill -9.
-        let mut batches = 0;
-        while batches < 5 {
-            let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-                .await
-                .expect("the worker makes progress")
-                .expect("read stdout")
-                .expect("the worker is running");
-            let at: u64 = line.trim_start_matches("at ").parse().expect("a position");
-            assert!(at > last_seen || at == head, "the checkpoint moves forward");
-            last_seen = at;
-            batches += 1;
-        }
-        child.start_kill().expect("kill -9 the worker");
-        child.wait().await.expect("the worker is gone");
-    }
-    assert!(last_seen < head, "the worker was killed before finishing");
+    kill_worker_between_batches(&db.url, "audit", 37, head, 5).await;
     let worker = Worker::new(
         keel_projections::projection("audit").unwrap(),
         store.clone(),
