@@ -59,7 +59,9 @@ async fn the_draft_follows_usage_and_the_catalogue_is_listed(backend: Backend) {
     let days_left = u64::from(period.days() - now.day() + 1);
     let base = line_amount(days_left, 4_900, u64::from(period.days()));
     let draft_path = format!("/v1/tenants/{id}/invoices/draft");
-    let (status, draft) = get(&app, &draft_path, &key).await;
+    // The tenant's creation reaches the billing read model asynchronously: read after it.
+    let head = app.db.open().await.head_position().await.unwrap();
+    let (status, draft) = get(&app, &format!("{draft_path}?after_position={head}"), &key).await;
     assert_eq!(status, StatusCode::OK, "{draft}");
     assert_eq!(draft["status"], "draft");
     assert_eq!(draft["period"], period.to_string());
@@ -291,4 +293,53 @@ async fn invoices_are_listed_read_and_credited_by_their_tenant_only(backend: Bac
     );
     let (_, empty) = get(&app, &format!("/v1/tenants/{other}/invoices"), &outsider).await;
     assert_eq!(empty["items"], json!([]));
+}
+
+#[test]
+fn a_bad_plan_catalogue_is_refused_naming_the_setting_the_plan_and_the_field() {
+    use keel_api::config::Settings;
+    use keel_domain::billing::catalogue::BUILTIN_TOML;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plans.toml");
+    let refusal = |text: String| {
+        std::fs::write(&path, text).unwrap();
+        let settings = Settings {
+            plan_catalogue: Some(path.clone()),
+            ..Settings::default()
+        };
+        settings.validate().unwrap_err().to_string()
+    };
+    let bounded = refusal(BUILTIN_TOML.replacen(
+        "{ unit_price_minor = 30 }",
+        "{ up_to = 5, unit_price_minor = 30 }",
+        1,
+    ));
+    assert!(
+        bounded.starts_with("invalid setting `plan_catalogue`")
+            && bounded.contains("plans.standard.meters.api_calls.tiers[1].up_to"),
+        "{bounded}"
+    );
+    let typo = refusal(BUILTIN_TOML.replacen("meters.seats", "meters.seatz", 1));
+    assert!(
+        typo.contains("plans.free.meters.seatz: is not a meter Keel measures"),
+        "{typo}"
+    );
+    let float =
+        refusal(BUILTIN_TOML.replacen("base_price_minor = 4_900", "base_price_minor = 49.0", 1));
+    assert!(float.contains("base_price_minor"), "{float}");
+    std::fs::write(&path, BUILTIN_TOML).unwrap();
+    let settings = Settings {
+        plan_catalogue: Some(path.clone()),
+        ..Settings::default()
+    };
+    assert_eq!(settings.catalogue().unwrap(), Catalogue::builtin());
+    let missing = Settings {
+        plan_catalogue: Some(dir.path().join("absent.toml")),
+        ..Settings::default()
+    };
+    assert!(missing
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("cannot read"));
 }
