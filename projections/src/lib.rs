@@ -64,9 +64,18 @@ pub fn registry_with(catalogue: Arc<Catalogue>) -> Vec<Arc<dyn Projection>> {
     ]
 }
 
-/// The projection called `name`.
+/// The projection called `name` (usage quotas from the built-in catalogue).
 pub fn projection(name: &str) -> Result<Arc<dyn Projection>, ProjectionError> {
-    registry()
+    projection_with(name, Arc::new(Catalogue::builtin()))
+}
+
+/// The projection called `name`, with usage quotas from `catalogue` (the tools pass the
+/// configured one, so a rebuild raises thresholds where the server does).
+pub fn projection_with(
+    name: &str,
+    catalogue: Arc<Catalogue>,
+) -> Result<Arc<dyn Projection>, ProjectionError> {
+    registry_with(catalogue)
         .into_iter()
         .find(|p| p.name() == name)
         .ok_or_else(|| ProjectionError::UnknownProjection(name.to_owned()))
@@ -91,10 +100,19 @@ pub async fn rebuild(
     mode: RebuildMode,
     progress: impl FnMut(Progress) + Send,
 ) -> Result<RebuildReport, ProjectionError> {
+    rebuild_with(store, &projection(name)?, mode, progress).await
+}
+
+/// [`rebuild`] of a given projection (see [`projection_with`]).
+pub async fn rebuild_with(
+    store: &Arc<dyn EventStore>,
+    projection: &Arc<dyn Projection>,
+    mode: RebuildMode,
+    progress: impl FnMut(Progress) + Send,
+) -> Result<RebuildReport, ProjectionError> {
     setup(store).await?;
-    let projection = projection(name)?;
     framework::rebuild::rebuild_projection(
-        &projection,
+        projection,
         store,
         mode,
         framework::worker::REBUILD_BATCH,
@@ -115,13 +133,16 @@ pub async fn check(
     store: &Arc<dyn EventStore>,
     name: &str,
 ) -> Result<CheckReport, ProjectionError> {
+    check_with(store, &projection(name)?).await
+}
+
+/// [`check`] of a given projection (see [`projection_with`]).
+pub async fn check_with(
+    store: &Arc<dyn EventStore>,
+    projection: &Arc<dyn Projection>,
+) -> Result<CheckReport, ProjectionError> {
     setup(store).await?;
-    framework::checksum::check_projection(
-        &projection(name)?,
-        store,
-        framework::worker::DEFAULT_BATCH,
-    )
-    .await
+    framework::checksum::check_projection(projection, store, framework::worker::DEFAULT_BATCH).await
 }
 
 /// The status of every projection: position, lag, failure, dead letters.
