@@ -22,20 +22,23 @@
 //! | `body_limit_bytes` | `KEEL_BODY_LIMIT_BYTES` | `1048576` |
 //! | `read_wait_ms` | `KEEL_READ_WAIT_MS` | `2000` (read-your-writes bound) |
 //! | `usage_flush_ms` | `KEEL_USAGE_FLUSH_MS` | `10000` (how often counted `api_calls` and collected access denials are appended) |
+//! | `plan_catalogue` | `KEEL_PLAN_CATALOGUE` | unset: the built-in catalogue; else a TOML file of plan prices and quotas |
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use keel_commands::secrets::SecretKeys;
+use keel_domain::billing::Catalogue;
 use keel_projections::relay::{BodyFormat, RelayConfig, Retention};
+use keel_projections::usage::meters::meter_names;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The settings `KEEL_*` variables may set. Other `KEEL_*` variables (of tests, tools) are
 /// not settings of the server and are ignored.
-const ENV_SETTINGS: [&str; 19] = [
+const ENV_SETTINGS: [&str; 20] = [
     "listen",
     "database_url",
     "database_connections",
@@ -55,6 +58,7 @@ const ENV_SETTINGS: [&str; 19] = [
     "body_limit_bytes",
     "read_wait_ms",
     "usage_flush_ms",
+    "plan_catalogue",
 ];
 
 /// Keel's server settings.
@@ -103,6 +107,9 @@ pub struct Settings {
     /// How often the API appends the `api_calls` it counted and the access denials it collected
     /// (one event of each per tenant).
     pub usage_flush_ms: u64,
+    /// A TOML file with every plan's prices, included units and quotas; unset: the built-in
+    /// catalogue (see `keel_domain::billing::catalogue`).
+    pub plan_catalogue: Option<PathBuf>,
 }
 
 /// Log output format.
@@ -137,6 +144,7 @@ impl Default for Settings {
             body_limit_bytes: 1024 * 1024,
             read_wait_ms: 2000,
             usage_flush_ms: 10_000,
+            plan_catalogue: None,
         }
     }
 }
@@ -235,7 +243,26 @@ impl Settings {
             }
         }
         self.secret_keys()?;
+        self.catalogue()?;
         Ok(())
+    }
+
+    /// The plan catalogue: the `plan_catalogue` file, parsed and checked against the meters
+    /// Keel measures, or the built-in one.
+    pub fn catalogue(&self) -> Result<Catalogue, ConfigError> {
+        let Some(path) = &self.plan_catalogue else {
+            return Ok(Catalogue::builtin());
+        };
+        let invalid = |reason: String| ConfigError::Invalid {
+            setting: "plan_catalogue",
+            reason,
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
+        let catalogue = Catalogue::parse(&text)
+            .and_then(|c| c.check_meters(&meter_names()).map(|()| c))
+            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        Ok(catalogue)
     }
 
     /// The parsed integration secret keys, if configured.

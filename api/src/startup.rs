@@ -27,6 +27,7 @@ use keel_commands::idempotency::IdempotencyStore;
 use keel_commands::store::{EventMetadata, EventStore};
 use keel_domain::platform::{platform_keys_id, PlatformCommand};
 use keel_domain::{Actor, TenantId};
+use keel_projections::billing::Closer;
 use keel_projections::relay::Relay;
 use keel_projections::{Directory, Workers};
 use secrecy::ExposeSecret;
@@ -47,6 +48,8 @@ pub struct Application {
     /// The tasks flushing what requests collect in memory (API calls, access denials).
     flush_tasks: Vec<(&'static str, JoinHandle<()>)>,
     stop_flushing: tokio::sync::watch::Sender<bool>,
+    closer_task: JoinHandle<()>,
+    stop_closer: tokio::sync::watch::Sender<bool>,
     /// The admin key generated on this start, if one was (printed once by `keel serve`).
     pub generated_admin_key: Option<String>,
 }
@@ -64,11 +67,18 @@ impl Application {
         let directory = Directory::new();
         catch_up(&directory, &*store).await?;
         let directory_task = tokio::spawn(follow(directory.clone(), store.clone()));
+        let catalogue = Arc::new(settings.catalogue()?);
         let workers = Arc::new(
-            Workers::start(store.clone(), keel_projections::registry())
-                .await
-                .context("cannot start the projection workers")?,
+            Workers::start(
+                store.clone(),
+                keel_projections::registry_with(catalogue.clone()),
+            )
+            .await
+            .context("cannot start the projection workers")?,
         );
+        let (stop_closer, closer_stop) = tokio::sync::watch::channel(false);
+        let closer = Closer::new(store.clone(), catalogue.clone());
+        let closer_task = tokio::spawn(closer.run(closer_stop));
         let relay = start_relay(&settings, &store).await?;
 
         let api_calls = Arc::new(crate::usage_meter::ApiCalls::default());
@@ -95,6 +105,8 @@ impl Application {
             workflows: CommandHandler::new(store.clone(), HandlerConfig::default()),
             runs: CommandHandler::new(store.clone(), HandlerConfig::default()),
             integrations: CommandHandler::new(store.clone(), HandlerConfig::default()),
+            invoices: CommandHandler::new(store.clone(), HandlerConfig::default()),
+            catalogue,
             secret_keys: settings.secret_keys()?.map(Arc::new),
             store,
             directory,
@@ -120,6 +132,8 @@ impl Application {
             relay_task,
             flush_tasks,
             stop_flushing,
+            closer_task,
+            stop_closer,
             generated_admin_key,
         })
     }
@@ -136,8 +150,8 @@ impl Application {
     }
 
     /// Serves until SIGTERM or Ctrl-C (or the server fails), then flushes the counted API
-    /// calls and access denials and stops the read side: each projection worker finishes its
-    /// current batch.
+    /// calls and access denials, stops the billing period closer and stops the read side: each
+    /// projection worker finishes its current batch.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.stop_flushing.send_replace(true);
@@ -145,6 +159,10 @@ impl Application {
             if let Err(error) = task.await {
                 tracing::error!(%error, "{what} panicked");
             }
+        }
+        self.stop_closer.send_replace(true);
+        if let Err(error) = self.closer_task.await {
+            tracing::error!(%error, "the billing period closer panicked");
         }
         self.directory_task.abort();
         self.workers.stop().await;

@@ -4,6 +4,7 @@ use crate::metrics::Metrics;
 use keel_commands::handler::CommandHandler;
 use keel_commands::secrets::SecretKeys;
 use keel_commands::store::EventStore;
+use keel_domain::billing::{Catalogue, Invoice};
 use keel_domain::integration::Integration;
 use keel_domain::platform::PlatformKeys;
 use keel_domain::policy::Policy;
@@ -31,12 +32,16 @@ pub struct AppState {
     pub runs: CommandHandler<WorkflowRun>,
     /// Integration commands.
     pub integrations: CommandHandler<Integration>,
+    /// Invoice commands (credit notes; the period close finalises).
+    pub invoices: CommandHandler<Invoice>,
+    /// The plan catalogue (prices, included units, quotas).
+    pub catalogue: Arc<Catalogue>,
     /// Keys that encrypt integration secrets at rest; `None` if not configured (then
     /// integrations cannot be registered).
     pub secret_keys: Option<Arc<SecretKeys>>,
     /// Tenants and keys, in memory.
     pub directory: Arc<Directory>,
-    /// The projection workers (audit, usage, reports), for read-your-writes waits.
+    /// The projection workers (audit, usage, billing, reports), for read-your-writes waits.
     pub workers: Arc<Workers>,
     /// API calls counted per tenant, flushed as usage periodically.
     pub api_calls: Arc<crate::usage_meter::ApiCalls>,

@@ -13,6 +13,8 @@
 //!   run blue/green (new tables, atomic switch) or as reset-and-replay.
 //! - [`audit`]: the tamper-evident audit trail (a SHA-256 hash chain per tenant).
 //! - [`usage`]: metering: usage per tenant, meter and period; quota status and threshold events.
+//! - [`billing`]: plan records, invoices and credit notes; drafts priced on query; the period
+//!   close that finalises invoices.
 //! - [`reports`]: the platform overview and tenants' activity and compliance reports, with the
 //!   small projection of the facts they need that no other read model keeps.
 //! - [`runtime`]: the server's running workers and read-your-writes waits.
@@ -24,6 +26,7 @@
 //! store and know no HTTP.
 
 pub mod audit;
+pub mod billing;
 pub mod csv;
 pub mod db;
 pub mod directory;
@@ -46,20 +49,38 @@ pub use projection::{Projection, TableSpec, Tables};
 pub use runtime::Workers;
 
 use keel_commands::store::EventStore;
+use keel_domain::billing::Catalogue;
 use std::sync::Arc;
 
-/// Every durable projection, by name: `audit`, `usage`, `reports`.
+/// Every durable projection, by name: `audit`, `usage`, `billing`, `reports`; usage quotas
+/// from the built-in plan catalogue.
 pub fn registry() -> Vec<Arc<dyn Projection>> {
+    registry_with(Arc::new(Catalogue::builtin()))
+}
+
+/// Every durable projection, with usage quotas from `catalogue` (the server passes the
+/// configured one).
+pub fn registry_with(catalogue: Arc<Catalogue>) -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(audit::AuditProjection),
-        Arc::new(usage::UsageProjection),
+        Arc::new(usage::UsageProjection::new(catalogue)),
+        Arc::new(billing::BillingProjection),
         Arc::new(reports::ReportsProjection),
     ]
 }
 
-/// The projection called `name`.
+/// The projection called `name` (usage quotas from the built-in catalogue).
 pub fn projection(name: &str) -> Result<Arc<dyn Projection>, ProjectionError> {
-    registry()
+    projection_with(name, Arc::new(Catalogue::builtin()))
+}
+
+/// The projection called `name`, with usage quotas from `catalogue` (the tools pass the
+/// configured one, so a rebuild raises thresholds where the server does).
+pub fn projection_with(
+    name: &str,
+    catalogue: Arc<Catalogue>,
+) -> Result<Arc<dyn Projection>, ProjectionError> {
+    registry_with(catalogue)
         .into_iter()
         .find(|p| p.name() == name)
         .ok_or_else(|| ProjectionError::UnknownProjection(name.to_owned()))
@@ -84,10 +105,19 @@ pub async fn rebuild(
     mode: RebuildMode,
     progress: impl FnMut(Progress) + Send,
 ) -> Result<RebuildReport, ProjectionError> {
+    rebuild_with(store, &projection(name)?, mode, progress).await
+}
+
+/// [`rebuild`] of a given projection (see [`projection_with`]).
+pub async fn rebuild_with(
+    store: &Arc<dyn EventStore>,
+    projection: &Arc<dyn Projection>,
+    mode: RebuildMode,
+    progress: impl FnMut(Progress) + Send,
+) -> Result<RebuildReport, ProjectionError> {
     setup(store).await?;
-    let projection = projection(name)?;
     framework::rebuild::rebuild_projection(
-        &projection,
+        projection,
         store,
         mode,
         framework::worker::REBUILD_BATCH,
@@ -108,13 +138,16 @@ pub async fn check(
     store: &Arc<dyn EventStore>,
     name: &str,
 ) -> Result<CheckReport, ProjectionError> {
+    check_with(store, &projection(name)?).await
+}
+
+/// [`check`] of a given projection (see [`projection_with`]).
+pub async fn check_with(
+    store: &Arc<dyn EventStore>,
+    projection: &Arc<dyn Projection>,
+) -> Result<CheckReport, ProjectionError> {
     setup(store).await?;
-    framework::checksum::check_projection(
-        &projection(name)?,
-        store,
-        framework::worker::DEFAULT_BATCH,
-    )
-    .await
+    framework::checksum::check_projection(projection, store, framework::worker::DEFAULT_BATCH).await
 }
 
 /// The status of every projection: position, lag, failure, dead letters.

@@ -132,6 +132,8 @@ impl CliError {
 pub struct Context<'a> {
     /// The event store (migrations applied).
     pub store: Arc<dyn EventStore>,
+    /// The configured plan catalogue (usage quotas when a tool rebuilds the usage read model).
+    pub catalogue: Arc<keel_domain::billing::Catalogue>,
     /// Human or JSON output.
     pub out: Output<'a>,
 }
@@ -173,6 +175,7 @@ pub async fn run_until(
     let store = open_store(&settings.database_url, 4, missing).await?;
     let mut context = Context {
         store,
+        catalogue: Arc::new(settings.catalogue()?),
         out: Output::new(out, cli.json),
     };
     match cli.command {

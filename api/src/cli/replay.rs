@@ -52,9 +52,10 @@ pub async fn run(
     interrupt: impl Future<Output = ()>,
 ) -> Result<(), CliError> {
     let store = context.store.clone();
-    let projection = keel_projections::projection(&args.projection)?;
+    let projection =
+        keel_projections::projection_with(&args.projection, context.catalogue.clone())?;
     if args.check {
-        return check(&store, &args.projection, context).await;
+        return check(&store, &projection, context).await;
     }
     let mode = if args.reset {
         RebuildMode::Reset
@@ -65,7 +66,7 @@ pub async fn run(
     let label = format!("replay {}", args.projection);
     let mut progress = Progress::new(&label, Some(head), context.out.is_json());
     let mut seen = 0;
-    let rebuild = keel_projections::rebuild(&store, &args.projection, mode, |p| {
+    let rebuild = keel_projections::rebuild_with(&store, &projection, mode, |p| {
         progress.advance(p.events - seen);
         seen = p.events;
     });
@@ -109,10 +110,11 @@ pub async fn run(
 
 async fn check(
     store: &Arc<dyn EventStore>,
-    name: &str,
+    projection: &Arc<dyn Projection>,
     context: &mut Context<'_>,
 ) -> Result<(), CliError> {
-    let report = keel_projections::check(store, name).await?;
+    let name = projection.name();
+    let report = keel_projections::check_with(store, projection).await?;
     let out = &mut context.out;
     if out.is_json() {
         out.json_pretty(&report)?;

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use keel_commands::handler::load::load_at;
 use keel_commands::store::EventStore;
+use keel_domain::billing::Invoice;
 use keel_domain::integration::Integration;
 use keel_domain::platform::PlatformKeys;
 use keel_domain::policy::Policy;
@@ -163,6 +164,7 @@ pub async fn state_at(
         "workflow_run" => replay::<WorkflowRun>(store, stream, version).await?,
         "integration" => replay::<Integration>(store, stream, version).await?,
         "platform" => replay::<PlatformKeys>(store, stream, version).await?,
+        "billing" => replay::<Invoice>(store, stream, version).await?,
         other => {
             return Err(CliError::NotFound(format!(
                 "`{stream}` is a `{other}` stream, which has no aggregate state; \

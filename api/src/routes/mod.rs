@@ -7,6 +7,7 @@
 pub mod admin_keys;
 pub mod api_keys;
 pub mod audit;
+pub mod billing;
 pub mod domains;
 pub mod events;
 pub mod integrations;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     projections::configure(cfg);
     usage::configure(cfg);
     reports::configure(cfg);
+    billing::configure(cfg);
 }
 
 /// The page size a paged query asks for with `limit`: 1-1000, 100 if absent.

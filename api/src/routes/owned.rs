@@ -9,6 +9,7 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use keel_commands::handler::{CommandHandler, Loaded};
+use keel_domain::billing::Invoice;
 use keel_domain::integration::Integration;
 use keel_domain::policy::Policy;
 use keel_domain::tenant::Tenant;
@@ -115,6 +116,14 @@ impl Owned for Integration {
 
     fn owner(&self) -> Option<TenantId> {
         self.exists().then(|| self.tenant_id())
+    }
+}
+
+impl Owned for Invoice {
+    const CREATED: &'static str = "billing.invoice_finalized";
+
+    fn owner(&self) -> Option<TenantId> {
+        self.tenant_id()
     }
 }
 

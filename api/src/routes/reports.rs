@@ -18,16 +18,10 @@ use actix_web::http::header::ACCEPT;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{get, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
-use keel_domain::billing::Catalogue;
 use keel_domain::TenantId;
 use keel_projections::reports::{self, Granularity, Report, ReportRange};
 use serde::Deserialize;
-use std::sync::LazyLock;
 use utoipa::IntoParams;
-
-/// The plan catalogue the overview prices recurring revenue with: the built-in one, until the
-/// server is configured with its own (billing's `plan_catalogue` setting).
-static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(Catalogue::builtin);
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -188,7 +182,7 @@ async fn overview(
         .prepare(&state, &caller, &request, None, Some(Granularity::Month))
         .await?;
     let database = state.store.database();
-    let report = reports::overview(&database, &asked.range, asked.granularity, &CATALOGUE).await?;
+    let report = reports::overview(&database, &asked.range, asked.granularity, &state.catalogue).await?;
     Ok(respond(&report, &asked, "overview".into()))
 }
 

@@ -233,7 +233,12 @@ async fn quotas(
         return Err(ApiError::not_found());
     }
     wait_for_projection(&state, "usage", query.after_position).await?;
-    let items =
-        keel_projections::usage::quota_status(&state.store.database(), tenant, Utc::now()).await?;
+    let items = keel_projections::usage::quota_status(
+        &state.store.database(),
+        &state.catalogue,
+        tenant,
+        Utc::now(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(QuotaList { items }))
 }

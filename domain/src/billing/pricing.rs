@@ -86,6 +86,21 @@ impl Period {
         }
     }
 
+    /// The month before.
+    pub fn previous(&self) -> Period {
+        if self.month == 1 {
+            Period {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Period {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
+
     /// The days in the month (28-31).
     pub fn days(&self) -> u32 {
         (self.end() - self.start()).num_days() as u32

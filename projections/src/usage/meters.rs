@@ -1,5 +1,5 @@
-//! The meter catalogue (each meter's aggregation and where its samples come from) and the
-//! plans' quotas.
+//! The meter catalogue: each meter's aggregation and where its samples come from. The plans'
+//! quotas are in the plan catalogue ([`keel_domain::billing::Catalogue`]).
 
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 
@@ -79,28 +79,9 @@ pub fn meter(name: &str) -> Option<&'static Meter> {
     METERS.iter().find(|m| m.name == name)
 }
 
-/// A plan's quota for a meter (`None`: unlimited or not metered by quota).
-pub fn plan_quota(plan: &str, meter: &str) -> Option<u64> {
-    // Multiples of the free tier, so the catalogue stays readable.
-    let factor: u64 = match plan {
-        "free" => 1,
-        "standard" => 10,
-        "premium" => 50,
-        "enterprise" | "white_label" => 200,
-        "enterprise_plus" => return None,
-        _ => 1,
-    };
-    let free = match meter {
-        "api_calls" => 10_000,
-        "seats" => 3,
-        "storage_bytes" => 1_000_000_000,
-        "workflow_runs" => 100,
-        "webhook_deliveries" => 1_000,
-        "active_users" => 100,
-        "compute_seconds" => 3_600,
-        _ => return None,
-    };
-    Some(free * factor)
+/// The names of every meter, for checking a plan catalogue against them.
+pub fn meter_names() -> Vec<&'static str> {
+    METERS.iter().map(|m| m.name).collect()
 }
 
 /// The granularities usage is kept at.

@@ -1,7 +1,7 @@
 //! Usage metering: per tenant, per meter, per hour, day and billing month; quota status;
 //! threshold events at 80% and 100% of a quota, once per period.
 //!
-//! - [`meters`]: the meter catalogue and the plans' quotas.
+//! - [`meters`]: the meter catalogue (the plans' quotas are in the plan catalogue).
 //! - [`project`]: the projection. Samples come from `usage.recorded` events (ingested, or the
 //!   API's flushed `api_calls` counts) and from Keel's own events (members make `seats`,
 //!   started runs `workflow_runs`, delivery outcomes `webhook_deliveries`).
@@ -12,4 +12,4 @@ pub mod project;
 pub mod query;
 
 pub use project::UsageProjection;
-pub use query::{quota_status, usage, QuotaStatus, UsagePoint};
+pub use query::{month_usage, quota_status, usage, QuotaStatus, UsagePoint};

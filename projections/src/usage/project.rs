@@ -1,9 +1,7 @@
 //! The usage projection: samples folded into per-period totals, tenants' plans, seats and
 //! quota overrides, and threshold alerts (an outbox published as events after commit).
 
-use super::meters::{
-    bucket_start, meter, period_of, plan_quota, Aggregation, Meter, GRANULARITIES,
-};
+use super::meters::{bucket_start, meter, period_of, Aggregation, Meter, GRANULARITIES};
 use crate::db::{fetch_in, insert_rows, micros, Param, Tx};
 use crate::error::ProjectionError;
 use crate::projection::{ColumnType as C, Projection, TableSpec, Tables};
@@ -12,6 +10,8 @@ use chrono::{DateTime, Utc};
 use keel_commands::store::{
     Database, EventMetadata, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
 };
+use keel_domain::billing::Catalogue;
+use keel_domain::tenant::Plan;
 use keel_domain::usage::{usage_stream, QuotaThresholdCrossed, UsageEvent};
 use keel_domain::{Actor, DomainEvent, TenantId};
 use serde_json::Value;
@@ -81,8 +81,18 @@ static TABLES: &[TableSpec] = &[
     },
 ];
 
-/// The usage projection (`usage`).
-pub struct UsageProjection;
+/// The usage projection (`usage`). Quotas come from its plan catalogue: a rebuild with another
+/// catalogue raises thresholds at the other quotas.
+pub struct UsageProjection {
+    catalogue: Arc<Catalogue>,
+}
+
+impl UsageProjection {
+    /// The usage projection, with quotas from `catalogue`.
+    pub fn new(catalogue: Arc<Catalogue>) -> Self {
+        UsageProjection { catalogue }
+    }
+}
 
 struct Sample {
     tenant: String,
@@ -253,7 +263,7 @@ impl Projection for UsageProjection {
         )
         .await?;
         let touched = fold_samples(tx, tables, &samples).await?;
-        raise_alerts(tx, tables, &tenants, &touched).await
+        raise_alerts(tx, tables, &self.catalogue, &tenants, &touched).await
     }
 
     async fn after_commit(
@@ -423,6 +433,7 @@ async fn fold_samples(
 async fn raise_alerts(
     tx: &mut Tx,
     tables: Tables,
+    catalogue: &Catalogue,
     tenants: &HashMap<String, (String, i64)>,
     months: &BTreeSet<(String, &'static str, i64)>,
 ) -> Result<(), ProjectionError> {
@@ -463,11 +474,15 @@ async fn raise_alerts(
     for (tenant, m, bucket) in months {
         let plan = tenants
             .get(tenant)
-            .map_or("free", |(plan, _)| plan.as_str());
+            .map_or(Plan::Free, |(plan, _)| stored_plan(plan));
         let quota = overrides
             .get(&(tenant.clone(), (*m).to_owned()))
             .copied()
-            .or_else(|| plan_quota(plan, m).map(|q| q as i64));
+            .or_else(|| {
+                catalogue
+                    .quota(plan, m)
+                    .map(|q| q.min(i64::MAX as u64) as i64)
+            });
         let (Some(quota), Some(value)) =
             (quota, used.get(&(tenant.clone(), (*m).to_owned(), *bucket)))
         else {
@@ -503,6 +518,12 @@ async fn raise_alerts(
         "ON CONFLICT DO NOTHING",
     )
     .await
+}
+
+/// A plan as `usage_tenants` stores it; a row written before the tenant's creation was folded
+/// (members first) holds no plan and counts as free, as tenants start.
+pub fn stored_plan(plan: &str) -> Plan {
+    Plan::parse(plan).unwrap_or(Plan::Free)
 }
 
 /// Appends a `usage.quota_threshold_crossed` event for every unpublished alert and marks it

@@ -1,12 +1,17 @@
-//! Usage queries: a meter's usage over a time range at a granularity, and quota status.
+//! Usage queries: a meter's usage over a time range at a granularity, a month's usage of every
+//! meter, and quota status.
 
-use super::meters::{bucket_start, plan_quota, Aggregation, METERS};
+use super::meters::{bucket_start, Aggregation, METERS};
+use super::project::stored_plan;
 use crate::db::{from_micros, micros};
 use crate::error::ProjectionError;
 use chrono::{DateTime, Utc};
 use keel_commands::store::Database;
+use keel_domain::billing::Catalogue;
+use keel_domain::tenant::Plan;
 use keel_domain::TenantId;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// One period's usage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -66,24 +71,18 @@ pub struct QuotaStatus {
     pub percent: Option<u64>,
 }
 
-/// Quota status of every meter for `tenant` in the billing month containing `at`.
-pub async fn quota_status(
+/// `tenant`'s usage of every meter in the billing month starting at `month` (microseconds):
+/// the month's total, or for gauges (seats, stored bytes) the latest value up to that month,
+/// since a gauge carries over from month to month. Meters without usage are absent.
+pub async fn month_usage(
     db: &Database,
     tenant: TenantId,
-    at: DateTime<Utc>,
-) -> Result<Vec<QuotaStatus>, ProjectionError> {
+    month: DateTime<Utc>,
+) -> Result<BTreeMap<&'static str, u64>, ProjectionError> {
     let tenant_id = tenant.to_string();
-    let month = micros(bucket_start("month", at));
-    let plan: Option<String> = crate::with_pool!(db, pool => {
-        sqlx::query_scalar("SELECT plan FROM usage_tenants WHERE tenant_id = $1").bind(&tenant_id).fetch_optional(pool).await?
-    });
-    let plan = plan.unwrap_or_else(|| "free".into());
-    let overrides: Vec<(String, i64)> = crate::with_pool!(db, pool => {
-        sqlx::query_as("SELECT meter, quota FROM usage_overrides WHERE tenant_id = $1").bind(&tenant_id).fetch_all(pool).await?
-    });
-    let mut statuses = Vec::new();
+    let month = micros(bucket_start("month", month));
+    let mut usage = BTreeMap::new();
     for declared in METERS {
-        // Gauges carry over from month to month: the latest value up to this month counts.
         let gauge = declared.aggregation == Aggregation::Latest;
         let sql = if gauge {
             "SELECT value FROM usage_totals WHERE tenant_id = $1 AND meter = $2 AND granularity = 'month' AND bucket <= $3 ORDER BY bucket DESC LIMIT 1"
@@ -93,12 +92,38 @@ pub async fn quota_status(
         let used: Option<i64> = crate::with_pool!(db, pool => {
             sqlx::query_scalar(sql).bind(&tenant_id).bind(declared.name).bind(month).fetch_optional(pool).await?
         });
-        let used = used.unwrap_or(0).max(0) as u64;
+        if let Some(used) = used {
+            usage.insert(declared.name, used.max(0) as u64);
+        }
+    }
+    Ok(usage)
+}
+
+/// Quota status of every meter for `tenant` in the billing month containing `at`, with the
+/// plans' quotas from `catalogue`.
+pub async fn quota_status(
+    db: &Database,
+    catalogue: &Catalogue,
+    tenant: TenantId,
+    at: DateTime<Utc>,
+) -> Result<Vec<QuotaStatus>, ProjectionError> {
+    let tenant_id = tenant.to_string();
+    let plan: Option<String> = crate::with_pool!(db, pool => {
+        sqlx::query_scalar("SELECT plan FROM usage_tenants WHERE tenant_id = $1").bind(&tenant_id).fetch_optional(pool).await?
+    });
+    let plan = plan.as_deref().map_or(Plan::Free, stored_plan);
+    let overrides: Vec<(String, i64)> = crate::with_pool!(db, pool => {
+        sqlx::query_as("SELECT meter, quota FROM usage_overrides WHERE tenant_id = $1").bind(&tenant_id).fetch_all(pool).await?
+    });
+    let usage = month_usage(db, tenant, at).await?;
+    let mut statuses = Vec::new();
+    for declared in METERS {
+        let used = usage.get(declared.name).copied().unwrap_or(0);
         let override_quota = overrides
             .iter()
             .find(|(m, _)| m == declared.name)
             .map(|(_, q)| *q as u64);
-        let limit = override_quota.or_else(|| plan_quota(&plan, declared.name));
+        let limit = override_quota.or_else(|| catalogue.quota(plan, declared.name));
         statuses.push(QuotaStatus {
             meter: declared.name,
             limit,

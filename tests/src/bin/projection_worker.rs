@@ -1,6 +1,6 @@
-//! A projection worker in a process of its own, for crash tests: it applies a projection (the
-//! audit trail unless named) in small batches and prints each new checkpoint
-//! (`at <position>`), until it is killed or has caught up with `<target>` events.
+//! A projection worker in a process of its own, for crash tests: it applies a projection
+//! (`audit` unless named) in small batches and prints each new checkpoint (`at <position>`),
+//! until it is killed or has caught up with `<target>` events.
 //!
 //! Usage: `projection_worker <database url> <batch size> <target position> [<projection>]`
 

@@ -1,6 +1,7 @@
 //! The README lists every aggregate's events; this keeps it from drifting from the code.
 
 use keel_domain::access::AccessEvent;
+use keel_domain::billing::InvoiceEvent;
 use keel_domain::integration::IntegrationEvent;
 use keel_domain::platform::PlatformEvent;
 use keel_domain::policy::PolicyEvent;
@@ -20,6 +21,7 @@ fn the_readme_lists_every_event_type() {
         PlatformEvent::EVENT_TYPES,
         UsageEvent::EVENT_TYPES,
         AccessEvent::EVENT_TYPES,
+        InvoiceEvent::EVENT_TYPES,
     ];
     let missing: Vec<&str> = all
         .iter()

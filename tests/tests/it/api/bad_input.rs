@@ -24,6 +24,9 @@ async fn no_bad_input_causes_a_server_error(backend: Backend) {
         "{\"name\": \"\\u0000\", \"slug\": \"--\", \"plan\": \"gold\", \"data_region\": \"\", \"owner_email\": \"@\"}".into(),
         "{\"expires_at\": \"yesterday\", \"effective_at\": 5, \"at\": \"1970-01-01T00:00:00Z\", \"limit\": -1}".into(),
         "{\"domain\": \"..\", \"meter\": \"A B\", \"flag\": \"\", \"enabled\": \"yes\"}".into(),
+        "{\"amount_minor\": -5, \"reason\": 3}".into(),
+        "{\"amount_minor\": 1.5, \"reason\": \"\"}".into(),
+        "{\"amount_minor\": 18446744073709551616, \"reason\": \"x\"}".into(),
         nested,
         huge,
     ];

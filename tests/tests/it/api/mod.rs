@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod bad_input;
+mod billing;
 mod commands;
 mod integrations;
 mod lifecycle;

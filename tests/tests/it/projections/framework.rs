@@ -58,8 +58,7 @@ async fn a_killed_worker_process_applies_every_event_exactly_once(backend: Backe
     let store = db.open().await;
     let head = append_samples(&store, 3000, 40).await;
     keel_projections::setup(&store).await.unwrap();
-    let last_seen = kill_worker_between_batches(&db.url, "audit", 37, head).await;
-    assert!(last_seen < head, "the worker was killed before finishing");
+    kill_worker_between_batches(&db.url, "audit", 37, head, 5).await;
     let worker = Worker::new(
         keel_projections::projection("audit").unwrap(),
         store.clone(),

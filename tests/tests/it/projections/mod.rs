@@ -2,6 +2,7 @@
 //! the read models, on both backends.
 
 mod audit;
+mod billing;
 mod failures;
 mod framework;
 mod reports;

@@ -568,7 +568,7 @@ async fn a_killed_reports_worker_counts_every_tenant_once(backend: Backend) {
     }
     let head = store.head_position().await.unwrap();
     keel_projections::setup(&store).await.unwrap();
-    let last_seen = kill_worker_between_batches(&db.url, "reports", 41, head).await;
+    let last_seen = kill_worker_between_batches(&db.url, "reports", 41, head, 5).await;
     assert!(last_seen < head, "the worker was killed before finishing");
     let worker = Worker::new(
         keel_projections::projection("reports").unwrap(),

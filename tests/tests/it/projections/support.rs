@@ -63,21 +63,29 @@ pub async fn execute(store: &Arc<dyn EventStore>, sql: &str) {
     })
 }
 
-/// Runs projection `name` in a worker process of its own three times, each time letting it
-/// commit a few batches of `batch` events and then killing it (`kill -9`); returns the last
-/// checkpoint it reported. Panics if a checkpoint does not move forward.
-pub async fn kill_worker_between_batches(url: &str, name: &str, batch: usize, head: u64) -> u64 {
+/// Runs `projection` in a worker process of its own (batches of `batch` events, up to
+/// `head`) three times, each time letting it apply `batches` batches beyond where the previous
+/// one was killed and then killing it outright (`kill -9`). Returns the last checkpoint seen,
+/// after checking that it only ever moved forward.
+pub async fn kill_worker_between_batches(
+    url: &str,
+    projection: &str,
+    batch: usize,
+    head: u64,
+    batches: usize,
+) -> u64 {
+    use std::time::Duration;
+    use tokio::io::{AsyncBufReadExt, BufReader};
     let mut last_seen = 0;
     for _ in 0..3 {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_projection_worker"))
-            .args([url, &batch.to_string(), &head.to_string(), name])
+            .args([url, &batch.to_string(), &head.to_string(), projection])
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("start the worker process");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        // Let it apply a few batches beyond where the previous one was killed, then kill -9.
-        for _ in 0..5 {
+        for _ in 0..batches {
             let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
                 .await
                 .expect("the worker makes progress")
@@ -90,5 +98,6 @@ pub async fn kill_worker_between_batches(url: &str, name: &str, batch: usize, he
         child.start_kill().expect("kill -9 the worker");
         child.wait().await.expect("the worker is gone");
     }
+    assert!(last_seen < head, "the worker was killed before finishing");
     last_seen
 }

@@ -1,0 +1,184 @@
+//! Period close: after a month ends, finalise every tenant's invoice for it, once.
+//!
+//! [`close_periods`] prices each ended, not yet invoiced period of each tenant from the read
+//! models and appends `billing.invoice_finalized` through the invoice aggregate. Guarantees:
+//!
+//! - **Once per tenant and period**, across restarts and servers: the invoice's stream id is
+//!   derived from tenant and period and the aggregate refuses a second finalisation; two
+//!   closers racing append to the same empty stream, one wins, the other is refused.
+//! - **Complete inputs**: a period is closed only [`GRACE`] after it ended, and only once the
+//!   usage and billing read models have applied every event committed when the close began
+//!   (else it waits for the next round). A usage sample reported later for a closed period is
+//!   not billed: corrections are credit notes.
+//!
+//! [`Closer::run`] calls it every [`INTERVAL`] in the server.
+
+use super::query::{billed_tenants, draft, last_invoiced, plan_history};
+use crate::error::ProjectionError;
+use crate::framework::checkpoint;
+use chrono::{DateTime, Duration, Utc};
+use keel_commands::handler::{CommandError, CommandHandler, HandlerConfig};
+use keel_commands::store::{EventMetadata, EventStore};
+use keel_domain::billing::{
+    invoice_aggregate, invoice_id, Catalogue, FinalizeInvoice, Invoice, InvoiceCommand,
+    InvoiceError, Period,
+};
+use keel_domain::{Actor, TenantId};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// How long after a month ends its invoices are finalised: usage reporters get this long to
+/// report the month's last samples.
+pub const GRACE: Duration = Duration::hours(1);
+/// How often the server's closer looks for periods to close.
+pub const INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// How soon it looks again when the read models were behind.
+const BEHIND_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What one round of [`close_periods`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CloseReport {
+    /// The invoices this round finalised.
+    pub finalized: Vec<(TenantId, Period)>,
+    /// Invoices another closer finalised first.
+    pub already_finalized: usize,
+    /// The read models were behind the log: nothing was closed, try again shortly.
+    pub behind: bool,
+}
+
+/// The periods that have ended at least [`GRACE`] before `now`, up to the latest such one.
+fn latest_closable(now: DateTime<Utc>) -> Period {
+    Period::of(now - GRACE).previous()
+}
+
+/// Whether the usage and billing read models have applied everything up to `position`.
+async fn caught_up(store: &Arc<dyn EventStore>, position: u64) -> Result<bool, ProjectionError> {
+    let db = store.database();
+    for name in ["usage", "billing"] {
+        let generation = checkpoint::generations(&db, name).await?.active;
+        if checkpoint::checkpoint(&db, name, generation)
+            .await?
+            .position
+            < position
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Finalises every tenant's invoice for each period that ended [`GRACE`] before `now` and
+/// has none yet, priced with `catalogue`.
+pub async fn close_periods(
+    store: &Arc<dyn EventStore>,
+    invoices: &CommandHandler<Invoice>,
+    catalogue: &Catalogue,
+    now: DateTime<Utc>,
+) -> Result<CloseReport, ProjectionError> {
+    let mut report = CloseReport::default();
+    let head = store.head_position().await?;
+    if !caught_up(store, head).await? {
+        report.behind = true;
+        return Ok(report);
+    }
+    let db = store.database();
+    let latest = latest_closable(now);
+    for tenant in billed_tenants(&db).await? {
+        let history = plan_history(&db, tenant).await?;
+        let Some(&(opened, _)) = history.records.first() else {
+            continue;
+        };
+        let mut period = match last_invoiced(&db, tenant).await? {
+            Some(last) => last.next(),
+            None => Period::of(opened),
+        };
+        while period <= latest {
+            if history
+                .closed_at
+                .is_some_and(|closed| closed < period.start())
+            {
+                break;
+            }
+            let priced = draft(&db, catalogue, tenant, period).await?;
+            if !priced.lines.is_empty() {
+                finalize(invoices, tenant, priced, &mut report).await?;
+            }
+            period = period.next();
+        }
+    }
+    Ok(report)
+}
+
+async fn finalize(
+    invoices: &CommandHandler<Invoice>,
+    tenant: TenantId,
+    priced: keel_domain::billing::PricedPeriod,
+    report: &mut CloseReport,
+) -> Result<(), ProjectionError> {
+    let period = priced.period;
+    let command = InvoiceCommand::Finalize(FinalizeInvoice {
+        invoice_id: invoice_id(tenant, period),
+        tenant_id: tenant,
+        priced,
+    });
+    let metadata = EventMetadata::new(tenant, Actor::System("billing period close".into()));
+    match invoices
+        .execute(invoice_aggregate(tenant, period), command, metadata, None)
+        .await
+    {
+        Ok(_) => report.finalized.push((tenant, period)),
+        Err(CommandError::Domain(InvoiceError::AlreadyFinalized(_))) => {
+            report.already_finalized += 1
+        }
+        Err(other) => {
+            return Err(ProjectionError::InvalidState(format!(
+                "cannot finalise {tenant}'s invoice for {period}: {other}"
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// The server's period closer.
+pub struct Closer {
+    store: Arc<dyn EventStore>,
+    invoices: CommandHandler<Invoice>,
+    catalogue: Arc<Catalogue>,
+}
+
+impl Closer {
+    /// A closer on `store`, pricing with `catalogue`.
+    pub fn new(store: Arc<dyn EventStore>, catalogue: Arc<Catalogue>) -> Self {
+        Closer {
+            invoices: CommandHandler::new(store.clone(), HandlerConfig::default()),
+            store,
+            catalogue,
+        }
+    }
+
+    /// Closes what is due now, then every [`INTERVAL`], until `stop` turns true (or its sender
+    /// is dropped). Errors are logged and the round is tried again at the next interval.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() && stop.has_changed().is_ok() {
+            let wait = match close_periods(&self.store, &self.invoices, &self.catalogue, Utc::now())
+                .await
+            {
+                Ok(report) if report.behind => BEHIND_RETRY,
+                Ok(report) => {
+                    for (tenant, period) in &report.finalized {
+                        tracing::info!(%tenant, %period, "invoice finalized");
+                    }
+                    INTERVAL
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "billing period close failed; will retry");
+                    INTERVAL
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}
