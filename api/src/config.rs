@@ -22,6 +22,7 @@
 //! | `body_limit_bytes` | `KEEL_BODY_LIMIT_BYTES` | `1048576` |
 //! | `read_wait_ms` | `KEEL_READ_WAIT_MS` | `2000` (read-your-writes bound) |
 //! | `usage_flush_ms` | `KEEL_USAGE_FLUSH_MS` | `10000` (how often counted `api_calls` are appended) |
+//! | `external_projections` | `KEEL_EXTERNAL_PROJECTIONS` | empty: every projection runs in the server; `usage,audit`: those run in `keel project` processes |
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -35,7 +36,7 @@ use std::time::Duration;
 
 /// The settings `KEEL_*` variables may set. Other `KEEL_*` variables (of tests, tools) are
 /// not settings of the server and are ignored.
-const ENV_SETTINGS: [&str; 19] = [
+const ENV_SETTINGS: [&str; 20] = [
     "listen",
     "database_url",
     "database_connections",
@@ -55,6 +56,7 @@ const ENV_SETTINGS: [&str; 19] = [
     "body_limit_bytes",
     "read_wait_ms",
     "usage_flush_ms",
+    "external_projections",
 ];
 
 /// Keel's server settings.
@@ -102,6 +104,9 @@ pub struct Settings {
     pub read_wait_ms: u64,
     /// How often the API appends the `api_calls` it counted (one event per tenant).
     pub usage_flush_ms: u64,
+    /// Projections the server does not run, comma-separated (`usage,audit`): `keel project`
+    /// processes fold them. Queries still serve them, waiting on their checkpoint rows.
+    pub external_projections: String,
 }
 
 /// Log output format.
@@ -136,6 +141,7 @@ impl Default for Settings {
             body_limit_bytes: 1024 * 1024,
             read_wait_ms: 2000,
             usage_flush_ms: 10_000,
+            external_projections: String::new(),
         }
     }
 }
@@ -234,7 +240,26 @@ impl Settings {
             }
         }
         self.secret_keys()?;
+        self.external_projections()?;
         Ok(())
+    }
+
+    /// The names in `external_projections`, each a known projection.
+    pub fn external_projections(&self) -> Result<Vec<String>, ConfigError> {
+        let mut names = Vec::new();
+        for name in self
+            .external_projections
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            keel_projections::projection(name).map_err(|e| ConfigError::Invalid {
+                setting: "external_projections",
+                reason: e.to_string(),
+            })?;
+            names.push(name.to_owned());
+        }
+        Ok(names)
     }
 
     /// The parsed integration secret keys, if configured.

@@ -63,8 +63,12 @@ impl Application {
         let directory = Directory::new();
         catch_up(&directory, &*store).await?;
         let directory_task = tokio::spawn(follow(directory.clone(), store.clone()));
+        // Every projection's tables, also those run elsewhere: queries read them all.
+        keel_projections::setup(&store)
+            .await
+            .context("cannot set up the read models")?;
         let workers = Arc::new(
-            Workers::start(store.clone(), keel_projections::registry())
+            Workers::start(store.clone(), in_process_projections(&settings)?)
                 .await
                 .context("cannot start the projection workers")?,
         );
@@ -240,6 +244,23 @@ async fn follow(directory: Arc<Directory>, store: Arc<dyn EventStore>) {
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
+}
+
+/// The projections this server runs: all but the `external_projections`, which `keel
+/// project` processes fold. (Both running one would be safe, since a batch applies only where
+/// its checkpoint still is, but wasteful.) Their tables are set up all the same, so queries
+/// and status work before the external process first starts.
+fn in_process_projections(
+    settings: &Settings,
+) -> anyhow::Result<Vec<Arc<dyn keel_projections::Projection>>> {
+    let external = settings.external_projections()?;
+    if !external.is_empty() {
+        tracing::info!(projections = ?external, "projections left to `keel project` processes");
+    }
+    Ok(keel_projections::registry()
+        .into_iter()
+        .filter(|p| !external.iter().any(|name| name == p.name()))
+        .collect())
 }
 
 /// Connects the NATS relay if `nats_url` is set; refuses to start if NATS is unreachable or
