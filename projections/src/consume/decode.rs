@@ -12,7 +12,6 @@ use chrono::{DateTime, Utc};
 use keel_commands::store::{EventMetadata, RecordedEvent};
 use keel_domain::{Actor, TenantId};
 use std::str::FromStr;
-use uuid::Uuid;
 
 /// The `Content-Type` of a body that is the stored payload.
 const MSGPACK: &str = "application/msgpack";
@@ -84,6 +83,7 @@ mod tests {
     use super::*;
     use crate::relay::message::outgoing;
     use crate::relay::BodyFormat;
+    use uuid::Uuid;
 
     fn stored(causation: Option<Uuid>) -> RecordedEvent {
         let now = Utc::now();
@@ -140,7 +140,7 @@ mod tests {
         message.headers = {
             let mut copy = HeaderMap::new();
             for (name, values) in message.headers.iter() {
-                if name.as_ref() != headers::RECORDED_AT {
+                if name.to_string() != headers::RECORDED_AT {
                     for value in values {
                         copy.insert(name.clone(), value.clone());
                     }

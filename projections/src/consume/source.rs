@@ -8,8 +8,9 @@
 //! rise from "at or below the checkpoint" to "above it" only ever happens at the position
 //! right after the checkpoint (positions grow one by one, and a republished run starts lower
 //! than what precedes it), so the bisection lands on the next event even in a stream with
-//! republished runs; anything still at or below the cursor afterwards is a duplicate and is
-//! skipped.
+//! republished runs. From there on nothing is missing: each relay run publishes contiguously
+//! from its checkpoint (never beyond what JetStream acknowledged) onwards, so anything still at
+//! or below the cursor is a duplicate and is skipped.
 //!
 //! Messages are read with an ordered consumer: ephemeral, no acknowledgements, recreated by
 //! the client from the last sequence it delivered if a message goes missing in transit. The

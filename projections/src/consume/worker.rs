@@ -101,7 +101,9 @@ impl NatsWorker {
     /// worker. Returns an error only for what retrying cannot mend: set-up failures, a gap in
     /// the stream, a message that is not a Keel event.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), ProjectionError> {
-        self.prepare().await?;
+        // Through the field: a `&self` held across an await would need the cursor's consumer
+        // stream to be `Sync`, which it is not, and the task must be `Send`.
+        self.worker.prepare().await?;
         while !*stop.borrow() && stop.has_changed().is_ok() {
             let wait = match self.step(&mut stop).await {
                 Ok(Some(Step::Failed(_))) => FAILED_POLL,
