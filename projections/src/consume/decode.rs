@@ -99,8 +99,10 @@ mod tests {
             global_position: 1234,
             event_type: "tenant.renamed".into(),
             schema_version: 2,
-            payload: keel_domain::event::encode_payload(&serde_json::json!({"name": "Acme", "n": 300}))
-                .unwrap(),
+            payload: keel_domain::event::encode_payload(
+                &serde_json::json!({"name": "Acme", "n": 300}),
+            )
+            .unwrap(),
             metadata,
             recorded_at: micros(now).unwrap(),
         }

@@ -228,13 +228,14 @@ impl Cursor {
     /// The event `message` carries if it is the next one, `None` for a duplicate, an error
     /// for a gap or a message that is no Keel event.
     fn follows(&self, message: &Message) -> Result<Option<RecordedEvent>, ProjectionError> {
-        let event = decode::decode(message.headers.as_ref(), &message.payload).map_err(|reason| {
-            ProjectionError::SourceMessage {
-                stream: self.stream.clone(),
-                sequence: message.info().map(|i| i.stream_sequence).unwrap_or(0),
-                reason,
-            }
-        })?;
+        let event =
+            decode::decode(message.headers.as_ref(), &message.payload).map_err(|reason| {
+                ProjectionError::SourceMessage {
+                    stream: self.stream.clone(),
+                    sequence: message.info().map(|i| i.stream_sequence).unwrap_or(0),
+                    reason,
+                }
+            })?;
         let position = event.global_position;
         if position <= self.after {
             return Ok(None);

@@ -104,7 +104,12 @@ pub async fn fold(
     }
     let error = match apply(projection, db, target, from, events).await? {
         Outcome::Applied => None,
-        Outcome::Moved => return Ok(Step::Applied { to: from, events: 0 }),
+        Outcome::Moved => {
+            return Ok(Step::Applied {
+                to: from,
+                events: 0,
+            })
+        }
         Outcome::Handler(error) => Some(error),
     };
     if let Some(error) = error {

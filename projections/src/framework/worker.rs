@@ -112,7 +112,15 @@ impl Worker {
         events: &[RecordedEvent],
     ) -> Result<Step, ProjectionError> {
         let target = live(generation);
-        let step = fold(&self.projection, &self.store, &self.db, target, from, events).await?;
+        let step = fold(
+            &self.projection,
+            &self.store,
+            &self.db,
+            target,
+            from,
+            events,
+        )
+        .await?;
         self.checkpoint(generation).await?;
         Ok(step)
     }

@@ -15,7 +15,7 @@ use keel_api::usage_meter::record;
 use keel_commands::store::{EventMetadata, EventStore};
 use keel_domain::usage::UsageRecorded;
 use keel_domain::Actor;
-use keel_projections::relay::{RelayStatus, Relay};
+use keel_projections::relay::{Relay, RelayStatus};
 use keel_projections::{RebuildMode, Workers};
 use keel_tests::app::spawn_app_with;
 use keel_tests::nats::TestStream;
@@ -68,7 +68,14 @@ async fn keel_project(
     until: impl Future<Output = ()>,
 ) -> (String, Result<(), CliError>) {
     let config = config.display().to_string();
-    let mut argv = vec!["keel", "--config", &config, "--database-url", url, "project"];
+    let mut argv = vec![
+        "keel",
+        "--config",
+        &config,
+        "--database-url",
+        url,
+        "project",
+    ];
     argv.extend_from_slice(args);
     let mut out = Vec::new();
     let result = run_until(Cli::try_parse_from(argv).unwrap(), &mut out, until).await;
@@ -116,7 +123,12 @@ async fn relay(
 /// the quota alert row records the total at the end of the batch that crossed, so it would
 /// depend on where batches end, and no longer equal a rebuild's (a trait of the usage
 /// projection, not of the source of its events).
-async fn record_usage(store: &Arc<dyn EventStore>, tag: &str, batches: usize, per_batch: usize) -> i64 {
+async fn record_usage(
+    store: &Arc<dyn EventStore>,
+    tag: &str,
+    batches: usize,
+    per_batch: usize,
+) -> i64 {
     let mut total = 0;
     let when = Utc::now() - chrono::Duration::minutes(1);
     for b in 0..batches {
@@ -125,8 +137,15 @@ async fn record_usage(store: &Arc<dyn EventStore>, tag: &str, batches: usize, pe
                 let quantity = (i % 2 + 1) as u64;
                 total += quantity as i64;
                 let key = format!("{tag}-{b}-{i}");
-                UsageRecorded::new("compute_seconds", quantity, when, &key, BTreeMap::new(), Utc::now())
-                    .unwrap()
+                UsageRecorded::new(
+                    "compute_seconds",
+                    quantity,
+                    when,
+                    &key,
+                    BTreeMap::new(),
+                    Utc::now(),
+                )
+                .unwrap()
             })
             .collect();
         let metadata = EventMetadata::new(tenant(0), Actor::System("test".into()));
@@ -140,9 +159,17 @@ async fn record_usage(store: &Arc<dyn EventStore>, tag: &str, batches: usize, pe
 /// (which also shows none was skipped).
 async fn assert_exact(store: &Arc<dyn EventStore>, quantity: i64, samples: i64) {
     let totals = "SELECT CAST(COALESCE(SUM(value), 0) AS BIGINT) FROM usage_totals WHERE meter = 'compute_seconds' AND granularity = 'month'";
-    assert_eq!(scalar(store, totals).await, quantity, "usage summed exactly");
+    assert_eq!(
+        scalar(store, totals).await,
+        quantity,
+        "usage summed exactly"
+    );
     let counted = "SELECT CAST(COALESCE(SUM(events), 0) AS BIGINT) FROM usage_totals WHERE meter = 'compute_seconds' AND granularity = 'month'";
-    assert_eq!(scalar(store, counted).await, samples, "each sample counted once");
+    assert_eq!(
+        scalar(store, counted).await,
+        samples,
+        "each sample counted once"
+    );
     assert_eq!(
         scalar(store, "SELECT COUNT(DISTINCT position) FROM audit_records").await,
         scalar(store, "SELECT COUNT(*) FROM audit_records").await,
@@ -184,7 +211,10 @@ async fn a_server_leaves_external_projections_to_keel_project_which_folds_identi
     for i in 0..2 {
         let id = app.create_tenant(&format!("proj-{i}")).await;
         let reply = app
-            .post(&format!("/v1/tenants/{id}/rename"), json!({ "name": "Renamed" }))
+            .post(
+                &format!("/v1/tenants/{id}/rename"),
+                json!({ "name": "Renamed" }),
+            )
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
         tenants.push(id);
@@ -199,7 +229,10 @@ async fn a_server_leaves_external_projections_to_keel_project_which_folds_identi
             })
             .collect();
         let reply = app
-            .post(&format!("/v1/tenants/{}/usage", tenants[0]), json!({ "events": events }))
+            .post(
+                &format!("/v1/tenants/{}/usage", tenants[0]),
+                json!({ "events": events }),
+            )
             .await;
         assert_eq!(reply.status, StatusCode::ACCEPTED, "{:?}", reply.body);
         head = reply.body["global_position"].as_u64().unwrap();
@@ -246,7 +279,10 @@ async fn a_server_leaves_external_projections_to_keel_project_which_folds_identi
     let total: i64 = points.iter().map(|p| p["value"].as_i64().unwrap()).sum();
     assert_eq!(total, 3 * 55, "every sample of the three batches, once");
     let audit = app
-        .get(&format!("/v1/tenants/{}/audit?after_position={head}", tenants[1]))
+        .get(&format!(
+            "/v1/tenants/{}/audit?after_position={head}",
+            tenants[1]
+        ))
         .await;
     assert_eq!(audit.status, StatusCode::OK, "{:?}", audit.body);
     assert_same_as_rebuild(&store).await;
@@ -268,7 +304,16 @@ async fn a_killed_consumer_process_counts_every_event_exactly_once(backend: Back
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_keel"))
             .arg("--config")
             .arg(&config.path)
-            .args(["--database-url", db.url.as_str(), "project", "--from-nats", "--batch", "7", "usage", "audit"])
+            .args([
+                "--database-url",
+                db.url.as_str(),
+                "project",
+                "--from-nats",
+                "--batch",
+                "7",
+                "usage",
+                "audit",
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
@@ -289,7 +334,10 @@ async fn a_killed_consumer_process_counts_every_event_exactly_once(backend: Back
         child.wait().await.expect("the process is gone");
         killed_at = position(&store, "audit").await;
     }
-    assert!(killed_at < head, "killed mid-stream ({killed_at} of {head})");
+    assert!(
+        killed_at < head,
+        "killed mid-stream ({killed_at} of {head})"
+    );
 
     let (_, result) = keel_project(
         &db.url,
@@ -316,7 +364,10 @@ async fn republished_messages_are_absorbed_also_across_a_restart(backend: Backen
     // again, from there on: here, positions 10 to the head once more, with fresh message ids.
     let js = stream.jetstream().await;
     let copies = head - 9;
-    for (i, message) in stream.read(None, head as usize).await[9..].iter().enumerate() {
+    for (i, message) in stream.read(None, head as usize).await[9..]
+        .iter()
+        .enumerate()
+    {
         let mut headers = message.headers.clone().unwrap();
         let id = headers.get("Nats-Msg-Id").unwrap().as_str().to_owned();
         headers.insert("Nats-Msg-Id", format!("{id}-again"));
@@ -331,7 +382,11 @@ async fn republished_messages_are_absorbed_also_across_a_restart(backend: Backen
     quantity += record_usage(&store, "b", 10, 3).await;
     let head = append_samples(&store, 30, 4).await;
     wait_for_position(&relay, head).await;
-    assert_eq!(stream.message_count().await, head + copies, "the copies are stored");
+    assert_eq!(
+        stream.message_count().await,
+        head + copies,
+        "the copies are stored"
+    );
 
     // Stopped part-way and started again, the consumer finds its place among the copies.
     let config = Config::new(&stream, "");
@@ -343,7 +398,13 @@ async fn republished_messages_are_absorbed_also_across_a_restart(backend: Backen
             }
         }
     };
-    let (_, result) = keel_project(&db.url, &config.path, &["--from-nats", "--batch", "4"], part_way).await;
+    let (_, result) = keel_project(
+        &db.url,
+        &config.path,
+        &["--from-nats", "--batch", "4"],
+        part_way,
+    )
+    .await;
     result.unwrap();
     assert!(position(&store, "audit").await < head, "stopped part-way");
     let (_, result) = keel_project(
@@ -377,7 +438,8 @@ async fn a_gap_in_the_stream_stops_the_consumer_at_the_event_before_it(backend: 
         panic!("keel project did not stop on the gap");
     };
     for _ in 0..2 {
-        let (_, result) = keel_project(&db.url, &config.path, &["--from-nats", "audit"], never()).await;
+        let (_, result) =
+            keel_project(&db.url, &config.path, &["--from-nats", "audit"], never()).await;
         let error = result.unwrap_err();
         assert_eq!(error.exit_code(), 1);
         let text = error.to_string();
@@ -388,7 +450,11 @@ async fn a_gap_in_the_stream_stops_the_consumer_at_the_event_before_it(backend: 
             )),
             "{text}"
         );
-        assert_eq!(position(&store, "audit").await, 20, "everything before the gap is folded");
+        assert_eq!(
+            position(&store, "audit").await,
+            20,
+            "everything before the gap is folded"
+        );
     }
 }
 
@@ -422,7 +488,13 @@ async fn a_database_worker_and_a_nats_consumer_on_one_projection_apply_each_even
             caught_up(store, &["audit", "usage"]).await;
         }
     };
-    let (_, result) = keel_project(&db.url, &config.path, &["--from-nats", "--batch", "5"], until).await;
+    let (_, result) = keel_project(
+        &db.url,
+        &config.path,
+        &["--from-nats", "--batch", "5"],
+        until,
+    )
+    .await;
     result.unwrap();
     workers.stop().await;
     relay_task.abort();
@@ -443,17 +515,38 @@ async fn keel_project_explains_what_it_cannot_do() {
 
     let stream = TestStream::new();
     let json = Config::new(&stream, "nats_body_format = \"json\"\n");
-    let (_, result) = keel_project(&db.url, &json.path, &["--from-nats"], std::future::pending()).await;
+    let (_, result) = keel_project(
+        &db.url,
+        &json.path,
+        &["--from-nats"],
+        std::future::pending(),
+    )
+    .await;
     let error = result.unwrap_err().to_string();
     assert!(error.contains("nats_body_format is json"), "{error}");
 
     let config = Config::new(&stream, "");
-    let (_, result) = keel_project(&db.url, &config.path, &["--from-nats"], std::future::pending()).await;
+    let (_, result) = keel_project(
+        &db.url,
+        &config.path,
+        &["--from-nats"],
+        std::future::pending(),
+    )
+    .await;
     let error = result.unwrap_err().to_string();
-    assert!(error.contains(&format!("cannot open the JetStream stream `{}`", stream.name)), "{error}");
+    assert!(
+        error.contains(&format!(
+            "cannot open the JetStream stream `{}`",
+            stream.name
+        )),
+        "{error}"
+    );
 
     let (_, result) = keel_project(&db.url, &config.path, &["nope"], std::future::pending()).await;
-    assert_eq!(result.unwrap_err().to_string(), "no projection is named `nope`");
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "no projection is named `nope`"
+    );
 
     let settings = Settings {
         external_projections: "usage,billing".into(),
