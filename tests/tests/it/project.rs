@@ -101,6 +101,19 @@ async fn caught_up(store: Arc<dyn EventStore>, names: &'static [&'static str]) {
     panic!("the projections did not catch up: {last:?}");
 }
 
+/// Runs `keel project <args>` until both read models folded the whole log; it must stop
+/// cleanly.
+async fn project_to_the_end(url: &str, config: &Path, args: &[&str], store: &Arc<dyn EventStore>) {
+    let (_, result) = keel_project(
+        url,
+        config,
+        args,
+        caught_up(store.clone(), &["audit", "usage"]),
+    )
+    .await;
+    result.expect("keel project stops cleanly");
+}
+
 /// The active checkpoint of projection `name`.
 async fn position(store: &Arc<dyn EventStore>, name: &str) -> u64 {
     let status = keel_projections::status(store).await.unwrap();
@@ -339,14 +352,13 @@ async fn a_killed_consumer_process_counts_every_event_exactly_once(backend: Back
         "killed mid-stream ({killed_at} of {head})"
     );
 
-    let (_, result) = keel_project(
+    project_to_the_end(
         &db.url,
         &config.path,
         &["--from-nats", "usage", "audit"],
-        caught_up(store.clone(), &["audit", "usage"]),
+        &store,
     )
     .await;
-    result.unwrap();
     relay_task.abort();
     assert_exact(&store, quantity, 60 * 25).await;
 }
@@ -407,14 +419,13 @@ async fn republished_messages_are_absorbed_also_across_a_restart(backend: Backen
     .await;
     result.unwrap();
     assert!(position(&store, "audit").await < head, "stopped part-way");
-    let (_, result) = keel_project(
+    project_to_the_end(
         &db.url,
         &config.path,
         &["--from-nats", "--batch", "4"],
-        caught_up(store.clone(), &["audit", "usage"]),
+        &store,
     )
     .await;
-    result.unwrap();
     relay_task.abort();
     assert_exact(&store, quantity, 30 * 3).await;
 }
