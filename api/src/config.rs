@@ -23,6 +23,7 @@
 //! | `read_wait_ms` | `KEEL_READ_WAIT_MS` | `2000` (read-your-writes bound) |
 //! | `usage_flush_ms` | `KEEL_USAGE_FLUSH_MS` | `10000` (how often counted `api_calls` and collected access denials are appended) |
 //! | `plan_catalogue` | `KEEL_PLAN_CATALOGUE` | unset: the built-in catalogue; else a TOML file of plan prices and quotas |
+//! | `external_projections` | `KEEL_EXTERNAL_PROJECTIONS` | empty: every projection runs in the server; `usage,audit`: those run in `keel project` processes |
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -38,7 +39,7 @@ use std::time::Duration;
 
 /// The settings `KEEL_*` variables may set. Other `KEEL_*` variables (of tests, tools) are
 /// not settings of the server and are ignored.
-const ENV_SETTINGS: [&str; 20] = [
+const ENV_SETTINGS: [&str; 21] = [
     "listen",
     "database_url",
     "database_connections",
@@ -59,6 +60,7 @@ const ENV_SETTINGS: [&str; 20] = [
     "read_wait_ms",
     "usage_flush_ms",
     "plan_catalogue",
+    "external_projections",
 ];
 
 /// Keel's server settings.
@@ -110,6 +112,9 @@ pub struct Settings {
     /// A TOML file with every plan's prices, included units and quotas; unset: the built-in
     /// catalogue (see `keel_domain::billing::catalogue`).
     pub plan_catalogue: Option<PathBuf>,
+    /// Projections the server does not run, comma-separated (`usage,audit`): `keel project`
+    /// processes fold them. Queries still serve them, waiting on their checkpoint rows.
+    pub external_projections: String,
 }
 
 /// Log output format.
@@ -145,6 +150,7 @@ impl Default for Settings {
             read_wait_ms: 2000,
             usage_flush_ms: 10_000,
             plan_catalogue: None,
+            external_projections: String::new(),
         }
     }
 }
@@ -244,6 +250,7 @@ impl Settings {
         }
         self.secret_keys()?;
         self.catalogue()?;
+        self.external_projections()?;
         Ok(())
     }
 
@@ -263,6 +270,24 @@ impl Settings {
             .and_then(|c| c.check_meters(&meter_names()).map(|()| c))
             .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
         Ok(catalogue)
+    }
+
+    /// The names in `external_projections`, each a known projection.
+    pub fn external_projections(&self) -> Result<Vec<String>, ConfigError> {
+        let mut names = Vec::new();
+        for name in self
+            .external_projections
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            keel_projections::projection(name).map_err(|e| ConfigError::Invalid {
+                setting: "external_projections",
+                reason: e.to_string(),
+            })?;
+            names.push(name.to_owned());
+        }
+        Ok(names)
     }
 
     /// The parsed integration secret keys, if configured.

@@ -27,6 +27,7 @@ use keel_commands::idempotency::IdempotencyStore;
 use keel_commands::store::{EventMetadata, EventStore};
 use keel_domain::platform::{platform_keys_id, PlatformCommand};
 use keel_domain::{Actor, TenantId};
+use keel_domain::billing::Catalogue;
 use keel_projections::billing::Closer;
 use keel_projections::relay::Relay;
 use keel_projections::{Directory, Workers};
@@ -68,13 +69,14 @@ impl Application {
         catch_up(&directory, &*store).await?;
         let directory_task = tokio::spawn(follow(directory.clone(), store.clone()));
         let catalogue = Arc::new(settings.catalogue()?);
-        let workers = Arc::new(
-            Workers::start(
-                store.clone(),
-                keel_projections::registry_with(catalogue.clone()),
-            )
+        // Every projection's tables, also those run elsewhere: queries read them all.
+        keel_projections::setup(&store)
             .await
-            .context("cannot start the projection workers")?,
+            .context("cannot set up the read models")?;
+        let workers = Arc::new(
+            Workers::start(store.clone(), in_process_projections(&settings, &catalogue)?)
+                .await
+                .context("cannot start the projection workers")?,
         );
         let (stop_closer, closer_stop) = tokio::sync::watch::channel(false);
         let closer = Closer::new(store.clone(), catalogue.clone());
@@ -273,6 +275,24 @@ async fn follow(directory: Arc<Directory>, store: Arc<dyn EventStore>) {
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
+}
+
+/// The projections this server runs: all but the `external_projections`, which `keel
+/// project` processes fold. (Both running one would be safe, since a batch applies only where
+/// its checkpoint still is, but wasteful.) Their tables are set up all the same, so queries
+/// and status work before the external process first starts.
+fn in_process_projections(
+    settings: &Settings,
+    catalogue: &Arc<Catalogue>,
+) -> anyhow::Result<Vec<Arc<dyn keel_projections::Projection>>> {
+    let external = settings.external_projections()?;
+    if !external.is_empty() {
+        tracing::info!(projections = ?external, "projections left to `keel project` processes");
+    }
+    Ok(keel_projections::registry_with(catalogue.clone())
+        .into_iter()
+        .filter(|p| !external.iter().any(|name| name == p.name()))
+        .collect())
 }
 
 /// Connects the NATS relay if `nats_url` is set; refuses to start if NATS is unreachable or

@@ -21,6 +21,8 @@
 //!
 //! - [`relay`]: the NATS relay, publishing every committed event to JetStream from its own
 //!   checkpoint.
+//! - [`consume`]: the other direction: projections folded from that JetStream stream by a
+//!   process of their own (`keel project --from-nats`), checkpoints still transactional.
 //!
 //! The functions at the crate root are what tools (the `keel` CLI) call; they take the event
 //! store and know no HTTP.
@@ -28,6 +30,7 @@
 pub mod audit;
 pub mod billing;
 pub mod csv;
+pub mod consume;
 pub mod db;
 pub mod directory;
 pub mod error;

@@ -1,16 +1,25 @@
 //! The running workers of a server: one task per projection, stopped together.
+//!
+//! A server may leave some projections to another process (`keel project`, configured with
+//! `external_projections`): it runs no worker for them, and read-your-writes waits on them
+//! poll their checkpoint in the database instead of a worker's position.
 
+use crate::framework::checkpoint;
 use crate::framework::worker::{Worker, DEFAULT_BATCH};
 use crate::projection::Projection;
-use keel_commands::store::EventStore;
+use keel_commands::store::{Database, EventStore};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// How often a read-your-writes wait on a projection run elsewhere reads its checkpoint.
+const EXTERNAL_POLL: Duration = Duration::from_millis(25);
+
 /// Every projection's worker, running in its own task.
 pub struct Workers {
+    db: Database,
     positions: HashMap<&'static str, watch::Receiver<u64>>,
     stop: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<(&'static str, JoinHandle<()>)>>,
@@ -35,6 +44,7 @@ impl Workers {
             tasks.push((name, tokio::spawn(worker.run(stop.subscribe()))));
         }
         Ok(Workers {
+            db: store.database(),
             positions,
             stop,
             tasks: std::sync::Mutex::new(tasks),
@@ -47,15 +57,35 @@ impl Workers {
     }
 
     /// Waits until projection `name` has applied everything up to `position`, at most
-    /// `timeout`. Returns whether it got there (false also for an unknown name).
+    /// `timeout`. Returns whether it got there (false also for an unknown name). A
+    /// projection that runs in another process is followed through its checkpoint row.
     pub async fn wait_for(&self, name: &str, position: u64, timeout: Duration) -> bool {
         let Some(receiver) = self.positions.get(name) else {
-            return false;
+            return tokio::time::timeout(timeout, self.poll_checkpoint(name, position))
+                .await
+                .unwrap_or(false);
         };
         let mut receiver = receiver.clone();
         tokio::time::timeout(timeout, receiver.wait_for(|p| *p >= position))
             .await
             .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Reads the active checkpoint of `name` until it reaches `position`; false if no
+    /// projection has that name. Database errors count as "not yet" (the wait is bounded).
+    async fn poll_checkpoint(&self, name: &str, position: u64) -> bool {
+        if crate::projection(name).is_err() {
+            return false;
+        }
+        loop {
+            if let Ok(generations) = checkpoint::generations(&self.db, name).await {
+                let current = checkpoint::checkpoint(&self.db, name, generations.active).await;
+                if current.is_ok_and(|c| c.position >= position) {
+                    return true;
+                }
+            }
+            tokio::time::sleep(EXTERNAL_POLL).await;
+        }
     }
 
     /// The names of the running projections.

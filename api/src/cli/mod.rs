@@ -11,6 +11,8 @@
 //! - [`status`]: `keel status` and `keel migrate`.
 //! - [`tenant`]: `keel tenant export`, everything Keel holds about a tenant.
 //! - [`replay`]: `keel replay`, rebuilding (or checking) a read model from the log.
+//! - [`project`]: `keel project`, read-model workers in a process of their own, from the log
+//!   or from JetStream.
 //! - [`audit`]: `keel audit verify` and `keel audit export`.
 //! - [`progress`]: progress of long work.
 //! - [`output`]: human and JSON output; [`filter`]: which events a tool reads.
@@ -20,6 +22,7 @@ pub mod events;
 pub mod filter;
 pub mod output;
 pub mod progress;
+pub mod project;
 pub mod replay;
 pub mod serve;
 pub mod status;
@@ -70,6 +73,9 @@ pub enum Command {
     Tenant(tenant::TenantCommand),
     /// Rebuilds a read model from the log (blue/green), or checks it against a rebuild.
     Replay(replay::ReplayArgs),
+    /// Runs read-model workers in this process until Ctrl-C or SIGTERM, from the log or
+    /// (--from-nats) from JetStream.
+    Project(project::ProjectArgs),
     /// Verifies or exports the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -148,12 +154,43 @@ pub fn settings(cli: &Cli) -> Result<Settings, CliError> {
     Ok(settings)
 }
 
-/// Runs a command, writing its output to `out`; Ctrl-C interrupts long work.
+/// Runs a command, writing its output to `out`; Ctrl-C or SIGTERM interrupts long work.
 pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    run_until(cli, out, ctrl_c).await
+    run_until(cli, out, stop_signal()).await
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what service managers send).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// The `keel` binary's `main`: runs the command line, prints an error as `keel: <error>` and
+/// turns it into the exit code.
+pub async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let mut stdout = std::io::stdout();
+    match run(cli, &mut stdout).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        // A reader that closed the pipe (`keel events read | head`) is not a failure.
+        Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("keel: {error}");
+            std::process::ExitCode::from(error.exit_code())
+        }
+    }
 }
 
 /// Runs a command until it ends or `interrupt` resolves (tests interrupt a replay with it).
@@ -184,6 +221,7 @@ pub async fn run_until(
         Command::Stream(command) => stream::run(command, &mut context).await,
         Command::Tenant(command) => tenant::run(command, &mut context).await,
         Command::Replay(args) => replay::run(args, &mut context, interrupt).await,
+        Command::Project(args) => project::run(args, &mut context, &settings, interrupt).await,
         Command::Audit(command) => audit::run(command, &mut context).await,
         Command::Migrate => status::migrate(&mut context, &settings.database_url).await,
         Command::Status => status::status(&mut context).await,

@@ -70,14 +70,43 @@ pub async fn advance(
     if let Some(limit) = target.up_to {
         events.retain(|e| e.global_position <= limit);
     }
+    fold(projection, store, db, target, current.position, &events).await
+}
+
+/// Applies `events`, read from any source, as the batch following checkpoint `from`: the
+/// path [`advance`] takes after reading the log, shared with the JetStream consumer.
+///
+/// The events must be in log order after `from` (an [`ProjectionError::InvalidState`]
+/// otherwise). The checkpoint is compared inside the transaction: if it is no longer at
+/// `from` (another writer got there first), nothing is applied and the step reports the
+/// checkpoint unmoved with no events, so the caller reads it again. Positions at or below the
+/// stored checkpoint are therefore never applied twice.
+pub async fn fold(
+    projection: &Arc<dyn Projection>,
+    store: &Arc<dyn EventStore>,
+    db: &Database,
+    target: Target,
+    from: u64,
+    events: &[RecordedEvent],
+) -> Result<Step, ProjectionError> {
     let Some(last) = events.last().map(|e| e.global_position) else {
         return Ok(Step::CaughtUp);
     };
-    let error = match apply(projection, db, target, current.position, &events).await? {
+    let mut previous = from;
+    for event in events {
+        if event.global_position <= previous {
+            return Err(ProjectionError::InvalidState(format!(
+                "a batch after position {from} must be in log order: position {} follows {previous}",
+                event.global_position
+            )));
+        }
+        previous = event.global_position;
+    }
+    let error = match apply(projection, db, target, from, events).await? {
         Outcome::Applied => None,
         Outcome::Moved => {
             return Ok(Step::Applied {
-                to: current.position,
+                to: from,
                 events: 0,
             })
         }
@@ -87,7 +116,7 @@ pub async fn advance(
         if is_transient(&error) {
             return Err(error);
         }
-        return isolate(projection, db, target, current.position, &events, error).await;
+        return isolate(projection, db, target, from, events, error).await;
     }
     projection.after_commit(store, db).await?;
     Ok(Step::Applied {

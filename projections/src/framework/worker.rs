@@ -1,10 +1,10 @@
 //! The live worker: catch up with the log, then follow it, woken by the store's head watch.
 
-use super::batch::{advance, Step, Target};
-use super::checkpoint;
+use super::batch::{advance, fold, Step, Target};
+use super::checkpoint::{self, Checkpoint};
 use crate::error::ProjectionError;
 use crate::projection::Projection;
-use keel_commands::store::{Database, EventStore};
+use keel_commands::store::{Database, EventStore, RecordedEvent};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -16,11 +16,20 @@ pub const DEFAULT_BATCH: usize = 1000;
 pub const REBUILD_BATCH: usize = 5000;
 /// How long an idle worker waits for a wake-up before looking anyway: wake-ups from other
 /// processes are coalesced and may be lost, this bounds the delay.
-const FALLBACK_POLL: Duration = Duration::from_millis(500);
+pub(crate) const FALLBACK_POLL: Duration = Duration::from_millis(500);
 /// How often a stopped (failed) projection looks whether an operator retried or parked.
-const FAILED_POLL: Duration = Duration::from_secs(1);
+pub(crate) const FAILED_POLL: Duration = Duration::from_secs(1);
 /// Pause after an infrastructure error before trying again.
-const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+pub(crate) const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The live worker's target: the active generation, while it is active, with no bound.
+fn live(generation: i64) -> Target {
+    Target {
+        generation,
+        must_be_active: true,
+        up_to: None,
+    }
+}
 
 /// Drives one projection's active generation.
 pub struct Worker {
@@ -57,23 +66,62 @@ impl Worker {
     /// Sets up the projection if needed and publishes its checkpoint.
     pub async fn prepare(&self) -> Result<(), ProjectionError> {
         checkpoint::ensure(&self.db, self.projection.as_ref()).await?;
-        let generation = checkpoint::generations(&self.db, self.name()).await?.active;
+        self.checkpoint(self.active().await?).await?;
+        Ok(())
+    }
+
+    /// The generation serving queries, which the worker drives.
+    pub async fn active(&self) -> Result<i64, ProjectionError> {
+        Ok(checkpoint::generations(&self.db, self.name()).await?.active)
+    }
+
+    /// The checkpoint of `generation`, also published to [`position`](Worker::position).
+    pub async fn checkpoint(&self, generation: i64) -> Result<Checkpoint, ProjectionError> {
         let current = checkpoint::checkpoint(&self.db, self.name(), generation).await?;
         self.position.send_replace(current.position);
-        Ok(())
+        Ok(current)
+    }
+
+    /// The events this worker folds at most per transaction.
+    pub fn batch(&self) -> usize {
+        self.batch
     }
 
     /// Applies at most one batch to the active generation.
     pub async fn step(&self) -> Result<Step, ProjectionError> {
-        let generation = checkpoint::generations(&self.db, self.name()).await?.active;
-        let target = Target {
-            generation,
-            must_be_active: true,
-            up_to: None,
-        };
-        let step = advance(&self.projection, &self.store, &self.db, target, self.batch).await?;
-        let current = checkpoint::checkpoint(&self.db, self.name(), generation).await?;
-        self.position.send_replace(current.position);
+        let generation = self.active().await?;
+        let step = advance(
+            &self.projection,
+            &self.store,
+            &self.db,
+            live(generation),
+            self.batch,
+        )
+        .await?;
+        self.checkpoint(generation).await?;
+        Ok(step)
+    }
+
+    /// Applies `events`, read from another source than the log (JetStream), as the batch
+    /// after checkpoint `from` of `generation`: the same transaction as [`step`](Worker::step),
+    /// so a checkpoint that moved meanwhile makes it a no-op (see [`fold`]).
+    pub async fn fold(
+        &self,
+        generation: i64,
+        from: u64,
+        events: &[RecordedEvent],
+    ) -> Result<Step, ProjectionError> {
+        let target = live(generation);
+        let step = fold(
+            &self.projection,
+            &self.store,
+            &self.db,
+            target,
+            from,
+            events,
+        )
+        .await?;
+        self.checkpoint(generation).await?;
         Ok(step)
     }
 

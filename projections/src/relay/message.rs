@@ -3,7 +3,9 @@
 //! Messages follow the CloudEvents 1.0 NATS protocol binding in binary mode: the attributes are
 //! `ce-*` headers, `datacontenttype` is the `Content-Type` header, the body is the event's data.
 //! Keel adds its own headers for what a consumer needs to order and trace events, and
-//! `Nats-Msg-Id` (the event id) so JetStream absorbs a republished event.
+//! `Nats-Msg-Id` (the event id) so JetStream absorbs a republished event. Headers and body
+//! together carry every field of the stored event, so a consumer can rebuild it exactly
+//! ([`crate::consume::decode`] does, for `keel project --from-nats`).
 
 use super::config::BodyFormat;
 use async_nats::HeaderMap;
@@ -38,6 +40,13 @@ pub mod headers {
     pub const CORRELATION_ID: &str = "Keel-Correlation-Id";
     /// The event or command that directly caused this one; absent when unknown.
     pub const CAUSATION_ID: &str = "Keel-Causation-Id";
+    /// The client address the causing request came from; absent for events Keel caused itself.
+    pub const SOURCE_IP: &str = "Keel-Source-Ip";
+    /// Who caused the event, as JSON: `{"kind":"api_key","id":"..."}` (`kind` is `api_key`,
+    /// `user` or `system`). JSON escapes every character a header cannot carry.
+    pub const ACTOR: &str = "Keel-Actor";
+    /// When the store committed the event (RFC 3339, microseconds).
+    pub const RECORDED_AT: &str = "Keel-Recorded-At";
     /// JetStream's de-duplication key: the event id.
     pub const MSG_ID: &str = "Nats-Msg-Id";
 }
@@ -104,11 +113,7 @@ fn event_headers(format: BodyFormat, event: &RecordedEvent) -> HeaderMap {
     map.insert(SOURCE, format!("/keel/tenants/{}", meta.tenant_id));
     map.insert(TYPE, event.event_type.as_str());
     map.insert(SUBJECT, event.stream_id.as_str());
-    map.insert(
-        TIME,
-        meta.occurred_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-    );
+    map.insert(TIME, rfc3339_micros(meta.occurred_at));
     map.insert(CONTENT_TYPE, format.content_type());
     map.insert(STREAM_VERSION, event.stream_version.to_string());
     map.insert(GLOBAL_POSITION, event.global_position.to_string());
@@ -118,8 +123,22 @@ fn event_headers(format: BodyFormat, event: &RecordedEvent) -> HeaderMap {
     if let Some(causation) = meta.causation_id {
         map.insert(CAUSATION_ID, causation.to_string());
     }
+    if let Some(ip) = meta.source_ip {
+        map.insert(SOURCE_IP, ip.to_string());
+    }
+    map.insert(
+        ACTOR,
+        serde_json::to_string(&meta.actor).expect("an actor always serializes"),
+    );
+    map.insert(RECORDED_AT, rfc3339_micros(event.recorded_at));
     map.insert(MSG_ID, event.event_id.to_string());
     map
+}
+
+/// A time as the headers carry it: RFC 3339 in UTC with microseconds, the store's precision,
+/// so it reads back exactly.
+fn rfc3339_micros(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 fn body(format: BodyFormat, event: &RecordedEvent) -> Bytes {
@@ -202,6 +221,14 @@ mod tests {
         assert_eq!(
             get(headers::CONTENT_TYPE).as_deref(),
             Some("application/msgpack")
+        );
+        assert_eq!(
+            get(headers::ACTOR).as_deref(),
+            Some(r#"{"kind":"system","id":"test"}"#)
+        );
+        assert_eq!(
+            get(headers::RECORDED_AT),
+            Some(rfc3339_micros(e.recorded_at))
         );
         assert_eq!(&m.body[..], &e.payload[..]);
     }

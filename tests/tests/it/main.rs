@@ -33,6 +33,7 @@ mod integration;
 mod nats;
 mod ordering;
 mod policy;
+mod project;
 mod projections;
 mod store;
 mod tenant;

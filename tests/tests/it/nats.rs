@@ -44,7 +44,7 @@ async fn some_commands(app: &TestApp, tag: &str) -> Vec<String> {
 }
 
 /// Polls `/readyz` until the relay has published everything committed (bounded).
-async fn wait_until_published(app: &TestApp) -> Value {
+pub(crate) async fn wait_until_published(app: &TestApp) -> Value {
     let mut last = Value::Null;
     for _ in 0..300 {
         let reply = app.get("/readyz").await;
@@ -98,6 +98,16 @@ fn assert_published_as_stored(stream: &TestStream, messages: &[Message], events:
             (
                 "Keel-Correlation-Id",
                 event.metadata.correlation_id.to_string(),
+            ),
+            (
+                "Keel-Actor",
+                serde_json::to_string(&event.metadata.actor).unwrap(),
+            ),
+            (
+                "Keel-Recorded-At",
+                event
+                    .recorded_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             ),
             ("Nats-Msg-Id", id),
         ];
@@ -218,7 +228,7 @@ async fn append_many(store: &Arc<dyn EventStore>, count: usize) {
     }
 }
 
-async fn wait_for_position(relay: &keel_projections::relay::RelayStatus, position: u64) {
+pub(crate) async fn wait_for_position(relay: &keel_projections::relay::RelayStatus, position: u64) {
     for _ in 0..600 {
         if relay.position() >= position {
             return;
