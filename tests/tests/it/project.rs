@@ -35,6 +35,7 @@ both_backends!(
     republished_messages_are_absorbed_also_across_a_restart,
     a_gap_in_the_stream_stops_the_consumer_at_the_event_before_it,
     a_database_worker_and_a_nats_consumer_on_one_projection_apply_each_event_once,
+    without_from_nats_keel_project_folds_the_log_itself,
 );
 
 /// A configuration file pointing `keel` at the test's stream.
@@ -510,6 +511,35 @@ async fn a_database_worker_and_a_nats_consumer_on_one_projection_apply_each_even
     workers.stop().await;
     relay_task.abort();
     assert_exact(&store, quantity.load(Ordering::SeqCst), 10 * 5 * 4).await;
+}
+
+async fn without_from_nats_keel_project_folds_the_log_itself(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    let quantity = record_usage(&store, "a", 10, 5).await;
+    let head = append_samples(&store, 120, 4).await;
+    let empty = tempfile::tempdir().unwrap();
+    let config = empty.path().join("keel.toml");
+    std::fs::write(&config, "").unwrap();
+    let (out, result) = keel_project(
+        &db.url,
+        &config,
+        &["--batch", "9", "usage", "audit", "usage"],
+        caught_up(store.clone(), &["audit", "usage"]),
+    )
+    .await;
+    result.unwrap();
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        vec![
+            "usage: following database from position 0".to_owned(),
+            "audit: following database from position 0".to_owned(),
+            format!("usage: stopped at position {head} (from 0)"),
+            format!("audit: stopped at position {head} (from 0)"),
+        ],
+        "each projection once, in the order named"
+    );
+    assert_exact(&store, quantity, 10 * 5).await;
 }
 
 #[tokio::test]
