@@ -216,7 +216,7 @@ async fn activity(
         )
         .await?;
     let database = state.store.database();
-    let report = reports::activity(&database, tenant, &asked.range, asked.granularity).await?;
+    let report = reports::activity(&database, &state.catalogue, tenant, &asked.range, asked.granularity).await?;
     Ok(respond(&report, &asked, format!("activity-{tenant}")))
 }
 

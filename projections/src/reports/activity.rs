@@ -17,6 +17,7 @@ use crate::usage::meters::period_of;
 use crate::usage::{quota_status, QuotaStatus};
 use chrono::{DateTime, Utc};
 use keel_commands::store::Database;
+use keel_domain::billing::Catalogue;
 use keel_domain::TenantId;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -113,9 +114,11 @@ pub const CSV_COLUMNS: &[&str] = &[
     "active_from",
 ];
 
-/// Builds `tenant`'s activity report over `range` with usage at `granularity`.
+/// Builds `tenant`'s activity report over `range` with usage at `granularity`, quotas from
+/// `catalogue`.
 pub async fn activity(
     db: &Database,
+    catalogue: &Catalogue,
     tenant: TenantId,
     range: &ReportRange,
     granularity: Granularity,
@@ -138,7 +141,7 @@ pub async fn activity(
         granularity: granularity.as_str(),
         usage: usage_trend(db, Some(tenant), range, granularity).await?,
         quota_month: period_of(range.last_instant()),
-        quotas: quota_status(db, tenant, range.last_instant()).await?,
+        quotas: quota_status(db, catalogue, tenant, range.last_instant()).await?,
         members: MemberActivity {
             added: count("tenant.member_added"),
             removed: count("tenant.member_removed"),

@@ -315,7 +315,7 @@ async fn a_killed_consumer_process_counts_every_event_exactly_once(backend: Back
     let config = Config::new(&stream, "");
     let mut killed_at = 0;
     for _ in 0..3 {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_keel"))
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_keel_cli"))
             .arg("--config")
             .arg(&config.path)
             .args([

@@ -74,8 +74,6 @@ pub async fn kill_worker_between_batches(
     head: u64,
     batches: usize,
 ) -> u64 {
-    use std::time::Duration;
-    use tokio::io::{AsyncBufReadExt, BufReader};
     let mut last_seen = 0;
     for _ in 0..3 {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_projection_worker"))
