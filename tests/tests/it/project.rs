@@ -271,7 +271,7 @@ async fn a_server_leaves_external_projections_to_keel_project_which_folds_identi
     let (out, result) = keel_project(
         &app.db.url,
         &config.path,
-        &["--from-nats"],
+        &["--from-nats", "audit", "usage"],
         caught_up(store.clone(), &["audit", "usage"]),
     )
     .await;
@@ -590,12 +590,12 @@ async fn keel_project_explains_what_it_cannot_do() {
     );
 
     let settings = Settings {
-        external_projections: "usage,billing".into(),
+        external_projections: "usage,invoices".into(),
         ..Settings::default()
     };
     let error = settings.validate().unwrap_err().to_string();
     assert_eq!(
         error,
-        "invalid setting `external_projections`: no projection is named `billing`"
+        "invalid setting `external_projections`: no projection is named `invoices`"
     );
 }
