@@ -25,9 +25,9 @@ use anyhow::Context;
 use keel_commands::handler::{CommandHandler, HandlerConfig};
 use keel_commands::idempotency::IdempotencyStore;
 use keel_commands::store::{EventMetadata, EventStore};
+use keel_domain::billing::Catalogue;
 use keel_domain::platform::{platform_keys_id, PlatformCommand};
 use keel_domain::{Actor, TenantId};
-use keel_domain::billing::Catalogue;
 use keel_projections::billing::Closer;
 use keel_projections::relay::Relay;
 use keel_projections::{Directory, Workers};
@@ -74,9 +74,12 @@ impl Application {
             .await
             .context("cannot set up the read models")?;
         let workers = Arc::new(
-            Workers::start(store.clone(), in_process_projections(&settings, &catalogue)?)
-                .await
-                .context("cannot start the projection workers")?,
+            Workers::start(
+                store.clone(),
+                in_process_projections(&settings, &catalogue)?,
+            )
+            .await
+            .context("cannot start the projection workers")?,
         );
         let (stop_closer, closer_stop) = tokio::sync::watch::channel(false);
         let closer = Closer::new(store.clone(), catalogue.clone());

@@ -29,8 +29,8 @@
 
 pub mod audit;
 pub mod billing;
-pub mod csv;
 pub mod consume;
+pub mod csv;
 pub mod db;
 pub mod directory;
 pub mod error;

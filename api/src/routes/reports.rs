@@ -182,7 +182,8 @@ async fn overview(
         .prepare(&state, &caller, &request, None, Some(Granularity::Month))
         .await?;
     let database = state.store.database();
-    let report = reports::overview(&database, &asked.range, asked.granularity, &state.catalogue).await?;
+    let report =
+        reports::overview(&database, &asked.range, asked.granularity, &state.catalogue).await?;
     Ok(respond(&report, &asked, "overview".into()))
 }
 
@@ -216,7 +217,14 @@ async fn activity(
         )
         .await?;
     let database = state.store.database();
-    let report = reports::activity(&database, &state.catalogue, tenant, &asked.range, asked.granularity).await?;
+    let report = reports::activity(
+        &database,
+        &state.catalogue,
+        tenant,
+        &asked.range,
+        asked.granularity,
+    )
+    .await?;
     Ok(respond(&report, &asked, format!("activity-{tenant}")))
 }
 

@@ -8,7 +8,7 @@
 //!   closers racing append to the same empty stream, one wins, the other is refused.
 //! - **Complete inputs**: a period is closed only [`GRACE`] after it ended, and only once the
 //!   usage and billing read models have applied every event committed when the close began
-//!   (else it waits for the next round). A usage sample reported later for a closed period is
+//!   (it waits up to [`CATCH_UP_WAIT`] for them, else it tries again shortly). A usage sample reported later for a closed period is
 //!   not billed: corrections are credit notes.
 //!
 //! [`Closer::run`] calls it every [`INTERVAL`] in the server.
@@ -51,20 +51,33 @@ fn latest_closable(now: DateTime<Utc>) -> Period {
     Period::of(now - GRACE).previous()
 }
 
-/// Whether the usage and billing read models have applied everything up to `position`.
+/// How long a close waits for the usage and billing read models to reach the head it read.
+/// Under a steady write load they trail the head by a batch or two, so a check that did not
+/// wait would rarely find them there and the close would be put off again and again.
+pub const CATCH_UP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether the usage and billing read models have applied everything up to `position`,
+/// waiting up to [`CATCH_UP_WAIT`] for them.
 async fn caught_up(store: &Arc<dyn EventStore>, position: u64) -> Result<bool, ProjectionError> {
     let db = store.database();
-    for name in ["usage", "billing"] {
-        let generation = checkpoint::generations(&db, name).await?.active;
-        if checkpoint::checkpoint(&db, name, generation)
-            .await?
-            .position
-            < position
-        {
-            return Ok(false);
+    let deadline = tokio::time::Instant::now() + CATCH_UP_WAIT;
+    'poll: loop {
+        for name in ["usage", "billing"] {
+            let generation = checkpoint::generations(&db, name).await?.active;
+            if checkpoint::checkpoint(&db, name, generation)
+                .await?
+                .position
+                < position
+            {
+                if tokio::time::Instant::now() >= deadline {
+                    return Ok(false);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                continue 'poll;
+            }
         }
+        return Ok(true);
     }
-    Ok(true)
 }
 
 /// Finalises every tenant's invoice for each period that ended [`GRACE`] before `now` and

@@ -251,7 +251,12 @@ async fn an_interrupted_replay_resumes_and_ends_as_a_full_one(backend: Backend) 
             let Some(building) = generations(&database, "audit").await.unwrap().building else {
                 continue;
             };
-            if checkpoint(&database, "audit", building).await.unwrap().position > 0 {
+            if checkpoint(&database, "audit", building)
+                .await
+                .unwrap()
+                .position
+                > 0
+            {
                 break;
             }
         }
