@@ -11,7 +11,8 @@
 //!   (it waits up to [`CATCH_UP_WAIT`] for them, else it tries again shortly). A usage sample reported later for a closed period is
 //!   not billed: corrections are credit notes.
 //!
-//! [`Closer::run`] calls it every [`INTERVAL`] in the server.
+//! [`Closer::run`] calls it every [`INTERVAL`] in the server, and only while the latest closable
+//! month is not yet closed.
 
 use super::query::{billed_tenants, draft, last_invoiced, plan_history};
 use crate::error::ProjectionError;
@@ -171,19 +172,31 @@ impl Closer {
 
     /// Closes what is due now, then every [`INTERVAL`], until `stop` turns true (or its sender
     /// is dropped). Errors are logged and the round is tried again at the next interval.
+    ///
+    /// A round that completed closes everything up to the latest closable month, and nothing
+    /// new becomes closable before that month changes, so later rounds skip the per-tenant
+    /// queries until it does (once a month, not every minute).
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut closed_through = None;
         while !*stop.borrow() && stop.has_changed().is_ok() {
-            let wait = match close_periods(&self.store, &self.invoices, &self.catalogue, Utc::now())
-                .await
-            {
-                Ok(report) if report.behind => BEHIND_RETRY,
-                Ok(report) => {
+            let now = Utc::now();
+            let due = latest_closable(now);
+            let round = if closed_through == Some(due) {
+                None
+            } else {
+                Some(close_periods(&self.store, &self.invoices, &self.catalogue, now).await)
+            };
+            let wait = match round {
+                None => INTERVAL,
+                Some(Ok(report)) if report.behind => BEHIND_RETRY,
+                Some(Ok(report)) => {
                     for (tenant, period) in &report.finalized {
                         tracing::info!(%tenant, %period, "invoice finalized");
                     }
+                    closed_through = Some(due);
                     INTERVAL
                 }
-                Err(error) => {
+                Some(Err(error)) => {
                     tracing::warn!(%error, "billing period close failed; will retry");
                     INTERVAL
                 }
