@@ -2,9 +2,13 @@
 
 use super::config::{RelayConfig, Retention};
 use super::error::RelayError;
+use super::message::headers::{GLOBAL_POSITION, MSG_ID};
 use super::worker::IN_FLIGHT;
+use async_nats::jetstream::stream::RawMessageErrorKind;
 use async_nats::jetstream::{self, stream, Context};
+use async_nats::HeaderMap;
 use std::time::Duration;
+use uuid::Uuid;
 
 /// How long a publish waits for its acknowledgement before the batch is retried.
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -27,10 +31,10 @@ pub async fn connect(config: &RelayConfig) -> Result<Context, RelayError> {
     let context = jetstream::ContextBuilder::new()
         .timeout(ACK_TIMEOUT)
         .ack_timeout(ACK_TIMEOUT)
-        // Room for every batch the relay keeps in flight. The client's permits are held by the
-        // unconsumed ack futures, so fewer permits than that would deadlock the relay: it
-        // awaits the oldest batch only after sending the next.
-        .max_ack_inflight(config.batch.max(1) * IN_FLIGHT)
+        // One ack per batch (its last message), for every batch the relay keeps in flight. The
+        // client's permits are held by the unconsumed ack futures, so fewer permits than that
+        // would deadlock the relay: it awaits the oldest batch only after sending the next.
+        .max_ack_inflight(IN_FLIGHT)
         .backpressure_on_inflight(true)
         .build(client);
     check_jetstream(&context, config).await?;
@@ -91,11 +95,43 @@ pub async fn ensure_stream(context: &Context, config: &RelayConfig) -> Result<()
     Ok(())
 }
 
-/// The sequence of the stream's last message (0 if it never had one).
-pub async fn last_sequence(context: &Context, stream: &str) -> Result<u64, RelayError> {
+/// What the stream holds at its end: its last sequence and, when its last message is one of
+/// Keel's, that event's global position and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamEnd {
+    /// The sequence of the stream's last message (0 if it never had one).
+    pub sequence: u64,
+    /// The global position and event id its last message carries, if it is Keel's.
+    pub last_event: Option<(u64, Uuid)>,
+}
+
+/// Reads the stream's end. The last message is looked up by sequence; one removed meanwhile
+/// (limits, a purge) or without Keel's headers leaves `last_event` empty.
+pub async fn stream_end(context: &Context, stream: &str) -> Result<StreamEnd, RelayError> {
+    let unreadable = |e: &dyn std::fmt::Display| {
+        RelayError::Publish(format!("cannot read the stream's state: {e}"))
+    };
     let stream = context
         .get_stream(stream)
         .await
-        .map_err(|e| RelayError::Publish(format!("cannot read the stream's state: {e}")))?;
-    Ok(stream.cached_info().state.last_sequence)
+        .map_err(|e| unreadable(&e))?;
+    let sequence = stream.cached_info().state.last_sequence;
+    let last_event = match sequence {
+        0 => None,
+        sequence => match stream.get_raw_message(sequence).await {
+            Ok(message) => keel_event(&message.headers),
+            Err(e) if matches!(e.kind(), RawMessageErrorKind::NoMessageFound) => None,
+            Err(e) => return Err(unreadable(&e)),
+        },
+    };
+    Ok(StreamEnd {
+        sequence,
+        last_event,
+    })
+}
+
+fn keel_event(headers: &HeaderMap) -> Option<(u64, Uuid)> {
+    let position = headers.get(GLOBAL_POSITION)?.as_str().parse().ok()?;
+    let id = headers.get(MSG_ID)?.as_str().parse().ok()?;
+    Some((position, id))
 }

@@ -8,6 +8,7 @@
 //! ([`crate::consume::decode`] does, for `keel project --from-nats`).
 
 use super::config::BodyFormat;
+use async_nats::header::HeaderName;
 use async_nats::HeaderMap;
 use bytes::Bytes;
 use keel_commands::store::RecordedEvent;
@@ -106,32 +107,38 @@ fn token(text: &str) -> String {
 
 fn event_headers(format: BodyFormat, event: &RecordedEvent) -> HeaderMap {
     use headers::*;
+    // Names made once: a `&str` name is copied into a new header name on every insert.
+    const fn name(text: &'static str) -> HeaderName {
+        HeaderName::from_static(text)
+    }
     let meta = &event.metadata;
+    let id = event.event_id.to_string();
+    let tenant = meta.tenant_id.to_string();
     let mut map = HeaderMap::new();
-    map.insert(SPECVERSION, "1.0");
-    map.insert(ID, event.event_id.to_string());
-    map.insert(SOURCE, format!("/keel/tenants/{}", meta.tenant_id));
-    map.insert(TYPE, event.event_type.as_str());
-    map.insert(SUBJECT, event.stream_id.as_str());
-    map.insert(TIME, rfc3339_micros(meta.occurred_at));
-    map.insert(CONTENT_TYPE, format.content_type());
-    map.insert(STREAM_VERSION, event.stream_version.to_string());
-    map.insert(GLOBAL_POSITION, event.global_position.to_string());
-    map.insert(TENANT_ID, meta.tenant_id.to_string());
-    map.insert(SCHEMA_VERSION, event.schema_version.to_string());
-    map.insert(CORRELATION_ID, meta.correlation_id.to_string());
+    map.insert(name(SPECVERSION), "1.0");
+    map.insert(name(SOURCE), format!("/keel/tenants/{tenant}"));
+    map.insert(name(TYPE), event.event_type.as_str());
+    map.insert(name(SUBJECT), event.stream_id.as_str());
+    map.insert(name(TIME), rfc3339_micros(meta.occurred_at));
+    map.insert(name(CONTENT_TYPE), format.content_type());
+    map.insert(name(STREAM_VERSION), event.stream_version.to_string());
+    map.insert(name(GLOBAL_POSITION), event.global_position.to_string());
+    map.insert(name(SCHEMA_VERSION), event.schema_version.to_string());
+    map.insert(name(CORRELATION_ID), meta.correlation_id.to_string());
     if let Some(causation) = meta.causation_id {
-        map.insert(CAUSATION_ID, causation.to_string());
+        map.insert(name(CAUSATION_ID), causation.to_string());
     }
     if let Some(ip) = meta.source_ip {
-        map.insert(SOURCE_IP, ip.to_string());
+        map.insert(name(SOURCE_IP), ip.to_string());
     }
     map.insert(
-        ACTOR,
+        name(ACTOR),
         serde_json::to_string(&meta.actor).expect("an actor always serializes"),
     );
-    map.insert(RECORDED_AT, rfc3339_micros(event.recorded_at));
-    map.insert(MSG_ID, event.event_id.to_string());
+    map.insert(name(RECORDED_AT), rfc3339_micros(event.recorded_at));
+    map.insert(name(TENANT_ID), tenant);
+    map.insert(name(MSG_ID), id.as_str());
+    map.insert(name(ID), id);
     map
 }
 

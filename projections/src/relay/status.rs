@@ -21,7 +21,8 @@ pub struct RelaySnapshot {
     pub position: u64,
     /// Events acknowledged as stored, since start.
     pub published: u64,
-    /// Events JetStream answered were already stored (republished after a restart).
+    /// Events the stream already held when the relay came to them (published before a
+    /// restart, the checkpoint not yet written), so not published again.
     pub duplicates: u64,
     /// Batches that failed and were retried from the checkpoint.
     pub failures: u64,

@@ -1,32 +1,39 @@
 //! The relay worker: follows the event log from its checkpoint and publishes every event to
-//! JetStream, in log order, advancing the checkpoint only over acknowledged events.
+//! JetStream, in log order, advancing the checkpoint only over events JetStream has stored.
 //!
-//! Delivery guarantee: at least once into JetStream, and exactly once within the duplicate
-//! window (`Nats-Msg-Id` is the event id, so a republished event is answered "duplicate" and
-//! not stored again). Order: the stream holds events in global-position order, hence in
-//! per-stream order, even across NATS outages. A batch is published without waiting for each
-//! ack (acks are awaited together), and every message carries `Nats-Expected-Last-Sequence`:
-//! if a message in the middle of a batch is lost (a connection that drops), JetStream refuses
-//! every later one instead of storing it ahead of the lost one, and the relay resumes from the
-//! last contiguous acknowledged event. The stream must therefore be Keel's alone (give no one
-//! else publish rights on its subjects).
+//! Delivery guarantee: at least once into JetStream, and exactly once in practice: before
+//! publishing, the relay reads which event the stream holds last and skips what it already
+//! holds, and `Nats-Msg-Id` (the event id) lets JetStream absorb anything republished within
+//! its duplicate window. Order: the stream holds events in global-position order, hence in
+//! per-stream order, even across NATS outages.
+//!
+//! Every message carries `Nats-Expected-Last-Sequence`, so JetStream stores a message only
+//! right after its predecessor and refuses every later one if one is lost. That is what lets a
+//! batch be confirmed by one ack: all its messages but the last are published without a reply
+//! (JetStream then sends no ack for them), and the last one's ack at the predicted sequence
+//! proves the whole batch is stored. Anything else (an error, a timeout, a duplicate, another
+//! sequence) leaves the batch unsettled: the relay reads the stream's end again, takes what it
+//! holds as published and goes on from there. The stream must therefore be Keel's alone (give
+//! no one else publish rights on its subjects). Per-message acks were the relay's main cost:
+//! one reply subject, future, timer and JSON answer each.
 //!
 //! Up to [`IN_FLIGHT`] batches are in flight: the next batch is read and sent while the
-//! previous one's acks are awaited. Acks are processed strictly in log order. The checkpoint is written by a
-//! second loop in the same task, from the latest acknowledged position, so a slow database
-//! write (SQLite's single writer is busy with commits) never holds up publishing; it may trail
-//! the acknowledged position by a write, which a restart turns into absorbed duplicates.
+//! previous one's ack is awaited. Acks are processed strictly in log order. The checkpoint is
+//! written by a second loop in the same task, from the latest stored position, so a slow
+//! database write (SQLite's single writer is busy with commits) never holds up publishing; it
+//! may trail the stored position by a write, which a restart absorbs.
 
 use super::checkpoint::Checkpoint;
 use super::config::RelayConfig;
 use super::error::RelayError;
-use super::jetstream;
+use super::jetstream::{self, StreamEnd};
 use super::message::outgoing;
 use super::status::RelayStatus;
+use async_nats::header::HeaderName;
 use async_nats::jetstream::context::{PublishError, PublishErrorKind};
 use async_nats::jetstream::publish::PublishAck;
 use async_nats::jetstream::Context;
-use futures::future::{join_all, BoxFuture};
+use futures::future::BoxFuture;
 use futures::FutureExt;
 use keel_commands::store::{EventStore, RecordedEvent};
 use std::collections::VecDeque;
@@ -42,7 +49,7 @@ const FALLBACK_POLL: Duration = Duration::from_millis(500);
 /// First and longest wait after a failure.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(2));
 /// The header that makes JetStream refuse a message stored out of turn.
-const EXPECTED_LAST_SEQUENCE: &str = "Nats-Expected-Last-Sequence";
+const EXPECTED_LAST_SEQUENCE: HeaderName = HeaderName::from_static("Nats-Expected-Last-Sequence");
 /// Batches sent whose acks are not yet processed.
 pub(crate) const IN_FLIGHT: usize = 2;
 
@@ -55,50 +62,81 @@ pub struct Relay {
     status: Arc<RelayStatus>,
 }
 
-/// A batch sent to JetStream, its acks pending.
-struct Sent {
-    positions: Vec<u64>,
-    acks: BoxFuture<'static, Vec<Result<PublishAck, PublishError>>>,
-    /// Why sending stopped before the end of the batch, if it did.
-    send_error: Option<(PublishErrorKind, String)>,
+/// Where the stream stands, as far as the relay knows: its last sequence and the global
+/// position of the last event it holds (0 when that is unknown, e.g. for a new stream).
+#[derive(Debug, Clone, Copy)]
+struct Tail {
+    sequence: u64,
+    position: u64,
 }
 
-/// What one batch's acks say.
-struct Acked {
-    /// Position of the last event of the contiguous acknowledged prefix, if any.
-    through: Option<u64>,
-    stored: u64,
-    duplicates: u64,
-    error: Option<(PublishErrorKind, String)>,
+/// A batch sent to JetStream, its ack pending.
+struct Sent {
+    /// The stream's last sequence before the batch.
+    base: u64,
+    /// Messages sent.
+    sent: u64,
+    /// Events of the batch the stream already held, so not sent.
+    skipped: u64,
+    /// Global position of the batch's last event.
+    through: u64,
+    /// The ack of the last message sent; `None` when nothing was sent.
+    ack: Option<BoxFuture<'static, Result<PublishAck, PublishError>>>,
+    /// Why sending stopped before the end of the batch, if it did.
+    send_error: Option<String>,
+}
+
+/// What one batch's ack says.
+enum Settled {
+    /// The whole batch is in the stream.
+    Stored {
+        /// Global position of the batch's last event.
+        through: u64,
+        /// The stream's last sequence after it.
+        sequence: u64,
+        /// Messages stored.
+        stored: u64,
+        /// Events the stream held already.
+        skipped: u64,
+    },
+    /// It is not known how much of the batch the stream holds. `expected` marks the answers
+    /// a republished or lost message causes, after which the relay goes on at once.
+    Unsettled { error: String, expected: bool },
 }
 
 impl Sent {
-    async fn acked(self) -> Acked {
-        let acks = self.acks.await;
-        let mut outcome = Acked {
-            through: None,
-            stored: 0,
-            duplicates: 0,
-            error: None,
-        };
-        for (position, ack) in self.positions.into_iter().zip(acks) {
-            match ack {
-                Ok(ack) => {
-                    if ack.duplicate {
-                        outcome.duplicates += 1;
-                    } else {
-                        outcome.stored += 1;
-                    }
-                    outcome.through = Some(position);
-                }
-                Err(e) => {
-                    outcome.error = Some((e.kind(), e.to_string()));
-                    return outcome;
-                }
-            }
+    async fn settle(self) -> Settled {
+        if let Some(error) = self.send_error {
+            return Settled::Unsettled {
+                error,
+                expected: false,
+            };
         }
-        outcome.error = self.send_error;
-        outcome
+        let stored = Settled::Stored {
+            through: self.through,
+            sequence: self.base + self.sent,
+            stored: self.sent,
+            skipped: self.skipped,
+        };
+        let Some(ack) = self.ack else {
+            return stored;
+        };
+        match ack.await {
+            Ok(ack) if !ack.duplicate && ack.sequence == self.base + self.sent => stored,
+            Ok(ack) => Settled::Unsettled {
+                error: format!(
+                    "JetStream stored the batch's last message at sequence {} (duplicate: {}), not {}",
+                    ack.sequence,
+                    ack.duplicate,
+                    self.base + self.sent
+                ),
+                expected: true,
+            },
+            Err(e) => Settled::Unsettled {
+                expected: e.kind() == PublishErrorKind::WrongLastSequence,
+                error: e.to_string(),
+            },
+        }
     }
 }
 
@@ -155,17 +193,44 @@ impl Relay {
         let mut acked = self.status.position();
         let mut sent = acked;
         let mut in_flight: VecDeque<Sent> = VecDeque::with_capacity(IN_FLIGHT);
-        // The stream's last sequence once everything sent is stored, while the relay is in step
-        // with the stream; `None` after a failure, when it must be read from the server again.
-        let mut last_sequence: Option<u64> = None;
+        // The stream's end once everything sent is stored, while the relay is in step with it;
+        // `None` at start and after a failure, until it is read from the server again.
+        let mut tail: Option<Tail> = None;
+        // The stream's last sequence when the relay last knew it; `None` before the first read.
+        let mut settled: Option<u64> = None;
+        // A batch refused the way a lost or republished message makes it refused: the relay
+        // goes on at once if the stream shows progress, and backs off if it does not.
+        let mut refused: Option<(u64, String)> = None;
         let mut backoff = BACKOFF.0;
         loop {
-            // Out of step with the stream (`None`), the relay sends nothing until what is in
-            // flight is settled: the stream's last sequence read meanwhile would let a new
-            // batch be stored ahead of in-flight messages that are about to be refused.
-            let may_send =
-                in_flight.is_empty() || (in_flight.len() < IN_FLIGHT && last_sequence.is_some());
-            if may_send {
+            if tail.is_none() {
+                // Nothing is in flight here: every path that forgets the tail settles it first.
+                let end = match self.stream_end().await {
+                    Ok(end) => end,
+                    Err(e) => {
+                        self.fail(&e.to_string(), &mut backoff).await;
+                        continue;
+                    }
+                };
+                if let Some(before) = settled {
+                    // After an unsettled batch, what the stream holds is what got published.
+                    if end.position > acked {
+                        acked = end.position;
+                        self.status
+                            .advanced(acked, end.sequence.saturating_sub(before), 0);
+                        acked_tx.send_replace(acked);
+                    }
+                }
+                if let Some((before, error)) = refused.take() {
+                    if acked == before {
+                        self.fail(&error, &mut backoff).await;
+                    }
+                }
+                sent = acked;
+                settled = Some(end.sequence);
+                tail = Some(end);
+            }
+            if in_flight.len() < IN_FLIGHT {
                 head.borrow_and_update();
                 let events = match self.store.read_all(sent, self.config.batch).await {
                     Ok(events) => events,
@@ -176,19 +241,14 @@ impl Relay {
                     }
                 };
                 if !events.is_empty() {
-                    let base = match last_sequence {
-                        Some(sequence) => sequence,
-                        None => match self.resync().await {
-                            Ok(sequence) => sequence,
-                            Err(e) => {
-                                self.fail(&e.to_string(), &mut backoff).await;
-                                continue;
-                            }
-                        },
-                    };
-                    sent = events.last().expect("not empty").global_position;
-                    last_sequence = Some(base + events.len() as u64);
-                    in_flight.push_back(self.send(&events, base).await);
+                    let before = tail.expect("read above");
+                    let batch = self.send(&events, before).await;
+                    sent = batch.through;
+                    tail = Some(Tail {
+                        sequence: before.sequence + batch.sent,
+                        position: batch.through.max(before.position),
+                    });
+                    in_flight.push_back(batch);
                     continue;
                 }
                 if in_flight.is_empty() {
@@ -197,82 +257,118 @@ impl Relay {
                 }
             }
             let batch = in_flight.pop_front().expect("a batch is in flight");
-            let outcome = batch.acked().await;
-            let progressed = outcome.through.is_some();
-            if let Some(position) = outcome.through {
-                acked = position;
-                self.status
-                    .advanced(position, outcome.stored, outcome.duplicates);
-                acked_tx.send_replace(position);
-            }
-            if outcome.duplicates > 0 {
-                // Duplicates do not advance the stream: later predictions are off by as many.
-                last_sequence = None;
-            }
-            let Some((kind, error)) = outcome.error else {
-                self.status.healthy();
-                backoff = BACKOFF.0;
-                continue;
-            };
-            // Later batches were sent on the failed one's predictions: let them finish (what
-            // they stored is in order and is republished as duplicates), then go on from the
-            // last acknowledged event.
-            for later in in_flight.drain(..) {
-                let _ = later.acked().await;
-            }
-            sent = acked;
-            last_sequence = None;
-            // Expected after republished duplicates and after a lost message: re-read the
-            // stream's state and go on at once if the batch made progress.
-            if !(kind == PublishErrorKind::WrongLastSequence && progressed) {
-                self.fail(&error, &mut backoff).await;
+            match batch.settle().await {
+                Settled::Stored {
+                    through,
+                    sequence,
+                    stored,
+                    skipped,
+                } => {
+                    acked = through;
+                    settled = Some(sequence);
+                    self.status.advanced(through, stored, skipped);
+                    acked_tx.send_replace(through);
+                    self.status.healthy();
+                    backoff = BACKOFF.0;
+                }
+                Settled::Unsettled { error, expected } => {
+                    // Later batches were sent on this one's predictions: let them finish (what
+                    // they stored is in order), then read how far the stream got.
+                    for later in in_flight.drain(..) {
+                        let _ = later.settle().await;
+                    }
+                    tail = None;
+                    if expected {
+                        refused = Some((acked, error));
+                    } else {
+                        self.fail(&error, &mut backoff).await;
+                    }
+                }
             }
         }
     }
 
-    /// Re-reads the stream's last sequence, creating the stream again if it was deleted.
-    async fn resync(&self) -> Result<u64, RelayError> {
+    /// Reads the stream's end (creating the stream again if it was deleted), and the position
+    /// of its last event if the store holds that very event: only then does the relay take
+    /// everything up to it as published (the stream holds Keel's events in log order).
+    async fn stream_end(&self) -> Result<Tail, RelayError> {
         jetstream::ensure_stream(&self.context, &self.config).await?;
-        jetstream::last_sequence(&self.context, &self.config.stream).await
+        let StreamEnd {
+            sequence,
+            last_event,
+        } = jetstream::stream_end(&self.context, &self.config.stream).await?;
+        let mut position = 0;
+        if let Some((last, id)) = last_event {
+            let stored = self.store.read_all(last.saturating_sub(1), 1).await?;
+            if stored
+                .first()
+                .is_some_and(|e| e.global_position == last && e.event_id == id)
+            {
+                position = last;
+            }
+        }
+        Ok(Tail { sequence, position })
     }
 
     async fn fail(&self, error: &str, backoff: &mut Duration) {
-        warn!(stream = %self.config.stream, %error, "relay batch failed; retrying from the last acknowledged event");
+        warn!(stream = %self.config.stream, %error, "relay batch failed; retrying from the last stored event");
         self.status.failed(error);
         tokio::time::sleep(*backoff).await;
         *backoff = (*backoff * 2).min(BACKOFF.1);
     }
 
-    /// Sends `events` without waiting for acks; `base` is the stream's last sequence before
-    /// the batch, so the i-th message expects `base + i`.
-    async fn send(&self, events: &[RecordedEvent], base: u64) -> Sent {
-        let mut pending = Vec::with_capacity(events.len());
-        let mut send_error = None;
-        for (i, event) in events.iter().enumerate() {
+    /// Sends the events of `events` the stream does not hold yet (after `tail`), without
+    /// waiting: the i-th message sent expects the stream at `tail.sequence + i`; only the last
+    /// one asks for an ack.
+    async fn send(&self, events: &[RecordedEvent], tail: Tail) -> Sent {
+        let fresh: Vec<&RecordedEvent> = events
+            .iter()
+            .filter(|e| e.global_position > tail.position)
+            .collect();
+        let mut batch = Sent {
+            base: tail.sequence,
+            sent: 0,
+            skipped: (events.len() - fresh.len()) as u64,
+            through: events
+                .last()
+                .expect("a batch is never empty")
+                .global_position,
+            ack: None,
+            send_error: None,
+        };
+        let client = self.context.client();
+        for (i, event) in fresh.iter().enumerate() {
             let mut message = outgoing(&self.config.subject_prefix, self.config.format, event);
-            message
-                .headers
-                .insert(EXPECTED_LAST_SEQUENCE, (base + i as u64).to_string());
-            match self
-                .context
-                .publish_with_headers(message.subject, message.headers, message.body)
-                .await
-            {
-                Ok(ack) => pending.push(ack.into_future()),
+            message.headers.insert(
+                EXPECTED_LAST_SEQUENCE,
+                (tail.sequence + i as u64).to_string(),
+            );
+            let sent = if i + 1 == fresh.len() {
+                match self
+                    .context
+                    .publish_with_headers(message.subject, message.headers, message.body)
+                    .await
+                {
+                    Ok(ack) => {
+                        batch.ack = Some(ack.into_future().boxed());
+                        Ok(())
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            } else {
+                client
+                    .publish_with_headers(message.subject, message.headers, message.body)
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            match sent {
+                Ok(()) => batch.sent += 1,
                 Err(e) => {
-                    send_error = Some((e.kind(), e.to_string()));
+                    batch.send_error = Some(e);
                     break;
                 }
             }
         }
-        Sent {
-            positions: events
-                .iter()
-                .take(pending.len())
-                .map(|e| e.global_position)
-                .collect(),
-            acks: join_all(pending).boxed(),
-            send_error,
-        }
+        batch
     }
 }

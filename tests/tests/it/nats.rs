@@ -259,7 +259,8 @@ async fn a_killed_relay_resumes_from_its_checkpoint_and_duplicates_are_absorbed(
     assert!(killed_at < 5000, "killed mid-stream, at {killed_at}");
 
     // Rewind the checkpoint as if the relay had died between JetStream's ack and the
-    // checkpoint write: everything since is published again and must be absorbed.
+    // checkpoint write: everything since is in the stream already and must be absorbed (the
+    // relay finds the stream's last event and skips what it holds), never stored twice.
     // (The checkpoint may trail the acknowledged position by one write, never lead it.)
     let checkpoint = Checkpoint::open(store.database(), &stream.name)
         .await
