@@ -8,7 +8,10 @@
 //! 1. the direct handler: `update_settings` through `CommandHandler<Tenant>` from 32 tasks;
 //! 2. HTTP `POST /v1/tenants` (create-tenant): commands/s, p50, p99;
 //! 3. HTTP `POST /v1/tenants/{id}/settings` over 1,000 tenants: commands/s, p50, p99;
-//! 4. HTTP `GET /v1/tenants/{id}`: queries/s, p50, p99.
+//! 4. HTTP `GET /v1/tenants/{id}`: queries/s, p50, p99;
+//! 5. the floor under every request: `GET /healthz` through Keel's middleware (request id,
+//!    span, metrics, error handling; no key, no body), and `GET /` on a bare actix-web server
+//!    in the same process with two workers and no middleware at all (once, first).
 //!
 //! The client runs in the same process on the same two cores as the server, so the HTTP rates
 //! include the client's own CPU: they are a lower bound of what the server alone sustains. To
@@ -64,6 +67,12 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(3);
     let duration = Duration::from_secs(seconds);
     println!("# HTTP load, {CONCURRENCY} connections, median of {RUNS} runs of {seconds} s\n");
+    let floor = bare_actix(duration).await?;
+    println!(
+        "HTTP floor, bare actix-web `GET /` (no middleware): {:.0} requests/s, p50 {:.2} ms, \
+         p99 {:.2} ms, server CPU {:.0} µs/request, client CPU {:.0} µs/request\n",
+        floor.rate, floor.p50_ms, floor.p99_ms, floor.server_cpu_us, floor.client_cpu_us
+    );
     for backend in ["sqlite", "postgres"] {
         let database = Database::create(backend).await?;
         let report = measure(&database.url, duration).await;
@@ -78,6 +87,7 @@ struct Report {
     create: Figure,
     settings: Figure,
     detail: Figure,
+    healthz: Figure,
 }
 
 async fn measure(url: &str, duration: Duration) -> anyhow::Result<Report> {
@@ -202,13 +212,60 @@ async fn measure_with(
         })
         .await
     };
+    let healthz = get_loop(&http, "/healthz", duration, client_runtime).await;
     handle.stop(true).await;
     Ok(Report {
         direct: direct?,
         create: create?,
         settings: settings?,
         detail: detail?,
+        healthz: healthz?,
     })
+}
+
+/// `GET path` from [`CONCURRENCY`] connections.
+async fn get_loop(
+    http: &Http,
+    path: &'static str,
+    duration: Duration,
+    client_runtime: &Handle,
+) -> anyhow::Result<Figure> {
+    let http = http.clone();
+    median(duration, client_runtime, move || {
+        let http = http.clone();
+        async move { expect(http.get(path).await, StatusCode::OK) }
+    })
+    .await
+}
+
+/// The cost of HTTP alone: a bare actix-web server (two workers, as `keel serve` runs on two
+/// cores; no middleware, no state) answering `GET /` with two bytes.
+async fn bare_actix(duration: Duration) -> anyhow::Result<Figure> {
+    use actix_web::{web, App, HttpServer};
+    let client_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(CLIENT_THREAD)
+        .enable_all()
+        .build()?;
+    let server = HttpServer::new(|| App::new().route("/", web::get().to(|| async { "ok" })))
+        .workers(2)
+        .disable_signals()
+        .bind("127.0.0.1:0")?;
+    let port = server.addrs()[0].port();
+    let server = server.run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    let http = Http {
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(CONCURRENCY)
+            .build()?,
+        base: format!("http://127.0.0.1:{port}"),
+        key: String::new(),
+    };
+    let figure = get_loop(&http, "/", duration, client_runtime.handle()).await;
+    handle.stop(true).await;
+    client_runtime.shutdown_background();
+    figure
 }
 
 /// `Ok` if the status is the expected one.
@@ -430,6 +487,10 @@ fn print_report(backend: &str, report: &Report) {
     row("HTTP POST /v1/tenants (create tenant)", &report.create);
     row("HTTP POST /v1/tenants/{id}/settings", &report.settings);
     row("HTTP GET /v1/tenants/{id}", &report.detail);
+    row(
+        "HTTP GET /healthz (Keel's middleware only)",
+        &report.healthz,
+    );
     let verdict = |added: f64| if added <= 0.25 { "PASS" } else { "FAIL" };
     let by_rate = report.direct.rate / report.settings.rate - 1.0;
     let by_cpu = report.settings.server_cpu_us / report.direct.server_cpu_us - 1.0;

@@ -1,7 +1,7 @@
 //! The read-side benchmark: rebuild throughput of each projection from a stored log, next to
 //! the raw `read_all` rate of the same run, and query latency on the built read models.
 //!
-//! `cargo bench -p keel-projections --bench rebuild -- [--events N] [--backend sqlite|postgres|all] [--runs R] [--keel PATH]`
+//! `cargo bench -p keel-projections --bench rebuild -- [--events N] [--backend sqlite|postgres|all] [--runs R] [--mode blue-green|reset] [--keel PATH]`
 //! (defaults: 1,000,000 events, all backends, 3 runs; `scripts/bench-read-side` builds the
 //! `keel` binary and passes `--keel`). PostgreSQL is the server at
 //! `KEEL_BENCH_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`); the benchmark
@@ -10,8 +10,9 @@
 //!
 //! The log: `N` events, half of them audited (`test.happened`, over 1,000 tenants) and half
 //! usage samples (`usage.recorded` of `compute_seconds`, over the same tenants, spread over
-//! 30 days). Each run: `read_all` of the whole log in pages of 1,000; a reset-and-replay
-//! rebuild of `audit` (one audit row per audited event) and of `usage`. Rates are events of
+//! 30 days). Each run: `read_all` of the whole log in pages of 1,000; a rebuild of `audit`
+//! (one audit row per audited event) and of `usage`, blue/green as `keel replay` does by
+//! default (`--mode reset` for a reset-and-replay of the live tables instead). Rates are events of
 //! the whole log per second (each projection reads all of it). Then 1,000 queries each:
 //! usage of one tenant by day over 30 days, and an audit page (100 records, filtered by
 //! action) of one tenant at a random cursor; p50 and p99. Figures are medians over the runs.
@@ -54,14 +55,19 @@ async fn main() -> Result<()> {
     if !["all", "sqlite", "postgres"].contains(&backend.as_str()) {
         bail!("--backend must be sqlite, postgres or all");
     }
+    let mode = match flag("--mode").as_deref() {
+        None | Some("blue-green") => RebuildMode::BlueGreen,
+        Some("reset") => RebuildMode::Reset,
+        Some(_) => bail!("--mode must be blue-green or reset"),
+    };
     println!(
-        "events: {events}, runs: {runs}, cores: {}",
+        "events: {events}, runs: {runs}, rebuilds: {mode:?}, cores: {}",
         std::thread::available_parallelism()?.get()
     );
     if backend != "postgres" {
         let dir = tempfile::tempdir()?;
         let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-        bench("sqlite", &url, events, runs, keel.as_deref()).await?;
+        bench("sqlite", &url, events, runs, mode, keel.as_deref()).await?;
     }
     if backend != "sqlite" {
         let server = std::env::var("KEEL_BENCH_POSTGRES_URL")
@@ -73,6 +79,7 @@ async fn main() -> Result<()> {
             &format!("{server}/{name}"),
             events,
             runs,
+            mode,
             keel.as_deref(),
         )
         .await;
@@ -100,6 +107,7 @@ async fn bench(
     url: &str,
     events: usize,
     runs: usize,
+    mode: RebuildMode,
     keel: Option<&str>,
 ) -> Result<()> {
     let store = open(url, &StoreOptions::default()).await?;
@@ -114,8 +122,8 @@ async fn bench(
     let mut cli_rate = Vec::new();
     for _ in 0..runs {
         read.push(rate(events, read_all(&store).await?));
-        audit_rate.push(rate(events, rebuild(&store, "audit").await?));
-        usage_rate.push(rate(events, rebuild(&store, "usage").await?));
+        audit_rate.push(rate(events, rebuild(&store, "audit", mode).await?));
+        usage_rate.push(rate(events, rebuild(&store, "usage", mode).await?));
         if let Some(keel) = keel {
             cli_rate.push(rate(events, replay_cli(keel, url).await?));
         }
@@ -222,9 +230,9 @@ async fn read_all(store: &Arc<dyn EventStore>) -> Result<Duration> {
     Ok(started.elapsed())
 }
 
-async fn rebuild(store: &Arc<dyn EventStore>, name: &str) -> Result<Duration> {
+async fn rebuild(store: &Arc<dyn EventStore>, name: &str, mode: RebuildMode) -> Result<Duration> {
     let started = Instant::now();
-    keel_projections::rebuild(store, name, RebuildMode::Reset, |_| {}).await?;
+    keel_projections::rebuild(store, name, mode, |_| {}).await?;
     Ok(started.elapsed())
 }
 

@@ -173,8 +173,15 @@ macro_rules! bind_param {
 /// Bind parameters per statement: below SQLite's limit (32766) and PostgreSQL's (65535).
 const MAX_BINDS: usize = 30_000;
 
-/// Inserts `rows` into `table` with multi-row `INSERT`s, each followed by `suffix` (an
-/// `ON CONFLICT` clause, or nothing).
+/// Inserts `rows` into `table`, each statement followed by `suffix` (an `ON CONFLICT`
+/// clause, or nothing). Every row binds the same kinds of values in the same order.
+///
+/// On PostgreSQL one statement takes the whole set as one array per column
+/// (`INSERT ... SELECT * FROM UNNEST($1::bigint[], $2::text[], ...)`): its text depends only on
+/// the table and columns, so it is prepared once per connection and planned like a one-row
+/// insert, where a multi-row `VALUES` list is a new statement with thousands of parameters to
+/// parse and plan for every batch size. SQLite, in process and with no array type, takes
+/// multi-row `INSERT`s.
 pub async fn insert_rows(
     tx: &mut Tx,
     table: &str,
@@ -185,45 +192,145 @@ pub async fn insert_rows(
     if rows.is_empty() {
         return Ok(());
     }
+    match tx {
+        Tx::Postgres(tx) => insert_unnest(tx, table, columns, rows, suffix).await,
+        Tx::Sqlite(tx) => insert_values(tx, table, columns, rows, suffix).await,
+    }
+}
+
+async fn insert_values(
+    conn: &mut sqlx::SqliteConnection,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Param>],
+    suffix: &str,
+) -> Result<(), ProjectionError> {
     let per_statement = (MAX_BINDS / columns.len().max(1)).max(1);
     let head = format!("INSERT INTO {table} ({}) ", columns.join(", "));
-    crate::with_tx!(tx, conn => {
-        for chunk in rows.chunks(per_statement) {
-            let mut builder = sqlx::QueryBuilder::<Db>::new(&head);
-            builder.push_values(chunk, |mut values, row| {
-                for param in row {
-                    bind_param!(values, param);
-                }
-            });
-            builder.push(" ");
-            builder.push(suffix);
-            builder.build().execute(&mut *conn).await?;
-        }
-    });
+    for chunk in rows.chunks(per_statement) {
+        let mut builder = sqlx::QueryBuilder::<sqlx::Sqlite>::new(&head);
+        builder.push_values(chunk, |mut values, row| {
+            for param in row {
+                bind_param!(values, param);
+            }
+        });
+        builder.push(" ");
+        builder.push(suffix);
+        builder.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
-/// Runs `sql` (ending in `IN `) with `keys` as the list, in chunks.
+/// One column's values, as a PostgreSQL array.
+enum Column {
+    Int(Vec<Option<i64>>),
+    Text(Vec<Option<String>>),
+}
+
+async fn insert_unnest(
+    conn: &mut sqlx::PgConnection,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Param>],
+    suffix: &str,
+) -> Result<(), ProjectionError> {
+    let mut arrays: Vec<Column> = rows[0]
+        .iter()
+        .map(|param| match param {
+            Param::Int(_) | Param::OptInt(_) => Column::Int(Vec::with_capacity(rows.len())),
+            Param::Text(_) | Param::OptText(_) => Column::Text(Vec::with_capacity(rows.len())),
+        })
+        .collect();
+    if arrays.len() != columns.len() {
+        return Err(ProjectionError::InvalidState(format!(
+            "{} values for the {} columns of {table}",
+            arrays.len(),
+            columns.len()
+        )));
+    }
+    for row in rows {
+        if row.len() != columns.len() {
+            return Err(ProjectionError::InvalidState(format!(
+                "a row of {} values for the {} columns of {table}",
+                row.len(),
+                columns.len()
+            )));
+        }
+        for ((array, param), column) in arrays.iter_mut().zip(row).zip(columns) {
+            match (array, param) {
+                (Column::Int(values), Param::Int(v)) => values.push(Some(*v)),
+                (Column::Int(values), Param::OptInt(v)) => values.push(*v),
+                (Column::Text(values), Param::Text(v)) => values.push(Some(v.clone())),
+                (Column::Text(values), Param::OptText(v)) => values.push(v.clone()),
+                _ => {
+                    return Err(ProjectionError::InvalidState(format!(
+                        "column {column} of {table} mixes integers and text"
+                    )))
+                }
+            }
+        }
+    }
+    let casts: Vec<String> = arrays
+        .iter()
+        .enumerate()
+        .map(|(i, array)| match array {
+            Column::Int(_) => format!("${}::bigint[]", i + 1),
+            Column::Text(_) => format!("${}::text[]", i + 1),
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO {table} ({}) SELECT * FROM UNNEST({}) {suffix}",
+        columns.join(", "),
+        casts.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for array in arrays {
+        query = match array {
+            Column::Int(values) => query.bind(values),
+            Column::Text(values) => query.bind(values),
+        };
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Runs `sql` (ending in `IN `) with `keys` as the list. On PostgreSQL the list is one array
+/// parameter (`= ANY($1)`), so the statement is the same for any number of keys and prepared
+/// once; SQLite takes the list in chunks of bound values.
 pub async fn fetch_in<T>(tx: &mut Tx, sql: &str, keys: &[String]) -> Result<Vec<T>, ProjectionError>
 where
     T: Send + Unpin,
     T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
 {
-    let mut out = Vec::new();
-    for chunk in keys.chunks(1000) {
-        crate::with_tx!(&mut *tx, conn => {
-            let mut builder = sqlx::QueryBuilder::<Db>::new(sql);
-            builder.push("(");
-            let mut list = builder.separated(", ");
-            for key in chunk {
-                list.push_bind(key.clone());
-            }
-            builder.push(")");
-            out.extend(builder.build_query_as::<T>().fetch_all(&mut *conn).await?);
-        });
+    if keys.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    match tx {
+        Tx::Postgres(tx) => {
+            let column = sql.trim_end().strip_suffix("IN").ok_or_else(|| {
+                ProjectionError::InvalidState(format!("`{sql}` must end in `IN `"))
+            })?;
+            Ok(sqlx::query_as::<_, T>(&format!("{column}= ANY($1)"))
+                .bind(keys)
+                .fetch_all(&mut **tx)
+                .await?)
+        }
+        Tx::Sqlite(tx) => {
+            let mut out = Vec::new();
+            for chunk in keys.chunks(1000) {
+                let mut builder = sqlx::QueryBuilder::<sqlx::Sqlite>::new(sql);
+                builder.push("(");
+                let mut list = builder.separated(", ");
+                for key in chunk {
+                    list.push_bind(key.clone());
+                }
+                builder.push(")");
+                out.extend(builder.build_query_as::<T>().fetch_all(&mut **tx).await?);
+            }
+            Ok(out)
+        }
+    }
 }
 
 /// Runs a query built at run time with `params` bound in order to `$1`, `$2`, ... and reads

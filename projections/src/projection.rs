@@ -39,8 +39,8 @@ pub struct TableSpec {
 }
 
 impl TableSpec {
-    /// `CREATE TABLE` and `CREATE INDEX` statements for this table in `generation`.
-    pub fn create_sql(&self, backend: Backend, generation: i64) -> Vec<String> {
+    /// The `CREATE TABLE` statement (with its primary key) for this table in `generation`.
+    pub fn create_sql(&self, backend: Backend, generation: i64) -> String {
         let table = table_name(self.base, generation);
         let columns: Vec<String> = self
             .columns
@@ -57,18 +57,26 @@ impl TableSpec {
                 format!("{name} {sql_type}")
             })
             .collect();
-        let mut statements = vec![format!(
+        format!(
             "CREATE TABLE IF NOT EXISTS {table} ({}, PRIMARY KEY ({}))",
             columns.join(", "),
             self.key.join(", ")
-        )];
-        for (i, index) in self.indexes.iter().enumerate() {
-            statements.push(format!(
-                "CREATE INDEX IF NOT EXISTS {table}_i{i} ON {table} ({})",
-                index.join(", ")
-            ));
-        }
-        statements
+        )
+    }
+
+    /// The `CREATE INDEX` statements of this table's secondary indexes in `generation`.
+    pub fn index_sql(&self, generation: i64) -> Vec<String> {
+        let table = table_name(self.base, generation);
+        self.indexes
+            .iter()
+            .enumerate()
+            .map(|(i, index)| {
+                format!(
+                    "CREATE INDEX IF NOT EXISTS {table}_i{i} ON {table} ({})",
+                    index.join(", ")
+                )
+            })
+            .collect()
     }
 
     /// The statements pointing the view at `generation`.

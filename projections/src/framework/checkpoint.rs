@@ -54,7 +54,7 @@ pub async fn ensure(db: &Database, projection: &dyn Projection) -> Result<(), Pr
     {
         return Ok(());
     }
-    create_generation(&mut tx, projection, 1).await?;
+    create_generation(&mut tx, projection, 1, Indexes::Now).await?;
     point_views(&mut tx, projection, 1).await?;
     crate::with_tx!(&mut tx, conn => {
         sqlx::query("INSERT INTO projection_state (name, active_generation) VALUES ($1, 1)")
@@ -93,18 +93,46 @@ pub async fn generations(db: &Database, name: &str) -> Result<Generations, Proje
         .ok_or_else(|| ProjectionError::InvalidState(format!("projection `{name}` is not set up")))
 }
 
+/// When a new generation gets its secondary indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Indexes {
+    /// With its tables: it serves queries from the start.
+    Now,
+    /// Once it is filled ([`create_indexes`]): a rebuild writes every row of a table that no
+    /// query reads yet, and one index built over all rows costs far less than keeping it up to
+    /// date row by row.
+    Later,
+}
+
+/// Creates a generation's secondary indexes (those already there are kept).
+pub async fn create_indexes(
+    tx: &mut Tx,
+    projection: &dyn Projection,
+    generation: i64,
+) -> Result<(), ProjectionError> {
+    for table in projection.tables() {
+        for statement in table.index_sql(generation) {
+            tx.execute_raw(&statement).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Creates a generation's tables (dropping leftovers of an abandoned attempt) and its
 /// checkpoint at position 0.
 pub async fn create_generation(
     tx: &mut Tx,
     projection: &dyn Projection,
     generation: i64,
+    indexes: Indexes,
 ) -> Result<(), ProjectionError> {
     drop_generation(tx, projection, generation).await?;
     for table in projection.tables() {
-        for statement in table.create_sql(tx.backend(), generation) {
-            tx.execute_raw(&statement).await?;
-        }
+        tx.execute_raw(&table.create_sql(tx.backend(), generation))
+            .await?;
+    }
+    if indexes == Indexes::Now {
+        create_indexes(tx, projection, generation).await?;
     }
     crate::with_tx!(tx, conn => {
         sqlx::query("INSERT INTO projection_checkpoints (name, generation, position, status, updated_at) VALUES ($1, $2, 0, 'running', $3)")

@@ -4,7 +4,7 @@
 //! two builds of the same log give the same checksum (on the same backend).
 
 use super::batch::Target;
-use super::checkpoint::{self, create_generation, drop_generation};
+use super::checkpoint::{self, create_generation, drop_generation, Indexes};
 use super::rebuild::{fill, next_generation};
 use crate::db::Tx;
 use crate::error::ProjectionError;
@@ -76,7 +76,7 @@ pub async fn check_projection(
     let position = checkpoint::checkpoint(&db, name, active).await?.position;
     let mut tx = Tx::begin(&db).await?;
     let scratch = next_generation(&mut tx, name).await?;
-    create_generation(&mut tx, projection.as_ref(), scratch).await?;
+    create_generation(&mut tx, projection.as_ref(), scratch, Indexes::Now).await?;
     tx.commit().await?;
     let target = Target {
         generation: scratch,

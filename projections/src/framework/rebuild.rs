@@ -8,8 +8,10 @@
 //! checkpoint are recorded), and a failing event stops it with the event named.
 
 use super::batch::{advance, Step, Target};
-use super::checkpoint::{self, create_generation, drop_generation, generations_in, point_views};
-use crate::db::Tx;
+use super::checkpoint::{
+    self, create_generation, create_indexes, drop_generation, generations_in, point_views, Indexes,
+};
+use crate::db::{Backend, Tx};
 use crate::error::ProjectionError;
 use crate::projection::Projection;
 use keel_commands::store::EventStore;
@@ -71,6 +73,11 @@ pub async fn rebuild_projection(
     let head = store.head_position().await?;
     let events = fill(projection, store, target, batch, head, &mut progress).await?;
     if mode == RebuildMode::BlueGreen {
+        // Built apart from the switch: on a large table it takes seconds, and the switch's
+        // transaction holds the row the live worker locks for every batch.
+        let mut tx = Tx::begin(&db).await?;
+        create_indexes(&mut tx, projection.as_ref(), generation).await?;
+        tx.commit().await?;
         switch_to(projection.as_ref(), &db, generation).await?;
         // The after-commit work ran against the old generation while this one was filled;
         // run it now that this one serves (it is safe to repeat).
@@ -139,7 +146,14 @@ async fn start_building(
         return Ok(building);
     }
     let generation = next_generation(&mut tx, name).await?;
-    create_generation(&mut tx, projection, generation).await?;
+    // PostgreSQL builds the indexes once the generation is filled. SQLite keeps them up to
+    // date as it goes: an index built at the end would hold its only write lock, and with it
+    // every command, for as long as the build takes.
+    let indexes = match tx.backend() {
+        Backend::Postgres => Indexes::Later,
+        Backend::Sqlite => Indexes::Now,
+    };
+    create_generation(&mut tx, projection, generation, indexes).await?;
     crate::with_tx!(&mut tx, conn => {
         sqlx::query("UPDATE projection_state SET building_generation = $1 WHERE name = $2")
             .bind(generation).bind(name).execute(&mut *conn).await?;
@@ -195,7 +209,7 @@ async fn reset(
             ProjectionError::InvalidState(format!("projection `{name}` is not set up"))
         })?;
     checkpoint::drop_views(&mut tx, projection).await?;
-    create_generation(&mut tx, projection, active).await?;
+    create_generation(&mut tx, projection, active, Indexes::Now).await?;
     point_views(&mut tx, projection, active).await?;
     crate::with_tx!(&mut tx, conn => {
         sqlx::query("DELETE FROM projection_dead_letters WHERE name = $1")
