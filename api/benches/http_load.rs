@@ -21,6 +21,10 @@
 //! operation, the server's CPU is then comparable between the direct handler and HTTP; the
 //! database server's CPU (PostgreSQL runs in other processes) is in neither.
 
+/// The allocator the `keel` binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use keel_api::config::Settings;
 use keel_api::startup::Application;
 use keel_commands::handler::{CommandHandler, HandlerConfig};

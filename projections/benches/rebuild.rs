@@ -20,6 +20,10 @@
 //! With `--keel PATH` each run also times `PATH replay audit` (the operator's command, blue/green
 //! as by default, a separate process on the same database) next to the library rebuild.
 
+/// The allocator the `keel` binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::{bail, Context, Result};
 use chrono::{Duration as Days, TimeZone, Utc};
 use keel_commands::store::{

@@ -21,6 +21,10 @@
 //!
 //! Each figure is the median of [`RUNS`] runs.
 
+/// The allocator the `keel` binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::{Context, Result};
 use async_nats::jetstream::{self, consumer};
 use futures::StreamExt;

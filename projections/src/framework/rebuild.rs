@@ -7,14 +7,14 @@
 //! checkpoint. An interrupted blue/green rebuild resumes where it stopped (its generation and
 //! checkpoint are recorded), and a failing event stops it with the event named.
 
-use super::batch::{advance, Step, Target};
+use super::batch::{fold, Step, Target};
 use super::checkpoint::{
     self, create_generation, create_indexes, drop_generation, generations_in, point_views, Indexes,
 };
 use crate::db::{Backend, Tx};
 use crate::error::ProjectionError;
 use crate::projection::Projection;
-use keel_commands::store::EventStore;
+use keel_commands::store::{EventStore, RecordedEvent};
 use sqlx::Row;
 use std::sync::Arc;
 
@@ -94,6 +94,10 @@ pub async fn rebuild_projection(
 }
 
 /// Drives `target` until it has caught up with the log (or its bound).
+///
+/// The next batch is read while the current one is applied, on another connection: the read
+/// and the write proceed at once instead of taking turns (reading is about a tenth of a
+/// rebuild's time). Each batch still commits with its checkpoint, compared in its transaction.
 pub(crate) async fn fill(
     projection: &Arc<dyn Projection>,
     store: &Arc<dyn EventStore>,
@@ -103,19 +107,35 @@ pub(crate) async fn fill(
     progress: &mut (impl FnMut(Progress) + Send),
 ) -> Result<u64, ProjectionError> {
     let db = store.database();
-    let mut events = 0u64;
+    let mut applied = 0u64;
+    let mut position = resume_at(projection.as_ref(), &db, target).await?;
+    let mut next = read_after(store, position, batch, target.up_to).await?;
     loop {
-        match advance(projection, store, &db, target, batch).await? {
-            Step::Applied { to, events: n } => {
-                events += n as u64;
+        let Some(last) = next.last().map(|e| e.global_position) else {
+            return Ok(applied);
+        };
+        let events = std::mem::take(&mut next);
+        let (step, read_ahead) = tokio::join!(
+            fold(projection, store, &db, target, position, &events),
+            read_after(store, last, batch, target.up_to),
+        );
+        match step? {
+            Step::Applied { to, events: n } if to == last => {
+                applied += n as u64;
+                position = to;
+                next = read_ahead?;
                 progress(Progress {
                     generation: target.generation,
-                    position: to,
+                    position,
                     head,
-                    events,
+                    events: applied,
                 });
             }
-            Step::CaughtUp => return Ok(events),
+            // Another writer moved the checkpoint meanwhile: go on from where it is now.
+            Step::Applied { .. } | Step::CaughtUp => {
+                position = resume_at(projection.as_ref(), &db, target).await?;
+                next = read_after(store, position, batch, target.up_to).await?;
+            }
             Step::Failed(failure) => {
                 return Err(ProjectionError::Handler {
                     position: failure.position,
@@ -124,6 +144,39 @@ pub(crate) async fn fill(
             }
         }
     }
+}
+
+/// The target generation's checkpoint; an error if it is stopped on a failing event.
+async fn resume_at(
+    projection: &dyn Projection,
+    db: &keel_commands::store::Database,
+    target: Target,
+) -> Result<u64, ProjectionError> {
+    let current = checkpoint::checkpoint(db, projection.name(), target.generation).await?;
+    match current.failed {
+        Some(failure) => Err(ProjectionError::Handler {
+            position: failure.position,
+            reason: failure.error,
+        }),
+        None => Ok(current.position),
+    }
+}
+
+/// The batch after `position`, within the target's bound.
+async fn read_after(
+    store: &Arc<dyn EventStore>,
+    position: u64,
+    batch: usize,
+    up_to: Option<u64>,
+) -> Result<Vec<RecordedEvent>, ProjectionError> {
+    if up_to.is_some_and(|limit| position >= limit) {
+        return Ok(Vec::new());
+    }
+    let mut events = store.read_all(position, batch).await?;
+    if let Some(limit) = up_to {
+        events.retain(|e| e.global_position <= limit);
+    }
+    Ok(events)
 }
 
 /// The generation a blue/green rebuild fills: the one an interrupted rebuild left (its
