@@ -24,6 +24,7 @@
 //! | `usage_flush_ms` | `KEEL_USAGE_FLUSH_MS` | `10000` (how often counted `api_calls` and collected access denials are appended) |
 //! | `plan_catalogue` | `KEEL_PLAN_CATALOGUE` | unset: the built-in catalogue; else a TOML file of plan prices and quotas |
 //! | `external_projections` | `KEEL_EXTERNAL_PROJECTIONS` | empty: every projection runs in the server; `usage,audit`: those run in `keel project` processes |
+//! | `grpc_listen` | `KEEL_GRPC_LISTEN` | `127.0.0.1:2113` (the KurrentDB gRPC client protocol); `off`: not served |
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -39,7 +40,7 @@ use std::time::Duration;
 
 /// The settings `KEEL_*` variables may set. Other `KEEL_*` variables (of tests, tools) are
 /// not settings of the server and are ignored.
-const ENV_SETTINGS: [&str; 21] = [
+const ENV_SETTINGS: [&str; 22] = [
     "listen",
     "database_url",
     "database_connections",
@@ -61,6 +62,7 @@ const ENV_SETTINGS: [&str; 21] = [
     "usage_flush_ms",
     "plan_catalogue",
     "external_projections",
+    "grpc_listen",
 ];
 
 /// Keel's server settings.
@@ -115,6 +117,9 @@ pub struct Settings {
     /// Projections the server does not run, comma-separated (`usage,audit`): `keel project`
     /// processes fold them. Queries still serve them, waiting on their checkpoint rows.
     pub external_projections: String,
+    /// Address the KurrentDB (EventStoreDB) gRPC client protocol is served on (cleartext
+    /// HTTP/2, port 0 picks a free one), or `off`.
+    pub grpc_listen: String,
 }
 
 /// Log output format.
@@ -151,6 +156,7 @@ impl Default for Settings {
             usage_flush_ms: 10_000,
             plan_catalogue: None,
             external_projections: String::new(),
+            grpc_listen: "127.0.0.1:2113".into(),
         }
     }
 }
@@ -251,7 +257,20 @@ impl Settings {
         self.secret_keys()?;
         self.catalogue()?;
         self.external_projections()?;
+        self.grpc_listen()?;
         Ok(())
+    }
+
+    /// The address to serve gRPC on; `None` when `grpc_listen` is `off`.
+    pub fn grpc_listen(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let value = self.grpc_listen.trim();
+        if value.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        value.parse().map(Some).map_err(|_| ConfigError::Invalid {
+            setting: "grpc_listen",
+            reason: format!("`{value}` is neither `host:port` (an IP address) nor `off`"),
+        })
     }
 
     /// The plan catalogue: the `plan_catalogue` file, parsed and checked against the meters
