@@ -170,6 +170,18 @@ pub fn principal_for_token(directory: &Directory, token: &str) -> Option<Princip
 }
 
 #[cfg(test)]
+impl Principal {
+    /// A key of `tenant` with every scope, for unit tests of other modules.
+    pub(crate) fn for_tests(tenant: TenantId) -> Principal {
+        Principal {
+            key_id: Uuid::now_v7(),
+            tenant_id: tenant,
+            scopes: vec!["*:admin".into()],
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -215,17 +227,5 @@ mod tests {
             .require(TenantId::new(), "keys", Access::Admin)
             .is_ok());
         assert!(admin.require_admin().is_ok());
-    }
-}
-
-#[cfg(test)]
-impl Principal {
-    /// A key of `tenant` with every scope, for unit tests of other modules.
-    pub(crate) fn for_tests(tenant: TenantId) -> Principal {
-        Principal {
-            key_id: Uuid::now_v7(),
-            tenant_id: tenant,
-            scopes: vec!["*:admin".into()],
-        }
     }
 }

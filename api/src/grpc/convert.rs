@@ -82,8 +82,9 @@ pub fn to_read_event(
             event_type,
             payload.content_type,
             payload.revision,
-            payload.data,
-            payload.metadata,
+            // `Stored::decode` only accepts payloads whose bodies decode.
+            payload.data.into_bytes().unwrap_or_default(),
+            payload.metadata.into_bytes().unwrap_or_default(),
         ),
         None => {
             let json = event.to_json();

@@ -2,10 +2,10 @@
 //! share a stream.
 //!
 //! - A stream written over gRPC by tenant `T` under the name `orders-1` is the Keel stream
-//!   `kurrent:<T>:orders-1`; its events carry tenant `T`. Two tenants' `orders-1` are two
+//!   `kurrent-<T>:orders-1`; its events carry tenant `T`. Two tenants' `orders-1` are two
 //!   streams, and each tenant is shown its own stream as plain `orders-1`.
 //! - A platform admin key writes to the platform's namespace the same way, and may name any
-//!   tenant's gRPC stream by its full Keel id (`kurrent:<tenant>:orders-1`).
+//!   tenant's gRPC stream by its full Keel id (`kurrent-<tenant>:orders-1`).
 //! - Names of the form `<kind>-...` with a kind of Keel's own streams (`tenant-<id>`,
 //!   `policy-<id>`, ...) are Keel's streams: readable (as JSON) by their tenant, never writable,
 //!   so no client can bypass the domain's rules.
@@ -18,7 +18,7 @@ use keel_domain::{Actor, TenantId};
 use uuid::Uuid;
 
 /// The prefix of the Keel stream ids of streams written over gRPC.
-pub const NAMESPACE: &str = "kurrent:";
+pub const NAMESPACE: &str = "kurrent-";
 
 /// The kinds of Keel's own streams (the part before the first `-` of their ids).
 const KEEL_KINDS: [&str; 10] = [
@@ -39,7 +39,7 @@ const KEEL_KINDS: [&str; 10] = [
 pub enum Target {
     /// A stream of the clients' own: its Keel stream id and the tenant its events belong to.
     Client {
-        /// The Keel stream id (`kurrent:<tenant>:<name>`).
+        /// The Keel stream id (`kurrent-<tenant>:<name>`).
         stream_id: String,
         /// The owning tenant.
         tenant: TenantId,
@@ -198,7 +198,7 @@ mod tests {
     fn an_admin_names_tenant_streams_by_their_keel_id() {
         let admin = caller(TenantId::PLATFORM);
         let tenant = TenantId::new();
-        let full = format!("kurrent:{tenant}:orders-1");
+        let full = format!("kurrent-{tenant}:orders-1");
         assert_eq!(
             admin.resolve(full.as_bytes()).unwrap(),
             Target::Client {
@@ -206,10 +206,10 @@ mod tests {
                 tenant
             }
         );
-        assert!(admin.resolve(b"kurrent:nope:x").is_err());
-        // A tenant's `kurrent:` name stays inside its own namespace.
+        assert!(admin.resolve(b"kurrent-nope:x").is_err());
+        // A tenant's `kurrent-` name stays inside its own namespace.
         let t = caller(tenant);
         let own = t.resolve(full.as_bytes()).unwrap();
-        assert_eq!(own.stream_id().unwrap(), format!("kurrent:{tenant}:{full}"));
+        assert_eq!(own.stream_id().unwrap(), format!("kurrent-{tenant}:{full}"));
     }
 }

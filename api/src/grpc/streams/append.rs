@@ -133,8 +133,8 @@ pub async fn append(
                 schema_version: 1,
                 payload: payload::encode(&ClientPayload {
                     content_type: event.content_type.clone(),
-                    data: event.data.clone(),
-                    metadata: event.metadata.clone(),
+                    data: payload::Body::new(event.data.clone()),
+                    metadata: payload::Body::new(event.metadata.clone()),
                     revision: first_revision + i as u64,
                     epoch,
                 }),

@@ -32,13 +32,14 @@ async fn two_tenants_share_a_stream_name_and_never_see_each_other(backend: Backe
     let k1 = app.tenant_key(&t1, &["*:write"]).await;
     let k2 = app.tenant_key(&t2, &["*:write"]).await;
     let (c1, c2) = (client(&app, &k1), client(&app, &k2));
-    c1.append_to_stream(
-        "orders-1",
-        &AppendToStreamOptions::default(),
-        json_event("Placed", 1),
-    )
-    .await
-    .unwrap();
+    let written = c1
+        .append_to_stream(
+            "orders-1",
+            &AppendToStreamOptions::default(),
+            json_event("Placed", 1),
+        )
+        .await
+        .unwrap();
     c2.append_to_stream(
         "orders-1",
         &AppendToStreamOptions::default(),
@@ -67,7 +68,7 @@ async fn two_tenants_share_a_stream_name_and_never_see_each_other(backend: Backe
     let admin = client(&app, &app.admin_key);
     let seen_by_admin = stream_ids(&admin).await;
     for tenant in [&t1, &t2] {
-        assert!(seen_by_admin.contains(&format!("kurrent:{tenant}:orders-1")));
+        assert!(seen_by_admin.contains(&format!("kurrent-{tenant}:orders-1")));
     }
 
     // The event is an ordinary Keel event of the tenant: in its event view over HTTP.
@@ -80,7 +81,21 @@ async fn two_tenants_share_a_stream_name_and_never_see_each_other(backend: Backe
         .filter(|e| e["event_type"] == "kurrent.Placed")
         .collect();
     assert_eq!(grpc.len(), 1, "{items:?}");
-    assert_eq!(grpc[0]["stream_id"], format!("kurrent:{t1}:orders-1"));
+    assert_eq!(grpc[0]["stream_id"], format!("kurrent-{t1}:orders-1"));
+    assert_eq!(grpc[0]["data"]["data"]["utf8"], r#"{"n":1}"#);
+    // ... and folded by the read side like any other: here, the audit trail.
+    let position = written.position.commit;
+    let audit = app
+        .get(&format!(
+            "/v1/tenants/{t1}/audit?action=kurrent.Placed&after_position={position}"
+        ))
+        .await;
+    let items = audit.body["items"].as_array().expect("audit items");
+    assert_eq!(items.len(), 1, "{:?}", audit.body);
+    assert_eq!(
+        items[0]["source_ip"], "127.0.0.1",
+        "the client's address is recorded"
+    );
 }
 
 async fn keel_streams_are_readable_as_json_and_never_writable(backend: Backend) {
