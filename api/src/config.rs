@@ -25,6 +25,8 @@
 //! | `plan_catalogue` | `KEEL_PLAN_CATALOGUE` | unset: the built-in catalogue; else a TOML file of plan prices and quotas |
 //! | `external_projections` | `KEEL_EXTERNAL_PROJECTIONS` | empty: every projection runs in the server; `usage,audit`: those run in `keel project` processes |
 //! | `grpc_listen` | `KEEL_GRPC_LISTEN` | `127.0.0.1:2113` (the KurrentDB gRPC client protocol); `off`: not served |
+//! | `grpc_tls_cert` | `KEEL_GRPC_TLS_CERT` | unset: cleartext HTTP/2; set (with `grpc_tls_key`): a PEM certificate chain, gRPC over TLS |
+//! | `grpc_tls_key` | `KEEL_GRPC_TLS_KEY` | unset; the PEM private key of `grpc_tls_cert` |
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -40,7 +42,7 @@ use std::time::Duration;
 
 /// The settings `KEEL_*` variables may set. Other `KEEL_*` variables (of tests, tools) are
 /// not settings of the server and are ignored.
-const ENV_SETTINGS: [&str; 22] = [
+const ENV_SETTINGS: [&str; 24] = [
     "listen",
     "database_url",
     "database_connections",
@@ -63,6 +65,8 @@ const ENV_SETTINGS: [&str; 22] = [
     "plan_catalogue",
     "external_projections",
     "grpc_listen",
+    "grpc_tls_cert",
+    "grpc_tls_key",
 ];
 
 /// Keel's server settings.
@@ -120,6 +124,11 @@ pub struct Settings {
     /// Address the KurrentDB (EventStoreDB) gRPC client protocol is served on (cleartext
     /// HTTP/2, port 0 picks a free one), or `off`.
     pub grpc_listen: String,
+    /// A PEM certificate chain: with `grpc_tls_key`, gRPC is served over TLS (the clients'
+    /// default `tls=true`); unset, over cleartext HTTP/2 (`tls=false`).
+    pub grpc_tls_cert: Option<PathBuf>,
+    /// The PEM private key of `grpc_tls_cert`.
+    pub grpc_tls_key: Option<PathBuf>,
 }
 
 /// Log output format.
@@ -157,6 +166,8 @@ impl Default for Settings {
             plan_catalogue: None,
             external_projections: String::new(),
             grpc_listen: "127.0.0.1:2113".into(),
+            grpc_tls_cert: None,
+            grpc_tls_key: None,
         }
     }
 }
@@ -258,7 +269,29 @@ impl Settings {
         self.catalogue()?;
         self.external_projections()?;
         self.grpc_listen()?;
+        self.grpc_tls()?;
         Ok(())
+    }
+
+    /// The gRPC server's certificate chain and private key (PEM), if TLS is configured.
+    pub fn grpc_tls(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>, ConfigError> {
+        let read = |setting: &'static str, path: &Path| {
+            std::fs::read(path).map_err(|e| ConfigError::Invalid {
+                setting,
+                reason: format!("cannot read {}: {e}", path.display()),
+            })
+        };
+        match (&self.grpc_tls_cert, &self.grpc_tls_key) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => Ok(Some((
+                read("grpc_tls_cert", cert)?,
+                read("grpc_tls_key", key)?,
+            ))),
+            (Some(_), None) | (None, Some(_)) => Err(ConfigError::Invalid {
+                setting: "grpc_tls_cert",
+                reason: "set both grpc_tls_cert and grpc_tls_key, or neither".into(),
+            }),
+        }
     }
 
     /// The address to serve gRPC on; `None` when `grpc_listen` is `off`.

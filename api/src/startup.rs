@@ -131,6 +131,7 @@ impl Application {
             Some(address) => Some(
                 crate::grpc::GrpcServer::start(
                     address,
+                    settings.grpc_tls()?,
                     state.store.clone(),
                     state.directory.clone(),
                     state.api_calls.clone(),

@@ -61,9 +61,11 @@ pub struct GrpcServer {
 }
 
 impl GrpcServer {
-    /// Binds `address` and serves the protocol until [`GrpcServer::stop`].
+    /// Binds `address` and serves the protocol until [`GrpcServer::stop`]; over TLS when
+    /// `tls` holds a PEM certificate chain and private key.
     pub async fn start(
         address: SocketAddr,
+        tls: Option<(Vec<u8>, Vec<u8>)>,
         store: Arc<dyn EventStore>,
         directory: Arc<Directory>,
         api_calls: Arc<ApiCalls>,
@@ -81,8 +83,16 @@ impl GrpcServer {
         };
         let streams = StreamsServer::new(streams::StreamsService::new(context))
             .max_decoding_message_size(MAX_MESSAGE_BYTES);
-        let router = tonic::transport::Server::builder()
-            .tcp_nodelay(true)
+        let mut builder = tonic::transport::Server::builder().tcp_nodelay(true);
+        if let Some((cert, key)) = tls {
+            // The process-wide provider, unless one is installed already (then that one).
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let identity = tonic::transport::Identity::from_pem(cert, key);
+            builder = builder
+                .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+                .context("the gRPC TLS certificate or key is not valid PEM")?;
+        }
+        let router = builder
             .layer(unoffered::UnofferedLayer)
             .add_service(streams)
             .add_service(ServerFeaturesServer::new(features::FeaturesService));

@@ -3,6 +3,7 @@
 
 mod append;
 mod delete;
+mod python;
 mod read;
 mod subscribe;
 mod support;
