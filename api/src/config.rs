@@ -131,6 +131,15 @@ pub struct Settings {
     pub grpc_tls_key: Option<PathBuf>,
 }
 
+/// The gRPC server's TLS identity, as PEM.
+#[derive(Debug, Clone)]
+pub struct GrpcTls {
+    /// The certificate chain.
+    pub cert: Vec<u8>,
+    /// The private key.
+    pub key: Vec<u8>,
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -273,8 +282,8 @@ impl Settings {
         Ok(())
     }
 
-    /// The gRPC server's certificate chain and private key (PEM), if TLS is configured.
-    pub fn grpc_tls(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>, ConfigError> {
+    /// The gRPC server's certificate chain and private key, if TLS is configured.
+    pub fn grpc_tls(&self) -> Result<Option<GrpcTls>, ConfigError> {
         let read = |setting: &'static str, path: &Path| {
             std::fs::read(path).map_err(|e| ConfigError::Invalid {
                 setting,
@@ -283,10 +292,10 @@ impl Settings {
         };
         match (&self.grpc_tls_cert, &self.grpc_tls_key) {
             (None, None) => Ok(None),
-            (Some(cert), Some(key)) => Ok(Some((
-                read("grpc_tls_cert", cert)?,
-                read("grpc_tls_key", key)?,
-            ))),
+            (Some(cert), Some(key)) => Ok(Some(GrpcTls {
+                cert: read("grpc_tls_cert", cert)?,
+                key: read("grpc_tls_key", key)?,
+            })),
             (Some(_), None) | (None, Some(_)) => Err(ConfigError::Invalid {
                 setting: "grpc_tls_cert",
                 reason: "set both grpc_tls_cert and grpc_tls_key, or neither".into(),

@@ -65,7 +65,7 @@ impl GrpcServer {
     /// `tls` holds a PEM certificate chain and private key.
     pub async fn start(
         address: SocketAddr,
-        tls: Option<(Vec<u8>, Vec<u8>)>,
+        tls: Option<crate::config::GrpcTls>,
         store: Arc<dyn EventStore>,
         directory: Arc<Directory>,
         api_calls: Arc<ApiCalls>,
@@ -84,7 +84,7 @@ impl GrpcServer {
         let streams = StreamsServer::new(streams::StreamsService::new(context))
             .max_decoding_message_size(MAX_MESSAGE_BYTES);
         let mut builder = tonic::transport::Server::builder().tcp_nodelay(true);
-        if let Some((cert, key)) = tls {
+        if let Some(crate::config::GrpcTls { cert, key }) = tls {
             // The process-wide provider, unless one is installed already (then that one).
             let _ = rustls::crypto::ring::default_provider().install_default();
             let identity = tonic::transport::Identity::from_pem(cert, key);
