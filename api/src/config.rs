@@ -400,3 +400,48 @@ impl Settings {
         Duration::from_millis(self.read_wait_ms)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_is_served_on_2113_by_default_and_can_be_switched_off() {
+        let mut settings = Settings::default();
+        assert_eq!(
+            settings.grpc_listen().unwrap(),
+            Some(SocketAddr::from(([127, 0, 0, 1], 2113)))
+        );
+        settings.grpc_listen = "OFF".into();
+        assert_eq!(settings.grpc_listen().unwrap(), None);
+        settings.grpc_listen = "localhost:2113".into();
+        assert!(settings
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("`grpc_listen`"));
+    }
+
+    #[test]
+    fn grpc_tls_needs_both_files() {
+        let settings = Settings {
+            grpc_tls_cert: Some("cert.pem".into()),
+            ..Settings::default()
+        };
+        assert!(settings
+            .grpc_tls()
+            .unwrap_err()
+            .to_string()
+            .contains("grpc_tls_key"));
+        let settings = Settings {
+            grpc_tls_cert: Some("/nonexistent/cert.pem".into()),
+            grpc_tls_key: Some("/nonexistent/key.pem".into()),
+            ..Settings::default()
+        };
+        assert!(settings
+            .grpc_tls()
+            .unwrap_err()
+            .to_string()
+            .contains("cannot read"));
+    }
+}

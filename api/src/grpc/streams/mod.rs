@@ -485,7 +485,7 @@ async fn subscription_start(
     let version = reader.store.stream_version(stream_id).await?;
     Ok(match (from, state) {
         (ReadFrom::End, _) => version,
-        (ReadFrom::Start, StreamState::Live { epoch, .. }) => epoch - 1,
+        (ReadFrom::Start, StreamState::Live { epoch, .. }) => epoch.saturating_sub(1),
         (ReadFrom::Start, StreamState::Deleted { version, .. }) => version,
         (ReadFrom::Start, _) => 0,
         (ReadFrom::Revision(r), _) => match target {
