@@ -161,6 +161,16 @@ async fn subscription_latency(client: &Client, samples: usize) -> (f64, f64) {
                 .filter(filter),
         )
         .await;
+    // The request goes out on the first read: wait for its confirmation before appending.
+    loop {
+        let first = subscription
+            .next_subscription_event()
+            .await
+            .expect("confirmed");
+        if matches!(first, eventstore::SubscriptionEvent::Confirmed(_)) {
+            break;
+        }
+    }
     // Warm up: the subscription is live once it delivers the first event.
     client
         .append_to_stream(stream.as_str(), &AppendToStreamOptions::default(), event(0))
@@ -187,6 +197,7 @@ async fn main() {
     let options = options();
     for backend in &options.backends {
         let app = spawn_app_with(*backend, |s| s.log_level = "error".into()).await;
+        eprintln!("{backend:?}: running");
         let client = client(&app);
         let mut single: Vec<Vec<f64>> = vec![Vec::new(); 3];
         let (mut batch, mut read, mut p50, mut p99) =

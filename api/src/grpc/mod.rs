@@ -83,7 +83,7 @@ impl GrpcServer {
         };
         let streams = StreamsServer::new(streams::StreamsService::new(context))
             .max_decoding_message_size(MAX_MESSAGE_BYTES);
-        let mut builder = tonic::transport::Server::builder().tcp_nodelay(true);
+        let mut builder = tonic::transport::Server::builder();
         if let Some(crate::config::GrpcTls { cert, key }) = tls {
             // The process-wide provider, unless one is installed already (then that one).
             let _ = rustls::crypto::ring::default_provider().install_default();
@@ -96,7 +96,10 @@ impl GrpcServer {
             .layer(unoffered::UnofferedLayer)
             .add_service(streams)
             .add_service(ServerFeaturesServer::new(features::FeaturesService));
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        // The builder's `tcp_nodelay` applies only to listeners it binds itself: without it
+        // on these connections, small replies wait for delayed ACKs (about 40 ms each).
+        let incoming = tonic::transport::server::TcpIncoming::from_listener(listener, true, None)
+            .map_err(|e| anyhow::anyhow!("cannot serve gRPC on {address}: {e}"))?;
         let mut shutdown = stopped;
         let task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
             let _ = shutdown.wait_for(|stop| *stop).await;
