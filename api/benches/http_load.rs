@@ -117,6 +117,7 @@ async fn measure_with(
         database_url: url.to_owned(),
         admin_key: Some(admin_key.clone().into()),
         log_level: "error".into(),
+        grpc_listen: "off".into(),
         ..Settings::default()
     };
     let app = Application::build(settings).await?;

@@ -24,6 +24,9 @@
 //! | `usage_flush_ms` | `KEEL_USAGE_FLUSH_MS` | `10000` (how often counted `api_calls` and collected access denials are appended) |
 //! | `plan_catalogue` | `KEEL_PLAN_CATALOGUE` | unset: the built-in catalogue; else a TOML file of plan prices and quotas |
 //! | `external_projections` | `KEEL_EXTERNAL_PROJECTIONS` | empty: every projection runs in the server; `usage,audit`: those run in `keel project` processes |
+//! | `grpc_listen` | `KEEL_GRPC_LISTEN` | `127.0.0.1:2113` (the KurrentDB gRPC client protocol); `off`: not served |
+//! | `grpc_tls_cert` | `KEEL_GRPC_TLS_CERT` | unset: cleartext HTTP/2; set (with `grpc_tls_key`): a PEM certificate chain, gRPC over TLS |
+//! | `grpc_tls_key` | `KEEL_GRPC_TLS_KEY` | unset; the PEM private key of `grpc_tls_cert` |
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -39,7 +42,7 @@ use std::time::Duration;
 
 /// The settings `KEEL_*` variables may set. Other `KEEL_*` variables (of tests, tools) are
 /// not settings of the server and are ignored.
-const ENV_SETTINGS: [&str; 21] = [
+const ENV_SETTINGS: [&str; 24] = [
     "listen",
     "database_url",
     "database_connections",
@@ -61,6 +64,9 @@ const ENV_SETTINGS: [&str; 21] = [
     "usage_flush_ms",
     "plan_catalogue",
     "external_projections",
+    "grpc_listen",
+    "grpc_tls_cert",
+    "grpc_tls_key",
 ];
 
 /// Keel's server settings.
@@ -115,6 +121,23 @@ pub struct Settings {
     /// Projections the server does not run, comma-separated (`usage,audit`): `keel project`
     /// processes fold them. Queries still serve them, waiting on their checkpoint rows.
     pub external_projections: String,
+    /// Address the KurrentDB (EventStoreDB) gRPC client protocol is served on (cleartext
+    /// HTTP/2, port 0 picks a free one), or `off`.
+    pub grpc_listen: String,
+    /// A PEM certificate chain: with `grpc_tls_key`, gRPC is served over TLS (the clients'
+    /// default `tls=true`); unset, over cleartext HTTP/2 (`tls=false`).
+    pub grpc_tls_cert: Option<PathBuf>,
+    /// The PEM private key of `grpc_tls_cert`.
+    pub grpc_tls_key: Option<PathBuf>,
+}
+
+/// The gRPC server's TLS identity, as PEM.
+#[derive(Debug, Clone)]
+pub struct GrpcTls {
+    /// The certificate chain.
+    pub cert: Vec<u8>,
+    /// The private key.
+    pub key: Vec<u8>,
 }
 
 /// Log output format.
@@ -151,6 +174,9 @@ impl Default for Settings {
             usage_flush_ms: 10_000,
             plan_catalogue: None,
             external_projections: String::new(),
+            grpc_listen: "127.0.0.1:2113".into(),
+            grpc_tls_cert: None,
+            grpc_tls_key: None,
         }
     }
 }
@@ -251,7 +277,42 @@ impl Settings {
         self.secret_keys()?;
         self.catalogue()?;
         self.external_projections()?;
+        self.grpc_listen()?;
+        self.grpc_tls()?;
         Ok(())
+    }
+
+    /// The gRPC server's certificate chain and private key, if TLS is configured.
+    pub fn grpc_tls(&self) -> Result<Option<GrpcTls>, ConfigError> {
+        let read = |setting: &'static str, path: &Path| {
+            std::fs::read(path).map_err(|e| ConfigError::Invalid {
+                setting,
+                reason: format!("cannot read {}: {e}", path.display()),
+            })
+        };
+        match (&self.grpc_tls_cert, &self.grpc_tls_key) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => Ok(Some(GrpcTls {
+                cert: read("grpc_tls_cert", cert)?,
+                key: read("grpc_tls_key", key)?,
+            })),
+            (Some(_), None) | (None, Some(_)) => Err(ConfigError::Invalid {
+                setting: "grpc_tls_cert",
+                reason: "set both grpc_tls_cert and grpc_tls_key, or neither".into(),
+            }),
+        }
+    }
+
+    /// The address to serve gRPC on; `None` when `grpc_listen` is `off`.
+    pub fn grpc_listen(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let value = self.grpc_listen.trim();
+        if value.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        value.parse().map(Some).map_err(|_| ConfigError::Invalid {
+            setting: "grpc_listen",
+            reason: format!("`{value}` is neither `host:port` (an IP address) nor `off`"),
+        })
     }
 
     /// The plan catalogue: the `plan_catalogue` file, parsed and checked against the meters
@@ -337,5 +398,50 @@ impl Settings {
     /// The read-your-writes wait bound.
     pub fn read_wait(&self) -> Duration {
         Duration::from_millis(self.read_wait_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_is_served_on_2113_by_default_and_can_be_switched_off() {
+        let mut settings = Settings::default();
+        assert_eq!(
+            settings.grpc_listen().unwrap(),
+            Some(SocketAddr::from(([127, 0, 0, 1], 2113)))
+        );
+        settings.grpc_listen = "OFF".into();
+        assert_eq!(settings.grpc_listen().unwrap(), None);
+        settings.grpc_listen = "localhost:2113".into();
+        assert!(settings
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("`grpc_listen`"));
+    }
+
+    #[test]
+    fn grpc_tls_needs_both_files() {
+        let settings = Settings {
+            grpc_tls_cert: Some("cert.pem".into()),
+            ..Settings::default()
+        };
+        assert!(settings
+            .grpc_tls()
+            .unwrap_err()
+            .to_string()
+            .contains("grpc_tls_key"));
+        let settings = Settings {
+            grpc_tls_cert: Some("/nonexistent/cert.pem".into()),
+            grpc_tls_key: Some("/nonexistent/key.pem".into()),
+            ..Settings::default()
+        };
+        assert!(settings
+            .grpc_tls()
+            .unwrap_err()
+            .to_string()
+            .contains("cannot read"));
     }
 }

@@ -29,6 +29,7 @@ pub mod config;
 pub mod consistency;
 pub mod database;
 pub mod error;
+pub mod grpc;
 pub mod idempotency;
 pub mod metrics;
 pub mod observe;

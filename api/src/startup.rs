@@ -51,6 +51,8 @@ pub struct Application {
     stop_flushing: tokio::sync::watch::Sender<bool>,
     closer_task: JoinHandle<()>,
     stop_closer: tokio::sync::watch::Sender<bool>,
+    /// The KurrentDB gRPC protocol server, unless switched off.
+    grpc: Option<crate::grpc::GrpcServer>,
     /// The admin key generated on this start, if one was (printed once by `keel serve`).
     pub generated_admin_key: Option<String>,
 }
@@ -125,6 +127,19 @@ impl Application {
         let relay_task = relay.map(|relay| tokio::spawn(relay.run()));
         let generated_admin_key = ensure_admin_key(&state, &settings).await?;
 
+        let grpc = match settings.grpc_listen()? {
+            Some(address) => Some(
+                crate::grpc::GrpcServer::start(
+                    address,
+                    settings.grpc_tls()?,
+                    state.store.clone(),
+                    state.directory.clone(),
+                    state.api_calls.clone(),
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let port = listener.local_addr()?.port();
@@ -139,6 +154,7 @@ impl Application {
             stop_flushing,
             closer_task,
             stop_closer,
+            grpc,
             generated_admin_key,
         })
     }
@@ -154,11 +170,19 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGTERM or Ctrl-C (or the server fails), then flushes the counted API
-    /// calls and access denials, stops the billing period closer and stops the read side: each
+    /// The port the gRPC protocol is served on, unless switched off.
+    pub fn grpc_port(&self) -> Option<u16> {
+        self.grpc.as_ref().map(|g| g.port())
+    }
+
+    /// Serves until SIGTERM or Ctrl-C (or the server fails), then stops the gRPC server
+    /// (ending live subscriptions), flushes the counted API calls and access denials, stops the billing period closer and stops the read side: each
     /// projection worker finishes its current batch.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        if let Some(grpc) = self.grpc {
+            grpc.stop().await;
+        }
         self.stop_flushing.send_replace(true);
         for (what, task) in self.flush_tasks {
             if let Err(error) = task.await {

@@ -11,6 +11,8 @@ use serde_json::Value;
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
     pub address: String,
+    /// The port the KurrentDB gRPC protocol is served on.
+    pub grpc_port: u16,
     /// A platform admin key.
     pub admin_key: String,
     /// The database (dropped with the app).
@@ -67,6 +69,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         admin_key: Some(admin_key.clone().into()),
         secret_keys: Some(TEST_SECRET_KEYS.to_owned().into()),
         log_level: "warn".into(),
+        grpc_listen: "127.0.0.1:0".into(),
         ..Settings::default()
     };
     adjust(&mut settings);
@@ -79,10 +82,12 @@ async fn start(db: TestDatabase, admin_key: String, settings: Settings) -> TestA
         .await
         .expect("the server starts");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let grpc_port = app.grpc_port().unwrap_or(0);
     let server = app.handle();
     let stopped = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        grpc_port,
         admin_key,
         db,
         client: reqwest::Client::new(),

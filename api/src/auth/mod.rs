@@ -144,23 +144,41 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let directory = req
         .app_data::<web::Data<Arc<Directory>>>()
         .expect("the directory is registered as app data");
-    let key = directory
-        .key_by_hash(&token::hash(token))
-        .filter(|key| key.is_usable_at(Utc::now()))
-        .ok_or(ApiError::Unauthorized(
-            "the API key is unknown, revoked or expired",
-        ))?;
-    if !key.is_admin() {
+    let principal = principal_for_token(directory, token).ok_or(ApiError::Unauthorized(
+        "the API key is unknown, revoked or expired",
+    ))?;
+    if !principal.is_admin() {
         // Metering: every authenticated request of a tenant's key is one `api_calls`.
         if let Some(state) = req.app_data::<web::Data<crate::state::AppState>>() {
-            state.api_calls.count(key.tenant_id);
+            state.api_calls.count(principal.tenant_id);
         }
     }
-    Ok(Principal {
+    Ok(principal)
+}
+
+/// The principal of an API key's secret, if the key is known, not revoked and not expired.
+/// Shared by every protocol Keel serves (HTTP bearer keys, gRPC basic-auth passwords).
+pub fn principal_for_token(directory: &Directory, token: &str) -> Option<Principal> {
+    let key = directory
+        .key_by_hash(&token::hash(token))
+        .filter(|key| key.is_usable_at(Utc::now()))?;
+    Some(Principal {
         key_id: key.key_id,
         tenant_id: key.tenant_id,
         scopes: key.scopes,
     })
+}
+
+#[cfg(test)]
+impl Principal {
+    /// A key of `tenant` with every scope, for unit tests of other modules.
+    pub(crate) fn for_tests(tenant: TenantId) -> Principal {
+        Principal {
+            key_id: Uuid::now_v7(),
+            tenant_id: tenant,
+            scopes: vec!["*:admin".into()],
+        }
+    }
 }
 
 #[cfg(test)]

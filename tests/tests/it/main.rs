@@ -28,6 +28,7 @@ mod cli;
 mod cli_read_models;
 mod crash;
 mod docs;
+mod grpc;
 mod handler;
 mod integration;
 mod nats;

@@ -454,6 +454,7 @@ async fn the_server_refuses_to_start_on_a_nats_server_without_jetstream() {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: db.url.clone(),
         admin_key: Some(keel_tests::app::test_admin_key().into()),
+        grpc_listen: "127.0.0.1:0".into(),
         ..Default::default()
     };
     stream.configure(&mut settings);
