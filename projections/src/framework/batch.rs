@@ -66,11 +66,25 @@ pub async fn advance(
     if let Some(failure) = current.failed {
         return Ok(Step::Failed(failure));
     }
-    let mut events = store.read_all(current.position, batch).await?;
-    if let Some(limit) = target.up_to {
+    let events = read_after(store, current.position, batch, target.up_to).await?;
+    fold(projection, store, db, target, current.position, &events).await
+}
+
+/// The batch of the log after `position`, within the bound `up_to`.
+pub(crate) async fn read_after(
+    store: &Arc<dyn EventStore>,
+    position: u64,
+    batch: usize,
+    up_to: Option<u64>,
+) -> Result<Vec<RecordedEvent>, ProjectionError> {
+    if up_to.is_some_and(|limit| position >= limit) {
+        return Ok(Vec::new());
+    }
+    let mut events = store.read_all(position, batch).await?;
+    if let Some(limit) = up_to {
         events.retain(|e| e.global_position <= limit);
     }
-    fold(projection, store, db, target, current.position, &events).await
+    Ok(events)
 }
 
 /// Applies `events`, read from any source, as the batch following checkpoint `from`: the

@@ -7,14 +7,14 @@
 //! checkpoint. An interrupted blue/green rebuild resumes where it stopped (its generation and
 //! checkpoint are recorded), and a failing event stops it with the event named.
 
-use super::batch::{fold, Step, Target};
+use super::batch::{fold, read_after, Step, Target};
 use super::checkpoint::{
     self, create_generation, create_indexes, drop_generation, generations_in, point_views, Indexes,
 };
 use crate::db::{Backend, Tx};
 use crate::error::ProjectionError;
 use crate::projection::Projection;
-use keel_commands::store::{EventStore, RecordedEvent};
+use keel_commands::store::EventStore;
 use sqlx::Row;
 use std::sync::Arc;
 
@@ -160,23 +160,6 @@ async fn resume_at(
         }),
         None => Ok(current.position),
     }
-}
-
-/// The batch after `position`, within the target's bound.
-async fn read_after(
-    store: &Arc<dyn EventStore>,
-    position: u64,
-    batch: usize,
-    up_to: Option<u64>,
-) -> Result<Vec<RecordedEvent>, ProjectionError> {
-    if up_to.is_some_and(|limit| position >= limit) {
-        return Ok(Vec::new());
-    }
-    let mut events = store.read_all(position, batch).await?;
-    if let Some(limit) = up_to {
-        events.retain(|e| e.global_position <= limit);
-    }
-    Ok(events)
 }
 
 /// The generation a blue/green rebuild fills: the one an interrupted rebuild left (its
