@@ -123,6 +123,19 @@ enum ReadFrom {
 
 type ReplyStream = BoxStream<'static, Result<ReadResp, Status>>;
 
+/// The [`Expected`] of a request's `expected_stream_revision`: append, delete and tombstone
+/// requests each have their own generated enum `E` with the same four variants.
+macro_rules! expected_revision {
+    ($e:ident, $value:expr) => {
+        match $value {
+            Some($e::Revision(r)) => Expected::Exact(r),
+            Some($e::NoStream(_)) => Expected::NoStream,
+            Some($e::StreamExists(_)) => Expected::StreamExists,
+            Some($e::Any(_)) | None => Expected::Any,
+        }
+    };
+}
+
 #[tonic::async_trait]
 impl Streams for StreamsService {
     type ReadStream = ReplyStream;
@@ -204,12 +217,7 @@ impl Streams for StreamsService {
         };
         let request = Request::from_parts(metadata, extensions, ());
         let writer = self.writer(&request, options.stream_identifier.as_ref())?;
-        let expected = match options.expected_stream_revision {
-            Some(E::Revision(r)) => Expected::Exact(r),
-            Some(E::NoStream(_)) => Expected::NoStream,
-            Some(E::StreamExists(_)) => Expected::StreamExists,
-            Some(E::Any(_)) | None => Expected::Any,
-        };
+        let expected = expected_revision!(E, options.expected_stream_revision);
         let mut events = Vec::new();
         let mut bytes = 0;
         while let Some(message) = messages.message().await? {
@@ -245,12 +253,7 @@ impl Streams for StreamsService {
         use pb::delete_resp::{Position, PositionOption};
         let options = request.get_ref().options.clone().unwrap_or_default();
         let writer = self.writer(&request, options.stream_identifier.as_ref())?;
-        let expected = match options.expected_stream_revision {
-            Some(E::Revision(r)) => Expected::Exact(r),
-            Some(E::NoStream(_)) => Expected::NoStream,
-            Some(E::StreamExists(_)) => Expected::StreamExists,
-            Some(E::Any(_)) | None => Expected::Any,
-        };
+        let expected = expected_revision!(E, options.expected_stream_revision);
         let position = append::mark(&*self.ctx.store, &writer, expected, Marker::Deleted).await?;
         Ok(Response::new(pb::DeleteResp {
             position_option: Some(match position {
@@ -271,12 +274,7 @@ impl Streams for StreamsService {
         use pb::tombstone_resp::{Position, PositionOption};
         let options = request.get_ref().options.clone().unwrap_or_default();
         let writer = self.writer(&request, options.stream_identifier.as_ref())?;
-        let expected = match options.expected_stream_revision {
-            Some(E::Revision(r)) => Expected::Exact(r),
-            Some(E::NoStream(_)) => Expected::NoStream,
-            Some(E::StreamExists(_)) => Expected::StreamExists,
-            Some(E::Any(_)) | None => Expected::Any,
-        };
+        let expected = expected_revision!(E, options.expected_stream_revision);
         let position =
             append::mark(&*self.ctx.store, &writer, expected, Marker::Tombstoned).await?;
         Ok(Response::new(pb::TombstoneResp {
