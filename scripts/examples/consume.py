@@ -103,7 +103,9 @@ async def main():
         while args.count is None or received < args.count:
             try:
                 msgs = await sub.fetch(batch=100, timeout=1.0)
-            except nats.errors.TimeoutError:
+            except asyncio.TimeoutError:
+                # nats-py raises its own TimeoutError (a subclass) or, when the deadline runs
+                # out between its two pull requests, a plain asyncio.TimeoutError.
                 idle += 1.0
                 if idle >= args.idle:
                     break
