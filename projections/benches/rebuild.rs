@@ -1,8 +1,8 @@
 //! The read-side benchmark: rebuild throughput of each projection from a stored log, next to
 //! the raw `read_all` rate of the same run, and query latency on the built read models.
 //!
-//! `cargo bench -p keel-projections --bench rebuild -- [--events N] [--backend sqlite|postgres|all] [--runs R] [--mode blue-green|reset] [--keel PATH]`
-//! (defaults: 1,000,000 events, all backends, 3 runs; `scripts/bench-read-side` builds the
+//! `cargo bench -p keel-projections --bench rebuild -- [--events N] [--backend sqlite|postgres|all] [--runs R] [--mode blue-green|reset] [--batch B] [--keel PATH]`
+//! (defaults: 1,000,000 events, all backends, 3 runs, batches of `REBUILD_BATCH`; `scripts/bench-read-side` builds the
 //! `keel` binary and passes `--keel`). PostgreSQL is the server at
 //! `KEEL_BENCH_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`); the benchmark
 //! creates a database `keel_bench_<uuid>` there and drops it at the end. SQLite runs in a
@@ -32,6 +32,8 @@ use keel_commands::store::{
 use keel_domain::usage::{UsageEvent, UsageRecorded};
 use keel_domain::{Actor, TenantId};
 use keel_projections::audit::{self, AuditFilter};
+use keel_projections::framework::rebuild::rebuild_projection;
+use keel_projections::framework::worker::REBUILD_BATCH;
 use keel_projections::RebuildMode;
 use rand::Rng;
 use std::collections::BTreeMap;
@@ -64,6 +66,11 @@ async fn main() -> Result<()> {
         Some("reset") => RebuildMode::Reset,
         Some(_) => bail!("--mode must be blue-green or reset"),
     };
+    let batch = flag("--batch")
+        .map(|v| v.parse())
+        .transpose()?
+        .unwrap_or(REBUILD_BATCH);
+    let mode = How { mode, batch };
     println!(
         "events: {events}, runs: {runs}, rebuilds: {mode:?}, cores: {}",
         std::thread::available_parallelism()?.get()
@@ -106,12 +113,19 @@ async fn admin(server: &str, sql: &str) -> Result<()> {
     Ok(())
 }
 
+/// How the benchmark rebuilds: the mode, and events per batch.
+#[derive(Debug, Clone, Copy)]
+struct How {
+    mode: RebuildMode,
+    batch: usize,
+}
+
 async fn bench(
     backend: &str,
     url: &str,
     events: usize,
     runs: usize,
-    mode: RebuildMode,
+    mode: How,
     keel: Option<&str>,
 ) -> Result<()> {
     let store = open(url, &StoreOptions::default()).await?;
@@ -234,9 +248,10 @@ async fn read_all(store: &Arc<dyn EventStore>) -> Result<Duration> {
     Ok(started.elapsed())
 }
 
-async fn rebuild(store: &Arc<dyn EventStore>, name: &str, mode: RebuildMode) -> Result<Duration> {
+async fn rebuild(store: &Arc<dyn EventStore>, name: &str, how: How) -> Result<Duration> {
+    let projection = keel_projections::projection(name)?;
     let started = Instant::now();
-    keel_projections::rebuild(store, name, mode, |_| {}).await?;
+    rebuild_projection(&projection, store, how.mode, how.batch, |_| {}).await?;
     Ok(started.elapsed())
 }
 

@@ -10,8 +10,10 @@
 //!   how stored events look to clients.
 //! - [`streams`]: the Streams service; [`filter`]: server-side filters.
 //! - [`features`]: ServerFeatures; [`unoffered`]: `UNIMPLEMENTED` for the rest.
+//! - [`connection`]: the accepted connections (prompt ACKs for clients that leave Nagle on).
 
 pub mod auth;
+pub mod connection;
 pub mod convert;
 pub mod error;
 pub mod features;
@@ -24,6 +26,7 @@ pub mod unoffered;
 
 use crate::usage_meter::ApiCalls;
 use anyhow::Context as _;
+use futures::TryStreamExt as _;
 use keel_commands::store::EventStore;
 use keel_projections::Directory;
 use proto::server_features::server_features_server::ServerFeaturesServer;
@@ -45,6 +48,8 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 pub struct Context {
     /// The event store.
     pub store: Arc<dyn EventStore>,
+    /// Writes client events to it.
+    pub appender: Arc<streams::append::Appender>,
     /// The API keys.
     pub directory: Arc<Directory>,
     /// The tenants' metered API calls.
@@ -76,6 +81,7 @@ impl GrpcServer {
         let port = listener.local_addr()?.port();
         let (stop, stopped) = watch::channel(false);
         let context = Context {
+            appender: Arc::new(streams::append::Appender::new(store.clone())),
             store,
             directory,
             api_calls,
@@ -99,7 +105,8 @@ impl GrpcServer {
         // The builder's `tcp_nodelay` applies only to listeners it binds itself: without it
         // on these connections, small replies wait for delayed ACKs (about 40 ms each).
         let incoming = tonic::transport::server::TcpIncoming::from_listener(listener, true, None)
-            .map_err(|e| anyhow::anyhow!("cannot serve gRPC on {address}: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("cannot serve gRPC on {address}: {e}"))?
+            .map_ok(connection::Connection::from);
         let mut shutdown = stopped;
         let task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
             let _ = shutdown.wait_for(|stop| *stop).await;

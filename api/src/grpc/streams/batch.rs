@@ -2,7 +2,7 @@
 //! correlation id (options in the first, `is_final` on the last), each answered once with its
 //! correlation id, stream and expected position echoed.
 
-use super::append::{self, Appended, Proposed, Writer};
+use super::append::{Appended, Appender, Proposed, Writer};
 use super::expected::Expected;
 use super::{proposed, MAX_APPEND_BYTES};
 use crate::grpc::error::GrpcError;
@@ -15,7 +15,6 @@ use crate::grpc::proto::streams::batch_append_resp::{
 };
 use crate::grpc::proto::streams::{BatchAppendReq, BatchAppendResp};
 use futures::Stream;
-use keel_commands::store::EventStore;
 use prost::Message;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,7 +33,7 @@ struct Pending {
 
 /// Runs a session: answers each batch when its last chunk arrives.
 pub fn run<F>(
-    store: Arc<dyn EventStore>,
+    appender: Arc<Appender>,
     mut messages: Streaming<BatchAppendReq>,
     writer_for: F,
 ) -> impl Stream<Item = Result<BatchAppendResp, Status>> + Send
@@ -83,7 +82,7 @@ where
             let result = match refused {
                 Some(error) => Err(error),
                 None => match writer_for(options.stream_identifier.as_ref()) {
-                    Ok(writer) => append::append(&*store, &writer, expected, &batch.events).await,
+                    Ok(writer) => appender.append(&writer, expected, &batch.events).await,
                     Err(error) => Err(error),
                 },
             };

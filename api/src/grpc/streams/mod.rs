@@ -241,7 +241,7 @@ impl Streams for StreamsService {
                 m.data,
             )?);
         }
-        let outcome = append::append(&*self.ctx.store, &writer, expected, &events).await?;
+        let outcome = self.ctx.appender.append(&writer, expected, &events).await?;
         Ok(Response::new(append_reply(outcome, expected)))
     }
 
@@ -254,7 +254,11 @@ impl Streams for StreamsService {
         let options = request.get_ref().options.clone().unwrap_or_default();
         let writer = self.writer(&request, options.stream_identifier.as_ref())?;
         let expected = expected_revision!(E, options.expected_stream_revision);
-        let position = append::mark(&*self.ctx.store, &writer, expected, Marker::Deleted).await?;
+        let position = self
+            .ctx
+            .appender
+            .mark(&writer, expected, Marker::Deleted)
+            .await?;
         Ok(Response::new(pb::DeleteResp {
             position_option: Some(match position {
                 Some(p) => PositionOption::Position(Position {
@@ -275,8 +279,11 @@ impl Streams for StreamsService {
         let options = request.get_ref().options.clone().unwrap_or_default();
         let writer = self.writer(&request, options.stream_identifier.as_ref())?;
         let expected = expected_revision!(E, options.expected_stream_revision);
-        let position =
-            append::mark(&*self.ctx.store, &writer, expected, Marker::Tombstoned).await?;
+        let position = self
+            .ctx
+            .appender
+            .mark(&writer, expected, Marker::Tombstoned)
+            .await?;
         Ok(Response::new(pb::TombstoneResp {
             position_option: Some(match position {
                 Some(p) => PositionOption::Position(Position {
@@ -301,7 +308,7 @@ impl Streams for StreamsService {
         let service = self.clone();
         let writer_for = move |stream: Option<&StreamIdentifier>| service.writer(&auth, stream);
         Ok(Response::new(
-            batch::run(self.ctx.store.clone(), messages, writer_for).boxed(),
+            batch::run(self.ctx.appender.clone(), messages, writer_for).boxed(),
         ))
     }
 }
