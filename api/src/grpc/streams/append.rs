@@ -134,12 +134,10 @@ impl Appender {
                 return Ok(*state);
             }
         }
-        let state = StreamState::load(self.store.as_ref(), stream_id).await;
-        match state {
-            Ok(state) => self.remembered().put(stream_id.to_owned(), state),
-            Err(_) => self.remembered().pop(stream_id),
-        };
-        state
+        // On an error, `append` and `mark` forget what was remembered.
+        let state = StreamState::load(self.store.as_ref(), stream_id).await?;
+        self.remembered().put(stream_id.to_owned(), state);
+        Ok(state)
     }
 
     fn remembered(&self) -> std::sync::MutexGuard<'_, LruCache<String, StreamState>> {
@@ -378,9 +376,13 @@ mod tests {
     use super::*;
     use keel_commands::store::{open, StoreOptions};
 
-    async fn store(dir: &tempfile::TempDir) -> Arc<dyn EventStore> {
+    /// Two appenders on one new store (the directory holds it), and a writer of one stream.
+    async fn two_processes() -> (tempfile::TempDir, Appender, Appender, Writer) {
+        let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/keel.db", dir.path().display());
-        open(&url, &StoreOptions::default()).await.unwrap()
+        let store = open(&url, &StoreOptions::default()).await.unwrap();
+        let (one, two) = (Appender::new(store.clone()), Appender::new(store));
+        (dir, one, two, writer())
     }
 
     fn writer() -> Writer {
@@ -421,10 +423,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_state_made_stale_by_another_process_is_read_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
-        let (one, two) = (Appender::new(store.clone()), Appender::new(store));
-        let writer = writer();
+        let (_dir, one, two, writer) = two_processes().await;
         assert_eq!(
             revision(append(&one, &writer, Expected::NoStream).await.unwrap()),
             Some(0)
@@ -457,10 +456,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_stream_tombstoned_by_another_process_refuses_every_write() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
-        let (one, two) = (Appender::new(store.clone()), Appender::new(store));
-        let writer = writer();
+        let (_dir, one, two, writer) = two_processes().await;
         one.append(&writer, Expected::Any, &[event()])
             .await
             .unwrap();
@@ -476,10 +472,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_stream_deleted_by_another_process_goes_on_from_the_next_revision() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
-        let (one, two) = (Appender::new(store.clone()), Appender::new(store));
-        let writer = writer();
+        let (_dir, one, two, writer) = two_processes().await;
         one.append(&writer, Expected::Any, &[event(), event()])
             .await
             .unwrap();
