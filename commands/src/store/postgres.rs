@@ -18,7 +18,9 @@
 //! and the counter row is locked only for the insert and the commit's WAL flush, not across the
 //! network. If the assumption was wrong (a conflict, a replayed event id, a claim already taken),
 //! the function writes nothing and the group is decided again on locked rows, which gives every
-//! caller its exact answer.
+//! caller its exact answer. Appends that leave the version open (`Any`, `StreamExists`) take
+//! the same path, planned on the version the store last saw the stream at
+//! ([`super::known_versions`]; a stream it has not seen is assumed new).
 //!
 //! ## Live notification
 //! Commits wake local followers at once. Other processes learn of them through a coalesced
@@ -30,6 +32,7 @@ use super::envelope::{AppendResult, EventMetadata, ExpectedVersion, RecordedEven
 use super::error::StoreError;
 use super::group_commit::{resolve, GroupCommit, GroupWriter, Resolved};
 use super::head::Head;
+use super::known_versions::KnownVersions;
 use super::plan::{plan_group, GroupPlan, Outcome, StoredId};
 use super::snapshot::Snapshot;
 use super::EventStore;
@@ -41,6 +44,7 @@ use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tracing::warn;
@@ -81,11 +85,13 @@ impl PostgresStore {
             .await?;
         let head = Head::new(position as u64);
         let (local_commits, committed) = watch::channel(0u64);
+        let known = Arc::new(KnownVersions::default());
         let appender = GroupCommit::start(
             (0..writers)
                 .map(|_| PgWriter {
                     pool: pool.clone(),
                     local_commits: local_commits.clone(),
+                    known: known.clone(),
                 })
                 .collect(),
             head.clone(),
@@ -333,6 +339,8 @@ fn parse_source_ip(text: Option<String>, position: i64) -> Result<Option<IpAddr>
 struct PgWriter {
     pool: PgPool,
     local_commits: watch::Sender<u64>,
+    /// Shared by the writers, so a stream written by one is planned right by the next.
+    known: Arc<KnownVersions>,
 }
 
 /// A transaction lost a race to another one that created one of its streams or stored one of
@@ -365,30 +373,35 @@ impl GroupWriter for PgWriter {
 }
 
 impl PgWriter {
-    /// The fast path, one round trip: when every append names the exact version its streams
-    /// must be at (as the command handler's do), plan the group on those versions and no
-    /// stored ids, and let `keel_append_expecting` check that assumption as it writes, in
-    /// autocommit. `None` if the group does not qualify or the assumption was wrong (a
-    /// conflict, a replay, a refusal): the group is then decided again on locked rows, which
-    /// gives every caller the exact answer.
+    /// The fast path, one round trip: plan the group on the versions its streams are assumed
+    /// at (the exact versions the appends name, as the command handler's do, or else the
+    /// versions last seen) and no stored ids, and let `keel_append_expecting` check that
+    /// assumption as it writes, in autocommit. `None` if the plan refuses an append or the
+    /// assumption was wrong (a conflict, a replay, a stream moved by another process): the
+    /// group is then decided again on locked rows, which gives every caller the exact answer.
     async fn try_expected(
         &self,
         units: &[&[StreamAppend]],
     ) -> Result<Option<(Vec<Resolved>, u64)>, StoreError> {
-        let Some(assumed) = assumed_versions(units) else {
-            return Ok(None);
-        };
+        let assumed = assumed_versions(units, &self.known);
         let plan = plan_group(units, &assumed, &HashMap::new());
         if plan.rows.is_empty() || !plan.outcomes.iter().all(|o| matches!(o, Outcome::Write(_))) {
             return Ok(None);
         }
         match append_expecting(&self.pool, &plan, &assumed).await? {
             Ok(base) => {
+                self.remember_written(&plan);
                 let end = base + plan.rows.len() as u64;
                 Ok(Some((resolve(plan.outcomes, base), end)))
             }
             Err(_) => Ok(None),
         }
+    }
+
+    /// Remembers the versions a committed plan left its streams at.
+    fn remember_written(&self, plan: &GroupPlan<'_>) {
+        self.known
+            .remember(plan.stream_versions.iter().map(|(s, v, _)| (*s, *v)));
     }
 
     /// The general path: lock the streams, look up the event ids, decide every append exactly
@@ -454,6 +467,8 @@ impl PgWriter {
         })
         .collect();
 
+        self.known
+            .remember(versions.iter().map(|(s, v)| (s.as_str(), *v)));
         let plan = plan_group(units, &versions, &stored);
         if plan.rows.is_empty() {
             tx.rollback().await?;
@@ -466,6 +481,7 @@ impl PgWriter {
             return Ok(Err(LostRace));
         };
         tx.commit().await?;
+        self.remember_written(&plan);
         Ok(Ok((
             resolve(plan.outcomes, base),
             base + plan.rows.len() as u64,
@@ -473,23 +489,28 @@ impl PgWriter {
     }
 }
 
-/// The version each stream of the group must be at for every append to succeed as asked, or
-/// `None` if an append leaves it open (`Any`, `StreamExists`). A stream's first append in the
-/// group decides; absent means "no stream".
-fn assumed_versions(units: &[&[StreamAppend]]) -> Option<HashMap<String, u64>> {
+/// The version each stream of the group is assumed at: the one its first append in the group
+/// names, or for an append that leaves it open (`Any`, `StreamExists`) the one last seen.
+/// Absent means "no stream", which is also the guess for a stream not seen yet.
+fn assumed_versions(units: &[&[StreamAppend]], known: &KnownVersions) -> HashMap<String, u64> {
     let mut seen: HashSet<&str> = HashSet::new();
     let mut versions = HashMap::new();
     for append in units.iter().flat_map(|u| u.iter()) {
+        if !seen.insert(append.stream_id.as_str()) {
+            continue;
+        }
         let version = match append.expected {
             ExpectedVersion::Exact(version) => version,
             ExpectedVersion::NoStream => 0,
-            ExpectedVersion::Any | ExpectedVersion::StreamExists => return None,
+            ExpectedVersion::Any | ExpectedVersion::StreamExists => {
+                known.get(&append.stream_id).unwrap_or(0)
+            }
         };
-        if seen.insert(append.stream_id.as_str()) && version > 0 {
+        if version > 0 {
             versions.insert(append.stream_id.clone(), version);
         }
     }
-    Some(versions)
+    versions
 }
 
 /// Writes a planned group with `keel_append_expecting` (see its migration): moves each stream
@@ -625,20 +646,26 @@ mod tests {
             vec![append("b", ExpectedVersion::Exact(0))],
         ];
         let units: Vec<&[StreamAppend]> = units.iter().map(Vec::as_slice).collect();
-        let assumed = assumed_versions(&units).expect("every append names its version");
+        let assumed = assumed_versions(&units, &KnownVersions::default());
         // Absent means "no stream": the claim and `b` are planned as new streams.
         assert_eq!(assumed, HashMap::from([("a".to_string(), 3)]));
     }
 
     #[test]
-    fn a_group_with_an_open_expectation_takes_the_locked_path() {
+    fn an_open_expectation_assumes_the_version_last_seen() {
+        let known = KnownVersions::default();
+        known.remember([("b", 7), ("a", 9)]);
         for open in [ExpectedVersion::Any, ExpectedVersion::StreamExists] {
             let units = [
                 vec![append("a", ExpectedVersion::Exact(3))],
-                vec![append("b", open)],
+                vec![append("b", open), append("unseen", open)],
             ];
             let units: Vec<&[StreamAppend]> = units.iter().map(Vec::as_slice).collect();
-            assert_eq!(assumed_versions(&units), None);
+            // The exact version wins over the one seen; a stream not seen is assumed new.
+            assert_eq!(
+                assumed_versions(&units, &known),
+                HashMap::from([("a".to_string(), 3), ("b".to_string(), 7)])
+            );
         }
     }
 }

@@ -63,12 +63,14 @@ static TABLES: &[TableSpec] = &[
             &["tenant_id", "entity_type", "entity_id"],
             &["tenant_id", "action"],
         ],
+        updated_in_place: false,
     },
     TableSpec {
         base: "audit_heads",
         columns: &[("tenant_id", C::Text), ("seq", C::Int), ("hash", C::Text)],
         key: &["tenant_id"],
         indexes: &[],
+        updated_in_place: false,
     },
     TableSpec {
         base: "audit_chain_checkpoints",
@@ -80,12 +82,14 @@ static TABLES: &[TableSpec] = &[
         ],
         key: &["tenant_id", "seq"],
         indexes: &[],
+        updated_in_place: false,
     },
     TableSpec {
         base: "audit_entities",
         columns: &[("entity_key", C::Text), ("state_json", C::Text)],
         key: &["entity_key"],
         indexes: &[],
+        updated_in_place: false,
     },
 ];
 

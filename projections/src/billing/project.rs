@@ -26,6 +26,7 @@ static TABLES: &[TableSpec] = &[
         ],
         key: &["tenant_id", "position"],
         indexes: &[],
+        updated_in_place: false,
     },
     TableSpec {
         base: "billing_invoices",
@@ -43,6 +44,7 @@ static TABLES: &[TableSpec] = &[
         ],
         key: &["tenant_id", "invoice_id"],
         indexes: &[&["tenant_id", "period"]],
+        updated_in_place: false,
     },
     TableSpec {
         base: "billing_credit_notes",
@@ -57,6 +59,7 @@ static TABLES: &[TableSpec] = &[
         ],
         key: &["tenant_id", "invoice_id", "credit_note_id"],
         indexes: &[],
+        updated_in_place: false,
     },
 ];
 

@@ -12,8 +12,11 @@ use tokio::sync::watch;
 /// Events per batch (one transaction each) of a live worker: small enough that a batch
 /// commits within milliseconds, so read-your-writes waits stay short.
 pub const DEFAULT_BATCH: usize = 1000;
-/// Events per batch of a rebuild, where throughput matters more than latency.
-pub const REBUILD_BATCH: usize = 5000;
+/// Events per batch of a rebuild, where throughput matters more than latency: the larger the
+/// batch, the more samples fold into one row (usage) and the fewer statements per event. On
+/// PostgreSQL 50,000 took the usage rebuild from 47,000 to 77,000 events/s and the audit one
+/// from 55,000 to 77,000; 100,000 gained little more and held twice the memory.
+pub const REBUILD_BATCH: usize = 50_000;
 /// How long an idle worker waits for a wake-up before looking anyway: wake-ups from other
 /// processes are coalesced and may be lost, this bounds the delay.
 pub(crate) const FALLBACK_POLL: Duration = Duration::from_millis(500);

@@ -37,6 +37,7 @@ static TABLES: &[TableSpec] = &[
         ],
         key: &["tenant_id", "position", "kind"],
         indexes: &[&["at"]],
+        updated_in_place: false,
     },
     TableSpec {
         base: "report_policy_events",
@@ -54,6 +55,7 @@ static TABLES: &[TableSpec] = &[
         ],
         key: &["owner_id", "position"],
         indexes: &[],
+        updated_in_place: false,
     },
     TableSpec {
         base: "report_denials",
@@ -74,6 +76,7 @@ static TABLES: &[TableSpec] = &[
         ],
         key: &["tenant_id", "position", "idx"],
         indexes: &[&["tenant_id", "decided_at"]],
+        updated_in_place: false,
     },
     TableSpec {
         base: "report_denial_batches",
@@ -87,6 +90,7 @@ static TABLES: &[TableSpec] = &[
         ],
         key: &["tenant_id", "position"],
         indexes: &[&["tenant_id", "to_at"]],
+        updated_in_place: false,
     },
 ];
 

@@ -84,7 +84,7 @@ impl Granularity {
         }
     }
 
-    /// The name usage buckets are kept under.
+    /// The granularity's name: `hour`, `day` or `month`.
     pub fn as_str(self) -> &'static str {
         match self {
             Granularity::Day => "day",

@@ -8,9 +8,11 @@
 //! month with no member change still counts the tenant's seats.
 
 use super::range::{Granularity, ReportRange};
-use crate::db::{fetch_all, micros, Param};
+use crate::db::{fetch_all, from_micros, micros, Param};
 use crate::error::ProjectionError;
-use crate::usage::meters::{Aggregation, METERS};
+use crate::usage::meters::{
+    bucket_start, kept_end, kept_granularity, period_sql, Aggregation, METERS,
+};
 use chrono::{DateTime, Utc};
 use keel_commands::store::Database;
 use keel_domain::TenantId;
@@ -45,35 +47,51 @@ pub async fn usage_trend(
     granularity: Granularity,
 ) -> Result<Vec<MeterTrend>, ProjectionError> {
     let periods = range.periods(granularity);
+    let name = granularity.as_str();
+    let (kept, period) = (kept_granularity(name), period_sql(name));
     let first = micros(periods[0]);
-    let end = micros(range.to);
-    let granularity_param = Param::Text(granularity.as_str().to_owned());
+    let end = kept_end(name, range.to);
+    let kept_param = Param::Text(kept.to_owned());
     let (params, tenant_condition) = scoped(
         tenant,
-        vec![
-            granularity_param.clone(),
-            Param::Int(first),
-            Param::Int(end),
-        ],
+        vec![kept_param.clone(), Param::Int(first), Param::Int(end)],
     );
-    let (baseline_params, baseline_condition) =
-        scoped(tenant, vec![granularity_param, Param::Int(first)]);
-    let gauges = METERS
-        .iter()
-        .filter(|m| m.aggregation == Aggregation::Latest)
-        .map(|m| format!("'{}'", m.name))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let (baseline_params, baseline_condition) = scoped(tenant, vec![kept_param, Param::Int(first)]);
+    let gauges = meter_list(|a| *a == Aggregation::Latest);
+    let maxima = meter_list(|a| *a == Aggregation::Max);
+    // Per tenant and period first (a tenant's peak in a day is the largest of its hours, not
+    // their sum), then summed over tenants.
     let summed: Vec<(String, i64, i64, i64)> = fetch_all(
         db,
         &format!(
-            "SELECT meter, bucket, CAST(SUM(value) AS BIGINT), CAST(SUM(events) AS BIGINT) \
-             FROM usage_totals WHERE granularity = $1 AND bucket >= $2 AND bucket < $3 \
-             AND meter NOT IN ({gauges}) {tenant_condition} GROUP BY meter, bucket"
+            "SELECT meter, period, CAST(SUM(value) AS BIGINT), CAST(SUM(events) AS BIGINT) FROM \
+             (SELECT meter, {period} AS period, \
+              CASE WHEN meter IN ({maxima}) THEN MAX(value) ELSE SUM(value) END AS value, \
+              SUM(events) AS events FROM usage_totals \
+              WHERE granularity = $1 AND bucket >= $2 AND bucket < $3 \
+              AND meter NOT IN ({gauges}) {tenant_condition} \
+              GROUP BY tenant_id, meter, {period}) per_tenant GROUP BY meter, period"
         ),
         &params,
     )
     .await?;
+    // A period read from finer buckets counts its distinct values again: the sum of its
+    // hours' distinct users would count a user once per hour.
+    let distinct: Vec<(String, i64, i64)> = if kept == name {
+        Vec::new()
+    } else {
+        fetch_all(
+            db,
+            &format!(
+                "SELECT meter, period, CAST(SUM(n) AS BIGINT) FROM \
+                 (SELECT meter, {period} AS period, COUNT(DISTINCT value) AS n FROM usage_unique \
+                  WHERE granularity = $1 AND bucket >= $2 AND bucket < $3 {tenant_condition} \
+                  GROUP BY tenant_id, meter, {period}) per_tenant GROUP BY meter, period"
+            ),
+            &params,
+        )
+        .await?
+    };
     let gauge_rows: Vec<(String, String, i64, i64, i64)> = fetch_all(
         db,
         &format!(
@@ -84,7 +102,7 @@ pub async fn usage_trend(
         &params,
     )
     .await?;
-    // Each tenant's gauge values before the range: the latest period before its start.
+    // Each tenant's gauge values before the range: the latest bucket before its start.
     let baselines: Vec<(String, String, i64)> = fetch_all(
         db,
         &format!(
@@ -108,9 +126,14 @@ pub async fn usage_trend(
         .iter()
         .map(|m| (m.name, vec![(0, 0); periods.len()]))
         .collect();
-    for (meter, bucket, value, events) in summed {
-        if let (Some(series), Some(&i)) = (totals.get_mut(meter.as_str()), index.get(&bucket)) {
+    for (meter, period, value, events) in summed {
+        if let (Some(series), Some(&i)) = (totals.get_mut(meter.as_str()), index.get(&period)) {
             series[i] = (value, events);
+        }
+    }
+    for (meter, period, value) in distinct {
+        if let (Some(series), Some(&i)) = (totals.get_mut(meter.as_str()), index.get(&period)) {
+            series[i].0 = value;
         }
     }
     // Gauges: per tenant and meter, the value in force in each period, summed over tenants.
@@ -122,8 +145,11 @@ pub async fn usage_trend(
         let entry = gauge_series
             .entry((tenant, meter))
             .or_insert_with(|| (0, vec![None; periods.len()]));
-        if let Some(&i) = index.get(&bucket) {
-            entry.1[i] = Some((value, events));
+        // Buckets in order, so a period's last bucket gives its value; samples add up.
+        let start = micros(bucket_start(name, from_micros(bucket)));
+        if let Some(&i) = index.get(&start) {
+            let earlier = entry.1[i].map_or(0, |(_, events)| events);
+            entry.1[i] = Some((value, earlier + events));
         }
     }
     for ((_, meter), (baseline, samples)) in gauge_series {
@@ -159,6 +185,20 @@ pub async fn usage_trend(
 /// A tenant's gauge: its value before the range, and its (value, samples) in each period
 /// that has a sample.
 type GaugeSeries = (i64, Vec<Option<(i64, i64)>>);
+
+/// The quoted names of the meters whose aggregation `is`, for `IN (...)`; `NULL` (matching
+/// nothing) when there is none.
+fn meter_list(is: impl Fn(&Aggregation) -> bool) -> String {
+    let names: Vec<String> = METERS
+        .iter()
+        .filter(|m| is(&m.aggregation))
+        .map(|m| format!("'{}'", m.name))
+        .collect();
+    match names.is_empty() {
+        true => "NULL".into(),
+        false => names.join(", "),
+    }
+}
 
 /// `params` with the tenant appended when there is one, and the condition naming it.
 fn scoped(tenant: Option<TenantId>, mut params: Vec<Param>) -> (Vec<Param>, String) {

@@ -1,7 +1,7 @@
 //! The usage projection: samples folded into per-period totals, tenants' plans, seats and
 //! quota overrides, and threshold alerts (an outbox published as events after commit).
 
-use super::meters::{bucket_start, meter, period_of, Aggregation, Meter, GRANULARITIES};
+use super::meters::{bucket_start, meter, period_of, Aggregation, Meter, KEPT_GRANULARITIES};
 use crate::db::{fetch_in, insert_rows, micros, Param, Tx};
 use crate::error::ProjectionError;
 use crate::projection::{ColumnType as C, Projection, TableSpec, Tables};
@@ -36,6 +36,7 @@ static TABLES: &[TableSpec] = &[
         ],
         key: &["tenant_id", "meter", "granularity", "bucket"],
         indexes: &[],
+        updated_in_place: true,
     },
     TableSpec {
         base: "usage_unique",
@@ -48,12 +49,14 @@ static TABLES: &[TableSpec] = &[
         ],
         key: &["tenant_id", "meter", "granularity", "bucket", "value"],
         indexes: &[],
+        updated_in_place: false,
     },
     TableSpec {
         base: "usage_tenants",
         columns: &[("tenant_id", C::Text), ("plan", C::Text), ("seats", C::Int)],
         key: &["tenant_id"],
         indexes: &[],
+        updated_in_place: false,
     },
     TableSpec {
         base: "usage_overrides",
@@ -64,6 +67,7 @@ static TABLES: &[TableSpec] = &[
         ],
         key: &["tenant_id", "meter"],
         indexes: &[],
+        updated_in_place: false,
     },
     TableSpec {
         base: "usage_alerts",
@@ -78,6 +82,7 @@ static TABLES: &[TableSpec] = &[
         ],
         key: &["tenant_id", "meter", "period", "percent"],
         indexes: &[&["published"]],
+        updated_in_place: false,
     },
 ];
 
@@ -319,7 +324,7 @@ async fn fold_samples(
     let mut months = BTreeSet::new();
     for sample in samples {
         let at = micros(sample.at);
-        for granularity in GRANULARITIES {
+        for granularity in KEPT_GRANULARITIES {
             let bucket = micros(bucket_start(granularity, sample.at));
             let key = (
                 sample.tenant.clone(),

@@ -1,7 +1,9 @@
 //! Usage queries: a meter's usage over a time range at a granularity, a month's usage of every
 //! meter, and quota status.
 
-use super::meters::{bucket_start, Aggregation, METERS};
+use super::meters::{
+    bucket_start, kept_end, kept_granularity, meter, period_sql, Aggregation, METERS,
+};
 use super::project::stored_plan;
 use crate::db::{from_micros, micros};
 use crate::error::ProjectionError;
@@ -11,7 +13,7 @@ use keel_domain::billing::Catalogue;
 use keel_domain::tenant::Plan;
 use keel_domain::TenantId;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// One period's usage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,33 +27,76 @@ pub struct UsagePoint {
 }
 
 /// A tenant's usage of `meter` in periods of `granularity` (`hour`, `day`, `month`) starting
-/// in `[from, to)`, oldest first.
+/// in `[from, to)`, oldest first. Days are folded from their hours (see
+/// [`KEPT_GRANULARITIES`](super::meters::KEPT_GRANULARITIES)).
 pub async fn usage(
     db: &Database,
     tenant: TenantId,
-    meter: &str,
+    meter_name: &str,
     granularity: &str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<UsagePoint>, ProjectionError> {
-    let rows: Vec<(i64, i64, i64)> = crate::with_pool!(db, pool => {
-        sqlx::query_as("SELECT bucket, value, events FROM usage_totals WHERE tenant_id = $1 AND meter = $2 AND granularity = $3 AND bucket >= $4 AND bucket < $5 ORDER BY bucket")
-            .bind(tenant.to_string())
-            .bind(meter)
-            .bind(granularity)
-            .bind(micros(bucket_start(granularity, from)))
-            .bind(micros(to))
+    let aggregation = meter(meter_name).map_or(Aggregation::Sum, |m| m.aggregation);
+    let kept = kept_granularity(granularity);
+    let (tenant_id, first, end) = (
+        tenant.to_string(),
+        micros(bucket_start(granularity, from)),
+        kept_end(granularity, to),
+    );
+    let rows: Vec<(i64, i64, i64, i64)> = crate::with_pool!(db, pool => {
+        sqlx::query_as("SELECT bucket, value, events, latest_at FROM usage_totals WHERE tenant_id = $1 AND meter = $2 AND granularity = $3 AND bucket >= $4 AND bucket < $5 ORDER BY bucket")
+            .bind(&tenant_id)
+            .bind(meter_name)
+            .bind(kept)
+            .bind(first)
+            .bind(end)
             .fetch_all(pool)
             .await?
     });
-    Ok(rows
-        .into_iter()
-        .map(|(bucket, value, events)| UsagePoint {
-            start: from_micros(bucket),
-            value,
-            events,
+    // (point, the latest sample time folded into it)
+    let mut points: Vec<(UsagePoint, i64)> = Vec::new();
+    for (bucket, value, events, latest_at) in rows {
+        let start = bucket_start(granularity, from_micros(bucket));
+        match points.last_mut() {
+            Some((point, latest)) if point.start == start => {
+                point.events += events;
+                point.value = match aggregation {
+                    Aggregation::Count | Aggregation::Sum => point.value.saturating_add(value),
+                    Aggregation::Max => point.value.max(value),
+                    Aggregation::Latest if latest_at >= *latest => value,
+                    // Distinct counts are counted again below; a gauge keeps its latest value.
+                    Aggregation::Latest | Aggregation::UniqueCount(_) => point.value,
+                };
+                *latest = (*latest).max(latest_at);
+            }
+            _ => points.push((
+                UsagePoint {
+                    start,
+                    value,
+                    events,
+                },
+                latest_at,
+            )),
+        }
+    }
+    let mut points: Vec<UsagePoint> = points.into_iter().map(|(point, _)| point).collect();
+    if matches!(aggregation, Aggregation::UniqueCount(_)) && kept != granularity {
+        // Distinct values of the period, not the sum of its hours' distinct values.
+        let sql = format!(
+            "SELECT {period} AS period, COUNT(DISTINCT value) FROM usage_unique WHERE tenant_id = $1 AND meter = $2 AND granularity = $3 AND bucket >= $4 AND bucket < $5 GROUP BY {period}",
+            period = period_sql(granularity)
+        );
+        let distinct: HashMap<i64, i64> = crate::with_pool!(db, pool => {
+            sqlx::query_as::<_, (i64, i64)>(&sql).bind(&tenant_id).bind(meter_name).bind(kept).bind(first).bind(end).fetch_all(pool).await?
         })
-        .collect())
+        .into_iter()
+        .collect();
+        for point in &mut points {
+            point.value = distinct.get(&micros(point.start)).copied().unwrap_or(0);
+        }
+    }
+    Ok(points)
 }
 
 /// A meter's quota for a tenant in the billing month.

@@ -34,8 +34,9 @@ async fn a_follower_misses_nothing_while_several_processes_append(backend: Backe
     };
 
     // One writer process expects any version, the other exact versions (the command handler's
-    // way, which PostgreSQL writes in one round trip): both paths commit interleaved, and on the
-    // streams they share, exact appends meet commits of the other process.
+    // way): on the streams they share, each meets commits of the other process, so exact
+    // versions conflict and the any-writer's remembered versions go stale, and PostgreSQL's
+    // one-round-trip and locked paths commit interleaved.
     let writers: Vec<_> = [None, Some("--exact")]
         .into_iter()
         .map(|mode| {

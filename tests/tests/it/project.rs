@@ -406,8 +406,10 @@ async fn republished_messages_are_absorbed_also_across_a_restart(backend: Backen
     let part_way = {
         let store = store.clone();
         async move {
-            while position(&store, "audit").await < 30 {
-                tokio::time::sleep(Duration::from_millis(10)).await;
+            // Early and often: under a loaded machine the consumer must not reach the head
+            // before the stop is noticed.
+            while position(&store, "audit").await < 10 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
             }
         }
     };

@@ -12,6 +12,7 @@ both_backends!(
     a_partly_stored_append_is_an_idempotency_conflict,
     read_all_pages_through_the_log_in_position_order,
     sixty_four_concurrent_writers_to_one_stream_lose_no_update,
+    open_appends_from_two_stores_on_one_database_lose_no_update,
     reopening_an_existing_database_keeps_its_events,
     a_subscription_catches_up_then_follows_live,
     every_event_has_a_json_view,
@@ -298,6 +299,57 @@ async fn sixty_four_concurrent_writers_to_one_stream_lose_no_update(backend: Bac
         .iter()
         .enumerate()
         .all(|(i, e)| e.stream_version == i as u64 + 1));
+}
+
+/// Two store objects on one database stand in for two processes. Each remembers the versions
+/// it last wrote its streams at and plans `Any` appends on them; the other's appends make those
+/// guesses stale, and a stale guess must still end in a correct, gap-free version.
+async fn open_appends_from_two_stores_on_one_database_lose_no_update(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let stores = [db.open().await, db.open().await];
+    // Taking turns: every append but the first meets a stream the other store moved.
+    for turn in 0..6u64 {
+        let result = stores[turn as usize % 2]
+            .append("shared", ExpectedVersion::Any, vec![sample_event("t.turn")])
+            .await
+            .unwrap();
+        assert_eq!(result.stream_version, turn + 1);
+    }
+    stores[1]
+        .append(
+            "other",
+            ExpectedVersion::NoStream,
+            vec![sample_event("t.turn")],
+        )
+        .await
+        .unwrap();
+    // Both at once, eight tasks each, on the same two streams.
+    let tasks: Vec<_> = (0..16usize)
+        .map(|task| {
+            let store = stores[task % 2].clone();
+            tokio::spawn(async move {
+                for i in 0..10 {
+                    let stream = ["shared", "other"][(task + i) % 2];
+                    let expected = [ExpectedVersion::Any, ExpectedVersion::StreamExists][i % 2];
+                    store
+                        .append(stream, expected, vec![sample_event("t.both")])
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    // 6 turns + 80 on "shared", 1 + 80 on "other", each stream's versions without a gap.
+    for (stream, count) in [("shared", 86), ("other", 81)] {
+        let events = stores[0].read_stream(stream, 1, 1000).await.unwrap();
+        let versions: Vec<u64> = events.iter().map(|e| e.stream_version).collect();
+        assert_eq!(versions, (1..=count).collect::<Vec<_>>(), "{stream}");
+        assert_eq!(stores[1].stream_version(stream).await.unwrap(), count);
+    }
+    assert_eq!(stores[1].read_all(0, 1000).await.unwrap().len(), 167);
 }
 
 async fn reopening_an_existing_database_keeps_its_events(backend: Backend) {

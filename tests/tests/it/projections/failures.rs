@@ -33,6 +33,7 @@ static FLAKY_TABLES: &[TableSpec] = &[TableSpec {
     ],
     key: &["applied"],
     indexes: &[],
+    updated_in_place: false,
 }];
 
 #[async_trait]

@@ -12,7 +12,10 @@ use keel_tests::{Backend, TestDatabase};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-both_backends!(usage_totals_are_exact_per_period_and_rebuild_identically);
+both_backends!(
+    usage_totals_are_exact_per_period_and_rebuild_identically,
+    days_are_read_from_their_hours_for_every_aggregation
+);
 
 async fn usage_totals_are_exact_per_period_and_rebuild_identically(backend: Backend) {
     let db = TestDatabase::create(backend).await;
@@ -74,7 +77,6 @@ async fn usage_totals_are_exact_per_period_and_rebuild_identically(backend: Back
     assert_eq!(
         rows,
         vec![
-            ("day".into(), micros(at(0, 0)), 22, 3),
             ("hour".into(), micros(at(10, 0)), 15, 2),
             ("hour".into(), micros(at(11, 0)), 7, 1),
             (
@@ -84,6 +86,23 @@ async fn usage_totals_are_exact_per_period_and_rebuild_identically(backend: Back
                 3
             ),
         ]
+    );
+    // Days are kept as their hours and read whole.
+    let day = keel_projections::usage::usage(
+        &store.database(),
+        tenant(0),
+        "compute_seconds",
+        "day",
+        at(0, 0),
+        at(10, 30),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        day.iter()
+            .map(|p| (p.start, p.value, p.events))
+            .collect::<Vec<_>>(),
+        vec![(at(0, 0), 22, 3)]
     );
     // 8,000 of the free plan's 10,000 api_calls: the 80% threshold, once.
     let alerts_sql =
@@ -115,5 +134,102 @@ async fn usage_totals_are_exact_per_period_and_rebuild_identically(backend: Back
         1,
         "a rebuild raises no threshold event again"
     );
+    workers.stop().await;
+}
+
+/// Each aggregation folds a day's hours its own way: a sum adds them, a maximum takes the
+/// largest, a gauge the latest sample, and a distinct count counts each value once per day,
+/// not once per hour.
+async fn days_are_read_from_their_hours_for_every_aggregation(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    let workers = Workers::start(store.clone(), keel_projections::registry())
+        .await
+        .unwrap();
+    let at = |d, h| Utc.with_ymd_and_hms(2026, 11, d, h, 30, 0).unwrap();
+    let sample = |meter: &str, quantity, time, key: &str, user: Option<&str>| {
+        let properties = user
+            .map(|u| BTreeMap::from([("user_id".to_string(), u.to_string())]))
+            .unwrap_or_default();
+        UsageRecorded::new(meter, quantity, time, key, properties, Utc::now()).unwrap()
+    };
+    let samples = vec![
+        sample("active_users", 1, at(3, 9), "u1", Some("ada")),
+        sample("active_users", 1, at(3, 9), "u2", Some("bob")),
+        sample("active_users", 1, at(3, 14), "u3", Some("ada")),
+        sample("active_users", 1, at(4, 1), "u4", Some("ada")),
+        sample("peak_connections", 5, at(3, 9), "p1", None),
+        sample("peak_connections", 9, at(3, 14), "p2", None),
+        sample("peak_connections", 3, at(3, 20), "p3", None),
+        sample("storage_bytes", 100, at(3, 20), "s1", None),
+        sample("storage_bytes", 50, at(3, 9), "s2", None),
+        sample("storage_bytes", 70, at(4, 2), "s3", None),
+        sample("compute_seconds", 4, at(3, 23), "c1", None),
+        sample("compute_seconds", 6, at(4, 0), "c2", None),
+    ];
+    let metadata = EventMetadata::new(tenant(0), Actor::System("test".into()));
+    let head = record(&store, tenant(0), metadata, samples).await.unwrap();
+    assert!(
+        workers
+            .wait_for("usage", head, Duration::from_secs(10))
+            .await
+    );
+    let midnight = |d| Utc.with_ymd_and_hms(2026, 11, d, 0, 0, 0).unwrap();
+    for (meter, expected) in [
+        ("active_users", vec![(2, 3), (1, 1)]),
+        ("peak_connections", vec![(9, 3)]),
+        ("storage_bytes", vec![(100, 2), (70, 1)]),
+        ("compute_seconds", vec![(4, 1), (6, 1)]),
+    ] {
+        let days = keel_projections::usage::usage(
+            &store.database(),
+            tenant(0),
+            meter,
+            "day",
+            midnight(3),
+            midnight(5),
+        )
+        .await
+        .unwrap();
+        let starts: Vec<_> = [midnight(3), midnight(4)]
+            .into_iter()
+            .take(expected.len())
+            .collect();
+        assert_eq!(
+            days.iter().map(|p| p.start).collect::<Vec<_>>(),
+            starts,
+            "{meter}"
+        );
+        assert_eq!(
+            days.iter().map(|p| (p.value, p.events)).collect::<Vec<_>>(),
+            expected,
+            "{meter}"
+        );
+    }
+    // The platform's trend by day: the same folds, summed over tenants (one tenant here).
+    let range =
+        keel_projections::reports::range::ReportRange::new(midnight(3), midnight(5)).unwrap();
+    let trends = keel_projections::reports::trend::usage_trend(
+        &store.database(),
+        None,
+        &range,
+        keel_projections::reports::range::Granularity::Day,
+    )
+    .await
+    .unwrap();
+    let trend = |meter: &str| {
+        trends
+            .iter()
+            .find(|t| t.meter == meter)
+            .unwrap()
+            .points
+            .iter()
+            .map(|p| (p.value, p.events))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(trend("active_users"), vec![(2, 3), (1, 1)]);
+    assert_eq!(trend("peak_connections"), vec![(9, 3), (0, 0)]);
+    assert_eq!(trend("storage_bytes"), vec![(100, 2), (70, 1)]);
+    assert_eq!(trend("compute_seconds"), vec![(4, 1), (6, 1)]);
     workers.stop().await;
 }
