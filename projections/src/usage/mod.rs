@@ -5,8 +5,10 @@
 //! - [`project`]: the projection. Samples come from `usage.recorded` events (ingested, or the
 //!   API's flushed `api_calls` counts) and from Keel's own events (members make `seats`,
 //!   started runs `workflow_runs`, delivery outcomes `webhook_deliveries`).
+//! - `alerts`: which thresholds a batch crosses, sample by sample.
 //! - [`query`]: usage over a range at a granularity, and quota status.
 
+mod alerts;
 pub mod meters;
 pub mod project;
 pub mod query;

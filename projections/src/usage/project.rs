@@ -1,7 +1,8 @@
 //! The usage projection: samples folded into per-period totals, tenants' plans, seats and
 //! quota overrides, and threshold alerts (an outbox published as events after commit).
 
-use super::meters::{bucket_start, meter, period_of, Aggregation, Meter, KEPT_GRANULARITIES};
+use super::alerts;
+use super::meters::{bucket_start, meter, Aggregation, Meter, KEPT_GRANULARITIES};
 use crate::db::{fetch_in, insert_rows, micros, Param, Tx};
 use crate::error::ProjectionError;
 use crate::projection::{ColumnType as C, Projection, TableSpec, Tables};
@@ -99,12 +100,14 @@ impl UsageProjection {
     }
 }
 
-struct Sample {
-    tenant: String,
-    meter: &'static Meter,
-    at: DateTime<Utc>,
-    quantity: i64,
-    unique: Option<String>,
+/// One sample of a meter, from a usage event or derived from another event.
+pub(super) struct Sample {
+    pub(super) tenant: String,
+    pub(super) meter: &'static Meter,
+    pub(super) at: DateTime<Utc>,
+    pub(super) quantity: i64,
+    /// The counted property's value, for a distinct-count meter.
+    pub(super) unique: Option<String>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -267,8 +270,9 @@ impl Projection for UsageProjection {
             "ON CONFLICT (tenant_id) DO UPDATE SET plan = excluded.plan, seats = excluded.seats",
         )
         .await?;
-        let touched = fold_samples(tx, tables, &samples).await?;
-        raise_alerts(tx, tables, &self.catalogue, &tenants, &touched).await
+        let before = alerts::before(tx, tables, &samples).await?;
+        fold_samples(tx, tables, &samples).await?;
+        alerts::raise(tx, tables, &self.catalogue, &tenants, &samples, &before).await
     }
 
     async fn after_commit(
@@ -313,15 +317,14 @@ async fn set_override(
     }
 }
 
-/// Adds the samples to every granularity's totals; returns the month buckets touched.
+/// Adds the samples to every kept granularity's totals.
 async fn fold_samples(
     tx: &mut Tx,
     tables: Tables,
     samples: &[Sample],
-) -> Result<BTreeSet<(String, &'static str, i64)>, ProjectionError> {
+) -> Result<(), ProjectionError> {
     let mut totals: BTreeMap<BucketKey, Total> = BTreeMap::new();
     let mut uniques: BTreeSet<(BucketKey, String)> = BTreeSet::new();
-    let mut months = BTreeSet::new();
     for sample in samples {
         let at = micros(sample.at);
         for granularity in KEPT_GRANULARITIES {
@@ -345,9 +348,6 @@ async fn fold_samples(
                 }
             }
             total.latest_at = total.latest_at.max(at);
-            if granularity == "month" {
-                months.insert((sample.tenant.clone(), sample.meter.name, bucket));
-            }
         }
     }
     let table = tables.name("usage_totals");
@@ -430,109 +430,7 @@ async fn fold_samples(
             });
         }
     }
-    Ok(months)
-}
-
-/// Records an alert (once per tenant, meter, month and threshold) for every touched month
-/// whose usage reached a threshold of its quota.
-async fn raise_alerts(
-    tx: &mut Tx,
-    tables: Tables,
-    catalogue: &Catalogue,
-    tenants: &HashMap<String, (String, i64)>,
-    months: &BTreeSet<(String, &'static str, i64)>,
-) -> Result<(), ProjectionError> {
-    if months.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<String> = months
-        .iter()
-        .map(|(t, _, _)| t.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let overrides: HashMap<(String, String), i64> = fetch_in::<(String, String, i64)>(
-        tx,
-        &format!(
-            "SELECT tenant_id, meter, quota FROM {} WHERE tenant_id IN ",
-            tables.name("usage_overrides")
-        ),
-        &ids,
-    )
-    .await?
-    .into_iter()
-    .map(|(t, m, q)| ((t, m), q))
-    .collect();
-    // The touched meters narrow the lookup to the key's first three columns: by tenant alone
-    // it would read every hour and day bucket of each tenant, a scan that grows with the table.
-    // Meter names are declared identifiers (letters and `_`), safe to write as literals.
-    let meters: BTreeSet<&str> = months.iter().map(|(_, m, _)| *m).collect();
-    let meter_list = meters
-        .iter()
-        .map(|m| format!("'{m}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let used: HashMap<(String, String, i64), i64> = fetch_in::<(String, String, i64, i64)>(
-        tx,
-        &format!(
-            "SELECT tenant_id, meter, bucket, value FROM {} \
-             WHERE granularity = 'month' AND meter IN ({meter_list}) AND tenant_id IN ",
-            tables.name("usage_totals")
-        ),
-        &ids,
-    )
-    .await?
-    .into_iter()
-    .map(|(t, m, b, v)| ((t, m, b), v))
-    .collect();
-    let mut rows = Vec::new();
-    for (tenant, m, bucket) in months {
-        let plan = tenants
-            .get(tenant)
-            .map_or(Plan::Free, |(plan, _)| stored_plan(plan));
-        let quota = overrides
-            .get(&(tenant.clone(), (*m).to_owned()))
-            .copied()
-            .or_else(|| {
-                catalogue
-                    .quota(plan, m)
-                    .map(|q| q.min(i64::MAX as u64) as i64)
-            });
-        let (Some(quota), Some(value)) =
-            (quota, used.get(&(tenant.clone(), (*m).to_owned(), *bucket)))
-        else {
-            continue;
-        };
-        for percent in THRESHOLDS {
-            if quota > 0 && value.saturating_mul(100) >= quota.saturating_mul(percent) {
-                rows.push(vec![
-                    Param::Text(tenant.clone()),
-                    Param::Text((*m).into()),
-                    Param::Text(period_of(crate::db::from_micros(*bucket))),
-                    Param::Int(percent),
-                    Param::Int(quota),
-                    Param::Int(*value),
-                    Param::Int(0),
-                ]);
-            }
-        }
-    }
-    insert_rows(
-        tx,
-        &tables.name("usage_alerts"),
-        &[
-            "tenant_id",
-            "meter",
-            "period",
-            "percent",
-            "quota",
-            "used",
-            "published",
-        ],
-        &rows,
-        "ON CONFLICT DO NOTHING",
-    )
-    .await
+    Ok(())
 }
 
 /// A plan as `usage_tenants` stores it; a row written before the tenant's creation was folded

@@ -1,0 +1,348 @@
+//! Quota alerts: which thresholds a batch's samples cross, and the usage at each crossing.
+//!
+//! Each touched month is followed sample by sample, in log order, from its total before the
+//! batch; an alert records the month's usage right after the sample that reached the
+//! threshold. The rows are therefore the same however the log is cut into batches (a live
+//! worker's 1,000 events or a rebuild's 50,000), and a gauge that crosses a threshold and
+//! falls back within one batch (seats) still raises its alert.
+
+use super::meters::{bucket_start, Aggregation};
+use super::project::{stored_plan, Sample, THRESHOLDS};
+use crate::db::{fetch_in, from_micros, insert_rows, micros, Param, Tx};
+use crate::error::ProjectionError;
+use crate::projection::Tables;
+use keel_domain::billing::Catalogue;
+use keel_domain::tenant::Plan;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// A tenant's meter in the billing month starting at the bucket (microseconds).
+type MonthKey = (String, &'static str, i64);
+
+/// The touched months as they stood before the batch.
+#[derive(Default)]
+pub(super) struct Before {
+    /// Each month's value and latest sample time.
+    totals: HashMap<MonthKey, (i64, i64)>,
+    /// Distinct values each month of a distinct-count meter already holds.
+    distinct: HashSet<(MonthKey, String)>,
+}
+
+/// One threshold reached.
+#[derive(Debug, PartialEq, Eq)]
+struct Crossing {
+    key: MonthKey,
+    percent: i64,
+    quota: i64,
+    used: i64,
+}
+
+fn month_of(sample: &Sample) -> MonthKey {
+    (
+        sample.tenant.clone(),
+        sample.meter.name,
+        micros(bucket_start("month", sample.at)),
+    )
+}
+
+/// Reads the months `samples` touch as they are before the batch is folded in.
+pub(super) async fn before(
+    tx: &mut Tx,
+    tables: Tables,
+    samples: &[Sample],
+) -> Result<Before, ProjectionError> {
+    let mut before = Before::default();
+    if samples.is_empty() {
+        return Ok(before);
+    }
+    let tenants: Vec<String> = samples
+        .iter()
+        .map(|s| s.tenant.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // Meter names are declared identifiers (letters and `_`), safe to write as literals; they
+    // narrow the look-up to the key's first columns instead of every bucket of each tenant.
+    let list = |meters: BTreeSet<&str>| {
+        meters
+            .iter()
+            .map(|m| format!("'{m}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let meters = list(samples.iter().map(|s| s.meter.name).collect());
+    let rows: Vec<(String, String, i64, i64, i64)> = fetch_in(
+        tx,
+        &format!(
+            "SELECT tenant_id, meter, bucket, value, latest_at FROM {} \
+             WHERE granularity = 'month' AND meter IN ({meters}) AND tenant_id IN ",
+            tables.name("usage_totals")
+        ),
+        &tenants,
+    )
+    .await?;
+    let months: HashSet<MonthKey> = samples.iter().map(month_of).collect();
+    for (tenant, meter, bucket, value, latest_at) in rows {
+        if let Some(key) = months.get(&(tenant, declared(&meter), bucket)) {
+            before.totals.insert(key.clone(), (value, latest_at));
+        }
+    }
+    let counted: BTreeSet<&str> = samples
+        .iter()
+        .filter(|s| matches!(s.meter.aggregation, Aggregation::UniqueCount(_)))
+        .map(|s| s.meter.name)
+        .collect();
+    if !counted.is_empty() {
+        let rows: Vec<(String, String, i64, String)> = fetch_in(
+            tx,
+            &format!(
+                "SELECT tenant_id, meter, bucket, value FROM {} \
+                 WHERE granularity = 'month' AND meter IN ({}) AND tenant_id IN ",
+                tables.name("usage_unique"),
+                list(counted)
+            ),
+            &tenants,
+        )
+        .await?;
+        for (tenant, meter, bucket, value) in rows {
+            if let Some(key) = months.get(&(tenant, declared(&meter), bucket)) {
+                before.distinct.insert((key.clone(), value));
+            }
+        }
+    }
+    Ok(before)
+}
+
+/// A stored meter name as the declared `&'static str` (an unknown one matches no month).
+fn declared(meter: &str) -> &'static str {
+    super::meters::meter(meter).map_or("", |m| m.name)
+}
+
+/// Follows each month from `before` through `samples` in order and names the first sample at
+/// which its usage reached each threshold of its quota.
+fn crossings(
+    samples: &[Sample],
+    before: &Before,
+    quota: impl Fn(&str, &str) -> Option<i64>,
+) -> Vec<Crossing> {
+    // Per month: value, latest sample time, distinct values added, thresholds reached.
+    type Running = (i64, i64, HashSet<String>, BTreeSet<i64>);
+    let mut months: HashMap<MonthKey, Running> = HashMap::new();
+    let mut found = Vec::new();
+    for sample in samples {
+        let key = month_of(sample);
+        let Some(quota) = quota(&sample.tenant, sample.meter.name).filter(|q| *q > 0) else {
+            continue;
+        };
+        let (value, latest_at, added, reached) = months.entry(key.clone()).or_insert_with(|| {
+            let (value, latest_at) = before.totals.get(&key).copied().unwrap_or((0, 0));
+            (value, latest_at, HashSet::new(), BTreeSet::new())
+        });
+        let at = micros(sample.at);
+        match sample.meter.aggregation {
+            Aggregation::Count => *value += 1,
+            Aggregation::Sum => *value = value.saturating_add(sample.quantity),
+            Aggregation::Max => *value = (*value).max(sample.quantity),
+            // The sample with the latest time gives a gauge's value, as in the totals.
+            Aggregation::Latest if at >= *latest_at => *value = sample.quantity,
+            Aggregation::Latest => {}
+            Aggregation::UniqueCount(_) => {
+                let distinct = sample.unique.clone().unwrap_or_default();
+                if !before.distinct.contains(&(key.clone(), distinct.clone()))
+                    && added.insert(distinct)
+                {
+                    *value += 1;
+                }
+            }
+        }
+        *latest_at = (*latest_at).max(at);
+        for percent in THRESHOLDS {
+            if !reached.contains(&percent)
+                && value.saturating_mul(100) >= quota.saturating_mul(percent)
+            {
+                reached.insert(percent);
+                found.push(Crossing {
+                    key: key.clone(),
+                    percent,
+                    quota,
+                    used: *value,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// Records an alert (once per tenant, meter, month and threshold: an earlier batch's row
+/// stays) for every threshold the batch's samples reached, with quotas from the tenants'
+/// plans (as of the batch's end) or their overrides.
+pub(super) async fn raise(
+    tx: &mut Tx,
+    tables: Tables,
+    catalogue: &Catalogue,
+    tenants: &HashMap<String, (String, i64)>,
+    samples: &[Sample],
+    before: &Before,
+) -> Result<(), ProjectionError> {
+    if samples.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = samples
+        .iter()
+        .map(|s| s.tenant.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let overrides: HashMap<(String, String), i64> = fetch_in::<(String, String, i64)>(
+        tx,
+        &format!(
+            "SELECT tenant_id, meter, quota FROM {} WHERE tenant_id IN ",
+            tables.name("usage_overrides")
+        ),
+        &ids,
+    )
+    .await?
+    .into_iter()
+    .map(|(t, m, q)| ((t, m), q))
+    .collect();
+    let quota = |tenant: &str, meter: &str| {
+        let plan = tenants
+            .get(tenant)
+            .map_or(Plan::Free, |(plan, _)| stored_plan(plan));
+        overrides
+            .get(&(tenant.to_owned(), meter.to_owned()))
+            .copied()
+            .or_else(|| {
+                catalogue
+                    .quota(plan, meter)
+                    .map(|q| q.min(i64::MAX as u64) as i64)
+            })
+    };
+    let rows: Vec<Vec<Param>> = crossings(samples, before, quota)
+        .into_iter()
+        .map(|c| {
+            let (tenant, meter, bucket) = c.key;
+            vec![
+                Param::Text(tenant),
+                Param::Text(meter.into()),
+                Param::Text(super::meters::period_of(from_micros(bucket))),
+                Param::Int(c.percent),
+                Param::Int(c.quota),
+                Param::Int(c.used),
+                Param::Int(0),
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        &tables.name("usage_alerts"),
+        &[
+            "tenant_id",
+            "meter",
+            "period",
+            "percent",
+            "quota",
+            "used",
+            "published",
+        ],
+        &rows,
+        "ON CONFLICT DO NOTHING",
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::meters::meter;
+    use chrono::{TimeZone, Utc};
+
+    fn sample(name: &str, quantity: i64, minute: u32, unique: Option<&str>) -> Sample {
+        Sample {
+            tenant: "t".into(),
+            meter: meter(name).unwrap(),
+            at: Utc.with_ymd_and_hms(2026, 11, 3, 10, minute, 0).unwrap(),
+            quantity,
+            unique: unique.map(str::to_owned),
+        }
+    }
+
+    /// The months after `samples`, as the next batch would read them.
+    fn after(samples: &[Sample], mut before: Before) -> Before {
+        for s in samples {
+            let key = month_of(s);
+            let (value, latest_at) = before.totals.get(&key).copied().unwrap_or((0, 0));
+            let at = micros(s.at);
+            let value = match s.meter.aggregation {
+                Aggregation::Count => value + 1,
+                Aggregation::Sum => value + s.quantity,
+                Aggregation::Max => value.max(s.quantity),
+                Aggregation::Latest if at >= latest_at => s.quantity,
+                Aggregation::Latest => value,
+                Aggregation::UniqueCount(_) => {
+                    let new = before
+                        .distinct
+                        .insert((key.clone(), s.unique.clone().unwrap()));
+                    value + i64::from(new)
+                }
+            };
+            before.totals.insert(key, (value, latest_at.max(at)));
+        }
+        before
+    }
+
+    #[test]
+    fn crossings_do_not_depend_on_where_the_batches_end() {
+        let samples = vec![
+            sample("compute_seconds", 30, 0, None),
+            sample("compute_seconds", 55, 1, None),
+            sample("active_users", 1, 2, Some("ada")),
+            sample("active_users", 1, 3, Some("ada")),
+            sample("active_users", 1, 4, Some("bob")),
+            sample("seats", 10, 5, None),
+            sample("seats", 4, 6, None),
+            sample("compute_seconds", 40, 7, None),
+        ];
+        let quota = |_: &str, meter: &str| match meter {
+            "compute_seconds" => Some(100),
+            "active_users" => Some(2),
+            "seats" => Some(10),
+            _ => None,
+        };
+        let whole = crossings(&samples, &Before::default(), quota);
+        let used = |c: &[Crossing]| {
+            c.iter()
+                .map(|c| (c.key.1, c.percent, c.used))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            used(&whole),
+            vec![
+                ("compute_seconds", 80, 85),
+                ("active_users", 80, 2),
+                ("active_users", 100, 2),
+                ("seats", 80, 10),
+                ("seats", 100, 10),
+                ("compute_seconds", 100, 125),
+            ]
+        );
+        for cut in 1..samples.len() {
+            let (first, second) = samples.split_at(cut);
+            let earlier = crossings(first, &Before::default(), quota);
+            let later = crossings(second, &after(first, Before::default()), quota);
+            // An earlier batch's row stays (ON CONFLICT DO NOTHING).
+            let later: Vec<Crossing> = later
+                .into_iter()
+                .filter(|c| {
+                    !earlier
+                        .iter()
+                        .any(|e| (e.key.1, e.percent) == (c.key.1, c.percent))
+                })
+                .collect();
+            let mut split = [used(&earlier), used(&later)].concat();
+            let mut expected = used(&whole);
+            split.sort();
+            expected.sort();
+            assert_eq!(split, expected, "cut after {cut}");
+        }
+    }
+}
