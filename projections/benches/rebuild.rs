@@ -11,8 +11,9 @@
 //! The log: `N` events, half of them audited (`test.happened`, over 1,000 tenants) and half
 //! usage samples (`usage.recorded` of `compute_seconds`, over the same tenants, spread over
 //! 30 days). Each run: `read_all` of the whole log in pages of 1,000; a rebuild of `audit`
-//! (one audit row per audited event) and of `usage`, blue/green as `keel replay` does by
-//! default (`--mode reset` for a reset-and-replay of the live tables instead). Rates are events of
+//! (one audit row per audited event), of `usage`, and of `billing` and `reports` (which no
+//! event of this log concerns: their rate is that of reading and skipping), blue/green as
+//! `keel replay` does by default (`--mode reset` for a reset-and-replay of the live tables instead). Rates are events of
 //! the whole log per second (each projection reads all of it). Then 1,000 queries each:
 //! usage of one tenant by day over 30 days, and an audit page (100 records, filtered by
 //! action) of one tenant at a random cursor; p50 and p99. Figures are medians over the runs.
@@ -137,11 +138,13 @@ async fn bench(
     );
     keel_projections::setup(&store).await?;
     let (mut read, mut audit_rate, mut usage_rate) = (Vec::new(), Vec::new(), Vec::new());
-    let mut cli_rate = Vec::new();
+    let (mut billing_rate, mut reports_rate, mut cli_rate) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         read.push(rate(events, read_all(&store).await?));
         audit_rate.push(rate(events, rebuild(&store, "audit", mode).await?));
         usage_rate.push(rate(events, rebuild(&store, "usage", mode).await?));
+        billing_rate.push(rate(events, rebuild(&store, "billing", mode).await?));
+        reports_rate.push(rate(events, rebuild(&store, "reports", mode).await?));
         if let Some(keel) = keel {
             cli_rate.push(rate(events, replay_cli(keel, url).await?));
         }
@@ -161,6 +164,15 @@ async fn bench(
         median(audit_rate)
     );
     println!("| rebuild usage | {:.0} events/s |", median(usage_rate));
+    // This log holds no plan, tenant or policy events: these two read it and skip everything.
+    println!(
+        "| rebuild billing (no event of this log applies) | {:.0} events/s |",
+        median(billing_rate)
+    );
+    println!(
+        "| rebuild reports (no event of this log applies) | {:.0} events/s |",
+        median(reports_rate)
+    );
     if !cli_rate.is_empty() {
         println!(
             "| `keel replay audit` (blue/green, own process) | {:.0} events/s |",

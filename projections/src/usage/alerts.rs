@@ -54,12 +54,7 @@ pub(super) async fn before(
     if samples.is_empty() {
         return Ok(before);
     }
-    let tenants: Vec<String> = samples
-        .iter()
-        .map(|s| s.tenant.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let tenants = tenants_of(samples);
     // Meter names are declared identifiers (letters and `_`), safe to write as literals; they
     // narrow the look-up to the key's first columns instead of every bucket of each tenant.
     let list = |meters: BTreeSet<&str>| {
@@ -112,6 +107,12 @@ pub(super) async fn before(
     Ok(before)
 }
 
+/// The tenants of `samples`, each once.
+fn tenants_of(samples: &[Sample]) -> Vec<String> {
+    let tenants: BTreeSet<&String> = samples.iter().map(|s| &s.tenant).collect();
+    tenants.into_iter().cloned().collect()
+}
+
 /// A stored meter name as the declared `&'static str` (an unknown one matches no month).
 fn declared(meter: &str) -> &'static str {
     super::meters::meter(meter).map_or("", |m| m.name)
@@ -124,19 +125,41 @@ fn crossings(
     before: &Before,
     quota: impl Fn(&str, &str) -> Option<i64>,
 ) -> Vec<Crossing> {
-    // Per month: value, latest sample time, distinct values added, thresholds reached.
-    type Running = (i64, i64, HashSet<String>, BTreeSet<i64>);
+    /// A month followed through the batch.
+    struct Running {
+        quota: Option<i64>,
+        value: i64,
+        latest_at: i64,
+        /// Distinct values the batch added.
+        added: HashSet<String>,
+        /// Thresholds reached in the batch.
+        reached: BTreeSet<i64>,
+    }
     let mut months: HashMap<MonthKey, Running> = HashMap::new();
     let mut found = Vec::new();
     for sample in samples {
         let key = month_of(sample);
-        let Some(quota) = quota(&sample.tenant, sample.meter.name).filter(|q| *q > 0) else {
+        let month = months.entry(key.clone()).or_insert_with(|| {
+            let (value, latest_at) = before.totals.get(&key).copied().unwrap_or((0, 0));
+            Running {
+                // Looked up once per month: the plan and the overrides hold for the batch.
+                quota: quota(&sample.tenant, sample.meter.name).filter(|q| *q > 0),
+                value,
+                latest_at,
+                added: HashSet::new(),
+                reached: BTreeSet::new(),
+            }
+        });
+        let Some(quota) = month.quota else {
             continue;
         };
-        let (value, latest_at, added, reached) = months.entry(key.clone()).or_insert_with(|| {
-            let (value, latest_at) = before.totals.get(&key).copied().unwrap_or((0, 0));
-            (value, latest_at, HashSet::new(), BTreeSet::new())
-        });
+        let Running {
+            value,
+            latest_at,
+            added,
+            reached,
+            ..
+        } = month;
         let at = micros(sample.at);
         match sample.meter.aggregation {
             Aggregation::Count => *value += 1,
@@ -186,12 +209,7 @@ pub(super) async fn raise(
     if samples.is_empty() {
         return Ok(());
     }
-    let ids: Vec<String> = samples
-        .iter()
-        .map(|s| s.tenant.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let ids = tenants_of(samples);
     let overrides: HashMap<(String, String), i64> = fetch_in::<(String, String, i64)>(
         tx,
         &format!(
