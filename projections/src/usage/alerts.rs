@@ -7,12 +7,10 @@
 //! falls back within one batch (seats) still raises its alert.
 
 use super::meters::{bucket_start, Aggregation};
-use super::project::{stored_plan, Sample, THRESHOLDS};
+use super::project::{Sample, THRESHOLDS};
 use crate::db::{fetch_in, from_micros, insert_rows, micros, Param, Tx};
 use crate::error::ProjectionError;
 use crate::projection::Tables;
-use keel_domain::billing::Catalogue;
-use keel_domain::tenant::Plan;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A tenant's meter in the billing month starting at the bucket (microseconds).
@@ -120,14 +118,9 @@ fn declared(meter: &str) -> &'static str {
 
 /// Follows each month from `before` through `samples` in order and names the first sample at
 /// which its usage reached each threshold of its quota.
-fn crossings(
-    samples: &[Sample],
-    before: &Before,
-    quota: impl Fn(&str, &str) -> Option<i64>,
-) -> Vec<Crossing> {
+fn crossings(samples: &[Sample], before: &Before) -> Vec<Crossing> {
     /// A month followed through the batch.
     struct Running {
-        quota: Option<i64>,
         value: i64,
         latest_at: i64,
         /// Distinct values the batch added.
@@ -142,17 +135,12 @@ fn crossings(
         let month = months.entry(key.clone()).or_insert_with(|| {
             let (value, latest_at) = before.totals.get(&key).copied().unwrap_or((0, 0));
             Running {
-                // Looked up once per month: the plan and the overrides hold for the batch.
-                quota: quota(&sample.tenant, sample.meter.name).filter(|q| *q > 0),
                 value,
                 latest_at,
                 added: HashSet::new(),
                 reached: BTreeSet::new(),
             }
         });
-        let Some(quota) = month.quota else {
-            continue;
-        };
         let Running {
             value,
             latest_at,
@@ -178,6 +166,9 @@ fn crossings(
             }
         }
         *latest_at = (*latest_at).max(at);
+        let Some(quota) = sample.quota.filter(|q| *q > 0) else {
+            continue;
+        };
         for percent in THRESHOLDS {
             if !reached.contains(&percent)
                 && value.saturating_mul(100) >= quota.saturating_mul(percent)
@@ -196,46 +187,15 @@ fn crossings(
 }
 
 /// Records an alert (once per tenant, meter, month and threshold: an earlier batch's row
-/// stays) for every threshold the batch's samples reached, with quotas from the tenants'
-/// plans (as of the batch's end) or their overrides.
+/// stays) for every threshold the batch's samples reached, each against the quota in force
+/// when its sample was folded.
 pub(super) async fn raise(
     tx: &mut Tx,
     tables: Tables,
-    catalogue: &Catalogue,
-    tenants: &HashMap<String, (String, i64)>,
     samples: &[Sample],
     before: &Before,
 ) -> Result<(), ProjectionError> {
-    if samples.is_empty() {
-        return Ok(());
-    }
-    let ids = tenants_of(samples);
-    let overrides: HashMap<(String, String), i64> = fetch_in::<(String, String, i64)>(
-        tx,
-        &format!(
-            "SELECT tenant_id, meter, quota FROM {} WHERE tenant_id IN ",
-            tables.name("usage_overrides")
-        ),
-        &ids,
-    )
-    .await?
-    .into_iter()
-    .map(|(t, m, q)| ((t, m), q))
-    .collect();
-    let quota = |tenant: &str, meter: &str| {
-        let plan = tenants
-            .get(tenant)
-            .map_or(Plan::Free, |(plan, _)| stored_plan(plan));
-        overrides
-            .get(&(tenant.to_owned(), meter.to_owned()))
-            .copied()
-            .or_else(|| {
-                catalogue
-                    .quota(plan, meter)
-                    .map(|q| q.min(i64::MAX as u64) as i64)
-            })
-    };
-    let rows: Vec<Vec<Param>> = crossings(samples, before, quota)
+    let rows: Vec<Vec<Param>> = crossings(samples, before)
         .into_iter()
         .map(|c| {
             let (tenant, meter, bucket) = c.key;
@@ -275,7 +235,14 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn sample(name: &str, quantity: i64, minute: u32, unique: Option<&str>) -> Sample {
+        let quota = match name {
+            "compute_seconds" => Some(100),
+            "active_users" => Some(2),
+            "seats" => Some(10),
+            _ => None,
+        };
         Sample {
+            quota,
             tenant: "t".into(),
             meter: meter(name).unwrap(),
             at: Utc.with_ymd_and_hms(2026, 11, 3, 10, minute, 0).unwrap(),
@@ -320,13 +287,7 @@ mod tests {
             sample("seats", 4, 6, None),
             sample("compute_seconds", 40, 7, None),
         ];
-        let quota = |_: &str, meter: &str| match meter {
-            "compute_seconds" => Some(100),
-            "active_users" => Some(2),
-            "seats" => Some(10),
-            _ => None,
-        };
-        let whole = crossings(&samples, &Before::default(), quota);
+        let whole = crossings(&samples, &Before::default());
         let used = |c: &[Crossing]| {
             c.iter()
                 .map(|c| (c.key.1, c.percent, c.used))
@@ -345,8 +306,8 @@ mod tests {
         );
         for cut in 1..samples.len() {
             let (first, second) = samples.split_at(cut);
-            let earlier = crossings(first, &Before::default(), quota);
-            let later = crossings(second, &after(first, Before::default()), quota);
+            let earlier = crossings(first, &Before::default());
+            let later = crossings(second, &after(first, Before::default()));
             // An earlier batch's row stays (ON CONFLICT DO NOTHING).
             let later: Vec<Crossing> = later
                 .into_iter()

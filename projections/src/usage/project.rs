@@ -108,6 +108,9 @@ pub(super) struct Sample {
     pub(super) quantity: i64,
     /// The counted property's value, for a distinct-count meter.
     pub(super) unique: Option<String>,
+    /// The tenant's quota of the meter when the sample was folded (its plan's or its
+    /// override), if it has one.
+    pub(super) quota: Option<i64>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -170,9 +173,20 @@ impl Projection for UsageProjection {
                 .into_iter()
                 .map(|(t, plan, seats)| (t, (plan, seats)))
                 .collect();
+        let mut overrides: HashMap<String, HashMap<String, i64>> = HashMap::new();
+        let sql = format!(
+            "SELECT tenant_id, meter, quota FROM {} WHERE tenant_id IN ",
+            tables.name("usage_overrides")
+        );
+        for (tenant, meter, quota) in
+            fetch_in::<(String, String, i64)>(tx, &sql, &tenant_ids).await?
+        {
+            overrides.entry(tenant).or_default().insert(meter, quota);
+        }
         let mut dirty_tenants = BTreeSet::new();
         let mut samples = Vec::with_capacity(events.len());
         for event in events {
+            let pushed = samples.len();
             let tenant = event.metadata.tenant_id.to_string();
             let fail =
                 |e: &dyn std::fmt::Display| ProjectionError::handler(event.global_position, e);
@@ -186,6 +200,7 @@ impl Projection for UsageProjection {
                 at: event.metadata.occurred_at,
                 quantity,
                 unique: None,
+                quota: None,
             };
             match event.event_type.as_str() {
                 "usage.recorded" => {
@@ -213,6 +228,7 @@ impl Projection for UsageProjection {
                         at: sample.timestamp,
                         quantity: sample.quantity.min(i64::MAX as u64) as i64,
                         unique,
+                        quota: None,
                     });
                 }
                 "tenant.created" | "tenant.plan_changed" => {
@@ -238,17 +254,32 @@ impl Projection for UsageProjection {
                 "tenant.quota_override_set" | "tenant.quota_override_cleared" => {
                     let data = json()?;
                     let meter = text(&data, "meter").ok_or_else(|| fail(&"no meter"))?;
-                    set_override(
-                        tx,
-                        tables,
-                        &tenant,
-                        &meter,
-                        data.get("limit").and_then(Value::as_i64),
-                    )
-                    .await?;
+                    let limit = data.get("limit").and_then(Value::as_i64);
+                    let tenant_overrides = overrides.entry(tenant.clone()).or_default();
+                    match limit {
+                        Some(limit) => tenant_overrides.insert(meter.clone(), limit),
+                        None => tenant_overrides.remove(&meter),
+                    };
+                    set_override(tx, tables, &tenant, &meter, limit).await?;
                 }
                 "workflow_run.started" => samples.push(derived("workflow_runs", 1)),
                 _ => samples.push(derived("webhook_deliveries", 1)),
+            }
+            // The quota in force after this event, so that alerts follow plan changes and
+            // overrides in log order, not as they stand at the end of the batch.
+            for sample in &mut samples[pushed..] {
+                let plan = tenants
+                    .get(&sample.tenant)
+                    .map_or(Plan::Free, |(plan, _)| stored_plan(plan));
+                sample.quota = overrides
+                    .get(&sample.tenant)
+                    .and_then(|o| o.get(sample.meter.name))
+                    .copied()
+                    .or_else(|| {
+                        self.catalogue
+                            .quota(plan, sample.meter.name)
+                            .map(|q| q.min(i64::MAX as u64) as i64)
+                    });
             }
         }
         let tenant_rows: Vec<Vec<Param>> = dirty_tenants
@@ -272,7 +303,7 @@ impl Projection for UsageProjection {
         .await?;
         let before = alerts::before(tx, tables, &samples).await?;
         fold_samples(tx, tables, &samples).await?;
-        alerts::raise(tx, tables, &self.catalogue, &tenants, &samples, &before).await
+        alerts::raise(tx, tables, &samples, &before).await
     }
 
     async fn after_commit(
