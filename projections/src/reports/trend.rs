@@ -11,7 +11,7 @@ use super::range::{Granularity, ReportRange};
 use crate::db::{fetch_all, from_micros, micros, Param};
 use crate::error::ProjectionError;
 use crate::usage::meters::{
-    bucket_start, kept_end, kept_granularity, period_sql, Aggregation, METERS,
+    bucket_start, kept_end, kept_granularity, period_sql, sql_list, Aggregation, METERS,
 };
 use chrono::{DateTime, Utc};
 use keel_commands::store::Database;
@@ -186,18 +186,9 @@ pub async fn usage_trend(
 /// that has a sample.
 type GaugeSeries = (i64, Vec<Option<(i64, i64)>>);
 
-/// The quoted names of the meters whose aggregation `is`, for `IN (...)`; `NULL` (matching
-/// nothing) when there is none.
+/// The quoted names of the meters whose aggregation `is`, for `IN (...)`.
 fn meter_list(is: impl Fn(&Aggregation) -> bool) -> String {
-    let names: Vec<String> = METERS
-        .iter()
-        .filter(|m| is(&m.aggregation))
-        .map(|m| format!("'{}'", m.name))
-        .collect();
-    match names.is_empty() {
-        true => "NULL".into(),
-        false => names.join(", "),
-    }
+    sql_list(METERS.iter().filter(|m| is(&m.aggregation)).map(|m| m.name))
 }
 
 /// `params` with the tenant appended when there is one, and the condition naming it.

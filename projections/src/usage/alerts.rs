@@ -6,7 +6,7 @@
 //! worker's 1,000 events or a rebuild's 50,000), and a gauge that crosses a threshold and
 //! falls back within one batch (seats) still raises its alert.
 
-use super::meters::{bucket_start, Aggregation};
+use super::meters::{bucket_start, sql_list, Aggregation};
 use super::project::{Sample, THRESHOLDS};
 use crate::db::{fetch_in, from_micros, insert_rows, micros, Param, Tx};
 use crate::error::ProjectionError;
@@ -53,16 +53,14 @@ pub(super) async fn before(
         return Ok(before);
     }
     let tenants = tenants_of(samples);
-    // Meter names are declared identifiers (letters and `_`), safe to write as literals; they
-    // narrow the look-up to the key's first columns instead of every bucket of each tenant.
-    let list = |meters: BTreeSet<&str>| {
-        meters
+    // The meters narrow the look-up to the key's first columns instead of every bucket of
+    // each tenant.
+    let meters = sql_list(
+        samples
             .iter()
-            .map(|m| format!("'{m}'"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let meters = list(samples.iter().map(|s| s.meter.name).collect());
+            .map(|s| s.meter.name)
+            .collect::<BTreeSet<_>>(),
+    );
     let rows: Vec<(String, String, i64, i64, i64)> = fetch_in(
         tx,
         &format!(
@@ -91,7 +89,7 @@ pub(super) async fn before(
                 "SELECT tenant_id, meter, bucket, value FROM {} \
                  WHERE granularity = 'month' AND meter IN ({}) AND tenant_id IN ",
                 tables.name("usage_unique"),
-                list(counted)
+                sql_list(counted)
             ),
             &tenants,
         )
@@ -146,7 +144,6 @@ fn crossings(samples: &[Sample], before: &Before) -> Vec<Crossing> {
             latest_at,
             added,
             reached,
-            ..
         } = month;
         let at = micros(sample.at);
         match sample.meter.aggregation {

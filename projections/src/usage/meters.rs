@@ -79,6 +79,16 @@ pub fn meter(name: &str) -> Option<&'static Meter> {
     METERS.iter().find(|m| m.name == name)
 }
 
+/// Meter names quoted for an SQL `IN (...)` list; `NULL` (matching nothing) when there is
+/// none. Meter names are declared identifiers (letters and `_`), safe to write as literals.
+pub fn sql_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let quoted: Vec<String> = names.into_iter().map(|m| format!("'{m}'")).collect();
+    match quoted.is_empty() {
+        true => "NULL".into(),
+        false => quoted.join(", "),
+    }
+}
+
 /// The names of every meter, for checking a plan catalogue against them.
 pub fn meter_names() -> Vec<&'static str> {
     METERS.iter().map(|m| m.name).collect()
