@@ -4,11 +4,12 @@
 //! `--seconds S`, the length of one timed run (default 3); `--backend sqlite|postgres|all`
 //! (default all); `--only direct,settings,...`, some of the phases below by name (`direct`,
 //! `create`, `settings`, `detail`, `healthz`; default all), e.g. to profile one;
-//! `--external-projections`, to run the server without its projection workers. On each backend (SQLite in a temporary
+//! `--external-projections`, to run the server without its projection workers;
+//! `--connections N`, the concurrency (default 32). On each backend (SQLite in a temporary
 //! file, PostgreSQL in a database `keel_bench_http_<uuid>` created on `KEEL_BENCH_POSTGRES_URL`,
 //! default `postgres://postgres@127.0.0.1:5432`, and dropped afterwards), each figure the median
-//! of three runs, at 32 concurrent connections:
-//! 1. the direct handler: `update_settings` through `CommandHandler<Tenant>` from 32 tasks;
+//! of three runs, at 32 concurrent connections unless told otherwise:
+//! 1. the direct handler: `update_settings` through `CommandHandler<Tenant>` from as many tasks;
 //! 2. HTTP `POST /v1/tenants` (create-tenant): commands/s, p50, p99;
 //! 3. HTTP `POST /v1/tenants/{id}/settings` over 1,000 tenants: commands/s, p50, p99;
 //! 4. HTTP `GET /v1/tenants/{id}`: queries/s, p50, p99;
@@ -44,8 +45,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 
-/// Concurrent connections (and direct-handler tasks).
-const CONCURRENCY: usize = 32;
+/// Concurrent connections (and direct-handler tasks): `--connections N`, default 32.
+fn concurrency() -> usize {
+    static CONNECTIONS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CONNECTIONS.get_or_init(|| {
+        argument("--connections")
+            .and_then(|n| n.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(32)
+    })
+}
 /// Tenants the settings updates and reads go round.
 const TENANTS: usize = 1_000;
 /// Timed runs per figure.
@@ -99,7 +108,10 @@ async fn main() -> anyhow::Result<()> {
     };
     let phases = Phases(argument("--only").map(|o| o.split(',').map(str::to_owned).collect()));
     let duration = Duration::from_secs(seconds);
-    println!("# HTTP load, {CONCURRENCY} connections, median of {RUNS} runs of {seconds} s\n");
+    println!(
+        "# HTTP load, {} connections, median of {RUNS} runs of {seconds} s\n",
+        concurrency()
+    );
     if phases.0.is_none() {
         let floor = bare_actix(duration).await?;
         println!(
@@ -170,7 +182,7 @@ async fn measure_with(
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONCURRENCY)
+        .pool_max_idle_per_host(concurrency())
         .build()?;
     let http = Http {
         client,
@@ -293,7 +305,7 @@ async fn measure_with(
     })
 }
 
-/// `GET path` from [`CONCURRENCY`] connections.
+/// `GET path` from `concurrency()` connections.
 async fn get_loop(
     http: &Http,
     path: &'static str,
@@ -327,7 +339,7 @@ async fn bare_actix(duration: Duration) -> anyhow::Result<Figure> {
     tokio::spawn(server);
     let http = Http {
         client: reqwest::Client::builder()
-            .pool_max_idle_per_host(CONCURRENCY)
+            .pool_max_idle_per_host(concurrency())
             .build()?,
         base: format!("http://127.0.0.1:{port}"),
         key: String::new(),
@@ -399,7 +411,7 @@ impl Http {
 
     async fn create_tenants(&self, count: usize) -> anyhow::Result<Vec<TenantId>> {
         let mut ids = Vec::with_capacity(count);
-        for chunk in (0..count).collect::<Vec<_>>().chunks(CONCURRENCY) {
+        for chunk in (0..count).collect::<Vec<_>>().chunks(concurrency()) {
             let replies = futures::future::join_all(chunk.iter().map(|i| {
                 let body = serde_json::json!({
                     "name": format!("Tenant {i}"), "slug": format!("tenant-{i}"), "plan": "standard",
@@ -422,7 +434,7 @@ impl Http {
     }
 }
 
-/// Runs `operation` from [`CONCURRENCY`] tasks for `duration`, [`RUNS`] times; the median run.
+/// Runs `operation` from `concurrency()` tasks for `duration`, [`RUNS`] times; the median run.
 async fn median<F, Fut>(
     duration: Duration,
     runtime: &Handle,
@@ -440,7 +452,7 @@ where
     Ok(figures[RUNS / 2])
 }
 
-/// One run of `operation` from [`CONCURRENCY`] tasks spawned on `runtime`.
+/// One run of `operation` from `concurrency()` tasks spawned on `runtime`.
 async fn timed_run<F, Fut>(
     duration: Duration,
     runtime: &Handle,
@@ -455,7 +467,7 @@ where
     let machine_before = machine_cpu()?;
     let started = Instant::now();
     let deadline = started + duration;
-    let tasks: Vec<_> = (0..CONCURRENCY)
+    let tasks: Vec<_> = (0..concurrency())
         .map(|_| {
             let operation = operation.clone();
             runtime.spawn(async move {
@@ -581,7 +593,10 @@ fn print_report(backend: &str, report: &Report) {
         "| measurement | ops/s | p50 ms | p99 ms | server CPU µs/op | machine CPU µs/op | client CPU µs/op |\n\
          |---|---:|---:|---:|---:|---:|---:|"
     );
-    row("direct handler: update settings (32 tasks)", &report.direct);
+    row(
+        "direct handler: update settings (as many tasks)",
+        &report.direct,
+    );
     row("HTTP POST /v1/tenants (create tenant)", &report.create);
     row("HTTP POST /v1/tenants/{id}/settings", &report.settings);
     row("HTTP GET /v1/tenants/{id}", &report.detail);
