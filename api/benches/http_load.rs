@@ -92,6 +92,19 @@ impl Phases {
             .as_ref()
             .is_none_or(|only| only.iter().any(|p| p == phase))
     }
+
+    /// The figure `measure` gives if `phase` is wanted (it is not started otherwise).
+    async fn run(
+        &self,
+        phase: &str,
+        measure: impl Future<Output = anyhow::Result<Figure>>,
+    ) -> anyhow::Result<Option<Figure>> {
+        if self.wants(phase) {
+            measure.await.map(Some)
+        } else {
+            Ok(None)
+        }
+    }
 }
 
 #[tokio::main]
@@ -199,8 +212,8 @@ async fn measure_with(
     };
     let counter = Arc::new(AtomicU64::new(0));
 
-    let direct = if phases.wants("direct") {
-        Some({
+    let direct = phases
+        .run("direct", async {
             let store = open(url, &StoreOptions::default()).await?;
             let handler = CommandHandler::<Tenant>::new(store, HandlerConfig::default());
             let tenants = tenants.clone();
@@ -222,12 +235,10 @@ async fn measure_with(
                 }
             })
             .await
-        }?)
-    } else {
-        None
-    };
-    let create = if phases.wants("create") {
-        Some({
+        })
+        .await?;
+    let create = phases
+        .run("create", async {
             let http = http.clone();
             median(duration, client_runtime, move || {
                 let http = http.clone();
@@ -240,12 +251,10 @@ async fn measure_with(
                 }
             })
             .await
-        }?)
-    } else {
-        None
-    };
-    let settings = if phases.wants("settings") {
-        Some({
+        })
+        .await?;
+    let settings = phases
+        .run("settings", async {
             let http = http.clone();
             let tenants = tenants.clone();
             median(duration, client_runtime, move || {
@@ -264,12 +273,10 @@ async fn measure_with(
                 }
             })
             .await
-        }?)
-    } else {
-        None
-    };
-    let detail = if phases.wants("detail") {
-        Some({
+        })
+        .await?;
+    let detail = phases
+        .run("detail", async {
             let http = http.clone();
             let reads = Arc::new(AtomicU64::new(0));
             median(duration, client_runtime, move || {
@@ -286,15 +293,14 @@ async fn measure_with(
                 }
             })
             .await
-        }?)
-    } else {
-        None
-    };
-    let healthz = if phases.wants("healthz") {
-        Some(get_loop(&http, "/healthz", duration, client_runtime).await?)
-    } else {
-        None
-    };
+        })
+        .await?;
+    let healthz = phases
+        .run(
+            "healthz",
+            get_loop(&http, "/healthz", duration, client_runtime),
+        )
+        .await?;
     handle.stop(true).await;
     Ok(Report {
         direct,
