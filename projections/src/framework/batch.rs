@@ -238,6 +238,17 @@ async fn hold_back_parked_streams(
     events: &[RecordedEvent],
 ) -> Result<Vec<RecordedEvent>, ProjectionError> {
     let name = projection.name();
+    let mut handled = Vec::with_capacity(events.len());
+    // Collected first: an iterator adapter holding a closure must not live across an await
+    // (the future would not be `Send` for every lifetime).
+    let candidates: Vec<&RecordedEvent> = events
+        .iter()
+        .filter(|e| projection.handles(&e.event_type))
+        .collect();
+    if candidates.is_empty() {
+        // Nothing to hold back (a batch of other aggregates' events): spare the query.
+        return Ok(handled);
+    }
     let parked: HashSet<String> = crate::with_tx!(tx, conn => {
         sqlx::query_scalar("SELECT DISTINCT stream_id FROM projection_dead_letters WHERE name = $1")
             .bind(name)
@@ -246,13 +257,6 @@ async fn hold_back_parked_streams(
             .into_iter()
             .collect()
     });
-    let mut handled = Vec::with_capacity(events.len());
-    // Collected first: an iterator adapter holding a closure must not live across an await
-    // (the future would not be `Send` for every lifetime).
-    let candidates: Vec<&RecordedEvent> = events
-        .iter()
-        .filter(|e| projection.handles(&e.event_type))
-        .collect();
     for event in candidates {
         if parked.contains(&event.stream_id) {
             crate::with_tx!(tx, conn => {

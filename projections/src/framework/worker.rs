@@ -1,11 +1,17 @@
 //! The live worker: catch up with the log, then follow it, woken by the store's head watch.
+//!
+//! Between batches the worker remembers where it is (generation and checkpoint), so a batch
+//! costs the log read and the batch's transaction only; the transaction checks that memory
+//! against the stored checkpoint (see [`fold`]), and anything unexpected (a rebuild swapped
+//! the generation, another process moved the checkpoint, a failure) makes the worker read both
+//! again. Every round trip saved here is saved per projection per group commit.
 
-use super::batch::{advance, fold, Step, Target};
+use super::batch::{advance, fold, read_after, Step, Target};
 use super::checkpoint::{self, Checkpoint};
 use crate::error::ProjectionError;
 use crate::projection::Projection;
 use keel_commands::store::{Database, EventStore, RecordedEvent};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -41,6 +47,14 @@ pub struct Worker {
     db: Database,
     batch: usize,
     position: watch::Sender<u64>,
+    cursor: Mutex<Option<Cursor>>,
+}
+
+/// Where the worker's last batch left the active generation, as far as this worker knows.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    generation: i64,
+    position: u64,
 }
 
 impl Worker {
@@ -53,6 +67,7 @@ impl Worker {
             db,
             batch: batch.max(1),
             position: watch::Sender::new(0),
+            cursor: Mutex::new(None),
         }
     }
 
@@ -92,16 +107,57 @@ impl Worker {
 
     /// Applies at most one batch to the active generation.
     pub async fn step(&self) -> Result<Step, ProjectionError> {
-        let generation = self.active().await?;
-        let step = advance(
+        let Some(cursor) = self.remembered() else {
+            let generation = self.active().await?;
+            let step = advance(
+                &self.projection,
+                &self.store,
+                &self.db,
+                live(generation),
+                self.batch,
+            )
+            .await?;
+            return self.settle(generation, step).await;
+        };
+        let events = read_after(&self.store, cursor.position, self.batch, None).await?;
+        let step = fold(
             &self.projection,
             &self.store,
             &self.db,
-            live(generation),
-            self.batch,
+            live(cursor.generation),
+            cursor.position,
+            &events,
         )
         .await?;
-        self.checkpoint(generation).await?;
+        self.settle(cursor.generation, step).await
+    }
+
+    /// The remembered cursor, if the last step left one.
+    fn remembered(&self) -> Option<Cursor> {
+        *self.cursor.lock().expect("not poisoned")
+    }
+
+    /// Records where `step` left `generation`: a batch that applied events moves the cursor
+    /// and the published position; anything else (caught up, moved under us, failed) forgets
+    /// the cursor and publishes the stored checkpoint, so the next step starts from the
+    /// database again. Caught up forgets too, so an idle worker notices a swapped generation.
+    async fn settle(&self, generation: i64, step: Step) -> Result<Step, ProjectionError> {
+        let cursor = match step {
+            Step::Applied { to, events } if events > 0 => Some(Cursor {
+                generation,
+                position: to,
+            }),
+            _ => None,
+        };
+        *self.cursor.lock().expect("not poisoned") = cursor;
+        match cursor {
+            Some(cursor) => {
+                self.position.send_replace(cursor.position);
+            }
+            None => {
+                self.checkpoint(generation).await?;
+            }
+        }
         Ok(step)
     }
 
@@ -114,6 +170,7 @@ impl Worker {
         from: u64,
         events: &[RecordedEvent],
     ) -> Result<Step, ProjectionError> {
+        *self.cursor.lock().expect("not poisoned") = None;
         let target = live(generation);
         let step = fold(
             &self.projection,
@@ -150,8 +207,11 @@ impl Worker {
         // A dropped stop sender counts as a stop.
         while !*stop.borrow() && stop.has_changed().is_ok() {
             // Mark the head as seen before reading, so a commit during the step wakes us.
-            head.borrow_and_update();
+            let seen = *head.borrow_and_update();
             let wait = match self.step().await {
+                // Everything committed here before the step is folded: wait for the next
+                // commit rather than read an empty batch.
+                Ok(Step::Applied { to, events }) if events > 0 && to >= seen => FALLBACK_POLL,
                 Ok(Step::Applied { .. }) => continue,
                 Ok(Step::CaughtUp) => FALLBACK_POLL,
                 Ok(Step::Failed(_)) => FAILED_POLL,
