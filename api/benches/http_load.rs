@@ -9,7 +9,8 @@
 //! file, PostgreSQL in a database `keel_bench_http_<uuid>` created on `KEEL_BENCH_POSTGRES_URL`,
 //! default `postgres://postgres@127.0.0.1:5432`, and dropped afterwards), each figure the median
 //! of three runs, at 32 concurrent connections unless told otherwise:
-//! 1. the direct handler: `update_settings` through `CommandHandler<Tenant>` from as many tasks;
+//! 1. the direct handler: `update_settings` through the server's own `CommandHandler<Tenant>`
+//!    (the routes' store, cache and group commit) from as many tasks;
 //! 2. HTTP `POST /v1/tenants` (create-tenant): commands/s, p50, p99;
 //! 3. HTTP `POST /v1/tenants/{id}/settings` over 1,000 tenants: commands/s, p50, p99;
 //! 4. HTTP `GET /v1/tenants/{id}`: queries/s, p50, p99;
@@ -24,8 +25,10 @@
 //! server's: actix workers, the store's writers, the projection workers, SQLite itself). Per
 //! operation, the server's CPU is then comparable between the direct handler and HTTP. The
 //! database server's CPU (PostgreSQL runs in other processes) is in neither; the "machine CPU"
-//! column has it: all the machine's busy time (from `/proc/stat`) per operation, the client's
-//! threads excluded.
+//! column has it: all the machine's busy time (from `/proc/stat`, steal excluded) per
+//! operation, the client's threads excluded. The last column is the share of the machine's
+//! time the hypervisor stole for other guests: a run with much steal ran on a busy host, and
+//! its figures are not comparable with a quiet run's.
 
 /// The allocator the `keel` binary uses.
 #[global_allocator]
@@ -33,9 +36,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use keel_api::config::Settings;
 use keel_api::startup::Application;
-use keel_commands::handler::{CommandHandler, HandlerConfig};
-use keel_commands::store::{open, EventMetadata, StoreOptions};
-use keel_domain::tenant::{Tenant, TenantCommand, UpdateSettings};
+use keel_commands::store::EventMetadata;
+use keel_domain::tenant::{TenantCommand, UpdateSettings};
 use keel_domain::{Actor, AggregateId, TenantId};
 use reqwest::StatusCode;
 use sqlx::Connection;
@@ -73,6 +75,9 @@ struct Figure {
     machine_cpu_us: f64,
     /// CPU of the load client's threads per operation.
     client_cpu_us: f64,
+    /// Share of the machine's time the hypervisor gave other guests (steal), in percent: a
+    /// run with much of it ran on a busy host and its figures are not comparable.
+    steal_pct: f64,
 }
 
 /// The name of the load client's threads.
@@ -193,6 +198,7 @@ async fn measure_with(
     let app = Application::build(settings).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
+    let handler = app.tenant_handler();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency())
@@ -214,8 +220,7 @@ async fn measure_with(
 
     let direct = phases
         .run("direct", async {
-            let store = open(url, &StoreOptions::default()).await?;
-            let handler = CommandHandler::<Tenant>::new(store, HandlerConfig::default());
+            let handler = handler.clone();
             let tenants = tenants.clone();
             let counter = counter.clone();
             median(duration, &Handle::current(), move || {
@@ -518,32 +523,43 @@ where
         p50_ms: percentile(0.50),
         p99_ms: percentile(0.99),
         server_cpu_us: per_op(cpu_before.server, cpu_after.server),
-        machine_cpu_us: per_op(machine_before, machine_after)
+        machine_cpu_us: per_op(machine_before.busy, machine_after.busy)
             - per_op(cpu_before.client, cpu_after.client),
         client_cpu_us: per_op(cpu_before.client, cpu_after.client),
+        steal_pct: (machine_after.steal - machine_before.steal)
+            / (machine_after.total - machine_before.total).max(f64::MIN_POSITIVE)
+            * 100.0,
     })
 }
 
-/// CPU seconds the whole machine has used so far (all cores, user and system time), from
-/// `/proc/stat`.
-fn machine_cpu() -> anyhow::Result<f64> {
+/// The whole machine's time so far (all cores), in CPU seconds, from `/proc/stat`.
+struct MachineTime {
+    /// User to softirq time, but idle and iowait. Not steal: that is time the hypervisor gave
+    /// another guest, which on a busy host grows with the load and would charge its
+    /// neighbours' work to ours.
+    busy: f64,
+    /// Steal time.
+    steal: f64,
+    /// Everything, idle and steal included.
+    total: f64,
+}
+
+fn machine_cpu() -> anyhow::Result<MachineTime> {
     let stat = std::fs::read_to_string("/proc/stat")?;
     let line = stat.lines().next().unwrap_or_default();
-    // `cpu user nice system idle iowait irq softirq steal ...`: all but idle and iowait.
+    // `cpu user nice system idle iowait irq softirq steal ...`, in ticks of 1/100 s.
     let ticks: Vec<f64> = line
         .split_whitespace()
         .skip(1)
         .filter_map(|t| t.parse().ok())
         .collect();
     anyhow::ensure!(ticks.len() >= 8, "unexpected /proc/stat: {line}");
-    let busy: f64 = ticks
-        .iter()
-        .take(8)
-        .enumerate()
-        .filter(|(i, _)| *i != 3 && *i != 4)
-        .map(|(_, t)| t)
-        .sum();
-    Ok(busy / 100.0)
+    let busy: f64 = [0, 1, 2, 5, 6].iter().map(|&i| ticks[i]).sum();
+    Ok(MachineTime {
+        busy: busy / 100.0,
+        steal: ticks[7] / 100.0,
+        total: ticks[..8].iter().sum::<f64>() / 100.0,
+    })
 }
 
 /// CPU seconds this process's threads have used so far, the load client's apart.
@@ -589,15 +605,21 @@ fn print_report(backend: &str, report: &Report) {
     let row = |name: &str, figure: &Option<Figure>| {
         if let Some(f) = figure {
             println!(
-                "| {name} | {:.0} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} |",
-                f.rate, f.p50_ms, f.p99_ms, f.server_cpu_us, f.machine_cpu_us, f.client_cpu_us
+                "| {name} | {:.0} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} |",
+                f.rate,
+                f.p50_ms,
+                f.p99_ms,
+                f.server_cpu_us,
+                f.machine_cpu_us,
+                f.client_cpu_us,
+                f.steal_pct
             )
         }
     };
     println!("## {backend}\n");
     println!(
-        "| measurement | ops/s | p50 ms | p99 ms | server CPU µs/op | machine CPU µs/op | client CPU µs/op |\n\
-         |---|---:|---:|---:|---:|---:|---:|"
+        "| measurement | ops/s | p50 ms | p99 ms | server CPU µs/op | machine CPU µs/op | client CPU µs/op | steal % |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|"
     );
     row(
         "direct handler: update settings (as many tasks)",

@@ -53,6 +53,8 @@ pub struct Application {
     stop_closer: tokio::sync::watch::Sender<bool>,
     /// The KurrentDB gRPC protocol server, unless switched off.
     grpc: Option<crate::grpc::GrpcServer>,
+    /// The tenant command handler the routes use (a clone: clones share the cache).
+    tenants: CommandHandler<keel_domain::tenant::Tenant>,
     /// The admin key generated on this start, if one was (printed once by `keel serve`).
     pub generated_admin_key: Option<String>,
 }
@@ -143,6 +145,7 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let port = listener.local_addr()?.port();
+        let tenants = state.tenants.clone();
         let server = serve(listener, state, BodyLimit(settings.body_limit_bytes))?;
         Ok(Application {
             port,
@@ -155,6 +158,7 @@ impl Application {
             closer_task,
             stop_closer,
             grpc,
+            tenants,
             generated_admin_key,
         })
     }
@@ -168,6 +172,12 @@ impl Application {
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The tenant command handler behind the HTTP routes, with their store and cache: what
+    /// the HTTP benchmark drives directly, so the two differ by the HTTP layer alone.
+    pub fn tenant_handler(&self) -> CommandHandler<keel_domain::tenant::Tenant> {
+        self.tenants.clone()
     }
 
     /// The port the gRPC protocol is served on, unless switched off.

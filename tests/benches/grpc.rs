@@ -22,7 +22,7 @@ use keel_api::grpc::names::NAMESPACE;
 use keel_api::grpc::payload::{self, ClientPayload, CLIENT_TYPE_PREFIX};
 use keel_api::grpc::streams::append::{Appender, Proposed, Writer};
 use keel_api::grpc::streams::expected::Expected;
-use keel_commands::handler::{CommandHandler, HandlerConfig};
+use keel_commands::handler::CommandHandler;
 use keel_commands::store::{EventMetadata, EventStore, ExpectedVersion, NewEvent};
 use keel_domain::tenant::{Tenant, TenantCommand, UpdateSettings};
 use keel_domain::{Actor, AggregateId, TenantId};
@@ -384,11 +384,13 @@ async fn main() {
             let id = app.create_tenant(&format!("bench-{t}")).await;
             tenants.push(TenantId(id.parse().expect("a tenant id")));
         }
-        let store = app.db.open().await;
+        // The server's own handler and store: the direct paths share its group commit and
+        // wake its projection workers as gRPC's appends do.
+        let handler = app.tenants.clone();
         let paths = Paths {
             client: client(&app),
-            handler: CommandHandler::<Tenant>::new(store.clone(), HandlerConfig::default()),
-            store,
+            store: handler.store().clone(),
+            handler,
             http: app.client.clone(),
             address: app.address.clone(),
             admin_key: app.admin_key.clone(),

@@ -4,6 +4,8 @@
 use crate::{Backend, TestDatabase};
 use keel_api::config::Settings;
 use keel_api::startup::Application;
+use keel_commands::handler::CommandHandler;
+use keel_domain::tenant::Tenant;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -23,6 +25,9 @@ pub struct TestApp {
     pub server: actix_web::dev::ServerHandle,
     /// Resolves when the server has stopped.
     pub stopped: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The server's own tenant command handler (its store, cache and group commit): the
+    /// server's command path without HTTP, for benchmarks that compare the two.
+    pub tenants: CommandHandler<Tenant>,
     settings: Settings,
 }
 
@@ -84,6 +89,7 @@ async fn start(db: TestDatabase, admin_key: String, settings: Settings) -> TestA
     let address = format!("http://127.0.0.1:{}", app.port());
     let grpc_port = app.grpc_port().unwrap_or(0);
     let server = app.handle();
+    let tenants = app.tenant_handler();
     let stopped = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -93,6 +99,7 @@ async fn start(db: TestDatabase, admin_key: String, settings: Settings) -> TestA
         client: reqwest::Client::new(),
         server,
         stopped,
+        tenants,
         settings,
     }
 }

@@ -14,6 +14,7 @@ use keel_commands::store::{Database, EventStore, RecordedEvent};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 /// Events per batch (one transaction each) of a live worker: small enough that a batch
 /// commits within milliseconds, so read-your-writes waits stay short.
@@ -26,6 +27,13 @@ pub const REBUILD_BATCH: usize = 50_000;
 /// How long an idle worker waits for a wake-up before looking anyway: wake-ups from other
 /// processes are coalesced and may be lost, this bounds the delay.
 pub(crate) const FALLBACK_POLL: Duration = Duration::from_millis(500);
+/// The least time between the starts of two batches that a commit woke: under a steady
+/// stream of commits a worker folds what gathered in that time as one batch (one read, one
+/// transaction) instead of one batch per group commit. A worker idle for longer than this
+/// starts at once, so a lone command's read-your-writes wait is not lengthened; under load the
+/// wait grows by at most this much. On PostgreSQL the four projections' batches otherwise cost
+/// more machine CPU than the commands that feed them.
+pub(crate) const PACE: Duration = Duration::from_millis(10);
 /// How often a stopped (failed) projection looks whether an operator retried or parked.
 pub(crate) const FAILED_POLL: Duration = Duration::from_secs(1);
 /// Pause after an infrastructure error before trying again.
@@ -206,6 +214,7 @@ impl Worker {
         }
         // A dropped stop sender counts as a stop.
         while !*stop.borrow() && stop.has_changed().is_ok() {
+            let started = Instant::now();
             // Mark the head as seen before reading, so a commit during the step wakes us.
             let seen = *head.borrow_and_update();
             let wait = match self.step().await {
@@ -221,7 +230,13 @@ impl Worker {
                 }
             };
             tokio::select! {
-                Ok(()) = head.changed(), if wait == FALLBACK_POLL => {}
+                Ok(()) = head.changed(), if wait == FALLBACK_POLL => {
+                    // Let a steady stream of commits gather into the next batch.
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(started + PACE) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
                 _ = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => {}
             }

@@ -205,7 +205,12 @@ async fn reports_cover_tenants_usage_members_keys_policies_and_denials(backend: 
         .iter()
         .any(|a| a["actor_kind"] == "api_key"));
 
-    let overview = report(&app, &format!("/v1/reports/overview?{after}"), &app.admin_key).await;
+    let overview = report(
+        &app,
+        &format!("/v1/reports/overview?{after}"),
+        &app.admin_key,
+    )
+    .await;
     assert_eq!(overview["tenants"]["total"], 2);
     assert_eq!(
         overview["tenants"]["by_status"],
