@@ -1,5 +1,6 @@
-//! The worker framework with the audit projection as its subject: catch-up then live, a
-//! worker process killed between batches, blue/green rebuild and reset, checksums and check.
+//! The worker framework with the audit projection as its subject: catch-up then live, two
+//! live workers racing on one projection, a worker process killed between batches,
+//! blue/green rebuild and reset, checksums and check.
 
 use super::support::{append_samples, execute, kill_worker_between_batches, scalar};
 use keel_projections::framework::batch::Step;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 both_backends!(
     a_worker_catches_up_then_follows_live_events,
+    two_live_workers_of_one_projection_apply_each_event_once,
     a_killed_worker_process_applies_every_event_exactly_once,
     a_blue_green_rebuild_switches_to_identical_tables,
     a_reset_replays_into_identical_tables,
@@ -51,6 +53,57 @@ async fn a_worker_catches_up_then_follows_live_events(backend: Backend) {
         (head, 0, "running")
     );
     workers.stop().await;
+}
+
+/// Two servers (or a server and `keel project`) may run the same projection: each worker's
+/// remembered checkpoint goes stale whenever the other commits a batch, and the batch's
+/// transaction must notice, so every event is applied once and none is skipped.
+async fn two_live_workers_of_one_projection_apply_each_event_once(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let first_store = db.open().await;
+    let second_store = db.open().await;
+    let first = Workers::start(first_store.clone(), keel_projections::registry())
+        .await
+        .unwrap();
+    let second = Workers::start(second_store.clone(), keel_projections::registry())
+        .await
+        .unwrap();
+    let mut head = 0;
+    for round in 0..6 {
+        // Alternate the store that appends, so each worker set is woken locally in turn.
+        let store = if round % 2 == 0 {
+            &first_store
+        } else {
+            &second_store
+        };
+        head = append_samples(store, 150, 7).await;
+    }
+    for workers in [&first, &second] {
+        assert!(
+            workers
+                .wait_for("audit", head, Duration::from_secs(20))
+                .await
+        );
+    }
+    assert_eq!(
+        scalar(&first_store, "SELECT COUNT(*) FROM audit_records").await,
+        900
+    );
+    assert_eq!(
+        scalar(
+            &first_store,
+            "SELECT COUNT(DISTINCT position) FROM audit_records"
+        )
+        .await,
+        900,
+        "no event was applied twice"
+    );
+    let report = keel_projections::audit::verify(&first_store.database(), None)
+        .await
+        .unwrap();
+    assert!(report.valid, "{report:?}");
+    first.stop().await;
+    second.stop().await;
 }
 
 async fn a_killed_worker_process_applies_every_event_exactly_once(backend: Backend) {
