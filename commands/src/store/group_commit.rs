@@ -9,7 +9,7 @@
 //! append moments later (each task of a busy server waits for its previous command). Collecting
 //! the next group at once would leave them out, so groups would alternate between the callers
 //! queued during the transaction and those just answered, each about half of the callers. So
-//! the writer waits, briefly (at most half as long as the last transaction took, and never more
+//! the writer waits, briefly (at most as long as the last transaction took, and never more
 //! than [`MAX_LINGER`]), for as many appends as it just answered to arrive. A lone caller loses
 //! nothing: its next append is the one the writer waits for.
 //!
@@ -176,7 +176,7 @@ impl<W: GroupWriter> Writer<W> {
                 }
                 queue.take_queued(&mut jobs);
                 if let Some(last) = &last {
-                    let deadline = Instant::now() + (last.took / 2).min(MAX_LINGER);
+                    let deadline = Instant::now() + last.took.min(MAX_LINGER);
                     while jobs.len() < MAX_GROUP
                         && queue.received < last.expected
                         && queue.take_until(&mut jobs, deadline).await
