@@ -1,8 +1,8 @@
 //! The KurrentDB gRPC protocol under load, with the official Rust client (`eventstore`) against
 //! a real in-process server on each backend (docs/BENCHMARKS.md, "gRPC"):
 //! single-event appends/s from 1, 8 and 32 tasks, in the same run as the same append straight
-//! to the store and through the gRPC append logic in process, and as the core's direct command
-//! handler and HTTP (a settings update); batch appends (100 events per Append) in events/s; a
+//! to the server's own store and through the gRPC append logic in process, and as the core's
+//! direct command handler (the server's own) and HTTP (a settings update); batch appends (100 events per Append) in events/s; a
 //! `$all` catch-up read in events/s; subscription delivery latency p50/p99 (from sending the
 //! append, so it includes the append's own round trip and commit).
 //!
