@@ -2,9 +2,10 @@
 //! a real in-process server on each backend (docs/BENCHMARKS.md, "gRPC"):
 //! single-event appends/s from 1, 8 and 32 tasks, in the same run as the same append straight
 //! to the server's own store and through the gRPC append logic in process, and as the core's
-//! direct command handler (the server's own) and HTTP (a settings update); batch appends (100 events per Append) in events/s; a
-//! `$all` catch-up read in events/s; subscription delivery latency p50/p99 (from sending the
-//! append, so it includes the append's own round trip and commit).
+//! direct command handler (the server's own) and HTTP (a settings update); batch appends (100
+//! events per Append) in events/s; a `$all` catch-up read in events/s; subscription delivery
+//! latency p50/p99 (from sending the append, so it includes the append's own round trip and
+//! commit).
 //!
 //! `cargo bench -p keel-tests --bench grpc -- [--backend sqlite|postgres|all] [--seconds S]
 //! [--runs N]`. Each figure is the median of the runs. PostgreSQL is `KEEL_TEST_POSTGRES_URL`

@@ -145,6 +145,11 @@ impl Worker {
         *self.cursor.lock().expect("not poisoned")
     }
 
+    /// Remembers `cursor` (or forgets, with `None`) for the next step.
+    fn remember(&self, cursor: Option<Cursor>) {
+        *self.cursor.lock().expect("not poisoned") = cursor;
+    }
+
     /// Records where `step` left `generation`: a batch that applied events moves the cursor
     /// and the published position; anything else (caught up, moved under us, failed) forgets
     /// the cursor and publishes the stored checkpoint, so the next step starts from the
@@ -157,7 +162,7 @@ impl Worker {
             }),
             _ => None,
         };
-        *self.cursor.lock().expect("not poisoned") = cursor;
+        self.remember(cursor);
         match cursor {
             Some(cursor) => {
                 self.position.send_replace(cursor.position);
@@ -178,7 +183,7 @@ impl Worker {
         from: u64,
         events: &[RecordedEvent],
     ) -> Result<Step, ProjectionError> {
-        *self.cursor.lock().expect("not poisoned") = None;
+        self.remember(None);
         let target = live(generation);
         let step = fold(
             &self.projection,

@@ -3,10 +3,12 @@
 //! blue/green rebuild and reset, checksums and check.
 
 use super::support::{append_samples, execute, kill_worker_between_batches, scalar};
+use keel_commands::store::EventStore;
 use keel_projections::framework::batch::Step;
 use keel_projections::framework::worker::Worker;
 use keel_projections::{RebuildMode, Workers};
 use keel_tests::{Backend, TestDatabase};
+use std::sync::Arc;
 use std::time::Duration;
 
 both_backends!(
@@ -85,23 +87,7 @@ async fn two_live_workers_of_one_projection_apply_each_event_once(backend: Backe
                 .await
         );
     }
-    assert_eq!(
-        scalar(&first_store, "SELECT COUNT(*) FROM audit_records").await,
-        900
-    );
-    assert_eq!(
-        scalar(
-            &first_store,
-            "SELECT COUNT(DISTINCT position) FROM audit_records"
-        )
-        .await,
-        900,
-        "no event was applied twice"
-    );
-    let report = keel_projections::audit::verify(&first_store.database(), None)
-        .await
-        .unwrap();
-    assert!(report.valid, "{report:?}");
+    assert_each_applied_once(&first_store, 900).await;
     first.stop().await;
     second.stop().await;
 }
@@ -118,19 +104,7 @@ async fn a_killed_worker_process_applies_every_event_exactly_once(backend: Backe
         37,
     );
     assert_eq!(worker.catch_up().await.unwrap(), Step::CaughtUp);
-    assert_eq!(
-        scalar(&store, "SELECT COUNT(*) FROM audit_records").await,
-        3000
-    );
-    assert_eq!(
-        scalar(&store, "SELECT COUNT(DISTINCT position) FROM audit_records").await,
-        3000,
-        "no event was applied twice"
-    );
-    let report = keel_projections::audit::verify(&store.database(), None)
-        .await
-        .unwrap();
-    assert!(report.valid, "{report:?}");
+    assert_each_applied_once(&store, 3000).await;
     let incremental = keel_projections::checksum(&store, "audit").await.unwrap();
     keel_projections::rebuild(&store, "audit", RebuildMode::BlueGreen, |_| {})
         .await
@@ -139,6 +113,24 @@ async fn a_killed_worker_process_applies_every_event_exactly_once(backend: Backe
         keel_projections::checksum(&store, "audit").await.unwrap(),
         incremental
     );
+}
+
+/// Asserts the audit trail holds `events` records, one per position, in a valid chain: every
+/// event applied once, none skipped.
+async fn assert_each_applied_once(store: &Arc<dyn EventStore>, events: i64) {
+    assert_eq!(
+        scalar(store, "SELECT COUNT(*) FROM audit_records").await,
+        events
+    );
+    assert_eq!(
+        scalar(store, "SELECT COUNT(DISTINCT position) FROM audit_records").await,
+        events,
+        "no event was applied twice"
+    );
+    let report = keel_projections::audit::verify(&store.database(), None)
+        .await
+        .unwrap();
+    assert!(report.valid, "{report:?}");
 }
 
 async fn a_blue_green_rebuild_switches_to_identical_tables(backend: Backend) {
