@@ -49,12 +49,24 @@ pub async fn observe(
         .unwrap_or_else(Uuid::now_v7);
     req.extensions_mut().insert(RequestId(request_id));
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
-    let span = tracing::info_span!("request", %request_id, %method, %route, status = tracing::field::Empty);
+    let span = tracing::info_span!(
+        "request",
+        %request_id,
+        %method,
+        route = tracing::field::Empty,
+        status = tracing::field::Empty
+    );
     let started = Instant::now();
     let mut response = next.call(req).instrument(span.clone()).await?;
+    // Asked once routing is done: actix then looks the pattern up by the matched resource,
+    // where before routing it would match the path against every route a second time.
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
     let status = response.status();
+    span.record("route", route.as_str());
     span.record("status", status.as_u16());
     span.in_scope(|| {
         tracing::info!(

@@ -7,9 +7,17 @@
 //! latency p50/p99 (from sending the append, so it includes the append's own round trip and
 //! commit).
 //!
+//! The clients (the `eventstore` client and HTTP's) run on their own runtime, whose threads
+//! are named `load-client`, and every single-change figure also records the CPU an operation
+//! cost (see `keel_tests::cpu`): the server's threads, and the whole machine's (PostgreSQL's
+//! processes included) without the client's threads. On two cores shared by client, server
+//! and database the rates mix the client's cost in; the machine CPU per change does not, so it
+//! is the comparison the target is checked by.
+//!
 //! `cargo bench -p keel-tests --bench grpc -- [--backend sqlite|postgres|all] [--seconds S]
-//! [--runs N]`. Each figure is the median of the runs. PostgreSQL is `KEEL_TEST_POSTGRES_URL`
-//! (default `postgres://postgres@127.0.0.1:5432`), in a database of the run's own.
+//! [--runs N] [--external-projections]`. Each figure is the median of the runs. PostgreSQL is
+//! `KEEL_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`), in a database of
+//! the run's own.
 
 /// The allocator the `keel` binary uses.
 #[global_allocator]
@@ -28,16 +36,22 @@ use keel_commands::store::{EventMetadata, EventStore, ExpectedVersion, NewEvent}
 use keel_domain::tenant::{Tenant, TenantCommand, UpdateSettings};
 use keel_domain::{Actor, AggregateId, TenantId};
 use keel_tests::app::{spawn_app_with, TestApp};
+use keel_tests::cpu::{client_runtime, CpuPerOp, CpuSample};
 use keel_tests::Backend;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::runtime::Handle;
 use uuid::Uuid;
 
 struct Options {
     backends: Vec<Backend>,
     seconds: f64,
     runs: usize,
+    /// `--external-projections`: the server runs no projection worker, so every path is
+    /// measured alone, without the workers' per-batch costs that a slower path spreads over
+    /// fewer changes.
+    external_projections: bool,
 }
 
 fn options() -> Options {
@@ -58,6 +72,7 @@ fn options() -> Options {
             .and_then(|s| s.parse().ok())
             .unwrap_or(3.0),
         runs: value("--runs").and_then(|s| s.parse().ok()).unwrap_or(3),
+        external_projections: args.iter().any(|a| a == "--external-projections"),
     }
 }
 
@@ -90,19 +105,33 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-/// Operations per second from `tasks` tasks, each calling `op(task, n)` for its `n`-th
-/// operation until the time is up.
-async fn rate<Op, Fut>(tasks: usize, seconds: f64, ops_per_call: u64, op: Op) -> f64
+/// One measurement: operations per second and what an operation cost.
+#[derive(Debug, Clone, Copy)]
+struct Figure {
+    rate: f64,
+    cpu: CpuPerOp,
+}
+
+/// Operations per second from `tasks` tasks spawned on `runtime`, each calling `op(task, n)`
+/// for its `n`-th operation until the time is up, and the CPU an operation cost.
+async fn rate<Op, Fut>(
+    runtime: &Handle,
+    tasks: usize,
+    seconds: f64,
+    ops_per_call: u64,
+    op: Op,
+) -> Figure
 where
     Op: Fn(usize, u64) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send,
 {
+    let before = CpuSample::now().expect("CPU times");
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let start = Instant::now();
     let workers: Vec<_> = (0..tasks)
         .map(|task| {
             let op = op.clone();
-            tokio::spawn(async move {
+            runtime.spawn(async move {
                 let mut done = 0u64;
                 while Instant::now() < deadline {
                     op(task, done).await;
@@ -116,7 +145,12 @@ where
     for worker in workers {
         total += worker.await.expect("a worker");
     }
-    total as f64 / start.elapsed().as_secs_f64()
+    let elapsed = start.elapsed().as_secs_f64();
+    let after = CpuSample::now().expect("CPU times");
+    Figure {
+        rate: total as f64 / elapsed,
+        cpu: before.per_op(&after, total),
+    }
 }
 
 /// A stream name per task, new for each measurement.
@@ -130,6 +164,10 @@ fn streams(kind: &str) -> Arc<Vec<String>> {
 
 /// The five ways of making one change, side by side, at `tasks` concurrent tasks.
 struct Paths {
+    /// The runtime of the server's own paths (the process's main runtime).
+    server: Handle,
+    /// The clients' runtime.
+    clients: Handle,
     client: Client,
     store: Arc<dyn EventStore>,
     handler: CommandHandler<Tenant>,
@@ -142,9 +180,9 @@ struct Paths {
 
 impl Paths {
     /// Single-event gRPC `Append`s, each task on its own stream, `any` expected.
-    async fn grpc(&self, tasks: usize, seconds: f64) -> f64 {
+    async fn grpc(&self, tasks: usize, seconds: f64) -> Figure {
         let (client, streams) = (self.client.clone(), streams("single"));
-        rate(tasks, seconds, 1, move |task, n| {
+        rate(&self.clients, tasks, seconds, 1, move |task, n| {
             let (client, streams) = (client.clone(), streams.clone());
             async move {
                 client
@@ -162,11 +200,11 @@ impl Paths {
 
     /// The same append through Keel's gRPC append logic called in process (the stream's
     /// state, the expected-revision check, the store): everything but the transport.
-    async fn append_handler(&self, tasks: usize, seconds: f64) -> f64 {
+    async fn append_handler(&self, tasks: usize, seconds: f64) -> Figure {
         let appender = Arc::new(Appender::new(self.store.clone()));
         let streams = streams("handler");
         let tenant = TenantId::new();
-        rate(tasks, seconds, 1, move |task, n| {
+        rate(&self.server, tasks, seconds, 1, move |task, n| {
             let (appender, streams) = (appender.clone(), streams.clone());
             async move {
                 let writer = Writer {
@@ -193,10 +231,10 @@ impl Paths {
     }
 
     /// The same event appended straight to the store (`ExpectedVersion::Any`).
-    async fn store(&self, tasks: usize, seconds: f64) -> f64 {
+    async fn store(&self, tasks: usize, seconds: f64) -> Figure {
         let (store, streams) = (self.store.clone(), streams("store"));
         let tenant = TenantId::new();
-        rate(tasks, seconds, 1, move |task, n| {
+        rate(&self.server, tasks, seconds, 1, move |task, n| {
             let (store, streams) = (store.clone(), streams.clone());
             async move {
                 let event = NewEvent {
@@ -227,9 +265,9 @@ impl Paths {
 
     /// The core's direct handler: `update_settings` through `CommandHandler<Tenant>`, each
     /// task on its own tenant.
-    async fn command_handler(&self, tasks: usize, seconds: f64) -> f64 {
+    async fn command_handler(&self, tasks: usize, seconds: f64) -> Figure {
         let (handler, tenants) = (self.handler.clone(), self.tenants.clone());
-        rate(tasks, seconds, 1, move |task, n| {
+        rate(&self.server, tasks, seconds, 1, move |task, n| {
             let (handler, tenant) = (handler.clone(), tenants[task]);
             async move {
                 let metadata = EventMetadata::new(tenant, Actor::System("bench".into()));
@@ -244,13 +282,13 @@ impl Paths {
     }
 
     /// The same command over HTTP: `POST /v1/tenants/{id}/settings`.
-    async fn http(&self, tasks: usize, seconds: f64) -> f64 {
+    async fn http(&self, tasks: usize, seconds: f64) -> Figure {
         let (http, tenants) = (self.http.clone(), self.tenants.clone());
         let (address, key) = (
             Arc::new(self.address.clone()),
             Arc::new(self.admin_key.clone()),
         );
-        rate(tasks, seconds, 1, move |task, n| {
+        rate(&self.clients, tasks, seconds, 1, move |task, n| {
             let (http, tenant) = (http.clone(), tenants[task]);
             let (address, key) = (address.clone(), key.clone());
             async move {
@@ -277,9 +315,9 @@ fn settings_change(n: u64) -> UpdateSettings {
 }
 
 /// Events per second appended in Appends of 100 events from 4 tasks.
-async fn batch_appends(client: &Client, seconds: f64) -> f64 {
-    let (client, streams) = (client.clone(), streams("batch"));
-    rate(4, seconds, 100, move |task, done| {
+async fn batch_appends(paths: &Paths, seconds: f64) -> f64 {
+    let (client, streams) = (paths.client.clone(), streams("batch"));
+    let figure = rate(&paths.clients, 4, seconds, 100, move |task, done| {
         let (client, streams) = (client.clone(), streams.clone());
         async move {
             let events: Vec<_> = (0..100).map(|n| event(done + n)).collect();
@@ -293,11 +331,12 @@ async fn batch_appends(client: &Client, seconds: f64) -> f64 {
                 .expect("appended");
         }
     })
-    .await
+    .await;
+    figure.rate
 }
 
 /// Events per second of a forward read of the whole `$all`, and how many there were.
-async fn all_read(client: &Client) -> (f64, u64) {
+async fn all_read(client: Client) -> (f64, u64) {
     let start = Instant::now();
     let mut read = client
         .read_all(
@@ -316,7 +355,7 @@ async fn all_read(client: &Client) -> (f64, u64) {
 
 /// Milliseconds from sending a single-event append to a live `$all` subscriber receiving it,
 /// over `samples` appends: p50, p99.
-async fn subscription_latency(client: &Client, samples: usize) -> (f64, f64) {
+async fn subscription_latency(client: Client, samples: usize) -> (f64, f64) {
     let stream = format!("latency-{}", Uuid::now_v7().simple());
     let filter = SubscriptionFilter::on_stream_name().add_prefix(stream.clone());
     let mut subscription = client
@@ -374,11 +413,29 @@ const PATHS: [&str; 5] = [
 /// Concurrent tasks of the single-change measurements.
 const TASKS: [usize; 3] = [1, 8, 32];
 
+/// The run whose rate is the median of `runs`.
+fn median_figure(runs: &[Figure]) -> Figure {
+    let mut runs = runs.to_vec();
+    runs.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+    runs[runs.len() / 2]
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let options = options();
+    let clients = client_runtime().expect("the clients' runtime");
     for backend in &options.backends {
-        let app = spawn_app_with(*backend, |s| s.log_level = "error".into()).await;
+        let app = spawn_app_with(*backend, |s| {
+            s.log_level = "error".into();
+            if options.external_projections {
+                s.external_projections = keel_projections::registry()
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>()
+                    .join(",");
+            }
+        })
+        .await;
         eprintln!("{backend:?}: running");
         let mut tenants = Vec::new();
         for t in 0..TASKS[TASKS.len() - 1] {
@@ -388,16 +445,24 @@ async fn main() {
         // The server's own handler and store: the direct paths share its group commit and
         // wake its projection workers as gRPC's appends do.
         let handler = app.tenants.clone();
+        // The clients' connection tasks are spawned where the clients are made and first used:
+        // on the clients' runtime.
+        let client = {
+            let _clients = clients.enter();
+            client(&app)
+        };
         let paths = Paths {
-            client: client(&app),
+            server: Handle::current(),
+            clients: clients.handle().clone(),
+            client,
             store: handler.store().clone(),
             handler,
-            http: app.client.clone(),
+            http: reqwest::Client::new(),
             address: app.address.clone(),
             admin_key: app.admin_key.clone(),
             tenants: Arc::new(tenants),
         };
-        // single[path][tasks] holds one rate per run.
+        // single[path][tasks] holds one figure per run.
         let mut single = vec![vec![Vec::new(); TASKS.len()]; PATHS.len()];
         let (mut batch, mut read) = (Vec::new(), Vec::new());
         let (mut p50, mut p99) = (Vec::new(), Vec::new());
@@ -411,36 +476,53 @@ async fn main() {
                 single[3][t].push(paths.command_handler(tasks, seconds).await);
                 single[4][t].push(paths.http(tasks, seconds).await);
             }
-            batch.push(batch_appends(&paths.client, options.seconds).await);
-            let (rate, count) = all_read(&paths.client).await;
+            batch.push(batch_appends(&paths, options.seconds).await);
+            let (rate, count) = clients
+                .spawn(all_read(paths.client.clone()))
+                .await
+                .expect("the read");
             read.push(rate);
             log_size = count;
-            let (a, b) = subscription_latency(&paths.client, 200).await;
+            let (a, b) = clients
+                .spawn(subscription_latency(paths.client.clone(), 200))
+                .await
+                .expect("the samples");
             p50.push(a);
             p99.push(b);
         }
+        let figures: Vec<Vec<Figure>> = single
+            .iter()
+            .map(|by_tasks| by_tasks.iter().map(|runs| median_figure(runs)).collect())
+            .collect();
         println!(
             "backend: {backend:?} (median of {} runs of {} s)",
             options.runs, options.seconds
         );
-        println!(
-            "  single changes/s {:>34} {:>8} {:>8}",
-            "1 task", "8 tasks", "32 tasks"
-        );
-        for (path, rates) in PATHS.iter().zip(&single) {
-            let cells: Vec<String> = rates
-                .iter()
-                .map(|runs| format!("{:>8.0}", median(runs.clone())))
-                .collect();
-            println!("  {path:<40} {}", cells.join(" "));
-        }
-        for (t, tasks) in TASKS.into_iter().enumerate() {
-            let over = |path: usize| median(single[0][t].clone()) / median(single[path][t].clone());
+        let table = |title: &str, cell: &dyn Fn(&Figure) -> f64| {
             println!(
-                "  gRPC Append costs {:+.0}% per append over the store's append and {:+.0}% over \
-                 the append logic in process ({tasks} tasks)",
-                (over(2) - 1.0) * 100.0,
-                (median(single[1][t].clone()) / median(single[2][t].clone()) - 1.0) * 100.0,
+                "  {title:<40} {:>8} {:>8} {:>8}",
+                "1 task", "8 tasks", "32 tasks"
+            );
+            for (path, by_tasks) in PATHS.iter().zip(&figures) {
+                let cells: Vec<String> = by_tasks
+                    .iter()
+                    .map(|f| format!("{:>8.0}", cell(f)))
+                    .collect();
+                println!("  {path:<40} {}", cells.join(" "));
+            }
+        };
+        table("single changes/s", &|f| f.rate);
+        table("machine CPU µs per change", &|f| f.cpu.machine_us);
+        table("server CPU µs per change", &|f| f.cpu.server_us);
+        table("client CPU µs per change", &|f| f.cpu.client_us);
+        table("steal %", &|f| f.cpu.steal_pct);
+        for (t, tasks) in TASKS.into_iter().enumerate() {
+            let (logic, grpc) = (&figures[1][t], &figures[2][t]);
+            println!(
+                "  gRPC Append over the append logic in process ({tasks} tasks): {:+.0}% machine \
+                 CPU per append (target ≤ 25%), {:+.0}% by throughput",
+                (grpc.cpu.machine_us / logic.cpu.machine_us - 1.0) * 100.0,
+                (logic.rate / grpc.rate - 1.0) * 100.0,
             );
         }
         println!(
@@ -458,4 +540,5 @@ async fn main() {
         );
         app.server.stop(true).await;
     }
+    clients.shutdown_background();
 }

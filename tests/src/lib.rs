@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod counter;
+pub mod cpu;
 pub mod nats;
 
 use keel_commands::store::{open, EventStore, StoreOptions};

@@ -1,6 +1,6 @@
 //! The HTTP load benchmark: what the API adds to the command handler's cost.
 //!
-//! Run it with `scripts/bench-http` (or `cargo bench -p keel-api --bench http_load`). Arguments:
+//! Run it with `scripts/bench-http` (or `cargo bench -p keel-tests --bench http_load`). Arguments:
 //! `--seconds S`, the length of one timed run (default 3); `--backend sqlite|postgres|all`
 //! (default all); `--only direct,settings,...`, some of the phases below by name (`direct`,
 //! `create`, `settings`, `detail`, `healthz`; default all), e.g. to profile one;
@@ -39,6 +39,7 @@ use keel_api::startup::Application;
 use keel_commands::store::EventMetadata;
 use keel_domain::tenant::{TenantCommand, UpdateSettings};
 use keel_domain::{Actor, AggregateId, TenantId};
+use keel_tests::cpu::{client_runtime, CpuPerOp, CpuSample};
 use reqwest::StatusCode;
 use sqlx::Connection;
 use std::future::Future;
@@ -68,20 +69,9 @@ struct Figure {
     rate: f64,
     p50_ms: f64,
     p99_ms: f64,
-    /// CPU of this process's threads other than the load client's, per operation.
-    server_cpu_us: f64,
-    /// CPU of the whole machine (every process, the database server's too) per operation,
-    /// the load client's excluded.
-    machine_cpu_us: f64,
-    /// CPU of the load client's threads per operation.
-    client_cpu_us: f64,
-    /// Share of the machine's time the hypervisor gave other guests (steal), in percent: a
-    /// run with much of it ran on a busy host and its figures are not comparable.
-    steal_pct: f64,
+    /// What an operation cost the server, the client and the machine.
+    cpu: CpuPerOp,
 }
-
-/// The name of the load client's threads.
-const CLIENT_THREAD: &str = "load-client";
 
 /// The value after `flag` on the command line.
 fn argument(flag: &str) -> Option<String> {
@@ -135,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
         println!(
             "HTTP floor, bare actix-web `GET /` (no middleware): {:.0} requests/s, p50 {:.2} ms, \
              p99 {:.2} ms, server CPU {:.0} µs/request, client CPU {:.0} µs/request\n",
-            floor.rate, floor.p50_ms, floor.p99_ms, floor.server_cpu_us, floor.client_cpu_us
+            floor.rate, floor.p50_ms, floor.p99_ms, floor.cpu.server_us, floor.cpu.client_us
         );
     }
     for backend in backends {
@@ -158,11 +148,7 @@ struct Report {
 
 async fn measure(url: &str, duration: Duration, phases: &Phases) -> anyhow::Result<Report> {
     // The HTTP client's own runtime, so that its CPU is told apart from the server's.
-    let client_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name(CLIENT_THREAD)
-        .enable_all()
-        .build()?;
+    let client_runtime = client_runtime()?;
     let report = measure_with(url, duration, client_runtime.handle(), phases).await;
     client_runtime.shutdown_background();
     report
@@ -335,11 +321,7 @@ async fn get_loop(
 /// cores; no middleware, no state) answering `GET /` with two bytes.
 async fn bare_actix(duration: Duration) -> anyhow::Result<Figure> {
     use actix_web::{web, App, HttpServer};
-    let client_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name(CLIENT_THREAD)
-        .enable_all()
-        .build()?;
+    let client_runtime = client_runtime()?;
     let server = HttpServer::new(|| App::new().route("/", web::get().to(|| async { "ok" })))
         .workers(2)
         .disable_signals()
@@ -474,8 +456,7 @@ where
     Fut: Future<Output = Result<(), String>> + Send,
 {
     let operation = Arc::new(operation);
-    let cpu_before = thread_cpu()?;
-    let machine_before = machine_cpu()?;
+    let cpu_before = CpuSample::now()?;
     let started = Instant::now();
     let deadline = started + duration;
     let tasks: Vec<_> = (0..concurrency())
@@ -503,8 +484,7 @@ where
         failures.append(&mut task_failures);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu_after = thread_cpu()?;
-    let machine_after = machine_cpu()?;
+    let cpu = cpu_before.per_op(&CpuSample::now()?, latencies.len() as u64);
     anyhow::ensure!(
         failures.is_empty(),
         "{} operations failed, the first with: {}",
@@ -517,88 +497,12 @@ where
         let index = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
         latencies[index].as_secs_f64() * 1000.0
     };
-    let per_op = |before: f64, after: f64| (after - before) * 1e6 / latencies.len() as f64;
     Ok(Figure {
         rate: latencies.len() as f64 / elapsed,
         p50_ms: percentile(0.50),
         p99_ms: percentile(0.99),
-        server_cpu_us: per_op(cpu_before.server, cpu_after.server),
-        machine_cpu_us: per_op(machine_before.busy, machine_after.busy)
-            - per_op(cpu_before.client, cpu_after.client),
-        client_cpu_us: per_op(cpu_before.client, cpu_after.client),
-        steal_pct: (machine_after.steal - machine_before.steal)
-            / (machine_after.total - machine_before.total).max(f64::MIN_POSITIVE)
-            * 100.0,
+        cpu,
     })
-}
-
-/// The whole machine's time so far (all cores), in CPU seconds, from `/proc/stat`.
-struct MachineTime {
-    /// User to softirq time, but idle and iowait. Not steal: that is time the hypervisor gave
-    /// another guest, which on a busy host grows with the load and would charge its
-    /// neighbours' work to ours.
-    busy: f64,
-    /// Steal time.
-    steal: f64,
-    /// Everything, idle and steal included.
-    total: f64,
-}
-
-fn machine_cpu() -> anyhow::Result<MachineTime> {
-    let stat = std::fs::read_to_string("/proc/stat")?;
-    let line = stat.lines().next().unwrap_or_default();
-    // `cpu user nice system idle iowait irq softirq steal ...`, in ticks of 1/100 s.
-    let ticks: Vec<f64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|t| t.parse().ok())
-        .collect();
-    anyhow::ensure!(ticks.len() >= 8, "unexpected /proc/stat: {line}");
-    let busy: f64 = [0, 1, 2, 5, 6].iter().map(|&i| ticks[i]).sum();
-    Ok(MachineTime {
-        busy: busy / 100.0,
-        steal: ticks[7] / 100.0,
-        total: ticks[..8].iter().sum::<f64>() / 100.0,
-    })
-}
-
-/// CPU seconds this process's threads have used so far, the load client's apart.
-struct ThreadCpu {
-    server: f64,
-    client: f64,
-}
-
-/// Reads the CPU time of every thread of this process from `/proc/self/task` (Linux). Threads
-/// that ended during a run are missed; the runtimes' threads live throughout.
-fn thread_cpu() -> anyhow::Result<ThreadCpu> {
-    // The kernel reports in USER_HZ ticks, 100 per second on every Linux ABI.
-    let ticks = 100.0;
-    let mut cpu = ThreadCpu {
-        server: 0.0,
-        client: 0.0,
-    };
-    for task in std::fs::read_dir("/proc/self/task")? {
-        let Ok(stat) = std::fs::read_to_string(task?.path().join("stat")) else {
-            continue; // the thread ended meanwhile
-        };
-        // `pid (comm) state ...`: comm may hold spaces, so split after its closing parenthesis.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
-        // utime and stime are fields 14 and 15 of the line, 12 and 13 after `state`.
-        let used = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
-        let (Some(user), Some(system)) = (used(11), used(12)) else {
-            continue;
-        };
-        let seconds = (user + system) / ticks;
-        if stat[open + 1..close].starts_with(CLIENT_THREAD) {
-            cpu.client += seconds;
-        } else {
-            cpu.server += seconds;
-        }
-    }
-    Ok(cpu)
 }
 
 fn print_report(backend: &str, report: &Report) {
@@ -609,10 +513,10 @@ fn print_report(backend: &str, report: &Report) {
                 f.rate,
                 f.p50_ms,
                 f.p99_ms,
-                f.server_cpu_us,
-                f.machine_cpu_us,
-                f.client_cpu_us,
-                f.steal_pct
+                f.cpu.server_us,
+                f.cpu.machine_us,
+                f.cpu.client_us,
+                f.cpu.steal_pct
             )
         }
     };
@@ -638,7 +542,7 @@ fn print_report(backend: &str, report: &Report) {
     };
     let verdict = |added: f64| if added <= 0.25 { "PASS" } else { "FAIL" };
     let by_rate = direct.rate / settings.rate - 1.0;
-    let by_cpu = settings.server_cpu_us / direct.server_cpu_us - 1.0;
+    let by_cpu = settings.cpu.server_us / direct.cpu.server_us - 1.0;
     println!(
         "\nHTTP adds {:.0}% to the direct handler's cost per command by throughput, client \
          included (target ≤ 25%): {}",
@@ -651,7 +555,7 @@ fn print_report(backend: &str, report: &Report) {
         by_cpu * 100.0,
         verdict(by_cpu)
     );
-    let by_machine = settings.machine_cpu_us / direct.machine_cpu_us - 1.0;
+    let by_machine = settings.cpu.machine_us / direct.cpu.machine_us - 1.0;
     println!(
         "HTTP adds {:.0}% to the machine's CPU per command (database server included, client \
          excluded; target ≤ 25%): {}\n",
