@@ -35,7 +35,11 @@ async fn requests_are_counted_by_route_pattern_method_and_status(backend: Backen
         .expect("a body");
     let requests = |labels: &[&str]| series(&metrics, "keel_http_requests_total", labels);
     assert_eq!(
-        requests(&[r#"route="/v1/tenants""#, r#"method="POST""#, r#"status="201""#]),
+        requests(&[
+            r#"route="/v1/tenants""#,
+            r#"method="POST""#,
+            r#"status="201""#
+        ]),
         Some(1.0),
         "{metrics}"
     );
@@ -62,5 +66,8 @@ async fn requests_are_counted_by_route_pattern_method_and_status(backend: Backen
         Some(1.0),
         "{metrics}"
     );
-    assert!(!metrics.contains(&tenant), "a raw path in a label: {metrics}");
+    assert!(
+        !metrics.contains(&tenant),
+        "a raw path in a label: {metrics}"
+    );
 }
