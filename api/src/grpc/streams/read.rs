@@ -1,6 +1,6 @@
 //! `Streams.Read` with a count: a stream or `$all`, forwards or backwards.
 
-use super::source::{stream_backwards, Log, PAGE};
+use super::source::{stream_backwards, Log, NextPage, PAGE};
 use super::state::StreamState;
 use super::{Reader, StreamRange};
 use crate::grpc::error::GrpcError;
@@ -72,10 +72,15 @@ pub fn all(
                 Some(AllOption::Position(p)) => p.commit_position.saturating_sub(1),
                 Some(AllOption::End(_)) => u64::MAX,
             };
-            while left > 0 && after < u64::MAX {
-                let events = log.after(&*store, after, PAGE).await.map_err(GrpcError::from)?;
+            let mut next = (left > 0 && after < u64::MAX)
+                .then(|| NextPage::start(log, store.clone(), after, PAGE));
+            while let Some(page) = next.take() {
+                if left == 0 { break }
+                let events = page.events().await.map_err(GrpcError::from)?;
                 let Some(last) = events.last() else { break };
                 after = last.global_position;
+                // Read on while this page is sent (dropped unread if the count is reached).
+                next = Some(NextPage::start(log, store.clone(), after, PAGE));
                 for read in pass(&reader, &events, filter.as_ref()) {
                     if left == 0 { break }
                     left -= 1;

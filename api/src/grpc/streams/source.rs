@@ -3,6 +3,8 @@
 
 use keel_commands::store::{EventStore, RecordedEvent, StoreError};
 use keel_domain::TenantId;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
 
 /// Events per store read.
 pub const PAGE: usize = 500;
@@ -54,6 +56,37 @@ impl Log {
         }
         found.truncate(limit);
         Ok(found)
+    }
+}
+
+/// The next page of a forward read of the log, read in the background while the page before
+/// it is sent: the store's read (a database round trip, or SQLite's work on another thread)
+/// then overlaps the encoding and sending of that page instead of following it. Dropping it
+/// stops the read.
+pub struct NextPage(JoinHandle<Result<Vec<RecordedEvent>, StoreError>>);
+
+impl NextPage {
+    /// Starts reading up to `limit` events of `log` with a position above `after`.
+    pub fn start(log: Log, store: Arc<dyn EventStore>, after: u64, limit: usize) -> NextPage {
+        NextPage(tokio::spawn(async move {
+            log.after(&*store, after, limit).await
+        }))
+    }
+
+    /// The page, once read.
+    pub async fn events(mut self) -> Result<Vec<RecordedEvent>, StoreError> {
+        match (&mut self.0).await {
+            Ok(read) => read,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            // Only a runtime shutting down cancels the read: the server is stopping.
+            Err(_) => Err(StoreError::WriterStopped),
+        }
+    }
+}
+
+impl Drop for NextPage {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
