@@ -11,6 +11,7 @@ use keel_tests::{app::spawn_app, Backend};
 both_backends!(
     streams_read_both_ways_from_any_revision_with_counts,
     all_reads_both_ways_from_any_position,
+    all_reads_page_on_past_500_events_and_stop_at_their_count,
     a_missing_stream_is_not_found,
 );
 
@@ -185,4 +186,48 @@ async fn a_missing_stream_is_not_found(backend: Backend) {
         .await
         .unwrap();
     assert!(matches!(read.next().await, Err(Error::ResourceNotFound)));
+}
+
+/// `$all` forwards is read page by page (500 events), the next page while the last is sent:
+/// every event once, in order, across pages, and a count that ends inside a page is kept.
+async fn all_reads_page_on_past_500_events_and_stop_at_their_count(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = client(&app, &app.admin_key);
+    for batch in 0..3 {
+        let events: Vec<_> = (0..400).map(|n| json_event("E", batch * 400 + n)).collect();
+        client
+            .append_to_stream("paged", &AppendToStreamOptions::default(), events)
+            .await
+            .unwrap();
+    }
+    let read = |count: usize| {
+        let client = client.clone();
+        async move {
+            let options = ReadAllOptions::default().max_count(count);
+            drain(client.read_all(&options).await.unwrap()).await
+        }
+    };
+    let everything = read(100_000).await;
+    let revisions: Vec<u64> = everything
+        .iter()
+        .filter(|e| e.get_original_event().stream_id == "paged")
+        .map(|e| e.get_original_event().revision)
+        .collect();
+    assert_eq!(
+        revisions,
+        (0..1200).collect::<Vec<_>>(),
+        "each event once, in order"
+    );
+    let positions: Vec<u64> = everything
+        .iter()
+        .map(|e| e.get_original_event().position.commit)
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "in log order");
+
+    let some = read(700).await;
+    let some: Vec<u64> = some
+        .iter()
+        .map(|e| e.get_original_event().position.commit)
+        .collect();
+    assert_eq!(some, positions[..700].to_vec(), "the first 700, no more");
 }
