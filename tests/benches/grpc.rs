@@ -35,7 +35,7 @@ use keel_commands::handler::CommandHandler;
 use keel_commands::store::{EventMetadata, EventStore, ExpectedVersion, NewEvent};
 use keel_domain::tenant::{Tenant, TenantCommand, UpdateSettings};
 use keel_domain::{Actor, AggregateId, TenantId};
-use keel_tests::app::{spawn_app_with, TestApp};
+use keel_tests::app::{every_projection_external, spawn_app_with, TestApp};
 use keel_tests::cpu::{client_runtime, CpuPerOp, CpuSample};
 use keel_tests::Backend;
 use std::future::Future;
@@ -428,11 +428,7 @@ async fn main() {
         let app = spawn_app_with(*backend, |s| {
             s.log_level = "error".into();
             if options.external_projections {
-                s.external_projections = keel_projections::registry()
-                    .iter()
-                    .map(|p| p.name())
-                    .collect::<Vec<_>>()
-                    .join(",");
+                s.external_projections = every_projection_external();
             }
         })
         .await;

@@ -39,6 +39,7 @@ use keel_api::startup::Application;
 use keel_commands::store::EventMetadata;
 use keel_domain::tenant::{TenantCommand, UpdateSettings};
 use keel_domain::{Actor, AggregateId, TenantId};
+use keel_tests::app::every_projection_external;
 use keel_tests::cpu::{client_runtime, CpuPerOp, CpuSample};
 use reqwest::StatusCode;
 use sqlx::Connection;
@@ -171,11 +172,7 @@ async fn measure_with(
         // project` processes on other machines fold the log), so both sides measure the
         // command path alone.
         external_projections: if std::env::args().any(|a| a == "--external-projections") {
-            keel_projections::registry()
-                .iter()
-                .map(|p| p.name())
-                .collect::<Vec<_>>()
-                .join(",")
+            every_projection_external()
         } else {
             String::new()
         },

@@ -49,6 +49,16 @@ impl Reply {
     }
 }
 
+/// The `external_projections` setting that names every projection: the server then runs no
+/// projection worker, as when `keel project` processes elsewhere fold the log.
+pub fn every_projection_external() -> String {
+    keel_projections::registry()
+        .iter()
+        .map(|p| p.name())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The admin key every test server accepts.
 pub fn test_admin_key() -> String {
     format!("keel_{}", "t".repeat(43))
