@@ -64,6 +64,17 @@ impl TestDatabase {
         }
     }
 
+    /// Ends every server connection to this PostgreSQL database, as a server restart or a
+    /// network cut would; the clients find out when they next use them. Nothing on SQLite.
+    pub async fn drop_connections(&self) {
+        if let Cleanup::PostgresDatabase(name) = &self.cleanup {
+            admin_execute(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ))
+            .await;
+        }
+    }
+
     /// Opens the event store on this database (applying migrations).
     pub async fn open(&self) -> Arc<dyn EventStore> {
         self.open_with(&StoreOptions::default()).await

@@ -40,8 +40,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use keel_domain::{Actor, TenantId};
-use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
-use sqlx::Row;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions, PgRow};
+use sqlx::Postgres;
+use sqlx::{Connection as _, Row};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -90,6 +92,7 @@ impl PostgresStore {
             (0..writers)
                 .map(|_| PgWriter {
                     pool: pool.clone(),
+                    connection: None,
                     local_commits: local_commits.clone(),
                     known: known.clone(),
                 })
@@ -116,6 +119,9 @@ impl PostgresStore {
 /// however many commits happen while one `pg_notify` is in flight, the next carries only the
 /// newest position.
 async fn signal_other_processes(pool: PgPool, mut committed: watch::Receiver<u64>) {
+    // Kept between signals, as the writers keep theirs: one given back to the pool after each
+    // signal would cost a second round trip (sqlx tests it on return).
+    let mut connection: Option<PoolConnection<Postgres>> = None;
     while committed.changed().await.is_ok() {
         let position = *committed.borrow_and_update();
         // One statement, its own implicit transaction, committed without waiting for the WAL
@@ -124,13 +130,30 @@ async fn signal_other_processes(pool: PgPool, mut committed: watch::Receiver<u64
         let sql = format!(
             "SET LOCAL synchronous_commit = off; SELECT pg_notify('{CHANNEL}', '{position}')"
         );
-        if let Err(error) = sqlx::raw_sql(&sql).execute(&pool).await {
-            warn!(%error, "could not signal other processes of new events");
+        match signal(&pool, connection.take(), &sql).await {
+            Ok(kept) => connection = Some(kept),
+            Err(error) => warn!(%error, "could not signal other processes of new events"),
         }
         if pool.is_closed() {
             return;
         }
     }
+}
+
+/// Runs `sql` on `kept`, or on a connection from `pool` if none is kept, and hands the
+/// connection back for the next signal.
+async fn signal(
+    pool: &PgPool,
+    kept: Option<PoolConnection<Postgres>>,
+    sql: &str,
+) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+    let mut connection = match kept {
+        Some(connection) => connection,
+        None => pool.acquire().await?,
+    };
+    // A query without arguments goes as one simple query, so both statements run in it.
+    sqlx::Executor::execute(&mut *connection, sql).await?;
+    Ok(connection)
 }
 
 /// Advances the head on other processes' signals.
@@ -335,9 +358,13 @@ fn parse_source_ip(text: Option<String>, position: i64) -> Result<Option<IpAddr>
     .transpose()
 }
 
-/// One group-commit writer; it takes a pooled connection per transaction.
+/// One group-commit writer. It keeps the connection its last group succeeded on: sqlx tests
+/// every connection given back to the pool with a round trip to the server, which would
+/// otherwise cost one per group. After a failed group the connection goes back to the pool
+/// (which closes it if it is broken) and the next group takes another.
 struct PgWriter {
     pool: PgPool,
+    connection: Option<PoolConnection<Postgres>>,
     local_commits: watch::Sender<u64>,
     /// Shared by the writers, so a stream written by one is planned right by the next.
     known: Arc<KnownVersions>,
@@ -361,10 +388,15 @@ impl GroupWriter for PgWriter {
         &mut self,
         units: &[&[StreamAppend]],
     ) -> Result<(Vec<Resolved>, u64), StoreError> {
-        let done = match self.try_expected(units).await? {
-            Some(done) => done,
-            None => self.write_locked(units).await?,
+        let mut connection = match self.connection.take() {
+            Some(connection) => connection,
+            None => self.pool.acquire().await?,
         };
+        let done = match self.try_expected(&mut connection, units).await? {
+            Some(done) => done,
+            None => self.write_locked(&mut connection, units).await?,
+        };
+        self.connection = Some(connection);
         if done.1 > 0 {
             self.local_commits.send_replace(done.1);
         }
@@ -381,6 +413,7 @@ impl PgWriter {
     /// group is then decided again on locked rows, which gives every caller the exact answer.
     async fn try_expected(
         &self,
+        connection: &mut PgConnection,
         units: &[&[StreamAppend]],
     ) -> Result<Option<(Vec<Resolved>, u64)>, StoreError> {
         let assumed = assumed_versions(units, &self.known);
@@ -388,7 +421,7 @@ impl PgWriter {
         if plan.rows.is_empty() || !plan.outcomes.iter().all(|o| matches!(o, Outcome::Write(_))) {
             return Ok(None);
         }
-        match append_expecting(&self.pool, &plan, &assumed).await? {
+        match append_expecting(&mut *connection, &plan, &assumed).await? {
             Ok(base) => {
                 self.remember_written(&plan);
                 let end = base + plan.rows.len() as u64;
@@ -409,12 +442,13 @@ impl PgWriter {
     /// stream, since the stream's version is then known.
     async fn write_locked(
         &self,
+        connection: &mut PgConnection,
         units: &[&[StreamAppend]],
     ) -> Result<(Vec<Resolved>, u64), StoreError> {
         for _ in 0..MAX_RACE_RETRIES {
             // On a lost race the transaction is rolled back (dropped) and decided again: the
             // stream now exists, so its expected version is checked against the winner's.
-            if let Ok(done) = self.try_locked(units).await? {
+            if let Ok(done) = self.try_locked(connection, units).await? {
                 return Ok(done);
             }
         }
@@ -425,6 +459,7 @@ impl PgWriter {
 
     async fn try_locked(
         &self,
+        connection: &mut PgConnection,
         units: &[&[StreamAppend]],
     ) -> Result<Result<(Vec<Resolved>, u64), LostRace>, StoreError> {
         let mut streams: Vec<&str> = units
@@ -438,7 +473,7 @@ impl PgWriter {
             .flat_map(|u| u.iter().flat_map(|a| a.events.iter().map(|e| e.event_id)))
             .collect();
 
-        let mut tx = self.pool.begin().await?;
+        let mut tx = connection.begin().await?;
         let versions: HashMap<String, u64> = sqlx::query_as::<_, (String, i64)>(
             "SELECT stream_id, version FROM streams WHERE stream_id = ANY($1) \
              ORDER BY stream_id FOR UPDATE",

@@ -436,3 +436,41 @@ async fn every_event_has_a_json_view(backend: Backend) {
         serde_json::json!({"kind": "system", "id": "test"})
     );
 }
+
+/// The PostgreSQL writer keeps its connection from one group to the next. When the server ends
+/// the store's connections, appends fail for a while (each dead connection fails once) and then
+/// go on: none is lost, none is written twice, and positions stay contiguous.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_appends_go_on_after_the_server_ends_the_stores_connections() {
+    let db = TestDatabase::create(Backend::Postgres).await;
+    let store = db.open().await;
+    let before = vec![sample_event("test.before")];
+    store
+        .append("s-1", ExpectedVersion::NoStream, before)
+        .await
+        .unwrap();
+    db.drop_connections().await;
+
+    let after = vec![sample_event("test.after")];
+    let mut failures = 0;
+    let appended = loop {
+        match store
+            .append("s-1", ExpectedVersion::Exact(1), after.clone())
+            .await
+        {
+            Ok(appended) => break appended,
+            // More than the pool's connections (16) and the writer's would be a connection
+            // that is never replaced.
+            Err(error) if failures < 20 => {
+                failures += 1;
+                eprintln!("append {failures} failed as its connection was gone: {error}");
+            }
+            Err(error) => panic!("appends did not recover after {failures} failures: {error}"),
+        }
+    };
+    assert_eq!((appended.stream_version, appended.global_position), (2, 2));
+    let log = store.read_all(0, 10).await.unwrap();
+    let types: Vec<_> = log.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["test.before", "test.after"]);
+    assert_eq!(log[1].event_id, after[0].event_id);
+}
