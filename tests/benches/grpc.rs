@@ -15,7 +15,9 @@
 //! is the comparison the target is checked by.
 //!
 //! `cargo bench -p keel-tests --bench grpc -- [--backend sqlite|postgres|all] [--seconds S]
-//! [--runs N] [--external-projections]`. Each figure is the median of the runs. PostgreSQL is
+//! [--runs N] [--external-projections] [--rate R]`. Each figure is the median of the runs.
+//! `--rate R` paces every measurement: its tasks together start at most `R` calls per second
+//! (see `keel_tests::pace`), so that the paths compare at the same load. PostgreSQL is
 //! `KEEL_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`), in a database of
 //! the run's own.
 
@@ -37,6 +39,7 @@ use keel_domain::tenant::{Tenant, TenantCommand, UpdateSettings};
 use keel_domain::{Actor, AggregateId, TenantId};
 use keel_tests::app::{every_projection_external, spawn_app_with, TestApp};
 use keel_tests::cpu::{client_runtime, CpuPerOp, CpuSample};
+use keel_tests::pace::{rate_argument, Pacer};
 use keel_tests::Backend;
 use std::future::Future;
 use std::sync::Arc;
@@ -131,9 +134,11 @@ where
     let workers: Vec<_> = (0..tasks)
         .map(|task| {
             let op = op.clone();
+            let mut pacer = Pacer::new(rate_argument(), tasks, task, start);
             runtime.spawn(async move {
                 let mut done = 0u64;
                 while Instant::now() < deadline {
+                    pacer.wait().await;
                     op(task, done).await;
                     done += ops_per_call;
                 }

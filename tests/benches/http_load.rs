@@ -5,7 +5,8 @@
 //! (default all); `--only direct,settings,...`, some of the phases below by name (`direct`,
 //! `create`, `settings`, `detail`, `healthz`; default all), e.g. to profile one;
 //! `--external-projections`, to run the server without its projection workers;
-//! `--connections N`, the concurrency (default 32). On each backend (SQLite in a temporary
+//! `--connections N`, the concurrency (default 32); `--rate R`, to pace every phase at `R`
+//! operations/s in all (default: as fast as it goes), so that paths compare at the same load. On each backend (SQLite in a temporary
 //! file, PostgreSQL in a database `keel_bench_http_<uuid>` created on `KEEL_BENCH_POSTGRES_URL`,
 //! default `postgres://postgres@127.0.0.1:5432`, and dropped afterwards), each figure the median
 //! of three runs, at 32 concurrent connections unless told otherwise:
@@ -41,6 +42,7 @@ use keel_domain::tenant::{TenantCommand, UpdateSettings};
 use keel_domain::{Actor, AggregateId, TenantId};
 use keel_tests::app::every_projection_external;
 use keel_tests::cpu::{client_runtime, CpuPerOp, CpuSample};
+use keel_tests::pace::{rate_argument, Pacer};
 use reqwest::StatusCode;
 use sqlx::Connection;
 use std::future::Future;
@@ -457,12 +459,14 @@ where
     let started = Instant::now();
     let deadline = started + duration;
     let tasks: Vec<_> = (0..concurrency())
-        .map(|_| {
+        .map(|task| {
             let operation = operation.clone();
+            let mut pacer = Pacer::new(rate_argument(), concurrency(), task, started);
             runtime.spawn(async move {
                 let mut latencies = Vec::new();
                 let mut failures = Vec::new();
                 while Instant::now() < deadline {
+                    pacer.wait().await;
                     let begun = Instant::now();
                     match operation().await {
                         Ok(()) => latencies.push(begun.elapsed()),
@@ -518,6 +522,9 @@ fn print_report(backend: &str, report: &Report) {
         }
     };
     println!("## {backend}\n");
+    if let Some(rate) = rate_argument() {
+        println!("Every phase paced at {rate:.0} operations/s (`--rate`).\n");
+    }
     println!(
         "| measurement | ops/s | p50 ms | p99 ms | server CPU µs/op | machine CPU µs/op | client CPU µs/op | steal % |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|"
@@ -540,12 +547,16 @@ fn print_report(backend: &str, report: &Report) {
     let verdict = |added: f64| if added <= 0.25 { "PASS" } else { "FAIL" };
     let by_rate = direct.rate / settings.rate - 1.0;
     let by_cpu = settings.cpu.server_us / direct.cpu.server_us - 1.0;
-    println!(
-        "\nHTTP adds {:.0}% to the direct handler's cost per command by throughput, client \
-         included (target ≤ 25%): {}",
-        by_rate * 100.0,
-        verdict(by_rate)
-    );
+    // Paced, both paths run at the same rate if they can: only their CPU compares.
+    println!();
+    if rate_argument().is_none() {
+        println!(
+            "HTTP adds {:.0}% to the direct handler's cost per command by throughput, client \
+             included (target ≤ 25%): {}",
+            by_rate * 100.0,
+            verdict(by_rate)
+        );
+    }
     println!(
         "HTTP adds {:.0}% to the direct handler's server CPU per command, client excluded \
          (target ≤ 25%): {}",

@@ -9,6 +9,7 @@ pub mod app;
 pub mod counter;
 pub mod cpu;
 pub mod nats;
+pub mod pace;
 
 use keel_commands::store::{open, EventStore, StoreOptions};
 use std::sync::Arc;
