@@ -6,10 +6,11 @@
 //! `create`, `settings`, `detail`, `healthz`; default all), e.g. to profile one;
 //! `--external-projections`, to run the server without its projection workers;
 //! `--connections N`, the concurrency (default 32); `--rate R`, to pace every phase at `R`
-//! operations/s in all (default: as fast as it goes), so that paths compare at the same load. On each backend (SQLite in a temporary
-//! file, PostgreSQL in a database `keel_bench_http_<uuid>` created on `KEEL_BENCH_POSTGRES_URL`,
-//! default `postgres://postgres@127.0.0.1:5432`, and dropped afterwards), each figure the median
-//! of three runs, at 32 concurrent connections unless told otherwise:
+//! operations/s in all (default: as fast as it goes), so that paths compare at the same load.
+//! On each backend (SQLite in a temporary file, PostgreSQL in a database
+//! `keel_bench_http_<uuid>` created on `KEEL_BENCH_POSTGRES_URL`, default
+//! `postgres://postgres@127.0.0.1:5432`, and dropped afterwards), each figure the median of
+//! three runs, at 32 concurrent connections unless told otherwise:
 //! 1. the direct handler: `update_settings` through the server's own `CommandHandler<Tenant>`
 //!    (the routes' store, cache and group commit) from as many tasks;
 //! 2. HTTP `POST /v1/tenants` (create-tenant): commands/s, p50, p99;
