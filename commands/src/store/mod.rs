@@ -20,6 +20,7 @@ pub mod envelope;
 pub mod error;
 pub(crate) mod group_commit;
 pub mod head;
+pub(crate) mod kept;
 pub(crate) mod known_versions;
 pub mod open;
 pub mod plan;

@@ -32,6 +32,7 @@ use super::envelope::{AppendResult, EventMetadata, ExpectedVersion, RecordedEven
 use super::error::StoreError;
 use super::group_commit::{resolve, GroupCommit, GroupWriter, Resolved};
 use super::head::Head;
+use super::kept::KeptConnection;
 use super::known_versions::KnownVersions;
 use super::plan::{plan_group, GroupPlan, Outcome, StoredId};
 use super::snapshot::Snapshot;
@@ -40,9 +41,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use keel_domain::{Actor, TenantId};
-use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions, PgRow};
-use sqlx::Postgres;
 use sqlx::{Connection as _, Row};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -91,8 +90,7 @@ impl PostgresStore {
         let appender = GroupCommit::start(
             (0..writers)
                 .map(|_| PgWriter {
-                    pool: pool.clone(),
-                    connection: None,
+                    connection: KeptConnection::new(pool.clone()),
                     local_commits: local_commits.clone(),
                     known: known.clone(),
                 })
@@ -119,9 +117,8 @@ impl PostgresStore {
 /// however many commits happen while one `pg_notify` is in flight, the next carries only the
 /// newest position.
 async fn signal_other_processes(pool: PgPool, mut committed: watch::Receiver<u64>) {
-    // Kept between signals, as the writers keep theirs: one given back to the pool after each
-    // signal would cost a second round trip (sqlx tests it on return).
-    let mut connection: Option<PoolConnection<Postgres>> = None;
+    // Kept between signals, as the writers keep theirs.
+    let connection = KeptConnection::new(pool.clone());
     while committed.changed().await.is_ok() {
         let position = *committed.borrow_and_update();
         // One statement, its own implicit transaction, committed without waiting for the WAL
@@ -130,9 +127,8 @@ async fn signal_other_processes(pool: PgPool, mut committed: watch::Receiver<u64
         let sql = format!(
             "SET LOCAL synchronous_commit = off; SELECT pg_notify('{CHANNEL}', '{position}')"
         );
-        match signal(&pool, connection.take(), &sql).await {
-            Ok(kept) => connection = Some(kept),
-            Err(error) => warn!(%error, "could not signal other processes of new events"),
+        if let Err(error) = signal(&connection, &sql).await {
+            warn!(%error, "could not signal other processes of new events");
         }
         if pool.is_closed() {
             return;
@@ -140,20 +136,13 @@ async fn signal_other_processes(pool: PgPool, mut committed: watch::Receiver<u64
     }
 }
 
-/// Runs `sql` on `kept`, or on a connection from `pool` if none is kept, and hands the
-/// connection back for the next signal.
-async fn signal(
-    pool: &PgPool,
-    kept: Option<PoolConnection<Postgres>>,
-    sql: &str,
-) -> Result<PoolConnection<Postgres>, sqlx::Error> {
-    let mut connection = match kept {
-        Some(connection) => connection,
-        None => pool.acquire().await?,
-    };
+/// Runs `sql` on the kept connection (or one from the pool), and keeps it for the next signal.
+async fn signal(connection: &KeptConnection, sql: &str) -> Result<(), sqlx::Error> {
+    let mut kept = connection.take().await?;
     // A query without arguments goes as one simple query, so both statements run in it.
-    sqlx::Executor::execute(&mut *connection, sql).await?;
-    Ok(connection)
+    sqlx::Executor::execute(&mut *kept, sql).await?;
+    connection.keep(kept);
+    Ok(())
 }
 
 /// Advances the head on other processes' signals.
@@ -170,6 +159,8 @@ async fn follow_other_processes(mut listener: PgListener, head: Head) {
             },
             // The connection dropped and will be re-established: signals may have been missed.
             Ok(None) => head.poke(),
+            // The pool is closing, which waits for this listener's connection: let go of it.
+            Err(sqlx::Error::PoolClosed) => return,
             Err(error) => {
                 warn!(%error, "event notification listener failed; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -358,13 +349,11 @@ fn parse_source_ip(text: Option<String>, position: i64) -> Result<Option<IpAddr>
     .transpose()
 }
 
-/// One group-commit writer. It keeps the connection its last group succeeded on: sqlx tests
-/// every connection given back to the pool with a round trip to the server, which would
-/// otherwise cost one per group. After a failed group the connection goes back to the pool
-/// (which closes it if it is broken) and the next group takes another.
+/// One group-commit writer. It keeps the connection its last group succeeded on (see
+/// [`KeptConnection`]); after a failed group the connection goes back to the pool, which closes
+/// it if it is broken, and the next group takes another.
 struct PgWriter {
-    pool: PgPool,
-    connection: Option<PoolConnection<Postgres>>,
+    connection: KeptConnection,
     local_commits: watch::Sender<u64>,
     /// Shared by the writers, so a stream written by one is planned right by the next.
     known: Arc<KnownVersions>,
@@ -388,15 +377,12 @@ impl GroupWriter for PgWriter {
         &mut self,
         units: &[&[StreamAppend]],
     ) -> Result<(Vec<Resolved>, u64), StoreError> {
-        let mut connection = match self.connection.take() {
-            Some(connection) => connection,
-            None => self.pool.acquire().await?,
-        };
+        let mut connection = self.connection.take().await?;
         let done = match self.try_expected(&mut connection, units).await? {
             Some(done) => done,
             None => self.write_locked(&mut connection, units).await?,
         };
-        self.connection = Some(connection);
+        self.connection.keep(connection);
         if done.1 > 0 {
             self.local_commits.send_replace(done.1);
         }

@@ -474,3 +474,23 @@ async fn postgres_appends_go_on_after_the_server_ends_the_stores_connections() {
     assert_eq!(types, ["test.before", "test.after"]);
     assert_eq!(log[1].event_id, after[0].event_id);
 }
+
+/// Closing the store's pool, as an interrupted `keel replay` does, ends although the writer and
+/// the cross-process signal keep connections between uses (`Pool::close` waits for every
+/// connection out of the pool).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_closing_the_pool_ends_while_connections_are_kept() {
+    let db = TestDatabase::create(Backend::Postgres).await;
+    let store = db.open().await;
+    let events = vec![sample_event("test.before_close")];
+    store
+        .append("s-1", ExpectedVersion::NoStream, events)
+        .await
+        .unwrap();
+    let keel_commands::store::Database::Postgres(pool) = store.database() else {
+        panic!("a PostgreSQL store");
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), pool.close())
+        .await
+        .expect("the pool closes");
+}
