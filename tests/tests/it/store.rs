@@ -442,13 +442,7 @@ async fn every_event_has_a_json_view(backend: Backend) {
 /// go on: none is lost, none is written twice, and positions stay contiguous.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_appends_go_on_after_the_server_ends_the_stores_connections() {
-    let db = TestDatabase::create(Backend::Postgres).await;
-    let store = db.open().await;
-    let before = vec![sample_event("test.before")];
-    store
-        .append("s-1", ExpectedVersion::NoStream, before)
-        .await
-        .unwrap();
+    let (db, store) = postgres_store_with_a_written_connection().await;
     db.drop_connections().await;
 
     let after = vec![sample_event("test.after")];
@@ -471,7 +465,7 @@ async fn postgres_appends_go_on_after_the_server_ends_the_stores_connections() {
     assert_eq!((appended.stream_version, appended.global_position), (2, 2));
     let log = store.read_all(0, 10).await.unwrap();
     let types: Vec<_> = log.iter().map(|e| e.event_type.as_str()).collect();
-    assert_eq!(types, ["test.before", "test.after"]);
+    assert_eq!(types, ["test.first", "test.after"]);
     assert_eq!(log[1].event_id, after[0].event_id);
 }
 
@@ -480,17 +474,27 @@ async fn postgres_appends_go_on_after_the_server_ends_the_stores_connections() {
 /// connection out of the pool).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_closing_the_pool_ends_while_connections_are_kept() {
-    let db = TestDatabase::create(Backend::Postgres).await;
-    let store = db.open().await;
-    let events = vec![sample_event("test.before_close")];
-    store
-        .append("s-1", ExpectedVersion::NoStream, events)
-        .await
-        .unwrap();
+    let (_db, store) = postgres_store_with_a_written_connection().await;
     let keel_commands::store::Database::Postgres(pool) = store.database() else {
         panic!("a PostgreSQL store");
     };
     tokio::time::timeout(std::time::Duration::from_secs(10), pool.close())
         .await
         .expect("the pool closes");
+}
+
+/// A PostgreSQL store whose writer has committed one event (`test.first` on `s-1`), so it
+/// keeps a connection.
+async fn postgres_store_with_a_written_connection() -> (
+    TestDatabase,
+    std::sync::Arc<dyn keel_commands::store::EventStore>,
+) {
+    let db = TestDatabase::create(Backend::Postgres).await;
+    let store = db.open().await;
+    let first = vec![sample_event("test.first")];
+    store
+        .append("s-1", ExpectedVersion::NoStream, first)
+        .await
+        .unwrap();
+    (db, store)
 }
