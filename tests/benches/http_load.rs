@@ -546,11 +546,11 @@ fn print_report(backend: &str, report: &Report) {
         return;
     };
     let verdict = |added: f64| if added <= 0.25 { "PASS" } else { "FAIL" };
-    let by_rate = direct.rate / settings.rate - 1.0;
     let by_cpu = settings.cpu.server_us / direct.cpu.server_us - 1.0;
     // Paced, both paths run at the same rate if they can: only their CPU compares.
     println!();
     if rate_argument().is_none() {
+        let by_rate = direct.rate / settings.rate - 1.0;
         println!(
             "HTTP adds {:.0}% to the direct handler's cost per command by throughput, client \
              included (target ≤ 25%): {}",

@@ -60,11 +60,14 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn paced_tasks_start_at_their_rate_and_unpaced_ones_at_once() {
-        let start = tokio::time::Instant::now().into_std();
-        let mut unpaced = Pacer::new(None, 4, 3, start);
-        unpaced.wait().await;
-        let mut paced = Pacer::new(Some(100.0), 4, 2, start);
         let begun = tokio::time::Instant::now();
+        let start = begun.into_std();
+        let mut unpaced = Pacer::new(None, 4, 3, start);
+        for _ in 0..3 {
+            unpaced.wait().await;
+        }
+        assert_eq!(begun.elapsed(), Duration::ZERO);
+        let mut paced = Pacer::new(Some(100.0), 4, 2, start);
         for _ in 0..3 {
             paced.wait().await;
         }
