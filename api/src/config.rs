@@ -77,7 +77,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// `sqlite://<file>` (embedded default) or `postgres://...`.
     pub database_url: String,
-    /// Database connections in the pool.
+    /// Database connections in the pool for reads and read models; the event store keeps a
+    /// few more for its writer and its own reads.
     pub database_connections: u32,
     /// NATS server to publish events to; unset: events are not published.
     pub nats_url: Option<String>,

@@ -9,7 +9,9 @@ use std::sync::Arc;
 /// Tuning for [`open`]; the defaults suit a single server.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Connections for reads (and, on PostgreSQL, writes).
+    /// Pooled connections for reads and read models. The store's own long-held connections
+    /// (its writers', on PostgreSQL its notifications', and a few idle readers it keeps) come
+    /// on top, so they never leave the pool's other users without one.
     pub connections: u32,
     /// Concurrent group-commit transactions (PostgreSQL only; SQLite has one writer). One is
     /// the default: positions are taken in a serialised step anyway, and a single writer makes

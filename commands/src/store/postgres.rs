@@ -32,7 +32,7 @@ use super::envelope::{AppendResult, EventMetadata, ExpectedVersion, RecordedEven
 use super::error::StoreError;
 use super::group_commit::{resolve, GroupCommit, GroupWriter, Resolved};
 use super::head::Head;
-use super::kept::KeptConnection;
+use super::kept::KeptConnections;
 use super::known_versions::KnownVersions;
 use super::plan::{plan_group, GroupPlan, Outcome, StoredId};
 use super::snapshot::Snapshot;
@@ -42,7 +42,7 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use keel_domain::{Actor, TenantId};
 use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Connection as _, Row};
+use sqlx::{Connection as _, Postgres, Row};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -55,6 +55,8 @@ use uuid::Uuid;
 const CHANNEL: &str = "keel_events";
 /// How often a transaction lost a race to create the same new stream before giving up.
 const MAX_RACE_RETRIES: usize = 8;
+/// Idle connections kept for the store's reads (see [`KeptConnections`]).
+const KEPT_READERS: usize = 4;
 
 const EVENT_COLUMNS: &str = "global_position, event_id, stream_id, stream_version, tenant_id, \
      event_type, schema_version, occurred_at, recorded_at, actor_kind, actor_id, correlation_id, \
@@ -63,17 +65,21 @@ const EVENT_COLUMNS: &str = "global_position, event_id, stream_id, stream_versio
 /// The PostgreSQL event store.
 pub struct PostgresStore {
     pool: PgPool,
+    readers: KeptConnections<Postgres>,
     appender: GroupCommit,
     head: Head,
 }
 
 impl PostgresStore {
     /// Connects to `url`, applies migrations, and starts `writers` group-commit writers and the
-    /// cross-process notification tasks.
+    /// cross-process notification tasks. `connections` are for reads and read models; the
+    /// pool holds more: the ones the writers, the notifications and the kept readers keep, so
+    /// that those never leave the rest of the pool without a connection.
     pub async fn connect(url: &str, connections: u32, writers: u32) -> Result<Self, StoreError> {
         let writers = writers.max(1);
+        let kept_by_the_store = writers + 2 + KEPT_READERS as u32;
         let pool = PgPoolOptions::new()
-            .max_connections(connections.max(writers + 2))
+            .max_connections(connections.max(1) + kept_by_the_store)
             // A ping before every use would add a round trip to every append; a broken
             // connection is reported by the statement that uses it instead.
             .test_before_acquire(false)
@@ -90,7 +96,7 @@ impl PostgresStore {
         let appender = GroupCommit::start(
             (0..writers)
                 .map(|_| PgWriter {
-                    connection: KeptConnection::new(pool.clone()),
+                    connection: KeptConnections::new(pool.clone(), 1),
                     local_commits: local_commits.clone(),
                     known: known.clone(),
                 })
@@ -101,6 +107,7 @@ impl PostgresStore {
         let listener = PgListener::connect_with(&pool).await?;
         tokio::spawn(follow_other_processes(listener, head.clone()));
         Ok(PostgresStore {
+            readers: KeptConnections::new(pool.clone(), KEPT_READERS),
             pool,
             appender,
             head,
@@ -118,7 +125,7 @@ impl PostgresStore {
 /// newest position.
 async fn signal_other_processes(pool: PgPool, mut committed: watch::Receiver<u64>) {
     // Kept between signals, as the writers keep theirs.
-    let connection = KeptConnection::new(pool.clone());
+    let connection = KeptConnections::new(pool.clone(), 1);
     while committed.changed().await.is_ok() {
         let position = *committed.borrow_and_update();
         // One statement, its own implicit transaction, committed without waiting for the WAL
@@ -137,7 +144,7 @@ async fn signal_other_processes(pool: PgPool, mut committed: watch::Receiver<u64
 }
 
 /// Runs `sql` on the kept connection (or one from the pool), and keeps it for the next signal.
-async fn signal(connection: &KeptConnection, sql: &str) -> Result<(), sqlx::Error> {
+async fn signal(connection: &KeptConnections<Postgres>, sql: &str) -> Result<(), sqlx::Error> {
     let mut kept = connection.take().await?;
     // A query without arguments goes as one simple query, so both statements run in it.
     sqlx::Executor::execute(&mut *kept, sql).await?;
@@ -192,7 +199,7 @@ impl EventStore for PostgresStore {
             .bind(stream_id)
             .bind(from_version as i64)
             .bind(limit as i64);
-        fetch_events(query, &self.pool, limit).await
+        fetch_events(query, &self.readers, limit).await
     }
 
     async fn read_all(
@@ -207,7 +214,7 @@ impl EventStore for PostgresStore {
         let query = sqlx::query(&sql)
             .bind(after_position as i64)
             .bind(limit as i64);
-        fetch_events(query, &self.pool, limit).await
+        fetch_events(query, &self.readers, limit).await
     }
 
     async fn read_tenant(
@@ -224,15 +231,17 @@ impl EventStore for PostgresStore {
             .bind(tenant_id.0)
             .bind(after_position as i64)
             .bind(limit as i64);
-        fetch_events(query, &self.pool, limit).await
+        fetch_events(query, &self.readers, limit).await
     }
 
     async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
+        let mut reader = self.readers.take().await?;
         let version: Option<i64> =
             sqlx::query_scalar("SELECT version FROM streams WHERE stream_id = $1")
                 .bind(stream_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *reader)
                 .await?;
+        self.readers.keep(reader);
         Ok(version.unwrap_or(0) as u64)
     }
 
@@ -251,12 +260,14 @@ impl EventStore for PostgresStore {
     }
 
     async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
+        let mut reader = self.readers.take().await?;
         let row = sqlx::query(
             "SELECT stream_version, snapshot_version, payload FROM snapshots WHERE stream_id = $1",
         )
         .bind(stream_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *reader)
         .await?;
+        self.readers.keep(reader);
         Ok(row.map(|row| Snapshot {
             stream_id: stream_id.to_owned(),
             stream_version: row.get::<i64, _>(0) as u64,
@@ -297,15 +308,19 @@ impl EventStore for PostgresStore {
 /// materialising the whole page of rows first.
 async fn fetch_events(
     query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    pool: &PgPool,
+    readers: &KeptConnections<Postgres>,
     limit: usize,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
-    let mut rows = query.fetch(pool);
+    let mut reader = readers.take().await?;
     // Bounded: a caller's huge limit must not reserve memory for rows that do not exist.
     let mut events = Vec::with_capacity(limit.min(1024));
-    while let Some(row) = rows.try_next().await? {
-        events.push(decode_row(&row)?);
+    {
+        let mut rows = query.fetch(&mut *reader);
+        while let Some(row) = rows.try_next().await? {
+            events.push(decode_row(&row)?);
+        }
     }
+    readers.keep(reader);
     Ok(events)
 }
 
@@ -350,10 +365,10 @@ fn parse_source_ip(text: Option<String>, position: i64) -> Result<Option<IpAddr>
 }
 
 /// One group-commit writer. It keeps the connection its last group succeeded on (see
-/// [`KeptConnection`]); after a failed group the connection goes back to the pool, which closes
+/// [`KeptConnections`]); after a failed group the connection goes back to the pool, which closes
 /// it if it is broken, and the next group takes another.
 struct PgWriter {
-    connection: KeptConnection,
+    connection: KeptConnections<Postgres>,
     local_commits: watch::Sender<u64>,
     /// Shared by the writers, so a stream written by one is planned right by the next.
     known: Arc<KnownVersions>,

@@ -14,6 +14,7 @@ use super::envelope::{AppendResult, EventMetadata, RecordedEvent, StreamAppend};
 use super::error::StoreError;
 use super::group_commit::{resolve, GroupCommit, GroupWriter, Resolved};
 use super::head::Head;
+use super::kept::KeptConnections;
 use super::plan::{plan_group, StoredId};
 use super::snapshot::Snapshot;
 use super::{EventStore, NewEvent};
@@ -35,6 +36,8 @@ use uuid::Uuid;
 const INSERT_CHUNK: usize = 500;
 /// How often other processes' commits are looked for.
 const CROSS_PROCESS_POLL: Duration = Duration::from_millis(200);
+/// Idle read connections kept for the store's reads (see [`KeptConnections`]).
+const KEPT_READERS: usize = 4;
 
 const EVENT_COLUMNS: &str = "global_position, event_id, stream_id, stream_version, tenant_id, \
      event_type, schema_version, occurred_at, recorded_at, actor_kind, actor_id, correlation_id, \
@@ -43,6 +46,7 @@ const EVENT_COLUMNS: &str = "global_position, event_id, stream_id, stream_versio
 /// The SQLite event store.
 pub struct SqliteStore {
     reads: SqlitePool,
+    readers: KeptConnections<Sqlite>,
     appender: GroupCommit,
     head: Head,
 }
@@ -50,6 +54,8 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://path` or `sqlite::memory:`
     /// is not supported: the file is the store), applies migrations and starts the writer.
+    /// The read pool holds `read_connections` for reads and read models, and the store's kept
+    /// readers besides.
     pub async fn connect(url: &str, read_connections: u32) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -62,13 +68,14 @@ impl SqliteStore {
             .run(&mut writer)
             .await?;
         let reads = SqlitePoolOptions::new()
-            .max_connections(read_connections.max(1))
+            .max_connections(read_connections.max(1) + KEPT_READERS as u32)
             .connect_with(options)
             .await?;
         let head = Head::new(max_position(&reads).await?);
         let appender = GroupCommit::start(vec![SqliteWriter { conn: writer }], head.clone());
         tokio::spawn(follow_other_processes(reads.clone(), head.clone()));
         Ok(SqliteStore {
+            readers: KeptConnections::new(reads.clone(), KEPT_READERS),
             reads,
             appender,
             head,
@@ -78,6 +85,17 @@ impl SqliteStore {
     /// The read pool, for read models kept in the same file.
     pub fn pool(&self) -> &SqlitePool {
         &self.reads
+    }
+
+    /// Runs a query for event rows on a kept reader.
+    async fn fetch_events<'q>(
+        &self,
+        query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut reader = self.readers.take().await?;
+        let rows = query.fetch_all(&mut *reader).await?;
+        self.readers.keep(reader);
+        rows.iter().map(decode_row).collect()
     }
 }
 
@@ -119,13 +137,11 @@ impl EventStore for SqliteStore {
             "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? \
              ORDER BY stream_version LIMIT ?"
         );
-        let rows = sqlx::query(&sql)
+        let query = sqlx::query(&sql)
             .bind(stream_id)
             .bind(from_version as i64)
-            .bind(limit as i64)
-            .fetch_all(&self.reads)
-            .await?;
-        rows.iter().map(decode_row).collect()
+            .bind(limit as i64);
+        self.fetch_events(query).await
     }
 
     async fn read_all(
@@ -137,12 +153,10 @@ impl EventStore for SqliteStore {
             "SELECT {EVENT_COLUMNS} FROM events WHERE global_position > ? \
              ORDER BY global_position LIMIT ?"
         );
-        let rows = sqlx::query(&sql)
+        let query = sqlx::query(&sql)
             .bind(after_position as i64)
-            .bind(limit as i64)
-            .fetch_all(&self.reads)
-            .await?;
-        rows.iter().map(decode_row).collect()
+            .bind(limit as i64);
+        self.fetch_events(query).await
     }
 
     async fn read_tenant(
@@ -155,21 +169,21 @@ impl EventStore for SqliteStore {
             "SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = ? AND global_position > ? \
              ORDER BY global_position LIMIT ?"
         );
-        let rows = sqlx::query(&sql)
+        let query = sqlx::query(&sql)
             .bind(tenant_id.0.as_bytes().to_vec())
             .bind(after_position as i64)
-            .bind(limit as i64)
-            .fetch_all(&self.reads)
-            .await?;
-        rows.iter().map(decode_row).collect()
+            .bind(limit as i64);
+        self.fetch_events(query).await
     }
 
     async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
+        let mut reader = self.readers.take().await?;
         let version: Option<i64> =
             sqlx::query_scalar("SELECT version FROM streams WHERE stream_id = ?")
                 .bind(stream_id)
-                .fetch_optional(&self.reads)
+                .fetch_optional(&mut *reader)
                 .await?;
+        self.readers.keep(reader);
         Ok(version.unwrap_or(0) as u64)
     }
 
@@ -184,12 +198,14 @@ impl EventStore for SqliteStore {
     }
 
     async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
+        let mut reader = self.readers.take().await?;
         let row = sqlx::query(
             "SELECT stream_version, snapshot_version, payload FROM snapshots WHERE stream_id = ?",
         )
         .bind(stream_id)
-        .fetch_optional(&self.reads)
+        .fetch_optional(&mut *reader)
         .await?;
+        self.readers.keep(reader);
         Ok(row.map(|row| Snapshot {
             stream_id: stream_id.to_owned(),
             stream_version: row.get::<i64, _>(0) as u64,

@@ -3,6 +3,7 @@
 
 use keel_commands::store::{ExpectedVersion, StoreError, StreamAppend};
 use keel_tests::{sample_event, Backend, TestDatabase};
+use std::time::Duration;
 
 both_backends!(
     appended_events_read_back_with_their_whole_envelope,
@@ -16,6 +17,8 @@ both_backends!(
     reopening_an_existing_database_keeps_its_events,
     a_subscription_catches_up_then_follows_live,
     every_event_has_a_json_view,
+    closing_the_pool_ends_while_connections_are_kept,
+    the_smallest_pool_still_serves_reads_appends_and_read_models,
 );
 
 async fn appended_events_read_back_with_their_whole_envelope(backend: Backend) {
@@ -469,18 +472,80 @@ async fn postgres_appends_go_on_after_the_server_ends_the_stores_connections() {
     assert_eq!(log[1].event_id, after[0].event_id);
 }
 
-/// Closing the store's pool, as an interrupted `keel replay` does, ends although the writer and
-/// the cross-process signal keep connections between uses (`Pool::close` waits for every
-/// connection out of the pool).
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_closing_the_pool_ends_while_connections_are_kept() {
-    let (_db, store) = postgres_store_with_a_written_connection().await;
-    let keel_commands::store::Database::Postgres(pool) = store.database() else {
-        panic!("a PostgreSQL store");
+/// Closing the store's pool, as an interrupted `keel replay` does, ends although the store
+/// keeps connections between uses (PostgreSQL: the writer's, the cross-process signal's;
+/// both: the readers'), since `Pool::close` waits for every connection out of the pool.
+async fn closing_the_pool_ends_while_connections_are_kept(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    written_and_read(&*store).await;
+    let closed = async {
+        match store.database() {
+            keel_commands::store::Database::Postgres(pool) => pool.close().await,
+            keel_commands::store::Database::Sqlite(pool) => pool.close().await,
+        }
     };
-    tokio::time::timeout(std::time::Duration::from_secs(10), pool.close())
+    tokio::time::timeout(Duration::from_secs(10), closed)
         .await
         .expect("the pool closes");
+}
+
+/// With the smallest pool (`connections: 1`) the connections the store keeps for itself (its
+/// writers', its signal's, its readers') come on top: concurrent reads, appends and other
+/// users of the pool (the read models) all still get a connection, well before the pool's
+/// ten-second acquire timeout.
+async fn the_smallest_pool_still_serves_reads_appends_and_read_models(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let options = keel_commands::store::StoreOptions {
+        connections: 1,
+        ..Default::default()
+    };
+    let store = db.open_with(&options).await;
+    let bound = Duration::from_secs(5);
+    for round in 0..3u64 {
+        tokio::time::timeout(bound, written_and_read(&*store))
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: reads or appends waited for a connection"));
+        let pool_query = async {
+            match store.database() {
+                keel_commands::store::Database::Postgres(pool) => {
+                    sqlx::query_scalar::<_, i32>("SELECT 1")
+                        .fetch_one(&pool)
+                        .await
+                }
+                keel_commands::store::Database::Sqlite(pool) => {
+                    sqlx::query_scalar::<_, i32>("SELECT 1")
+                        .fetch_one(&pool)
+                        .await
+                }
+            }
+        };
+        let one = tokio::time::timeout(bound, pool_query)
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: the pool had no connection left"))
+            .unwrap();
+        assert_eq!(one, 1);
+    }
+    assert_eq!(store.read_all(0, 100).await.unwrap().len(), 3);
+}
+
+/// Appends one event to a new stream of its own, then reads from eight tasks at once (more
+/// than the store keeps readers for), so the store has used and kept connections of each kind.
+async fn written_and_read(store: &dyn keel_commands::store::EventStore) {
+    let stream = format!("s-{}", uuid::Uuid::now_v7());
+    store
+        .append(
+            &stream,
+            ExpectedVersion::NoStream,
+            vec![sample_event("test.written")],
+        )
+        .await
+        .unwrap();
+    let reads = (0..8).map(|_| store.read_stream(&stream, 1, 10));
+    for events in futures::future::join_all(reads).await {
+        assert_eq!(events.unwrap().len(), 1);
+    }
+    assert_eq!(store.stream_version(&stream).await.unwrap(), 1);
 }
 
 /// A PostgreSQL store whose writer has committed one event (`test.first` on `s-1`), so it
