@@ -10,6 +10,7 @@
 
 use crate::error::ProjectionError;
 use chrono::{DateTime, TimeZone, Utc};
+use keel_commands::store::sqlite_turns::{write_turn, WriteTurn};
 use keel_commands::store::Database;
 
 /// Which backend a database or transaction is on, for the few statements that differ.
@@ -50,8 +51,8 @@ impl Backend {
 
 /// A read-model transaction on either backend.
 pub enum Tx {
-    /// On SQLite (begun with `BEGIN IMMEDIATE`).
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// On SQLite (begun with `BEGIN IMMEDIATE`, in its turn at the file's write lock).
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>, WriteTurn),
     /// On PostgreSQL.
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
@@ -59,10 +60,15 @@ pub enum Tx {
 impl Tx {
     /// Begins a transaction. On SQLite it takes the write lock up front: a deferred
     /// transaction that reads and then writes fails with `SQLITE_BUSY` if the event store
-    /// committed in between, instead of waiting.
+    /// committed in between, instead of waiting. It waits for its turn first
+    /// ([`keel_commands::store::sqlite_turns`]), so that it never sleeps in SQLite's busy
+    /// handler while the event writer or another worker holds the lock.
     pub async fn begin(db: &Database) -> Result<Tx, ProjectionError> {
         Ok(match db {
-            Database::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Database::Sqlite(pool) => {
+                let turn = write_turn(pool).await;
+                Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
             Database::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -70,7 +76,7 @@ impl Tx {
     /// Commits.
     pub async fn commit(self) -> Result<(), ProjectionError> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Sqlite(tx, _turn) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
@@ -79,7 +85,7 @@ impl Tx {
     /// The backend.
     pub fn backend(&self) -> Backend {
         match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Sqlite(..) => Backend::Sqlite,
             Tx::Postgres(_) => Backend::Postgres,
         }
     }
@@ -101,7 +107,7 @@ impl Tx {
 macro_rules! with_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
         match $tx {
-            $crate::db::Tx::Sqlite(tx) => {
+            $crate::db::Tx::Sqlite(tx, _) => {
                 #[allow(unused)]
                 type Db = sqlx::Sqlite;
                 let $conn = &mut **tx;
@@ -194,7 +200,7 @@ pub async fn insert_rows(
     }
     match tx {
         Tx::Postgres(tx) => insert_unnest(tx, table, columns, rows, suffix).await,
-        Tx::Sqlite(tx) => insert_values(tx, table, columns, rows, suffix).await,
+        Tx::Sqlite(tx, _) => insert_values(tx, table, columns, rows, suffix).await,
     }
 }
 
@@ -316,7 +322,7 @@ where
                 .fetch_all(&mut **tx)
                 .await?)
         }
-        Tx::Sqlite(tx) => {
+        Tx::Sqlite(tx, _) => {
             let mut out = Vec::new();
             for chunk in keys.chunks(1000) {
                 let mut builder = sqlx::QueryBuilder::<sqlx::Sqlite>::new(sql);

@@ -27,6 +27,7 @@ pub mod plan;
 pub mod postgres;
 pub mod snapshot;
 pub mod sqlite;
+pub mod sqlite_turns;
 pub mod subscription;
 
 use async_trait::async_trait;

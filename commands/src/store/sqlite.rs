@@ -3,6 +3,8 @@
 //! Writes go through one dedicated connection driven by the group-commit writer: each
 //! transaction is `BEGIN IMMEDIATE` (it takes SQLite's write lock up front, so reading versions
 //! and writing them cannot race with another process) and carries every append queued meanwhile.
+//! It begins in its turn at the file's write lock, ahead of the read models' transactions
+//! ([`super::sqlite_turns`]).
 //! `synchronous = FULL`: a committed append survives a power cut. Because SQLite has exactly one
 //! writer at a time, global positions (the rowid) are assigned in commit order: a follower of
 //! `read_all` never skips an event. Reads use a separate pool; WAL lets them run beside the writer.
@@ -17,6 +19,7 @@ use super::head::Head;
 use super::kept::KeptConnections;
 use super::plan::{plan_group, StoredId};
 use super::snapshot::Snapshot;
+use super::sqlite_turns::{take_turn, turns_of, Turns, Writer};
 use super::{EventStore, NewEvent};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -28,6 +31,7 @@ use sqlx::sqlite::{
 use sqlx::{Connection, QueryBuilder, Row, Sqlite};
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -69,10 +73,16 @@ impl SqliteStore {
             .await?;
         let reads = SqlitePoolOptions::new()
             .max_connections(read_connections.max(1) + KEPT_READERS as u32)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         let head = Head::new(max_position(&reads).await?);
-        let appender = GroupCommit::start(vec![SqliteWriter { conn: writer }], head.clone());
+        let appender = GroupCommit::start(
+            vec![SqliteWriter {
+                conn: writer,
+                turns: turns_of(options.get_filename()),
+            }],
+            head.clone(),
+        );
         tokio::spawn(follow_other_processes(reads.clone(), head.clone()));
         Ok(SqliteStore {
             readers: KeptConnections::new(reads.clone(), KEPT_READERS),
@@ -288,6 +298,8 @@ fn decode_row(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
 /// The single writing connection.
 struct SqliteWriter {
     conn: SqliteConnection,
+    /// The file's write queue, shared with the read models' transactions.
+    turns: Arc<Turns>,
 }
 
 #[async_trait]
@@ -296,6 +308,7 @@ impl GroupWriter for SqliteWriter {
         &mut self,
         units: &[&[StreamAppend]],
     ) -> Result<(Vec<Resolved>, u64), StoreError> {
+        let _turn = take_turn(&self.turns, Writer::Events).await;
         sqlx::query("BEGIN IMMEDIATE")
             .execute(&mut self.conn)
             .await?;
