@@ -6,6 +6,7 @@
 //! request failed on the server side is released (`abandon`) so a retry can run it; a claim
 //! left by a crashed process expires after [`STALE_CLAIM`]. Records are kept for [`RETENTION`].
 
+use crate::store::sqlite_turns::write_turn;
 use crate::store::{Database, StoreError};
 use chrono::Utc;
 use std::time::Duration;
@@ -65,17 +66,20 @@ impl IdempotencyStore {
             self.expire(now).await?;
         }
         let claimed = match &self.db {
-            Database::Sqlite(pool) => sqlx::query(
-                "INSERT INTO idempotency_records (scope, key, request_hash, created_at) \
-                 VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            )
-            .bind(scope)
-            .bind(key)
-            .bind(request_hash)
-            .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected(),
+            Database::Sqlite(pool) => {
+                let _turn = write_turn(pool).await;
+                sqlx::query(
+                    "INSERT INTO idempotency_records (scope, key, request_hash, created_at) \
+                     VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                )
+                .bind(scope)
+                .bind(key)
+                .bind(request_hash)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+            }
             Database::Postgres(pool) => sqlx::query(
                 "INSERT INTO idempotency_records (scope, key, request_hash) \
                  VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -123,6 +127,7 @@ impl IdempotencyStore {
         let headers = serde_json::to_string(&response.headers).expect("strings serialize");
         match &self.db {
             Database::Sqlite(pool) => {
+                let _turn = write_turn(pool).await;
                 sqlx::query(
                     "UPDATE idempotency_records SET status = ?, headers = ?, body = ? \
                      WHERE scope = ? AND key = ?",
@@ -156,6 +161,7 @@ impl IdempotencyStore {
     pub async fn abandon(&self, scope: &str, key: &str) -> Result<(), StoreError> {
         match &self.db {
             Database::Sqlite(pool) => {
+                let _turn = write_turn(pool).await;
                 sqlx::query("DELETE FROM idempotency_records WHERE scope = ? AND key = ?")
                     .bind(scope)
                     .bind(key)
@@ -204,6 +210,7 @@ impl IdempotencyStore {
         let cutoff = now - RETENTION.as_micros() as i64;
         match &self.db {
             Database::Sqlite(pool) => {
+                let _turn = write_turn(pool).await;
                 sqlx::query("DELETE FROM idempotency_records WHERE created_at < ?")
                     .bind(cutoff)
                     .execute(pool)

@@ -51,6 +51,8 @@ const EVENT_COLUMNS: &str = "global_position, event_id, stream_id, stream_versio
 pub struct SqliteStore {
     reads: SqlitePool,
     readers: KeptConnections<Sqlite>,
+    /// The file's write queue (snapshots are written on the read pool).
+    turns: Arc<Turns>,
     appender: GroupCommit,
     head: Head,
 }
@@ -76,16 +78,18 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         let head = Head::new(max_position(&reads).await?);
+        let turns = turns_of(options.get_filename());
         let appender = GroupCommit::start(
             vec![SqliteWriter {
                 conn: writer,
-                turns: turns_of(options.get_filename()),
+                turns: turns.clone(),
             }],
             head.clone(),
         );
         tokio::spawn(follow_other_processes(reads.clone(), head.clone()));
         Ok(SqliteStore {
             readers: KeptConnections::new(reads.clone(), KEPT_READERS),
+            turns,
             reads,
             appender,
             head,
@@ -225,6 +229,7 @@ impl EventStore for SqliteStore {
     }
 
     async fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        let _turn = take_turn(&self.turns, Writer::Other).await;
         sqlx::query(
             "INSERT INTO snapshots (stream_id, stream_version, snapshot_version, payload, taken_at) \
              VALUES (?, ?, ?, ?, ?) \

@@ -4,10 +4,11 @@
 //! in its busy handler and tries again 1, 2, 5, 10, ... and at last 100 ms later, so the lock
 //! can sit free while every waiter sleeps. Keel's event writer and its projection workers share
 //! one file: with the workers running, the event writer spent 40% of its time in those sleeps
-//! (docs/BENCHMARKS.md). So the event writer and every read-model transaction first queue here,
-//! in arrival order, and each is handed the lock as soon as the previous one is done. Writers
-//! of other processes, and the short autocommit writes that do not queue, still meet the busy
-//! handler.
+//! (docs/BENCHMARKS.md). So the writers of the process (the event writer, read-model
+//! transactions, and the frequent autocommit writes: idempotency records, snapshots, relay
+//! checkpoints) first queue here, and each is handed the lock as soon as the previous one is
+//! done; the event writer goes first. Writers of other processes, and the rare writes that do
+//! not queue (a projection marked failed, alerts marked published), still meet the busy handler.
 //!
 //! A turn is waited for at most [`TURN_WAIT`]: a writer that waits longer goes ahead without
 //! one and leaves it to the busy handler, so a mistake (a transaction begun while another of
@@ -36,14 +37,15 @@ pub(crate) struct Turns {
     events_served: Notify,
 }
 
-/// Who asks for a turn. Commands wait for the event writer, read models only lag behind it,
-/// so the event writer goes first.
+/// Who asks for a turn. Commands wait for the event writer, while the other writes are read
+/// models and bookkeeping that only lag behind it, so the event writer goes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Writer {
     /// The event store's group-commit writer.
     Events,
-    /// A read-model transaction.
-    ReadModel,
+    /// Any other write: a read-model transaction, an idempotency record, a snapshot, a relay
+    /// checkpoint.
+    Other,
 }
 
 /// One queue per database file of this process. SQLite's lock is the file's, so the queue is
@@ -80,7 +82,7 @@ pub(crate) async fn take_turn(turns: &Turns, writer: Writer) -> WriteTurn {
             }
             held
         }
-        Writer::ReadModel => tokio::time::timeout(TURN_WAIT, after_the_event_writer(turns)).await,
+        Writer::Other => tokio::time::timeout(TURN_WAIT, after_the_event_writer(turns)).await,
     };
     match waited {
         Ok(held) => WriteTurn { _held: Some(held) },
@@ -117,10 +119,10 @@ async fn while_the_event_writer_waits(turns: &Turns) {
 }
 
 /// Waits for a turn at the write lock of the file `pool` opens: what a read-model transaction
-/// does before `BEGIN IMMEDIATE`.
+/// does before `BEGIN IMMEDIATE`, and any other write on the pool before its statement.
 pub async fn write_turn(pool: &SqlitePool) -> WriteTurn {
     let turns = turns_of(pool.connect_options().get_filename());
-    take_turn(&turns, Writer::ReadModel).await
+    take_turn(&turns, Writer::Other).await
 }
 
 #[cfg(test)]
@@ -133,14 +135,14 @@ mod tests {
         let path = std::env::temp_dir().join(format!("turns-{}.db", uuid::Uuid::now_v7()));
         let turns = turns_of(&path);
         assert!(Arc::ptr_eq(&turns, &turns_of(&path)));
-        let first = take_turn(&turns, Writer::ReadModel).await;
+        let first = take_turn(&turns, Writer::Other).await;
         let (inside, done) = (
             Arc::new(AtomicBool::new(false)),
             Arc::new(AtomicUsize::new(0)),
         );
         let waiters: Vec<_> = (0..8)
             .map(|i| {
-                let writer = [Writer::Events, Writer::ReadModel][i % 2];
+                let writer = [Writer::Events, Writer::Other][i % 2];
                 let (turns, inside, done) = (turns_of(&path), inside.clone(), done.clone());
                 tokio::spawn(async move {
                     let _turn = take_turn(&turns, writer).await;
@@ -168,7 +170,7 @@ mod tests {
     async fn the_event_writer_goes_before_read_models_that_queued_earlier() {
         let path = std::env::temp_dir().join(format!("turns-{}.db", uuid::Uuid::now_v7()));
         let turns = turns_of(&path);
-        let first = take_turn(&turns, Writer::ReadModel).await;
+        let first = take_turn(&turns, Writer::Other).await;
         let order = Arc::new(Mutex::new(Vec::new()));
         let spawn = |writer: Writer| {
             let (turns, order) = (turns.clone(), order.clone());
@@ -178,7 +180,7 @@ mod tests {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             })
         };
-        let mut waiters = vec![spawn(Writer::ReadModel), spawn(Writer::ReadModel)];
+        let mut waiters = vec![spawn(Writer::Other), spawn(Writer::Other)];
         tokio::time::sleep(Duration::from_millis(20)).await;
         waiters.push(spawn(Writer::Events));
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -187,10 +189,7 @@ mod tests {
             waiter.await.unwrap();
         }
         let order = order.lock().unwrap().clone();
-        assert_eq!(
-            order,
-            [Writer::Events, Writer::ReadModel, Writer::ReadModel]
-        );
+        assert_eq!(order, [Writer::Events, Writer::Other, Writer::Other]);
     }
 
     #[test]

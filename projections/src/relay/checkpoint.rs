@@ -55,6 +55,7 @@ impl Checkpoint {
         let position = position as i64;
         match &self.db {
             Database::Sqlite(pool) => {
+                let _turn = keel_commands::store::sqlite_turns::write_turn(pool).await;
                 sqlx::query(
                     "INSERT INTO relay_checkpoints (relay, position) VALUES (?, ?)
                      ON CONFLICT (relay) DO UPDATE SET position = excluded.position,
