@@ -93,9 +93,9 @@ pub(crate) async fn take_turn(turns: &Turns, writer: Writer) -> WriteTurn {
     }
 }
 
-/// A read model's turn: taken while no event writer waits, and handed on if one came while
-/// it queued. It steps aside once at most, so that under any write load the read models keep
-/// their share and wait at most about two of the event writer's transactions longer.
+/// Any other writer's turn: taken while no event writer waits, and handed on if one came
+/// while it queued. It steps aside once at most, so that under any write load the read models
+/// keep their share and wait at most about two of the event writer's transactions longer.
 async fn after_the_event_writer(turns: &Turns) -> OwnedMutexGuard<()> {
     while_the_event_writer_waits(turns).await;
     let held = turns.lock.clone().lock_owned().await;
