@@ -49,6 +49,16 @@ impl Backend {
     }
 }
 
+/// A turn at SQLite's write lock for one autocommit write on `db`'s pool (see
+/// [`keel_commands::store::sqlite_turns`]); nothing to wait for on PostgreSQL. Held until the
+/// write is done.
+pub async fn turn_for_a_write(db: &Database) -> Option<WriteTurn> {
+    match db {
+        Database::Sqlite(pool) => Some(write_turn(pool).await),
+        Database::Postgres(_) => None,
+    }
+}
+
 /// A read-model transaction on either backend.
 pub enum Tx {
     /// On SQLite (begun with `BEGIN IMMEDIATE`, in its turn at the file's write lock).

@@ -77,7 +77,8 @@ impl PostgresStore {
     /// that those never leave the rest of the pool without a connection.
     pub async fn connect(url: &str, connections: u32, writers: u32) -> Result<Self, StoreError> {
         let writers = writers.max(1);
-        let kept_by_the_store = writers + 2 + KEPT_READERS as u32;
+        // One each for the writers, the notification signal and the notification listener.
+        let kept_by_the_store = writers + 1 + 1 + KEPT_READERS as u32;
         let pool = PgPoolOptions::new()
             .max_connections(connections.max(1) + kept_by_the_store)
             // A ping before every use would add a round trip to every append; a broken

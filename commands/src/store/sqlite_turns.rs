@@ -4,11 +4,11 @@
 //! in its busy handler and tries again 1, 2, 5, 10, ... and at last 100 ms later, so the lock
 //! can sit free while every waiter sleeps. Keel's event writer and its projection workers share
 //! one file: with the workers running, the event writer spent 40% of its time in those sleeps
-//! (docs/BENCHMARKS.md). So the writers of the process (the event writer, read-model
-//! transactions, and the frequent autocommit writes: idempotency records, snapshots, relay
-//! checkpoints) first queue here, and each is handed the lock as soon as the previous one is
-//! done; the event writer goes first. Writers of other processes, and the rare writes that do
-//! not queue (a projection marked failed, alerts marked published), still meet the busy handler.
+//! (docs/BENCHMARKS.md). So every writer of the process (the event writer, read-model
+//! transactions, and the autocommit writes: idempotency records, snapshots, relay checkpoints,
+//! a projection marked failed, alerts marked published) first queues here, and each is handed
+//! the lock as soon as the previous one is done; the event writer goes first. Writers of other
+//! processes still meet the busy handler.
 //!
 //! A turn is waited for at most [`TURN_WAIT`]: a writer that waits longer goes ahead without
 //! one and leaves it to the busy handler, so a mistake (a transaction begun while another of

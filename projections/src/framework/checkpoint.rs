@@ -275,6 +275,7 @@ pub async fn record_failure(
     generation: i64,
     failure: &Failure,
 ) -> Result<(), ProjectionError> {
+    let _turn = crate::db::turn_for_a_write(db).await;
     crate::with_pool!(db, pool => {
         sqlx::query("UPDATE projection_checkpoints SET status = 'failed', failed_position = $1, failed_error = $2, updated_at = $3 WHERE name = $4 AND generation = $5")
             .bind(failure.position as i64)

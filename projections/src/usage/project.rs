@@ -522,6 +522,7 @@ async fn publish_alerts(store: &Arc<dyn EventStore>, db: &Database) -> Result<()
         result?;
     }
     for (tenant, meter, period, percent, _, _) in pending {
+        let _turn = crate::db::turn_for_a_write(db).await;
         crate::with_pool!(db, pool => {
             sqlx::query(&format!("UPDATE {table} SET published = 1 WHERE tenant_id = $1 AND meter = $2 AND period = $3 AND percent = $4"))
                 .bind(&tenant).bind(&meter).bind(&period).bind(percent).execute(pool).await?;
