@@ -17,6 +17,8 @@
 //!   close that finalises invoices.
 //! - [`reports`]: the platform overview and tenants' activity and compliance reports, with the
 //!   small projection of the facts they need that no other read model keeps.
+//! - [`resources`]: which policies, workflows, runs and integrations each tenant has, so lists
+//!   need not scan the tenant's events.
 //! - [`runtime`]: the server's running workers and read-your-writes waits.
 //!
 //! - [`relay`]: the NATS relay, publishing every committed event to JetStream from its own
@@ -40,6 +42,7 @@ pub mod projection;
 pub mod redact;
 pub mod relay;
 pub mod reports;
+pub mod resources;
 pub mod runtime;
 pub mod usage;
 
@@ -55,8 +58,8 @@ use keel_commands::store::EventStore;
 use keel_domain::billing::Catalogue;
 use std::sync::Arc;
 
-/// Every durable projection, by name: `audit`, `usage`, `billing`, `reports`; usage quotas
-/// from the built-in plan catalogue.
+/// Every durable projection, by name: `audit`, `usage`, `billing`, `reports`, `resources`;
+/// usage quotas from the built-in plan catalogue.
 pub fn registry() -> Vec<Arc<dyn Projection>> {
     registry_with(Arc::new(Catalogue::builtin()))
 }
@@ -69,6 +72,7 @@ pub fn registry_with(catalogue: Arc<Catalogue>) -> Vec<Arc<dyn Projection>> {
         Arc::new(usage::UsageProjection::new(catalogue)),
         Arc::new(billing::BillingProjection),
         Arc::new(reports::ReportsProjection),
+        Arc::new(resources::ResourcesProjection),
     ]
 }
 

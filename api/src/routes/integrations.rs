@@ -260,10 +260,6 @@ impl DisabledReasonView {
 }
 
 /// Lists a tenant's integrations (never their secrets), oldest first.
-///
-/// Until the integrations read model exists, this scans the tenant's slice of the event log for
-/// `integration.registered` events and loads each integration found: correct, but its cost
-/// grows with the tenant's whole history. It will be served from a projection instead.
 #[utoipa::path(
     tag = "integrations",
     params(TenantPath),

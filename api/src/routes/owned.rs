@@ -1,10 +1,11 @@
 //! Aggregates that belong to one tenant: loading one with the tenant check, and listing a
 //! tenant's aggregates of a kind.
 //!
-//! Until the projections issue brings read models, a list is found by scanning the tenant's
-//! slice of the log for the events that create aggregates of the kind, then loading each (its
-//! cost grows with the tenant's history). Another tenant's aggregate always looks exactly like
-//! a missing one: 404.
+//! A list takes the ids from the `resources` read model, then the few events the read model
+//! has not folded yet from the tenant's slice of the log (none, when its worker keeps up), so
+//! it costs what the list holds, not the tenant's history, and still shows every write already
+//! acknowledged. Each aggregate is then loaded through its command handler's cache. Another
+//! tenant's aggregate always looks exactly like a missing one: 404.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -15,31 +16,48 @@ use keel_domain::policy::Policy;
 use keel_domain::tenant::Tenant;
 use keel_domain::workflow::{RunStatus, WorkflowDefinition, WorkflowRun};
 use keel_domain::{Aggregate, AggregateId, Refusal, TenantId};
+use keel_projections::resources::{self, ResourceKind};
+use std::collections::HashSet;
 use uuid::Uuid;
 
-/// Events read per page while scanning a tenant's log.
-const SCAN_PAGE: usize = 1_000;
+/// Events read per page from the tenant's log after the read model's checkpoint.
+const TAIL_PAGE: usize = 1_000;
 
 /// An aggregate that belongs to one tenant once it exists: what [`load_owned`] checks.
 pub(super) trait Owned: Aggregate<Error: Refusal> {
-    /// The event type that creates an aggregate of this kind (its stream's first event).
-    const CREATED: &'static str;
-
     /// The tenant it belongs to, or `None` while its stream is empty.
     fn owner(&self) -> Option<TenantId>;
 }
 
-impl Owned for WorkflowDefinition {
-    const CREATED: &'static str = "workflow.defined";
+/// An aggregate kind the `resources` read model lists: what [`list_owned`] needs.
+pub(super) trait Listed: Owned {
+    /// Its kind in the read model.
+    const RESOURCE: ResourceKind;
+}
 
+impl Listed for WorkflowDefinition {
+    const RESOURCE: ResourceKind = ResourceKind::Workflow;
+}
+
+impl Listed for WorkflowRun {
+    const RESOURCE: ResourceKind = ResourceKind::WorkflowRun;
+}
+
+impl Listed for Policy {
+    const RESOURCE: ResourceKind = ResourceKind::Policy;
+}
+
+impl Listed for Integration {
+    const RESOURCE: ResourceKind = ResourceKind::Integration;
+}
+
+impl Owned for WorkflowDefinition {
     fn owner(&self) -> Option<TenantId> {
         self.exists().then(|| self.tenant_id())
     }
 }
 
 impl Owned for WorkflowRun {
-    const CREATED: &'static str = "workflow_run.started";
-
     fn owner(&self) -> Option<TenantId> {
         (self.status() != RunStatus::NotStarted).then(|| self.tenant_id())
     }
@@ -65,63 +83,66 @@ pub(super) async fn load_owned<A: Owned>(
     }
 }
 
-/// Every aggregate of `tenant_id` whose stream begins with a `created` event, oldest first (see
-/// the module documentation): the ids come from the events' stream ids (`<kind>-<id>`).
-pub(super) async fn list_owned<A: Owned>(
+/// Every aggregate of `tenant_id` of kind `A`, oldest first (see the module documentation).
+pub(super) async fn list_owned<A: Listed>(
     state: &AppState,
     handler: &CommandHandler<A>,
     tenant_id: TenantId,
 ) -> Result<Vec<A>, ApiError> {
-    let created = A::CREATED;
-    let prefix = format!("{}-", A::KIND);
-    let mut ids = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = state.store.read_tenant(tenant_id, after, SCAN_PAGE).await?;
-        for event in page.iter().filter(|e| e.event_type == created) {
-            let id = event
-                .stream_id
-                .strip_prefix(&prefix)
-                .and_then(|id| id.parse::<Uuid>().ok())
-                .ok_or_else(|| {
-                    ApiError::Internal(anyhow::anyhow!(
-                        "{created} event {} is in stream {}",
-                        event.event_id,
-                        event.stream_id
-                    ))
-                })?;
-            ids.push(id);
-        }
-        match page.last() {
-            Some(last) if page.len() == SCAN_PAGE => after = last.global_position,
-            _ => break,
-        }
-    }
+    let ids = ids_of(state, tenant_id, A::RESOURCE).await?;
     let loads = ids.into_iter().map(|id| load_owned(handler, tenant_id, id));
     futures::future::try_join_all(loads)
         .await
         .map(|loaded| loaded.into_iter().map(|l| l.state).collect())
 }
 
-impl Owned for Policy {
-    const CREATED: &'static str = "policy.drafted";
+/// The ids of `tenant_id`'s aggregates of `kind`: the read model's, then those created by the
+/// events after its checkpoint (the read model may already hold some of them: the
+/// checkpoint is read with its rows, and rows only grow after it).
+async fn ids_of(
+    state: &AppState,
+    tenant_id: TenantId,
+    kind: ResourceKind,
+) -> Result<Vec<Uuid>, ApiError> {
+    let listing = resources::list(&state.store.database(), tenant_id, kind).await?;
+    let mut ids = listing.ids;
+    let mut known: HashSet<Uuid> = ids.iter().copied().collect();
+    let mut after = listing.through;
+    loop {
+        let page = state.store.read_tenant(tenant_id, after, TAIL_PAGE).await?;
+        for event in page.iter().filter(|e| e.event_type == kind.created_event()) {
+            let id = kind.id_in(&event.stream_id).ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!(
+                    "{} event {} is in stream {}",
+                    event.event_type,
+                    event.event_id,
+                    event.stream_id
+                ))
+            })?;
+            if known.insert(id) {
+                ids.push(id);
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == TAIL_PAGE => after = last.global_position,
+            _ => return Ok(ids),
+        }
+    }
+}
 
+impl Owned for Policy {
     fn owner(&self) -> Option<TenantId> {
         self.exists().then(|| self.tenant_id())
     }
 }
 
 impl Owned for Integration {
-    const CREATED: &'static str = "integration.registered";
-
     fn owner(&self) -> Option<TenantId> {
         self.exists().then(|| self.tenant_id())
     }
 }
 
 impl Owned for Invoice {
-    const CREATED: &'static str = "billing.invoice_finalized";
-
     fn owner(&self) -> Option<TenantId> {
         self.tenant_id()
     }
@@ -137,5 +158,26 @@ pub(super) async fn require_tenant(
         Ok(tenant.state)
     } else {
         Err(ApiError::not_found())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind_of<A: Listed>() -> (&'static str, &'static str) {
+        (A::RESOURCE.as_str(), A::KIND)
+    }
+
+    #[test]
+    fn each_listed_kind_is_its_aggregates_stream_kind() {
+        for (resource, kind) in [
+            kind_of::<Policy>(),
+            kind_of::<WorkflowDefinition>(),
+            kind_of::<WorkflowRun>(),
+            kind_of::<Integration>(),
+        ] {
+            assert_eq!(resource, kind);
+        }
     }
 }

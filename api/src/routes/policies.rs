@@ -11,10 +11,8 @@
 //! belongs to the tenant of the path: another tenant's policy (or a platform-wide one asked for
 //! under a tenant) is a 404, exactly like a policy that does not exist.
 //!
-//! There is no read model of policies yet: lists and decisions find a tenant's policies by
-//! paging through the tenant's slice of the event log for `policy.drafted` events, then load
-//! each policy from its stream. That costs a scan of the tenant's events per request, which is
-//! acceptable until a projection replaces it.
+//! Lists and decisions find a tenant's policies in the `resources` read model (plus the events
+//! it has not folded yet), then load each policy from its stream through the handler's cache.
 
 use super::owned;
 use super::tenants::TenantPath;
@@ -393,8 +391,7 @@ async fn list(
     Ok(HttpResponse::Ok().json(summaries))
 }
 
-/// Lists a tenant's policies, oldest first. No read model exists yet: the tenant's events are
-/// scanned for `policy.drafted` and each policy is loaded from its stream.
+/// Lists a tenant's policies, oldest first, each as it stands now.
 #[utoipa::path(
     tag = "policies",
     params(TenantPath),
@@ -411,8 +408,7 @@ async fn tenant_list(
     list(&state, &caller, path.tenant_id).await
 }
 
-/// Lists the platform-wide policies, oldest first (platform admin only). No read model exists
-/// yet: the platform's events are scanned for `policy.drafted` and each policy is loaded.
+/// Lists the platform-wide policies, oldest first (platform admin only).
 #[utoipa::path(
     tag = "policies",
     responses((status = 200, body = Vec<PolicySummary>), (status = 403, body = Problem)),
@@ -591,8 +587,7 @@ policy_command!(
 
 /// Decides whether a request is allowed by the tenant's policies in force: the platform-wide
 /// ones first, the tenant's own on top. Deny wins; no allowing access rule means deny. The
-/// reasons name the policy, version and rule behind each. Like the list, it finds policies by
-/// scanning the platform's and the tenant's events (no read model yet).
+/// reasons name the policy, version and rule behind each.
 #[utoipa::path(
     tag = "policies",
     params(TenantPath),

@@ -11,7 +11,7 @@
 //!
 //! Like workflows, a run's stream id holds only the run's id, so every route checks that the
 //! loaded run belongs to the tenant of the path (another tenant's run is a 404), and the list
-//! scans the tenant's events for `workflow_run.started` (no read model yet).
+//! finds the tenant's runs in the `resources` read model.
 //!
 //! [`WorkflowDefinition::pinned`]: keel_domain::workflow::WorkflowDefinition::pinned
 
@@ -274,8 +274,7 @@ async fn start(
     ))
 }
 
-/// Lists a tenant's runs, oldest first. No read model exists yet: the tenant's events are
-/// scanned for `workflow_run.started` and each run is loaded from its stream.
+/// Lists a tenant's runs, oldest first, each as it stands now.
 #[utoipa::path(
     tag = "workflow-runs",
     params(TenantPath),

@@ -9,9 +9,8 @@
 //! definition belongs to the tenant of the path: another tenant's workflow is a 404, exactly
 //! like one that does not exist.
 //!
-//! There is no read model of workflows yet: the list pages through the tenant's slice of the
-//! event log for `workflow.defined` events, then loads each workflow from its stream. That costs
-//! a scan of the tenant's events per request, which is acceptable until a projection replaces it.
+//! The list finds a tenant's workflows in the `resources` read model (plus the events it has
+//! not folded yet), then loads each workflow from its stream through the handler's cache.
 
 use super::owned::{aggregate_id, list_owned, load_owned, require_tenant};
 use super::tenants::TenantPath;
@@ -158,8 +157,7 @@ pub(super) fn created(mut response: HttpResponse, location: String) -> HttpRespo
     response
 }
 
-/// Lists a tenant's workflows, oldest first. No read model exists yet: the tenant's events are
-/// scanned for `workflow.defined` and each workflow is loaded from its stream.
+/// Lists a tenant's workflows, oldest first, each as it stands now.
 #[utoipa::path(
     tag = "workflows",
     params(TenantPath),

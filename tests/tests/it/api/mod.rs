@@ -7,6 +7,7 @@ mod billing;
 mod commands;
 mod integrations;
 mod lifecycle;
+mod lists;
 mod metrics;
 mod openapi;
 mod policies;

@@ -6,5 +6,6 @@ mod billing;
 mod failures;
 mod framework;
 mod reports;
+mod resources;
 pub mod support;
 mod usage;
