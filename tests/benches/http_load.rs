@@ -3,7 +3,7 @@
 //! Run it with `scripts/bench-http` (or `cargo bench -p keel-tests --bench http_load`). Arguments:
 //! `--seconds S`, the length of one timed run (default 3); `--backend sqlite|postgres|all`
 //! (default all); `--only direct,settings,...`, some of the phases below by name (`direct`,
-//! `create`, `settings`, `detail`, `healthz`; default all), e.g. to profile one;
+//! `create`, `settings`, `detail`, `healthz`, `policies`; default all), e.g. to profile one;
 //! `--external-projections`, to run the server without its projection workers;
 //! `--connections N`, the concurrency (default 32); `--rate R`, to pace every phase at `R`
 //! operations/s in all (default: as fast as it goes), so that paths compare at the same load.
@@ -18,7 +18,10 @@
 //! 4. HTTP `GET /v1/tenants/{id}`: queries/s, p50, p99;
 //! 5. the floor under every request: `GET /healthz` through Keel's middleware (request id,
 //!    span, metrics, error handling; no key, no body), and `GET /` on a bare actix-web server
-//!    in the same process with two workers and no middleware at all (once, first).
+//!    in the same process with two workers and no middleware at all (once, first);
+//! 6. `GET /v1/tenants/{id}/policies` for a tenant with 5 policies and 20,000 usage samples
+//!    of history: lists read the `resources` read model, or with `--external-projections`
+//!    (nobody folds it) the whole tenant's log, as every list did before that read model.
 //!
 //! The client runs in the same process on the same two cores as the server, so the HTTP rates
 //! include the client's own CPU: they are a lower bound of what the server alone sustains. To
@@ -148,6 +151,7 @@ struct Report {
     settings: Option<Figure>,
     detail: Option<Figure>,
     healthz: Option<Figure>,
+    policies: Option<Figure>,
 }
 
 async fn measure(url: &str, duration: Duration, phases: &Phases) -> anyhow::Result<Report> {
@@ -203,6 +207,7 @@ async fn measure_with(
         )
     };
     let counter = Arc::new(AtomicU64::new(0));
+    let listed_tenant = tenants[0];
 
     let direct = phases
         .run("direct", async {
@@ -292,6 +297,12 @@ async fn measure_with(
             get_loop(&http, "/healthz", duration, client_runtime),
         )
         .await?;
+    let policies = phases
+        .run("policies", async {
+            let path = policy_list(&http, listed_tenant, client_runtime).await?;
+            get_loop(&http, path, duration, client_runtime).await
+        })
+        .await?;
     handle.stop(true).await;
     Ok(Report {
         direct,
@@ -299,20 +310,66 @@ async fn measure_with(
         settings,
         detail,
         healthz,
+        policies,
     })
+}
+
+/// Usage samples in the history of the tenant whose policies are listed.
+const HISTORY: usize = 20_000;
+/// Policies that tenant has.
+const POLICIES: usize = 5;
+
+/// Gives `tenant` a history of `HISTORY` usage samples and `POLICIES` policies; returns the
+/// path that lists them.
+async fn policy_list(
+    http: &Http,
+    tenant: TenantId,
+    client_runtime: &Handle,
+) -> anyhow::Result<String> {
+    let http = http.clone();
+    client_runtime
+        .spawn(async move {
+            let base = format!("/v1/tenants/{tenant}");
+            let now = chrono::Utc::now().to_rfc3339();
+            for batch in 0..HISTORY / 1_000 {
+                let events: Vec<_> = (0..1_000)
+                    .map(|i| {
+                        serde_json::json!({
+                            "meter": "compute_seconds", "quantity": 1, "timestamp": now,
+                            "idempotency_key": format!("h-{batch}-{i}"),
+                        })
+                    })
+                    .collect();
+                let body = serde_json::json!({ "events": events });
+                let status = http.post(&format!("{base}/usage"), &body).await;
+                anyhow::ensure!(status.is_success(), "usage samples: HTTP {status}");
+            }
+            for i in 0..POLICIES {
+                let body = serde_json::json!({"name": format!("Policy {i}"), "document": {
+                    "kind": "access",
+                    "rules": [{"effect": "allow", "roles": ["admin"], "actions": ["*"], "resources": ["*"]}],
+                }});
+                let status = http.post(&format!("{base}/policies"), &body).await;
+                anyhow::ensure!(status == StatusCode::CREATED, "draft policy: HTTP {status}");
+            }
+            Ok(format!("{base}/policies"))
+        })
+        .await?
 }
 
 /// `GET path` from `concurrency()` connections.
 async fn get_loop(
     http: &Http,
-    path: &'static str,
+    path: impl Into<String>,
     duration: Duration,
     client_runtime: &Handle,
 ) -> anyhow::Result<Figure> {
     let http = http.clone();
+    let path: Arc<str> = path.into().into();
     median(duration, client_runtime, move || {
         let http = http.clone();
-        async move { expect(http.get(path).await, StatusCode::OK) }
+        let path = path.clone();
+        async move { expect(http.get(&path).await, StatusCode::OK) }
     })
     .await
 }
@@ -540,6 +597,10 @@ fn print_report(backend: &str, report: &Report) {
     row(
         "HTTP GET /healthz (Keel's middleware only)",
         &report.healthz,
+    );
+    row(
+        "HTTP GET /v1/tenants/{id}/policies (5 policies, 20,000 events of history)",
+        &report.policies,
     );
     let (Some(direct), Some(settings)) = (&report.direct, &report.settings) else {
         println!();
