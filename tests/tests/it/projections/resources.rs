@@ -60,7 +60,16 @@ async fn populate(store: &Arc<dyn EventStore>) -> (Vec<(TenantId, ResourceKind, 
     (created, head)
 }
 
-async fn each_tenants_resources_are_listed_in_creation_order(backend: Backend) {
+/// A database with the aggregates of [`populate`], and the workers once `resources` folded them.
+struct Folded {
+    _db: TestDatabase,
+    store: Arc<dyn EventStore>,
+    created: Vec<(TenantId, ResourceKind, Uuid)>,
+    head: u64,
+    workers: Workers,
+}
+
+async fn folded(backend: Backend) -> Folded {
     let db = TestDatabase::create(backend).await;
     let store = db.open().await;
     let (created, head) = populate(&store).await;
@@ -72,6 +81,23 @@ async fn each_tenants_resources_are_listed_in_creation_order(backend: Backend) {
             .wait_for("resources", head, Duration::from_secs(10))
             .await
     );
+    Folded {
+        _db: db,
+        store,
+        created,
+        head,
+        workers,
+    }
+}
+
+async fn each_tenants_resources_are_listed_in_creation_order(backend: Backend) {
+    let Folded {
+        _db,
+        store,
+        created,
+        head,
+        workers,
+    } = folded(backend).await;
 
     for owner in [tenant(0), tenant(1), TenantId::PLATFORM, tenant(2)] {
         for kind in ResourceKind::ALL {
@@ -91,17 +117,13 @@ async fn each_tenants_resources_are_listed_in_creation_order(backend: Backend) {
 }
 
 async fn rebuilds_write_the_rows_of_the_incremental_build(backend: Backend) {
-    let db = TestDatabase::create(backend).await;
-    let store = db.open().await;
-    let (created, head) = populate(&store).await;
-    let workers = Workers::start(store.clone(), keel_projections::registry())
-        .await
-        .unwrap();
-    assert!(
-        workers
-            .wait_for("resources", head, Duration::from_secs(10))
-            .await
-    );
+    let Folded {
+        _db,
+        store,
+        created,
+        workers,
+        ..
+    } = folded(backend).await;
     workers.stop().await;
 
     let incremental = keel_projections::checksum(&store, "resources")
