@@ -4,8 +4,9 @@
 //! A list takes the ids from the `resources` read model, then the few events the read model
 //! has not folded yet from the tenant's slice of the log (none, when its worker keeps up), so
 //! it costs what the list holds, not the tenant's history, and still shows every write already
-//! acknowledged. Each aggregate is then loaded through its command handler's cache. Another
-//! tenant's aggregate always looks exactly like a missing one: 404.
+//! acknowledged. The aggregates are then loaded through their command handler's cache, their
+//! stored versions checked in one query. Another tenant's aggregate always looks exactly like a
+//! missing one: 404.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -89,11 +90,19 @@ pub(super) async fn list_owned<A: Listed>(
     handler: &CommandHandler<A>,
     tenant_id: TenantId,
 ) -> Result<Vec<A>, ApiError> {
-    let ids = ids_of(state, tenant_id, A::RESOURCE).await?;
-    let loads = ids.into_iter().map(|id| load_owned(handler, tenant_id, id));
-    futures::future::try_join_all(loads)
-        .await
-        .map(|loaded| loaded.into_iter().map(|l| l.state).collect())
+    let ids: Vec<AggregateId> = ids_of(state, tenant_id, A::RESOURCE)
+        .await?
+        .into_iter()
+        .map(|id| aggregate_id(tenant_id, id))
+        .collect();
+    let loaded = handler.states(&ids).await?;
+    // The read model files each aggregate under the tenant of its first event, which is its
+    // owner; the check keeps a list to the tenant's own even so.
+    Ok(loaded
+        .into_iter()
+        .map(|l| l.state)
+        .filter(|aggregate| aggregate.owner() == Some(tenant_id))
+        .collect())
 }
 
 /// The ids of `tenant_id`'s aggregates of `kind`: the read model's, then those created by the

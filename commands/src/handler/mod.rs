@@ -162,6 +162,24 @@ impl<A: Aggregate> CommandHandler<A> {
         Ok(loaded.clone().expect("refresh leaves the state loaded"))
     }
 
+    /// The current states of several aggregates, in the order given: their stored versions
+    /// are read in one query and each cached state at its version is kept, so a list of
+    /// aggregates costs one query plus a load for each one not cached.
+    pub async fn states(&self, ids: &[AggregateId]) -> Result<Vec<Loaded<A>>, StoreError> {
+        let stream_ids: Vec<String> = ids.iter().map(|id| id.stream_id(A::KIND)).collect();
+        let versions = self.inner.store.stream_versions(&stream_ids).await?;
+        let loads = stream_ids
+            .iter()
+            .zip(versions)
+            .map(|(stream_id, version)| async move {
+                let slot = self.slot(stream_id);
+                let mut loaded = slot.loaded.lock().await;
+                run::refresh_to(&self.inner, stream_id, &mut loaded, Some(version)).await?;
+                Ok::<_, StoreError>(loaded.clone().expect("refresh leaves the state loaded"))
+            });
+        futures::future::try_join_all(loads).await
+    }
+
     /// The aggregate's state as it was at stream version `version`, replayed from its events.
     pub async fn state_at(&self, id: AggregateId, version: u64) -> Result<Loaded<A>, StoreError> {
         load::load_at(&*self.inner.store, &id.stream_id(A::KIND), version).await

@@ -36,12 +36,24 @@ pub(super) async fn refresh<A: Aggregate>(
     stream_id: &str,
     loaded: &mut Option<Loaded<A>>,
 ) -> Result<(), StoreError> {
-    if let Some(current) = loaded {
-        if inner.store.stream_version(stream_id).await? == current.version {
-            return Ok(());
-        }
+    let stored = match loaded {
+        Some(_) => Some(inner.store.stream_version(stream_id).await?),
+        None => None,
+    };
+    refresh_to(inner, stream_id, loaded, stored).await
+}
+
+/// Makes sure `loaded` holds the stream's state at `stored` (its stored version, read by the
+/// caller) or later: keeps it if it is at that version, loads it otherwise.
+pub(super) async fn refresh_to<A: Aggregate>(
+    inner: &Inner<A>,
+    stream_id: &str,
+    loaded: &mut Option<Loaded<A>>,
+    stored: Option<u64>,
+) -> Result<(), StoreError> {
+    if loaded.is_none() || loaded.as_ref().map(|l| l.version) != stored {
+        *loaded = Some(load(&*inner.store, stream_id).await?);
     }
-    *loaded = Some(load(&*inner.store, stream_id).await?);
     Ok(())
 }
 

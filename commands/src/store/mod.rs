@@ -96,6 +96,10 @@ pub trait EventStore: Send + Sync + 'static {
     /// The current version of a stream (0 = it does not exist).
     async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError>;
 
+    /// The current versions of several streams, in the order given (0 = it does not exist), in
+    /// one query: what loading a list of aggregates checks its cached states against.
+    async fn stream_versions(&self, stream_ids: &[String]) -> Result<Vec<u64>, StoreError>;
+
     /// The position of the last committed event (0 = empty store).
     async fn head_position(&self) -> Result<u64, StoreError>;
 
@@ -125,4 +129,16 @@ pub enum Database {
     Sqlite(sqlx::SqlitePool),
     /// The PostgreSQL pool.
     Postgres(sqlx::PgPool),
+}
+
+/// The versions of `stream_ids` in their order, from the rows a backend `found` (a stream
+/// without a row does not exist: version 0).
+pub(crate) fn in_order(
+    stream_ids: &[String],
+    found: &std::collections::HashMap<String, i64>,
+) -> Vec<u64> {
+    stream_ids
+        .iter()
+        .map(|id| found.get(id).map_or(0, |&version| version as u64))
+        .collect()
 }

@@ -246,6 +246,19 @@ impl EventStore for PostgresStore {
         Ok(version.unwrap_or(0) as u64)
     }
 
+    async fn stream_versions(&self, stream_ids: &[String]) -> Result<Vec<u64>, StoreError> {
+        let mut reader = self.readers.take().await?;
+        let found: HashMap<String, i64> =
+            sqlx::query_as("SELECT stream_id, version FROM streams WHERE stream_id = ANY($1)")
+                .bind(stream_ids)
+                .fetch_all(&mut *reader)
+                .await?
+                .into_iter()
+                .collect();
+        self.readers.keep(reader);
+        Ok(super::in_order(stream_ids, &found))
+    }
+
     async fn head_position(&self) -> Result<u64, StoreError> {
         // The counter is only advanced by transactions that commit (a rollback undoes it), so
         // its committed value is exactly the highest visible position.

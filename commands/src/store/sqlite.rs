@@ -201,6 +201,21 @@ impl EventStore for SqliteStore {
         Ok(version.unwrap_or(0) as u64)
     }
 
+    async fn stream_versions(&self, stream_ids: &[String]) -> Result<Vec<u64>, StoreError> {
+        let mut reader = self.readers.take().await?;
+        let found: HashMap<String, i64> = sqlx::query_as(
+            "SELECT stream_id, version FROM streams \
+             WHERE stream_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(serde_json::to_string(stream_ids).expect("strings serialize"))
+        .fetch_all(&mut *reader)
+        .await?
+        .into_iter()
+        .collect();
+        self.readers.keep(reader);
+        Ok(super::in_order(stream_ids, &found))
+    }
+
     async fn head_position(&self) -> Result<u64, StoreError> {
         let position = max_position(&self.reads).await?;
         self.head.advance(position);

@@ -17,6 +17,7 @@ both_backends!(
     outcomes_report_where_each_command_landed,
     state_from_snapshot_and_tail_equals_full_replay,
     old_event_versions_are_upcast_when_loading,
+    states_of_several_aggregates_follow_another_processs_writes,
 );
 
 fn counter() -> AggregateId {
@@ -271,4 +272,41 @@ async fn old_event_versions_are_upcast_when_loading(backend: Backend) {
         "the stored event is never rewritten"
     );
     assert_eq!(stored[1].schema_version, 2);
+}
+
+async fn states_of_several_aggregates_follow_another_processs_writes(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.open().await;
+    // Two handlers stand for two processes, each with its own cache.
+    let reader = CommandHandler::<Counter>::new(store.clone(), HandlerConfig::default());
+    let writer = CommandHandler::<Counter>::new(store, HandlerConfig::default());
+    let (a, b, missing) = (counter(), counter(), counter());
+    for (id, by) in [(a, 1), (b, 2)] {
+        writer
+            .execute(id, increment(by), meta(id), None)
+            .await
+            .unwrap();
+    }
+    let values = |states: Vec<keel_commands::handler::Loaded<Counter>>| {
+        states
+            .iter()
+            .map(|l| (l.version, l.state.value))
+            .collect::<Vec<_>>()
+    };
+    let ids = [b, missing, a];
+    assert_eq!(
+        values(reader.states(&ids).await.unwrap()),
+        [(1, 2), (0, 0), (1, 1)],
+        "in the order asked, a missing stream at version 0"
+    );
+    // The reader's cache now holds both; the writer moves one on.
+    writer
+        .execute(a, increment(5), meta(a), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        values(reader.states(&ids).await.unwrap()),
+        [(1, 2), (0, 0), (2, 6)],
+        "a cached state behind the store is loaded again"
+    );
 }
