@@ -166,6 +166,9 @@ impl<A: Aggregate> CommandHandler<A> {
     /// are read in one query and each cached state at its version is kept, so a list of
     /// aggregates costs one query plus a load for each one not cached.
     pub async fn states(&self, ids: &[AggregateId]) -> Result<Vec<Loaded<A>>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let stream_ids: Vec<String> = ids.iter().map(|id| id.stream_id(A::KIND)).collect();
         let versions = self.inner.store.stream_versions(&stream_ids).await?;
         let loads = stream_ids
