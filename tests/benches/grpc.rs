@@ -2,7 +2,8 @@
 //! a real in-process server on each backend (docs/BENCHMARKS.md, "gRPC"):
 //! single-event appends/s from 1, 8 and 32 tasks, in the same run as the same append straight
 //! to the server's own store and through the gRPC append logic in process, and as the core's
-//! direct command handler (the server's own) and HTTP (a settings update); batch appends (100
+//! direct command handler (the server's own) and HTTP (a settings update), and beside a gRPC
+//! call that does no work (`ServerFeatures.GetSupportedMethods`: the transport's floor); batch appends (100
 //! events per Append) in events/s; a `$all` catch-up read in events/s; subscription delivery
 //! latency p50/p99 (from sending the append, so it includes the append's own round trip and
 //! commit).
@@ -31,6 +32,8 @@ use eventstore::{
 };
 use keel_api::grpc::names::NAMESPACE;
 use keel_api::grpc::payload::{self, ClientPayload, CLIENT_TYPE_PREFIX};
+use keel_api::grpc::proto::server_features::SupportedMethods;
+use keel_api::grpc::proto::shared::Empty;
 use keel_api::grpc::streams::append::{Appender, Proposed, Writer};
 use keel_api::grpc::streams::expected::Expected;
 use keel_commands::handler::CommandHandler;
@@ -45,6 +48,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
+use tonic::codec::ProstCodec;
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::transport::Channel;
 use uuid::Uuid;
 
 struct Options {
@@ -167,13 +173,16 @@ fn streams(kind: &str) -> Arc<Vec<String>> {
     )
 }
 
-/// The five ways of making one change, side by side, at `tasks` concurrent tasks.
+/// The five ways of making one change, and the transport's floor, side by side, at `tasks`
+/// concurrent tasks.
 struct Paths {
     /// The runtime of the server's own paths (the process's main runtime).
     server: Handle,
     /// The clients' runtime.
     clients: Handle,
     client: Client,
+    /// One HTTP/2 connection to the gRPC port, as the `eventstore` client keeps one.
+    channel: Channel,
     store: Arc<dyn EventStore>,
     handler: CommandHandler<Tenant>,
     http: reqwest::Client,
@@ -198,6 +207,29 @@ impl Paths {
                     )
                     .await
                     .expect("appended");
+            }
+        })
+        .await
+    }
+
+    /// The floor under every gRPC call: `ServerFeatures.GetSupportedMethods`, which reads no
+    /// key and touches no store, over one HTTP/2 connection.
+    async fn no_work(&self, tasks: usize, seconds: f64) -> Figure {
+        let channel = self.channel.clone();
+        rate(&self.clients, tasks, seconds, 1, move |_, _| {
+            let mut grpc = tonic::client::Grpc::new(channel.clone());
+            async move {
+                grpc.ready().await.expect("a ready channel");
+                let codec: ProstCodec<Empty, SupportedMethods> = ProstCodec::default();
+                grpc.unary(
+                    tonic::Request::new(Empty {}),
+                    PathAndQuery::from_static(
+                        "/event_store.client.server_features.ServerFeatures/GetSupportedMethods",
+                    ),
+                    codec,
+                )
+                .await
+                .expect("the supported methods");
             }
         })
         .await
@@ -406,13 +438,15 @@ fn percentiles(mut values: Vec<f64>) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
-/// The five ways of appending one change, by name, in the order printed.
-const PATHS: [&str; 5] = [
+/// The five ways of appending one change and the transport's floor, by name, in the order
+/// printed.
+const PATHS: [&str; 6] = [
     "store append (direct)",
     "gRPC append logic, in process",
     "gRPC Append (eventstore client)",
     "command handler: update settings",
     "HTTP: update settings",
+    "gRPC call with no work (GetSupportedMethods)",
 ];
 
 /// Concurrent tasks of the single-change measurements.
@@ -452,10 +486,18 @@ async fn main() {
             let _clients = clients.enter();
             client(&app)
         };
+        let endpoint = Channel::from_shared(format!("http://127.0.0.1:{}", app.grpc_port))
+            .expect("an address");
+        let channel = clients
+            .spawn(async move { endpoint.connect().await })
+            .await
+            .expect("connecting")
+            .expect("a channel to the gRPC port");
         let paths = Paths {
             server: Handle::current(),
             clients: clients.handle().clone(),
             client,
+            channel,
             store: handler.store().clone(),
             handler,
             http: reqwest::Client::new(),
@@ -476,6 +518,7 @@ async fn main() {
                 single[2][t].push(paths.grpc(tasks, seconds).await);
                 single[3][t].push(paths.command_handler(tasks, seconds).await);
                 single[4][t].push(paths.http(tasks, seconds).await);
+                single[5][t].push(paths.no_work(tasks, seconds).await);
             }
             batch.push(batch_appends(&paths, options.seconds).await);
             let (rate, count) = clients
@@ -524,6 +567,12 @@ async fn main() {
                  CPU per append (target ≤ 25%), {:+.0}% by throughput",
                 (grpc.cpu.machine_us / logic.cpu.machine_us - 1.0) * 100.0,
                 (logic.rate / grpc.rate - 1.0) * 100.0,
+            );
+            println!(
+                "    the allowance is {:.0} µs; a gRPC call with no work costs {:.0} µs of machine \
+                 CPU",
+                logic.cpu.machine_us * 0.25,
+                figures[5][t].cpu.machine_us,
             );
         }
         println!(
