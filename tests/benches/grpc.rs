@@ -16,7 +16,8 @@
 //! is the comparison the target is checked by.
 //!
 //! `cargo bench -p keel-tests --bench grpc -- [--backend sqlite|postgres|all] [--seconds S]
-//! [--runs N] [--external-projections] [--rate R]`. Each figure is the median of the runs.
+//! [--runs N] [--external-projections] [--rate R]` (`-- --help` explains each). Each figure is
+//! the median of the runs.
 //! `--rate R` paces every measurement: its tasks together start at most `R` calls per second
 //! (see `keel_tests::pace`), so that the paths compare at the same load. PostgreSQL is
 //! `KEEL_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`), in a database of
@@ -26,6 +27,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use clap::Parser;
 use eventstore::{
     AppendToStreamOptions, Client, ClientSettings, EventData, ReadAllOptions, StreamPosition,
     SubscribeToAllOptions, SubscriptionFilter,
@@ -41,11 +43,11 @@ use keel_commands::store::{EventMetadata, EventStore, ExpectedVersion, NewEvent}
 use keel_domain::tenant::{Tenant, TenantCommand, UpdateSettings};
 use keel_domain::{Actor, AggregateId, TenantId};
 use keel_tests::app::{every_projection_external, spawn_app_with, TestApp};
+use keel_tests::bench_args::BenchArgs;
 use keel_tests::cpu::{client_runtime, CpuPerOp, CpuSample};
-use keel_tests::pace::{rate_argument, Pacer};
-use keel_tests::Backend;
+use keel_tests::pace::Pacer;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use tonic::codec::ProstCodec;
@@ -53,36 +55,21 @@ use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
+/// The benchmark's options (`--help` lists them).
+#[derive(Debug, Parser)]
+#[command(about = "The KurrentDB gRPC protocol under load (docs/BENCHMARKS.md, \"gRPC\")")]
 struct Options {
-    backends: Vec<Backend>,
-    seconds: f64,
-    runs: usize,
-    /// `--external-projections`: the server runs no projection worker, so every path is
-    /// measured alone, without the workers' per-batch costs that a slower path spreads over
-    /// fewer changes.
-    external_projections: bool,
+    #[command(flatten)]
+    common: BenchArgs,
+    /// Runs per figure (the median is reported).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    runs: u64,
 }
 
-fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1).cloned())
-    };
-    let backends = match value("--backend").as_deref() {
-        Some("sqlite") => vec![Backend::Sqlite],
-        Some("postgres") => vec![Backend::Postgres],
-        _ => vec![Backend::Sqlite, Backend::Postgres],
-    };
-    Options {
-        backends,
-        seconds: value("--seconds")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(3.0),
-        runs: value("--runs").and_then(|s| s.parse().ok()).unwrap_or(3),
-        external_projections: args.iter().any(|a| a == "--external-projections"),
-    }
+/// The options, parsed once.
+fn options() -> &'static Options {
+    static OPTIONS: OnceLock<Options> = OnceLock::new();
+    OPTIONS.get_or_init(Options::parse)
 }
 
 fn client(app: &TestApp) -> Client {
@@ -140,7 +127,7 @@ where
     let workers: Vec<_> = (0..tasks)
         .map(|task| {
             let op = op.clone();
-            let mut pacer = Pacer::new(rate_argument(), tasks, task, start);
+            let mut pacer = Pacer::new(options().common.rate, tasks, task, start);
             runtime.spawn(async move {
                 let mut done = 0u64;
                 while Instant::now() < deadline {
@@ -462,11 +449,12 @@ fn median_figure(runs: &[Figure]) -> Figure {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let options = options();
+    let seconds = options.common.seconds;
     let clients = client_runtime().expect("the clients' runtime");
-    for backend in &options.backends {
-        let app = spawn_app_with(*backend, |s| {
+    for backend in options.common.backend.list() {
+        let app = spawn_app_with(backend, |s| {
             s.log_level = "error".into();
-            if options.external_projections {
+            if options.common.external_projections {
                 s.external_projections = every_projection_external();
             }
         })
@@ -512,7 +500,6 @@ async fn main() {
         let mut log_size = 0;
         for _ in 0..options.runs {
             for (t, tasks) in TASKS.into_iter().enumerate() {
-                let seconds = options.seconds;
                 single[0][t].push(paths.store(tasks, seconds).await);
                 single[1][t].push(paths.append_handler(tasks, seconds).await);
                 single[2][t].push(paths.grpc(tasks, seconds).await);
@@ -520,7 +507,7 @@ async fn main() {
                 single[4][t].push(paths.http(tasks, seconds).await);
                 single[5][t].push(paths.no_work(tasks, seconds).await);
             }
-            batch.push(batch_appends(&paths, options.seconds).await);
+            batch.push(batch_appends(&paths, seconds).await);
             let (rate, count) = clients
                 .spawn(all_read(paths.client.clone()))
                 .await
@@ -540,7 +527,7 @@ async fn main() {
             .collect();
         println!(
             "backend: {backend:?} (median of {} runs of {} s)",
-            options.runs, options.seconds
+            options.runs, seconds
         );
         let table = |title: &str, cell: &dyn Fn(&Figure) -> f64| {
             println!(

@@ -1,6 +1,7 @@
 //! The HTTP load benchmark: what the API adds to the command handler's cost.
 //!
-//! Run it with `scripts/bench-http` (or `cargo bench -p keel-tests --bench http_load`). Arguments:
+//! Run it with `scripts/bench-http` (or `cargo bench -p keel-tests --bench http_load`; `-- --help`
+//! explains each option). Arguments:
 //! `--seconds S`, the length of one timed run (default 3); `--backend sqlite|postgres|all`
 //! (default all); `--only direct,settings,...`, some of the phases below by name (`direct`,
 //! `create`, `settings`, `detail`, `healthz`, `policies`; default all), e.g. to profile one;
@@ -39,32 +40,55 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use clap::Parser;
 use keel_api::config::Settings;
 use keel_api::startup::Application;
 use keel_commands::store::EventMetadata;
 use keel_domain::tenant::{TenantCommand, UpdateSettings};
 use keel_domain::{Actor, AggregateId, TenantId};
 use keel_tests::app::every_projection_external;
+use keel_tests::bench_args::BenchArgs;
 use keel_tests::cpu::{client_runtime, CpuPerOp, CpuSample};
-use keel_tests::pace::{rate_argument, Pacer};
+use keel_tests::pace::Pacer;
+use keel_tests::Backend;
 use reqwest::StatusCode;
 use sqlx::Connection;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 
+/// The phases, by the names `--only` takes.
+const PHASES: [&str; 6] = [
+    "direct", "create", "settings", "detail", "healthz", "policies",
+];
+
+/// The benchmark's options (`--help` lists them).
+#[derive(Debug, Parser)]
+#[command(about = "What the HTTP API adds to the command handler's cost (docs/BENCHMARKS.md)")]
+struct Options {
+    #[command(flatten)]
+    common: BenchArgs,
+    /// Concurrent connections (and direct-handler tasks).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+    connections: u64,
+    /// Only these phases, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',', value_parser = PHASES)]
+    only: Option<Vec<String>>,
+}
+
+/// The options, parsed once.
+fn options() -> &'static Options {
+    static OPTIONS: OnceLock<Options> = OnceLock::new();
+    OPTIONS.get_or_init(Options::parse)
+}
+
 /// Concurrent connections (and direct-handler tasks): `--connections N`, default 32.
 fn concurrency() -> usize {
-    static CONNECTIONS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CONNECTIONS.get_or_init(|| {
-        argument("--connections")
-            .and_then(|n| n.parse().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or(32)
-    })
+    options().connections as usize
 }
+
 /// Tenants the settings updates and reads go round.
 const TENANTS: usize = 1_000;
 /// Timed runs per figure.
@@ -78,11 +102,6 @@ struct Figure {
     p99_ms: f64,
     /// What an operation cost the server, the client and the machine.
     cpu: CpuPerOp,
-}
-
-/// The value after `flag` on the command line.
-fn argument(flag: &str) -> Option<String> {
-    std::env::args().skip_while(|a| a != flag).nth(1)
 }
 
 /// The phases a run measures.
@@ -111,18 +130,10 @@ impl Phases {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let seconds: u64 = argument("--seconds")
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(3);
-    let backends = match argument("--backend").as_deref() {
-        None | Some("all") => vec!["sqlite", "postgres"],
-        Some("sqlite") => vec!["sqlite"],
-        Some("postgres") => vec!["postgres"],
-        Some(other) => anyhow::bail!("--backend must be sqlite, postgres or all, not {other}"),
-    };
-    let phases = Phases(argument("--only").map(|o| o.split(',').map(str::to_owned).collect()));
-    let duration = Duration::from_secs(seconds);
+    let options = options();
+    let seconds = options.common.seconds;
+    let phases = Phases(options.only.clone());
+    let duration = Duration::from_secs_f64(seconds);
     println!(
         "# HTTP load, {} connections, median of {RUNS} runs of {seconds} s\n",
         concurrency()
@@ -135,7 +146,11 @@ async fn main() -> anyhow::Result<()> {
             floor.rate, floor.p50_ms, floor.p99_ms, floor.cpu.server_us, floor.cpu.client_us
         );
     }
-    for backend in backends {
+    for backend in options.common.backend.list() {
+        let backend = match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
         let database = Database::create(backend).await?;
         let report = measure(&database.url, duration, &phases).await;
         database.drop().await?;
@@ -178,7 +193,7 @@ async fn measure_with(
         // `--external-projections`: the server runs no projection worker (as when `keel
         // project` processes on other machines fold the log), so both sides measure the
         // command path alone.
-        external_projections: if std::env::args().any(|a| a == "--external-projections") {
+        external_projections: if options().common.external_projections {
             every_projection_external()
         } else {
             String::new()
@@ -519,7 +534,7 @@ where
     let tasks: Vec<_> = (0..concurrency())
         .map(|task| {
             let operation = operation.clone();
-            let mut pacer = Pacer::new(rate_argument(), concurrency(), task, started);
+            let mut pacer = Pacer::new(options().common.rate, concurrency(), task, started);
             runtime.spawn(async move {
                 let mut latencies = Vec::new();
                 let mut failures = Vec::new();
@@ -580,7 +595,7 @@ fn print_report(backend: &str, report: &Report) {
         }
     };
     println!("## {backend}\n");
-    if let Some(rate) = rate_argument() {
+    if let Some(rate) = options().common.rate {
         println!("Every phase paced at {rate:.0} operations/s (`--rate`).\n");
     }
     println!(
@@ -610,7 +625,7 @@ fn print_report(backend: &str, report: &Report) {
     let by_cpu = settings.cpu.server_us / direct.cpu.server_us - 1.0;
     // Paced, both paths run at the same rate if they can: only their CPU compares.
     println!();
-    if rate_argument().is_none() {
+    if options().common.rate.is_none() {
         let by_rate = direct.rate / settings.rate - 1.0;
         println!(
             "HTTP adds {:.0}% to the direct handler's cost per command by throughput, client \

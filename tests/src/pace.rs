@@ -45,15 +45,6 @@ impl Pacer {
     }
 }
 
-/// The rate given after `--rate` on the command line, if any.
-pub fn rate_argument() -> Option<f64> {
-    std::env::args()
-        .skip_while(|a| a != "--rate")
-        .nth(1)
-        .and_then(|r| r.parse().ok())
-        .filter(|&r: &f64| r > 0.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
