@@ -6,7 +6,7 @@
 
 Runs every check against a fresh, uniquely named set of streams; prints one line per check and
 `N passed, N failed`; exits non-zero if any check failed. Driven by the Rust test
-`grpc::python` on both backends.
+`grpc::official_clients` on both backends.
 """
 
 import sys

@@ -3,7 +3,7 @@
 
 mod append;
 mod delete;
-mod python;
+mod official_clients;
 mod read;
 mod subscribe;
 mod support;
