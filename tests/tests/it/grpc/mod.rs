@@ -1,5 +1,6 @@
 //! The KurrentDB (EventStoreDB) gRPC client protocol, driven by the official Rust client
-//! (`eventstore`) against a real server per test, on both backends.
+//! (`eventstore`) against a real server per test, on both backends; `official_clients` runs
+//! the Python and Node clients' conformance checks the same way.
 
 mod append;
 mod delete;
