@@ -3,10 +3,10 @@
 //! single-event appends/s from 1, 8 and 32 tasks, in the same run as the same append straight
 //! to the server's own store and through the gRPC append logic in process, and as the core's
 //! direct command handler (the server's own) and HTTP (a settings update), and beside a gRPC
-//! call that does no work (`ServerFeatures.GetSupportedMethods`: the transport's floor); batch appends (100
-//! events per Append) in events/s; a `$all` catch-up read in events/s; subscription delivery
-//! latency p50/p99 (from sending the append, so it includes the append's own round trip and
-//! commit).
+//! call that does no work (`ServerFeatures.GetSupportedMethods`: the transport's floor);
+//! batch appends (100 events per Append) in events/s; a `$all` catch-up read in events/s;
+//! subscription delivery latency p50/p99 (from sending the append, so it includes the append's
+//! own round trip and commit).
 //!
 //! The clients (the `eventstore` client and HTTP's) run on their own runtime, whose threads
 //! are named `load-client`, and every single-change figure also records the CPU an operation

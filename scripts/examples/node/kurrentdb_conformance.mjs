@@ -84,7 +84,11 @@ check("read_forwards_and_backwards_with_counts", async (client) => {
   await client.appendToStream(stream, sent, { streamState: NO_STREAM });
   const forwards = await read(client, stream);
   assert.deepEqual(forwards.map((e) => e.id), sent.map((e) => e.id));
-  const backwards = await read(client, stream, { direction: BACKWARDS, fromRevision: END, maxCount: 3 });
+  const backwards = await read(client, stream, {
+    direction: BACKWARDS,
+    fromRevision: END,
+    maxCount: 3,
+  });
   assert.deepEqual(backwards.map((e) => e.revision), [24n, 23n, 22n]);
   const from = await read(client, stream, { direction: FORWARDS, fromRevision: 20n, maxCount: 2 });
   assert.deepEqual(from.map((e) => e.revision), [20n, 21n]);
@@ -94,7 +98,9 @@ check("every_expected_revision_kind_and_wrong_version_details", async (client) =
   const stream = named("wrong");
   await client.appendToStream(stream, [json(0), json(1)], { streamState: NO_STREAM });
   for (const wrong of [NO_STREAM, 0n]) {
-    const error = await refused(() => client.appendToStream(stream, json(2), { streamState: wrong }));
+    const error = await refused(() =>
+      client.appendToStream(stream, json(2), { streamState: wrong }),
+    );
     assert.ok(error instanceof WrongExpectedVersionError, String(error));
     assert.equal(error.actualState, 1n);
   }
