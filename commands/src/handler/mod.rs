@@ -177,7 +177,7 @@ impl<A: Aggregate> CommandHandler<A> {
             .map(|(stream_id, version)| async move {
                 let slot = self.slot(stream_id);
                 let mut loaded = slot.loaded.lock().await;
-                run::refresh_to(&self.inner, stream_id, &mut loaded, Some(version)).await?;
+                run::refresh_to(&self.inner, stream_id, &mut loaded, version).await?;
                 Ok::<_, StoreError>(loaded.clone().expect("refresh leaves the state loaded"))
             });
         futures::future::try_join_all(loads).await

@@ -36,11 +36,16 @@ pub(super) async fn refresh<A: Aggregate>(
     stream_id: &str,
     loaded: &mut Option<Loaded<A>>,
 ) -> Result<(), StoreError> {
-    let stored = match loaded {
-        Some(_) => Some(inner.store.stream_version(stream_id).await?),
-        None => None,
-    };
-    refresh_to(inner, stream_id, loaded, stored).await
+    match loaded {
+        Some(_) => {
+            let stored = inner.store.stream_version(stream_id).await?;
+            refresh_to(inner, stream_id, loaded, stored).await
+        }
+        None => {
+            *loaded = Some(load(&*inner.store, stream_id).await?);
+            Ok(())
+        }
+    }
 }
 
 /// Makes sure `loaded` holds the stream's state at `stored` (its stored version, read by the
@@ -49,9 +54,9 @@ pub(super) async fn refresh_to<A: Aggregate>(
     inner: &Inner<A>,
     stream_id: &str,
     loaded: &mut Option<Loaded<A>>,
-    stored: Option<u64>,
+    stored: u64,
 ) -> Result<(), StoreError> {
-    if loaded.is_none() || loaded.as_ref().map(|l| l.version) != stored {
+    if loaded.as_ref().map(|l| l.version) != Some(stored) {
         *loaded = Some(load(&*inner.store, stream_id).await?);
     }
     Ok(())

@@ -15,6 +15,11 @@ pub mod query;
 pub use project::ResourcesProjection;
 pub use query::{list, Listing};
 
+use keel_domain::integration::Integration;
+use keel_domain::policy::Policy;
+use keel_domain::workflow::{WorkflowDefinition, WorkflowRun};
+use keel_domain::Aggregate;
+
 /// A kind of aggregate the read model indexes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResourceKind {
@@ -40,10 +45,10 @@ impl ResourceKind {
     /// The aggregate kind: the prefix of its stream ids (`<kind>-<id>`).
     pub fn as_str(self) -> &'static str {
         match self {
-            ResourceKind::Policy => "policy",
-            ResourceKind::Workflow => "workflow",
-            ResourceKind::WorkflowRun => "workflow_run",
-            ResourceKind::Integration => "integration",
+            ResourceKind::Policy => Policy::KIND,
+            ResourceKind::Workflow => WorkflowDefinition::KIND,
+            ResourceKind::WorkflowRun => WorkflowRun::KIND,
+            ResourceKind::Integration => Integration::KIND,
         }
     }
 
