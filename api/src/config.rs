@@ -22,6 +22,7 @@
 //! | `body_limit_bytes` | `KEEL_BODY_LIMIT_BYTES` | `1048576` |
 //! | `read_wait_ms` | `KEEL_READ_WAIT_MS` | `2000` (read-your-writes bound) |
 //! | `usage_flush_ms` | `KEEL_USAGE_FLUSH_MS` | `10000` (how often counted `api_calls` and collected access denials are appended) |
+//! | `reactor_lease_ms` | `KEEL_REACTOR_LEASE_MS` | `10000` (how long a process's lease on a reactor lasts unless renewed: after a crash, another process takes the reactor over within it) |
 //! | `plan_catalogue` | `KEEL_PLAN_CATALOGUE` | unset: the built-in catalogue; else a TOML file of plan prices and quotas |
 //! | `external_projections` | `KEEL_EXTERNAL_PROJECTIONS` | empty: every projection runs in the server; `usage,audit`: those run in `keel project` processes |
 //! | `grpc_listen` | `KEEL_GRPC_LISTEN` | `127.0.0.1:2113` (the KurrentDB gRPC client protocol); `off`: not served |
@@ -32,8 +33,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use keel_commands::secrets::SecretKeys;
 use keel_domain::billing::Catalogue;
-use keel_projections::relay::{BodyFormat, RelayConfig, Retention};
 use keel_projections::usage::meters::meter_names;
+use keel_reactors::relay::{BodyFormat, RelayConfig, Retention};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -42,7 +43,7 @@ use std::time::Duration;
 
 /// The settings `KEEL_*` variables may set. Other `KEEL_*` variables (of tests, tools) are
 /// not settings of the server and are ignored.
-const ENV_SETTINGS: [&str; 24] = [
+const ENV_SETTINGS: [&str; 25] = [
     "listen",
     "database_url",
     "database_connections",
@@ -62,6 +63,7 @@ const ENV_SETTINGS: [&str; 24] = [
     "body_limit_bytes",
     "read_wait_ms",
     "usage_flush_ms",
+    "reactor_lease_ms",
     "plan_catalogue",
     "external_projections",
     "grpc_listen",
@@ -116,6 +118,9 @@ pub struct Settings {
     /// How often the API appends the `api_calls` it counted and the access denials it collected
     /// (one event of each per tenant).
     pub usage_flush_ms: u64,
+    /// How long a lease on a reactor lasts unless renewed (it is renewed every third of it):
+    /// after a crash, another process takes the reactor over within it. 1,000 to 600,000.
+    pub reactor_lease_ms: u64,
     /// A TOML file with every plan's prices, included units and quotas; unset: the built-in
     /// catalogue (see `keel_domain::billing::catalogue`).
     pub plan_catalogue: Option<PathBuf>,
@@ -173,6 +178,7 @@ impl Default for Settings {
             body_limit_bytes: 1024 * 1024,
             read_wait_ms: 2000,
             usage_flush_ms: 10_000,
+            reactor_lease_ms: 10_000,
             plan_catalogue: None,
             external_projections: String::new(),
             grpc_listen: "127.0.0.1:2113".into(),
@@ -263,6 +269,9 @@ impl Settings {
                 "log_level",
                 "not a log filter such as `info` or `keel=debug`",
             );
+        }
+        if !(1_000..=600_000).contains(&self.reactor_lease_ms) {
+            return invalid("reactor_lease_ms", "must be 1000-600000");
         }
         if self.body_limit_bytes < 1024 {
             return invalid("body_limit_bytes", "must be at least 1024");
@@ -394,6 +403,11 @@ impl Settings {
     /// How often counted API calls and collected access denials are flushed.
     pub fn usage_flush(&self) -> Duration {
         Duration::from_millis(self.usage_flush_ms.max(10))
+    }
+
+    /// How long a reactor lease lasts unless renewed.
+    pub fn reactor_lease(&self) -> Duration {
+        Duration::from_millis(self.reactor_lease_ms)
     }
 
     /// The read-your-writes wait bound.

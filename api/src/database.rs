@@ -5,7 +5,7 @@
 //! database is an error instead of a new, empty store.
 
 use anyhow::Context;
-use keel_commands::store::{open, EventStore, StoreOptions};
+use keel_store::{open, EventStore, StoreOptions};
 use std::path::Path;
 use std::sync::Arc;
 

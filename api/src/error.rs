@@ -8,8 +8,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use keel_commands::handler::{CommandError, Conflict};
-use keel_commands::store::StoreError;
 use keel_domain::{Refusal, RefusalKind};
+use keel_store::StoreError;
 use serde::Serialize;
 use std::fmt;
 

@@ -6,21 +6,18 @@
 //! - [`startup`]: [`Application`](startup::Application): build, bind, serve, shut down gracefully.
 //! - [`routes`]: one module per resource; commands are `POST`s on actions, queries `GET`s.
 //! - [`auth`]: API keys (bearer tokens), scopes and tenant isolation.
-//! - [`idempotency`]: the `Idempotency-Key` header, backed by stored first responses.
+//! - [`idempotency`]: the `Idempotency-Key` header, backed by stored first responses
+//!   (`idempotency::records`).
 //! - [`command`] and [`consistency`]: running commands (ETag, If-Match, positions) and
 //!   read-your-writes waits.
 //! - [`body`], [`error`]: JSON input with precise errors; every error is `application/problem+json`.
 //! - [`observe`], [`metrics`], [`relay_metrics`], [`telemetry`]: request ids, spans, Prometheus
 //!   metrics (the NATS relay's among them), logs.
 //! - [`redact`]: secret-bearing fields kept out of stored responses and event views.
-//! - [`usage_meter`]: usage samples, and the in-memory `api_calls` counter.
-//! - [`access_denials`]: the policy decision endpoint's denials, collected and recorded in
-//!   batches; [`periodic`]: flushing both every interval.
 //! - [`openapi`]: the OpenAPI 3.1 document served at `/openapi.json`.
 //!
 //! No business rule lives here: commands go to the domain through the command handler.
 
-pub mod access_denials;
 pub mod auth;
 pub mod body;
 pub mod cli;
@@ -34,12 +31,10 @@ pub mod idempotency;
 pub mod metrics;
 pub mod observe;
 pub mod openapi;
-pub mod periodic;
 pub mod redact;
 pub mod relay_metrics;
 pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
-pub mod usage_meter;
 pub mod views;

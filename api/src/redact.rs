@@ -4,10 +4,10 @@
 //! A newly issued API key or integration signing secret is shown once, in the response that
 //! created it. It must not live on in a stored idempotent response, nor in the JSON view of the
 //! events (which also hold secret hashes and encrypted secrets). The rule is shared with the
-//! read side (the audit trail), so it lives in `keel_projections::redact`.
+//! read side (the audit trail), so it is the domain's (`keel_domain::redact`).
 
-use keel_commands::store::{EventJson, RecordedEvent};
-pub use keel_projections::redact::{redact_secrets, SECRET_FIELDS};
+pub use keel_domain::redact::{redact_secrets, SECRET_FIELDS};
+use keel_store::{EventJson, RecordedEvent};
 
 /// The JSON view of a stored event with its secret-bearing fields shown as `null`: what the API
 /// and the tools show of an event.

@@ -1,7 +1,7 @@
 //! The NATS relay's metrics: its position, its lag behind the log, whether it reaches
 //! JetStream, and what it published.
 
-use keel_projections::relay::RelaySnapshot;
+use keel_reactors::relay::RelaySnapshot;
 use prometheus::{IntCounter, IntGauge, Registry};
 
 /// Relay metrics, registered with the server's other metrics.

@@ -1,9 +1,14 @@
 //! Building and running the server: open the store, catch up the read side, make sure an admin
-//! key exists, bind, serve until SIGTERM or Ctrl-C.
+//! key exists, start the background tasks, bind, serve until SIGTERM or Ctrl-C.
 //!
 //! `Application::build` binds before returning (port 0 works), so tests can start a server and
-//! read its port. On SIGTERM or SIGINT actix-web stops accepting connections and lets in-flight
-//! requests finish; commands run in their own tasks, so none is left half-handled.
+//! read its port. Every background task (the tenant directory's follower, the projection
+//! workers, the reactors) runs under one [`Tasks`]: one cancellation token and task tracker,
+//! restarts with backoff, states on `/readyz` and `/metrics`. On SIGTERM or SIGINT actix-web
+//! stops accepting connections and lets in-flight requests finish (commands run in their own
+//! tasks, so none is left half-handled); then the token is cancelled, each task finishes or
+//! abandons its batch (an abandoned one is redone by the next run, never lost), and the
+//! process waits for them at most [`STOP_BOUND`].
 
 use crate::auth::token;
 use crate::body::BodyLimit;
@@ -11,6 +16,7 @@ use crate::config::Settings;
 use crate::database::{open_store, Missing};
 use crate::error::ApiError;
 use crate::idempotency::idempotency as idempotency_middleware;
+use crate::idempotency::records::IdempotencyStore;
 use crate::metrics::Metrics;
 use crate::observe::observe;
 use crate::openapi::ApiDoc;
@@ -22,35 +28,36 @@ use actix_web::http::header;
 use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpServer, ResponseError};
 use anyhow::Context;
+use futures::FutureExt;
 use keel_commands::handler::{CommandHandler, HandlerConfig};
-use keel_commands::idempotency::IdempotencyStore;
-use keel_commands::store::{EventMetadata, EventStore};
 use keel_domain::billing::Catalogue;
 use keel_domain::platform::{platform_keys_id, PlatformCommand};
 use keel_domain::{Actor, TenantId};
-use keel_projections::billing::Closer;
-use keel_projections::relay::Relay;
 use keel_projections::{Directory, Workers};
+use keel_reactors::access_denials::AccessDenials;
+use keel_reactors::api_calls::ApiCalls;
+use keel_reactors::billing_close::Closer;
+use keel_reactors::flush::Flush;
+use keel_reactors::relay::Relay;
+use keel_reactors::{Leases, ReactorError, Tasks};
+use keel_store::{EventLog, EventMetadata, EventStore};
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
 use std::sync::Arc;
-use tokio::task::JoinHandle;
+use std::time::Duration;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use uuid::Uuid;
+
+/// How long a stopping server waits for its background tasks to finish their batches.
+pub const STOP_BOUND: Duration = Duration::from_secs(15);
 
 /// A built, bound, not yet running server.
 pub struct Application {
     port: u16,
     server: Server,
-    directory_task: JoinHandle<()>,
-    workers: Arc<Workers>,
-    relay_task: Option<JoinHandle<()>>,
-    /// The tasks flushing what requests collect in memory (API calls, access denials).
-    flush_tasks: Vec<(&'static str, JoinHandle<()>)>,
-    stop_flushing: tokio::sync::watch::Sender<bool>,
-    closer_task: JoinHandle<()>,
-    stop_closer: tokio::sync::watch::Sender<bool>,
+    /// Every background task.
+    tasks: Tasks,
     /// The KurrentDB gRPC protocol server, unless switched off.
     grpc: Option<crate::grpc::GrpcServer>,
     /// The tenant command handler the routes use (a clone: clones share the cache).
@@ -69,44 +76,54 @@ impl Application {
         )
         .await?;
 
+        let log: Arc<dyn EventLog> = store.clone();
+        let tasks = Tasks::new();
         let directory = Directory::new();
         catch_up(&directory, &*store).await?;
-        let directory_task = tokio::spawn(follow(directory.clone(), store.clone()));
+        {
+            let (directory, log) = (directory.clone(), log.clone());
+            tasks.spawn(
+                "directory",
+                Box::new(move |cancel| {
+                    let (directory, log) = (directory.clone(), log.clone());
+                    async move { follow(directory, log, cancel).await }.boxed()
+                }),
+            );
+        }
         let catalogue = Arc::new(settings.catalogue()?);
         // Every projection's tables, also those run elsewhere: queries read them all.
-        keel_projections::setup(&store)
+        keel_projections::setup(&log)
             .await
             .context("cannot set up the read models")?;
         let workers = Arc::new(
-            Workers::start(
-                store.clone(),
+            Workers::start_on(
+                log.clone(),
                 in_process_projections(&settings, &catalogue)?,
+                tasks.tracker(),
+                tasks.token(),
             )
             .await
             .context("cannot start the projection workers")?,
         );
-        let (stop_closer, closer_stop) = tokio::sync::watch::channel(false);
-        let closer = Closer::new(store.clone(), catalogue.clone());
-        let closer_task = tokio::spawn(closer.run(closer_stop));
-        let relay = start_relay(&settings, &store).await?;
+        let leases = Leases::new(store.database(), settings.reactor_lease());
+        let relay = start_relay(&settings, &log).await?;
+        start_reactors(&tasks, &leases, &store, &catalogue, relay.clone());
 
-        let api_calls = Arc::new(crate::usage_meter::ApiCalls::default());
-        let denials = Arc::new(crate::access_denials::AccessDenials::default());
-        let (stop_flushing, flush_stop) = tokio::sync::watch::channel(false);
-        let flushers: [Arc<dyn crate::periodic::Flush>; 2] = [api_calls.clone(), denials.clone()];
-        let flush_tasks = flushers
-            .into_iter()
-            .map(|what| {
-                let name = what.name();
-                let task = crate::periodic::spawn(
-                    what,
-                    store.clone(),
-                    settings.usage_flush(),
-                    flush_stop.clone(),
-                );
-                (name, task)
-            })
-            .collect();
+        let api_calls = Arc::new(ApiCalls::default());
+        let denials = Arc::new(AccessDenials::default());
+        let flushers: [(&'static str, Arc<dyn Flush>); 2] = [
+            ("api_calls_flush", api_calls.clone()),
+            ("access_denials_flush", denials.clone()),
+        ];
+        for (name, what) in flushers {
+            let (store, interval) = (store.clone(), settings.usage_flush());
+            tasks.spawn(
+                name,
+                Box::new(move |cancel| {
+                    keel_reactors::flush::run(what.clone(), store.clone(), interval, cancel).boxed()
+                }),
+            );
+        }
         let state = AppState {
             tenants: CommandHandler::new(store.clone(), HandlerConfig::default()),
             platform: CommandHandler::new(store.clone(), HandlerConfig::default()),
@@ -118,15 +135,16 @@ impl Application {
             catalogue,
             secret_keys: settings.secret_keys()?.map(Arc::new),
             store,
+            log,
             directory,
-            workers: workers.clone(),
+            workers,
             api_calls,
             denials,
             metrics: Metrics::new(),
             read_wait: settings.read_wait(),
-            relay: relay.as_ref().map(Relay::status),
+            tasks: tasks.clone(),
+            relay: relay.as_ref().map(|relay| relay.status()),
         };
-        let relay_task = relay.map(|relay| tokio::spawn(relay.run()));
         let generated_admin_key = ensure_admin_key(&state, &settings).await?;
 
         let grpc = match settings.grpc_listen()? {
@@ -150,13 +168,7 @@ impl Application {
         Ok(Application {
             port,
             server,
-            directory_task,
-            workers,
-            relay_task,
-            flush_tasks,
-            stop_flushing,
-            closer_task,
-            stop_closer,
+            tasks,
             grpc,
             tenants,
             generated_admin_key,
@@ -186,28 +198,16 @@ impl Application {
     }
 
     /// Serves until SIGTERM or Ctrl-C (or the server fails), then stops the gRPC server
-    /// (ending live subscriptions), flushes the counted API calls and access denials, stops the billing period closer and stops the read side: each
-    /// projection worker finishes its current batch.
+    /// (ending live subscriptions) and every background task: the projection workers finish
+    /// their batch, the relay settles what it has in flight, the flushes append what was
+    /// counted, each within [`STOP_BOUND`].
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         if let Some(grpc) = self.grpc {
             grpc.stop().await;
         }
-        self.stop_flushing.send_replace(true);
-        for (what, task) in self.flush_tasks {
-            if let Err(error) = task.await {
-                tracing::error!(%error, "{what} panicked");
-            }
-        }
-        self.stop_closer.send_replace(true);
-        if let Err(error) = self.closer_task.await {
-            tracing::error!(%error, "the billing period closer panicked");
-        }
-        self.directory_task.abort();
-        self.workers.stop().await;
-        // Stopping the relay anywhere loses nothing: its checkpoint only covers acked events.
-        if let Some(relay) = self.relay_task {
-            relay.abort();
+        if !self.tasks.shutdown(STOP_BOUND).await {
+            tracing::warn!(bound = ?STOP_BOUND, "background tasks did not stop in time; exiting");
         }
         result
     }
@@ -304,13 +304,54 @@ async fn catch_up(directory: &Directory, store: &dyn EventStore) -> anyhow::Resu
     }
 }
 
-/// Follows the log for the directory; a store failure is logged and followed by a retry.
-async fn follow(directory: Arc<Directory>, store: Arc<dyn EventStore>) {
-    loop {
-        if let Err(error) = directory.clone().follow(store.clone()).await {
-            tracing::error!(%error, "the tenant directory stopped following the log; retrying");
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+/// Follows the log for the directory until `cancel` fires; a store failure ends the task, for
+/// the supervisor to report and start it again.
+async fn follow(
+    directory: Arc<Directory>,
+    log: Arc<dyn EventLog>,
+    cancel: tokio_util::sync::CancellationToken,
+) -> Result<(), ReactorError> {
+    tokio::select! {
+        result = directory.follow(log) => result.map_err(ReactorError::from),
+        _ = cancel.cancelled() => Ok(()),
+    }
+}
+
+/// Starts the reactors, each in whichever process holds its lease: the billing period close,
+/// the quota alerts and, if `nats_url` is set, the NATS relay.
+fn start_reactors(
+    tasks: &Tasks,
+    leases: &Leases,
+    store: &Arc<dyn EventStore>,
+    catalogue: &Arc<Catalogue>,
+    relay: Option<Arc<Relay>>,
+) {
+    let closer = Arc::new(Closer::new(store.clone(), catalogue.clone()));
+    tasks.spawn_leased(
+        "billing_close",
+        leases.clone(),
+        Box::new(move |_lease, cancel| {
+            let closer = closer.clone();
+            async move { closer.run(cancel).await }.boxed()
+        }),
+    );
+    let alerts_store = store.clone();
+    tasks.spawn_leased(
+        "quota_alerts",
+        leases.clone(),
+        Box::new(move |_lease, cancel| {
+            keel_reactors::quota_alerts::run(alerts_store.clone(), cancel).boxed()
+        }),
+    );
+    if let Some(relay) = relay {
+        tasks.spawn_leased(
+            "relay",
+            leases.clone(),
+            Box::new(move |lease, cancel| {
+                let relay = relay.clone();
+                async move { relay.run(lease, cancel).await }.boxed()
+            }),
+        );
     }
 }
 
@@ -336,15 +377,15 @@ fn in_process_projections(
 /// has no JetStream, or the stream cannot be set up.
 async fn start_relay(
     settings: &Settings,
-    store: &Arc<dyn EventStore>,
-) -> anyhow::Result<Option<Relay>> {
+    log: &Arc<dyn EventLog>,
+) -> anyhow::Result<Option<Arc<Relay>>> {
     let Some(config) = settings.relay_config()? else {
         return Ok(None);
     };
-    let relay = Relay::start(config, store.clone())
+    let relay = Relay::start(config, log.clone())
         .await
         .context("cannot start publishing events to NATS (nats_url is set)")?;
-    Ok(Some(relay))
+    Ok(Some(Arc::new(relay)))
 }
 
 /// Registers the configured admin key, or on a first start without one generates a key and

@@ -3,15 +3,18 @@
 use crate::metrics::Metrics;
 use keel_commands::handler::CommandHandler;
 use keel_commands::secrets::SecretKeys;
-use keel_commands::store::EventStore;
 use keel_domain::billing::{Catalogue, Invoice};
 use keel_domain::integration::Integration;
 use keel_domain::platform::PlatformKeys;
 use keel_domain::policy::Policy;
 use keel_domain::tenant::Tenant;
 use keel_domain::workflow::{WorkflowDefinition, WorkflowRun};
-use keel_projections::relay::RelayStatus;
 use keel_projections::{Directory, Workers};
+use keel_reactors::access_denials::AccessDenials;
+use keel_reactors::api_calls::ApiCalls;
+use keel_reactors::relay::RelayStatus;
+use keel_reactors::Tasks;
+use keel_store::{EventLog, EventStore};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +23,8 @@ use std::time::Duration;
 pub struct AppState {
     /// The event store.
     pub store: Arc<dyn EventStore>,
+    /// The same store, read-only, as the read side takes it.
+    pub log: Arc<dyn EventLog>,
     /// Tenant commands.
     pub tenants: CommandHandler<Tenant>,
     /// Platform admin key commands.
@@ -44,11 +49,13 @@ pub struct AppState {
     /// The projection workers (audit, usage, billing, reports), for read-your-writes waits.
     pub workers: Arc<Workers>,
     /// API calls counted per tenant, flushed as usage periodically.
-    pub api_calls: Arc<crate::usage_meter::ApiCalls>,
+    pub api_calls: Arc<ApiCalls>,
     /// Access denials of the policy decision endpoint, recorded periodically.
-    pub denials: Arc<crate::access_denials::AccessDenials>,
+    pub denials: Arc<AccessDenials>,
     /// Metrics.
     pub metrics: Metrics,
+    /// The background tasks (reactors, read side followers), for `/readyz` and `/metrics`.
+    pub tasks: Tasks,
     /// The NATS relay's status, if `nats_url` is set.
     pub relay: Option<Arc<RelayStatus>>,
     /// How long a read waits for the read side to reach a requested position.

@@ -30,12 +30,12 @@
 use anyhow::{bail, ensure, Context, Result};
 use async_trait::async_trait;
 use keel_commands::handler::{CommandError, CommandHandler, HandlerConfig};
-use keel_commands::store::{self, EventMetadata, EventStore, ExpectedVersion, NewEvent};
 use keel_domain::tenant::{
     CreateTenant, RenameTenant, Tenant, TenantCommand, TenantError, TenantEvent, TenantName,
     TenantRenamed,
 };
 use keel_domain::{Actor, AggregateId, TenantId};
+use keel_store::{self, EventMetadata, EventStore, ExpectedVersion, NewEvent};
 use std::fmt;
 use std::future::Future;
 use std::ops::Range;
@@ -233,7 +233,7 @@ async fn bench_backend<R: RawTable>(
 ) -> Result<Report> {
     let mut report = Report::new(backend, environment);
     let raw = Arc::new(raw);
-    let store = store::open(store_url, &store::StoreOptions::default()).await?;
+    let store = keel_store::open(store_url, &keel_store::StoreOptions::default()).await?;
     let handler = CommandHandler::<Tenant>::new(store.clone(), HandlerConfig::default());
     let tenants = creations(&handler, &mut report).await?;
     let mut rounds = Rounds::new(settings.run_length);

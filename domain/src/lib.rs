@@ -26,6 +26,7 @@ pub mod ids;
 pub mod integration;
 pub mod platform;
 pub mod policy;
+pub mod redact;
 pub mod refusal;
 pub mod tenant;
 pub mod testing;

@@ -27,15 +27,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::{bail, Context, Result};
 use chrono::{Duration as Days, TimeZone, Utc};
-use keel_commands::store::{
-    open, EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreOptions, StreamAppend,
-};
 use keel_domain::usage::{UsageEvent, UsageRecorded};
 use keel_domain::{Actor, TenantId};
 use keel_projections::audit::{self, AuditFilter};
 use keel_projections::framework::rebuild::rebuild_projection;
 use keel_projections::framework::worker::REBUILD_BATCH;
 use keel_projections::RebuildMode;
+use keel_store::{
+    open, EventLog, EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreOptions,
+    StreamAppend,
+};
 use rand::Rng;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -129,9 +130,10 @@ async fn bench(
     mode: How,
     keel: Option<&str>,
 ) -> Result<()> {
-    let store = open(url, &StoreOptions::default()).await?;
+    let writer = open(url, &StoreOptions::default()).await?;
     let started = Instant::now();
-    seed(&store, events).await?;
+    seed(&writer, events).await?;
+    let store: Arc<dyn EventLog> = writer;
     println!(
         "\n## {backend}: seeded {events} events in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -249,7 +251,7 @@ async fn seed(store: &Arc<dyn EventStore>, events: usize) -> Result<()> {
     Ok(())
 }
 
-async fn read_all(store: &Arc<dyn EventStore>) -> Result<Duration> {
+async fn read_all(store: &Arc<dyn EventLog>) -> Result<Duration> {
     let started = Instant::now();
     let mut position = 0;
     loop {
@@ -260,7 +262,7 @@ async fn read_all(store: &Arc<dyn EventStore>) -> Result<Duration> {
     Ok(started.elapsed())
 }
 
-async fn rebuild(store: &Arc<dyn EventStore>, name: &str, how: How) -> Result<Duration> {
+async fn rebuild(store: &Arc<dyn EventLog>, name: &str, how: How) -> Result<Duration> {
     let projection = keel_projections::projection(name)?;
     let started = Instant::now();
     rebuild_projection(&projection, store, how.mode, how.batch, |_| {}).await?;
@@ -290,7 +292,7 @@ fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
-async fn usage_queries(store: &Arc<dyn EventStore>) -> Result<(f64, f64)> {
+async fn usage_queries(store: &Arc<dyn EventLog>) -> Result<(f64, f64)> {
     let db = store.database();
     let from = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap();
     let mut samples = Vec::with_capacity(1000);
@@ -311,7 +313,7 @@ async fn usage_queries(store: &Arc<dyn EventStore>) -> Result<(f64, f64)> {
     Ok(percentiles(samples))
 }
 
-async fn audit_queries(store: &Arc<dyn EventStore>) -> Result<(f64, f64)> {
+async fn audit_queries(store: &Arc<dyn EventLog>) -> Result<(f64, f64)> {
     let db = store.database();
     let mut rng = rand::thread_rng();
     let mut samples = Vec::with_capacity(1000);

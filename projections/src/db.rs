@@ -1,17 +1,17 @@
 //! Database access for the read side, on both backends with one body of code.
 //!
-//! Read models live in the event store's database ([`EventStore::database`]). Their columns
+//! Read models live in the event store's database ([`EventLog::database`]). Their columns
 //! are only 64-bit integers and text (times as microseconds since the Unix epoch, ids and
 //! hashes as text), so one SQL text with `$n` placeholders (which SQLite accepts too) serves
 //! both backends; [`with_pool!`](crate::with_pool) and [`with_tx!`](crate::with_tx) expand a
 //! body once per backend so sqlx's types line up.
 //!
-//! [`EventStore::database`]: keel_commands::store::EventStore::database
+//! [`EventLog::database`]: keel_log::EventLog::database
 
 use crate::error::ProjectionError;
 use chrono::{DateTime, TimeZone, Utc};
-use keel_commands::store::sqlite_turns::{write_turn, WriteTurn};
-use keel_commands::store::Database;
+use keel_log::write_turns::{write_turn, WriteTurn};
+use keel_log::Database;
 
 /// Which backend a database or transaction is on, for the few statements that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +50,7 @@ impl Backend {
 }
 
 /// A turn at SQLite's write lock for one autocommit write on `db`'s pool (see
-/// [`keel_commands::store::sqlite_turns`]); nothing to wait for on PostgreSQL. Held until the
+/// [`keel_log::write_turns`]); nothing to wait for on PostgreSQL. Held until the
 /// write is done.
 pub async fn turn_for_a_write(db: &Database) -> Option<WriteTurn> {
     match db {
@@ -71,7 +71,7 @@ impl Tx {
     /// Begins a transaction. On SQLite it takes the write lock up front: a deferred
     /// transaction that reads and then writes fails with `SQLITE_BUSY` if the event store
     /// committed in between, instead of waiting. It waits for its turn first
-    /// ([`keel_commands::store::sqlite_turns`]), so that it never sleeps in SQLite's busy
+    /// ([`keel_log::write_turns`]), so that it never sleeps in SQLite's busy
     /// handler while the event writer or another worker holds the lock.
     pub async fn begin(db: &Database) -> Result<Tx, ProjectionError> {
         Ok(match db {
@@ -138,8 +138,8 @@ macro_rules! with_tx {
 macro_rules! with_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            keel_commands::store::Database::Sqlite($pool) => $body,
-            keel_commands::store::Database::Postgres($pool) => $body,
+            keel_log::Database::Sqlite($pool) => $body,
+            keel_log::Database::Postgres($pool) => $body,
         }
     };
 }

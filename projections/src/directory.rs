@@ -8,10 +8,10 @@
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use keel_commands::store::{subscribe, EventStore, RecordedEvent, StoreError};
 use keel_domain::platform::PlatformEvent;
 use keel_domain::tenant::TenantEvent;
 use keel_domain::TenantId;
+use keel_log::{subscribe, EventLog, RecordedEvent, StoreError};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
@@ -111,7 +111,7 @@ impl Directory {
     }
 
     /// Catches up with the log, then follows it until the store fails. Run it in a task.
-    pub async fn follow(self: Arc<Self>, store: Arc<dyn EventStore>) -> Result<(), StoreError> {
+    pub async fn follow(self: Arc<Self>, store: Arc<dyn EventLog>) -> Result<(), StoreError> {
         let mut events = Box::pin(subscribe(store, self.position(), BATCH));
         while let Some(event) = events.next().await {
             self.apply(&event?);

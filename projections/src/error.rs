@@ -1,6 +1,6 @@
 //! The read side's error type.
 
-use keel_commands::store::StoreError;
+use keel_log::StoreError;
 
 /// Why a projection operation failed.
 #[derive(Debug, thiserror::Error)]

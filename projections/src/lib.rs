@@ -21,13 +21,15 @@
 //!   need not scan the tenant's events.
 //! - [`runtime`]: the server's running workers and read-your-writes waits.
 //!
-//! - [`relay`]: the NATS relay, publishing every committed event to JetStream from its own
-//!   checkpoint.
-//! - [`consume`]: the other direction: projections folded from that JetStream stream by a
-//!   process of their own (`keel project --from-nats`), checkpoints still transactional.
+//! - [`published`]: Keel's events as the NATS relay (in `keel-reactors`) publishes them to
+//!   JetStream: the stream's settings and the message format.
+//! - [`consume`]: projections folded from that JetStream stream by a process of their own
+//!   (`keel project --from-nats`), checkpoints still transactional.
 //!
-//! The functions at the crate root are what tools (the `keel` CLI) call; they take the event
-//! store and know no HTTP.
+//! The rule of this crate: projections fold. They read the log through `keel-log` (which cannot
+//! append) and write only their own tables; whatever acts on what they see (appending events,
+//! running commands, publishing) is a reactor in `keel-reactors`. The functions at the crate
+//! root are what tools (the `keel` CLI) call; they take the event log and know no HTTP.
 
 pub mod audit;
 pub mod billing;
@@ -39,8 +41,7 @@ pub mod error;
 pub mod framework;
 pub mod migrate;
 pub mod projection;
-pub mod redact;
-pub mod relay;
+pub mod published;
 pub mod reports;
 pub mod resources;
 pub mod runtime;
@@ -54,8 +55,8 @@ pub use framework::rebuild::{Progress, RebuildMode, RebuildReport};
 pub use projection::{Projection, TableSpec, Tables};
 pub use runtime::Workers;
 
-use keel_commands::store::EventStore;
 use keel_domain::billing::Catalogue;
+use keel_log::EventLog;
 use std::sync::Arc;
 
 /// Every durable projection, by name: `audit`, `usage`, `billing`, `reports`, `resources`;
@@ -94,7 +95,7 @@ pub fn projection_with(
 }
 
 /// Applies the read side's migrations and sets up every projection's tables (idempotent).
-pub async fn setup(store: &Arc<dyn EventStore>) -> Result<(), ProjectionError> {
+pub async fn setup(store: &Arc<dyn EventLog>) -> Result<(), ProjectionError> {
     let db = store.database();
     migrate::migrate(&db).await?;
     for projection in registry() {
@@ -107,7 +108,7 @@ pub async fn setup(store: &Arc<dyn EventStore>) -> Result<(), ProjectionError> {
 /// ones serve and switches atomically at the end; an interrupted blue/green rebuild resumes
 /// where it stopped when called again. `progress` is called after every batch.
 pub async fn rebuild(
-    store: &Arc<dyn EventStore>,
+    store: &Arc<dyn EventLog>,
     name: &str,
     mode: RebuildMode,
     progress: impl FnMut(Progress) + Send,
@@ -117,7 +118,7 @@ pub async fn rebuild(
 
 /// [`rebuild`] of a given projection (see [`projection_with`]).
 pub async fn rebuild_with(
-    store: &Arc<dyn EventStore>,
+    store: &Arc<dyn EventLog>,
     projection: &Arc<dyn Projection>,
     mode: RebuildMode,
     progress: impl FnMut(Progress) + Send,
@@ -134,23 +135,20 @@ pub async fn rebuild_with(
 }
 
 /// SHA-256 (hex) of projection `name`'s serving tables: equal logs give equal checksums.
-pub async fn checksum(store: &Arc<dyn EventStore>, name: &str) -> Result<String, ProjectionError> {
+pub async fn checksum(store: &Arc<dyn EventLog>, name: &str) -> Result<String, ProjectionError> {
     setup(store).await?;
     framework::checksum::projection_checksum(projection(name)?.as_ref(), &store.database()).await
 }
 
 /// Rebuilds projection `name` into scratch tables up to its checkpoint and compares them with
 /// the serving tables, naming the first difference.
-pub async fn check(
-    store: &Arc<dyn EventStore>,
-    name: &str,
-) -> Result<CheckReport, ProjectionError> {
+pub async fn check(store: &Arc<dyn EventLog>, name: &str) -> Result<CheckReport, ProjectionError> {
     check_with(store, &projection(name)?).await
 }
 
 /// [`check`] of a given projection (see [`projection_with`]).
 pub async fn check_with(
-    store: &Arc<dyn EventStore>,
+    store: &Arc<dyn EventLog>,
     projection: &Arc<dyn Projection>,
 ) -> Result<CheckReport, ProjectionError> {
     setup(store).await?;
@@ -158,7 +156,7 @@ pub async fn check_with(
 }
 
 /// The status of every projection: position, lag, failure, dead letters.
-pub async fn status(store: &Arc<dyn EventStore>) -> Result<Vec<ProjectionStatus>, ProjectionError> {
+pub async fn status(store: &Arc<dyn EventLog>) -> Result<Vec<ProjectionStatus>, ProjectionError> {
     setup(store).await?;
     let mut statuses = Vec::new();
     for projection in registry() {
@@ -169,18 +167,18 @@ pub async fn status(store: &Arc<dyn EventStore>) -> Result<Vec<ProjectionStatus>
 
 /// Clears projection `name`'s failure so its worker retries the failing event. Returns
 /// whether it was failed.
-pub async fn retry(store: &Arc<dyn EventStore>, name: &str) -> Result<bool, ProjectionError> {
+pub async fn retry(store: &Arc<dyn EventLog>, name: &str) -> Result<bool, ProjectionError> {
     framework::operate::retry_projection(projection(name)?.as_ref(), store).await
 }
 
 /// Parks the event projection `name` stopped on; returns its position.
-pub async fn park(store: &Arc<dyn EventStore>, name: &str) -> Result<u64, ProjectionError> {
+pub async fn park(store: &Arc<dyn EventLog>, name: &str) -> Result<u64, ProjectionError> {
     framework::operate::park_failed(projection(name)?.as_ref(), store).await
 }
 
 /// Applies the dead letters of `stream_id` in projection `name`, in order; returns how many.
 pub async fn unpark(
-    store: &Arc<dyn EventStore>,
+    store: &Arc<dyn EventLog>,
     name: &str,
     stream_id: &str,
 ) -> Result<usize, ProjectionError> {

@@ -9,7 +9,7 @@
 
 use crate::db::{now_micros, Backend, Tx};
 use crate::error::ProjectionError;
-use keel_commands::store::Database;
+use keel_log::Database;
 
 /// One migration: version, description, SQL for SQLite, SQL for PostgreSQL.
 type Migration = (i64, &'static str, &'static str, &'static str);

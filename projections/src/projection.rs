@@ -8,8 +8,7 @@
 use crate::db::{Backend, Tx};
 use crate::error::ProjectionError;
 use async_trait::async_trait;
-use keel_commands::store::{Database, EventStore, RecordedEvent};
-use std::sync::Arc;
+use keel_log::RecordedEvent;
 
 /// A column's type. Read models hold only integers and text, so one SQL text and one
 /// checksum serve both backends.
@@ -158,15 +157,4 @@ pub trait Projection: Send + Sync + 'static {
         tables: Tables,
         events: &[RecordedEvent],
     ) -> Result<(), ProjectionError>;
-
-    /// Work to do after batches commit, outside the transaction (the usage projection appends
-    /// its threshold events here from an outbox table). Must be safe to repeat.
-    async fn after_commit(
-        &self,
-        store: &Arc<dyn EventStore>,
-        db: &Database,
-    ) -> Result<(), ProjectionError> {
-        let _ = (store, db);
-        Ok(())
-    }
 }

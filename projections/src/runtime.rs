@@ -7,12 +7,13 @@
 use crate::framework::checkpoint;
 use crate::framework::worker::{Worker, DEFAULT_BATCH};
 use crate::projection::Projection;
-use keel_commands::store::{Database, EventStore};
+use keel_log::{Database, EventLog};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// How often a read-your-writes wait on a projection run elsewhere reads its checkpoint.
 const EXTERNAL_POLL: Duration = Duration::from_millis(25);
@@ -21,33 +22,48 @@ const EXTERNAL_POLL: Duration = Duration::from_millis(25);
 pub struct Workers {
     db: Database,
     positions: HashMap<&'static str, watch::Receiver<u64>>,
-    stop: watch::Sender<bool>,
-    tasks: std::sync::Mutex<Vec<(&'static str, JoinHandle<()>)>>,
+    stop: CancellationToken,
+    /// The tasks, when these workers own them ([`Workers::start`]); a server's tracker owns
+    /// them otherwise ([`Workers::start_on`]).
+    tasks: Option<TaskTracker>,
 }
 
 impl Workers {
-    /// Sets up and starts a worker for each projection. Set-up errors (the database is
-    /// unreachable) are returned; later errors are logged and retried by each worker.
+    /// Sets up and starts a worker for each projection, in tasks of their own that
+    /// [`Workers::stop`] stops. Set-up errors (the database is unreachable) are returned;
+    /// later errors are logged and retried by each worker.
     pub async fn start(
-        store: Arc<dyn EventStore>,
+        log: Arc<dyn EventLog>,
         projections: Vec<Arc<dyn Projection>>,
     ) -> Result<Workers, crate::ProjectionError> {
-        crate::migrate::migrate(&store.database()).await?;
-        let (stop, _) = watch::channel(false);
+        let tasks = TaskTracker::new();
+        let mut workers =
+            Workers::start_on(log, projections, &tasks, CancellationToken::new()).await?;
+        workers.tasks = Some(tasks);
+        Ok(workers)
+    }
+
+    /// [`Workers::start`], the tasks on `tracker` and stopping when `stop` fires: how a server
+    /// runs them beside its other background tasks.
+    pub async fn start_on(
+        log: Arc<dyn EventLog>,
+        projections: Vec<Arc<dyn Projection>>,
+        tracker: &TaskTracker,
+        stop: CancellationToken,
+    ) -> Result<Workers, crate::ProjectionError> {
+        crate::migrate::migrate(&log.database()).await?;
         let mut positions = HashMap::new();
-        let mut tasks = Vec::new();
         for projection in projections {
-            let worker = Worker::new(projection, store.clone(), DEFAULT_BATCH);
+            let worker = Worker::new(projection, log.clone(), DEFAULT_BATCH);
             worker.prepare().await?;
             positions.insert(worker.name(), worker.position());
-            let name = worker.name();
-            tasks.push((name, tokio::spawn(worker.run(stop.subscribe()))));
+            tracker.spawn(worker.run(stop.clone()));
         }
         Ok(Workers {
-            db: store.database(),
+            db: log.database(),
             positions,
             stop,
-            tasks: std::sync::Mutex::new(tasks),
+            tasks: None,
         })
     }
 
@@ -95,15 +111,13 @@ impl Workers {
         names
     }
 
-    /// Asks every worker to stop after its current batch and waits for them (a second call
-    /// returns at once).
+    /// Asks every worker to stop after its current batch and, if these workers own their
+    /// tasks, waits for them.
     pub async fn stop(&self) {
-        self.stop.send_replace(true);
-        let tasks = std::mem::take(&mut *self.tasks.lock().expect("not poisoned"));
-        for (name, task) in tasks {
-            if let Err(error) = task.await {
-                tracing::error!(projection = name, %error, "projection worker panicked");
-            }
+        self.stop.cancel();
+        if let Some(tasks) = &self.tasks {
+            tasks.close();
+            tasks.wait().await;
         }
     }
 }

@@ -12,8 +12,20 @@ pub mod cpu;
 pub mod nats;
 pub mod pace;
 
-use keel_commands::store::{open, EventStore, StoreOptions};
+use keel_store::{open, EventLog, EventStore, StoreOptions};
 use std::sync::Arc;
+
+/// The read-only view of a store, as the read side takes it.
+pub trait AsLog {
+    /// The same store as an [`EventLog`].
+    fn log(&self) -> Arc<dyn EventLog>;
+}
+
+impl AsLog for Arc<dyn EventStore> {
+    fn log(&self) -> Arc<dyn EventLog> {
+        self.clone()
+    }
+}
 
 /// The backends every conformance test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,9 +133,9 @@ async fn admin_execute(sql: &str) {
 }
 
 /// A new event with a fresh id, a small payload and system metadata.
-pub fn sample_event(event_type: &str) -> keel_commands::store::NewEvent {
-    use keel_commands::store::{EventMetadata, NewEvent};
+pub fn sample_event(event_type: &str) -> keel_store::NewEvent {
     use keel_domain::{Actor, TenantId};
+    use keel_store::{EventMetadata, NewEvent};
     NewEvent {
         event_id: uuid::Uuid::now_v7(),
         event_type: event_type.to_owned(),
@@ -134,4 +146,25 @@ pub fn sample_event(event_type: &str) -> keel_commands::store::NewEvent {
         .expect("encode"),
         metadata: EventMetadata::new(TenantId::new(), Actor::System("test".into())),
     }
+}
+
+/// Appends usage samples of `tenant` as the ingestion route does (`append_facts`, each event id
+/// derived from the sample's idempotency key); returns the highest position.
+pub async fn record_usage(
+    store: &Arc<dyn EventStore>,
+    tenant: keel_domain::TenantId,
+    metadata: keel_store::EventMetadata,
+    samples: Vec<keel_domain::usage::UsageRecorded>,
+) -> Result<u64, keel_store::StoreError> {
+    use keel_commands::facts::{append_facts, derived_id, Fact};
+    use keel_domain::usage::{sample_cause, usage_stream, UsageEvent};
+    let facts = samples
+        .into_iter()
+        .map(|sample| Fact {
+            id: derived_id(&sample_cause(tenant, &sample.idempotency_key)),
+            event: UsageEvent::Recorded(sample),
+            metadata: metadata.clone(),
+        })
+        .collect();
+    append_facts(&**store, &usage_stream(tenant), facts).await
 }

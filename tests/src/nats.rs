@@ -5,7 +5,7 @@
 use async_nats::jetstream::{self, consumer, Context};
 use futures::StreamExt;
 use keel_api::config::Settings;
-use keel_projections::relay::RelayConfig;
+use keel_projections::published::RelayConfig;
 use std::path::Path;
 use std::time::Duration;
 
@@ -211,4 +211,31 @@ fn spawn_server(port: u16, dir: &Path, jetstream: bool) -> tokio::process::Child
         .kill_on_drop(true)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {binary} (install nats-server): {e}"))
+}
+
+/// Runs `relay` in a task of its own, under a lease of its own (a fresh reactor name, so a
+/// relay started again in the same test is not kept waiting by the lease of one it aborted).
+pub async fn run_relay(
+    relay: keel_reactors::relay::Relay,
+    store: &std::sync::Arc<dyn keel_store::EventStore>,
+) -> tokio::task::JoinHandle<()> {
+    let lease = test_lease(store).await;
+    tokio::spawn(async move {
+        let stop = tokio_util::sync::CancellationToken::new();
+        if let Err(error) = relay.run(lease, stop).await {
+            panic!("the relay failed: {error}");
+        }
+    })
+}
+
+/// A lease on a reactor name no other test uses, for driving a reactor by hand.
+pub async fn test_lease(
+    store: &std::sync::Arc<dyn keel_store::EventStore>,
+) -> keel_reactors::Lease {
+    let name: &'static str = Box::leak(format!("test-{}", uuid::Uuid::now_v7()).into_boxed_str());
+    keel_reactors::Leases::new(store.database(), Duration::from_secs(60))
+        .try_acquire(name)
+        .await
+        .expect("the lease table answers")
+        .expect("a fresh reactor name is free")
 }

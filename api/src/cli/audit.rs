@@ -60,7 +60,7 @@ pub enum Format {
 
 /// Runs `keel audit ...`.
 pub async fn run(command: AuditCommand, context: &mut Context<'_>) -> Result<(), CliError> {
-    keel_projections::setup(&context.store).await?;
+    keel_projections::setup(&context.log).await?;
     match command {
         AuditCommand::Verify(args) => verify_chains(args, context).await,
         AuditCommand::Export(args) => export(args, context).await,

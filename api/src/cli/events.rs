@@ -10,7 +10,7 @@ use super::output::Output;
 use super::{CliError, Context};
 use crate::redact::event_view;
 use clap::{Args, Subcommand};
-use keel_commands::store::RecordedEvent;
+use keel_store::RecordedEvent;
 use std::time::Duration;
 
 /// `keel events ...`.

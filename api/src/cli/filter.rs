@@ -6,8 +6,8 @@
 use super::CliError;
 use chrono::{DateTime, Utc};
 use clap::Args;
-use keel_commands::store::{EventStore, RecordedEvent, StoreError};
 use keel_domain::TenantId;
+use keel_store::{EventStore, RecordedEvent, StoreError};
 
 /// Events read per round trip.
 pub const PAGE: usize = 1000;

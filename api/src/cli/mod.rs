@@ -32,7 +32,7 @@ pub mod tenant;
 use crate::config::Settings;
 use crate::database::{open_store, Missing};
 use clap::{Parser, Subcommand};
-use keel_commands::store::EventStore;
+use keel_store::EventStore;
 use output::Output;
 use std::io::Write;
 use std::path::PathBuf;
@@ -111,7 +111,7 @@ pub enum CliError {
     Config(#[from] crate::config::ConfigError),
     /// The store failed.
     #[error(transparent)]
-    Store(#[from] keel_commands::store::StoreError),
+    Store(#[from] keel_store::StoreError),
     /// A read model failed.
     #[error(transparent)]
     Projection(#[from] keel_projections::ProjectionError),
@@ -138,6 +138,8 @@ impl CliError {
 pub struct Context<'a> {
     /// The event store (migrations applied).
     pub store: Arc<dyn EventStore>,
+    /// The same store, read-only, as the read side takes it.
+    pub log: Arc<dyn keel_store::EventLog>,
     /// The configured plan catalogue (usage quotas when a tool rebuilds the usage read model).
     pub catalogue: Arc<keel_domain::billing::Catalogue>,
     /// Human or JSON output.
@@ -211,6 +213,7 @@ pub async fn run_until(
     // Tools read one thing at a time; a small pool is plenty.
     let store = open_store(&settings.database_url, 4, missing).await?;
     let mut context = Context {
+        log: store.clone(),
         store,
         catalogue: Arc::new(settings.catalogue()?),
         out: Output::new(out, cli.json),

@@ -16,17 +16,18 @@
 use super::{CliError, Context};
 use crate::config::Settings;
 use clap::Args;
-use keel_commands::store::EventStore;
 use keel_domain::billing::Catalogue;
 use keel_projections::consume::{NatsWorker, Source};
 use keel_projections::framework::worker::{Worker, DEFAULT_BATCH};
 use keel_projections::{Projection, ProjectionError};
+use keel_store::EventLog;
 use serde::Serialize;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 /// How often progress lines are printed (only for projections that moved).
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(2);
@@ -79,7 +80,7 @@ pub async fn run(
         });
     }
     let projections = chosen(&args.projections, &context.catalogue)?;
-    let store = context.store.clone();
+    let store = context.log.clone();
     keel_projections::setup(&store).await?;
     let source = if args.from_nats {
         let config = settings
@@ -97,7 +98,7 @@ pub async fn run(
         None => "database".to_owned(),
     };
 
-    let (stop, _) = watch::channel(false);
+    let stop = CancellationToken::new();
     let mut tasks = JoinSet::new();
     let mut running = Vec::new();
     for projection in projections {
@@ -172,12 +173,12 @@ type Task = std::pin::Pin<Box<dyn Future<Output = Result<(), ProjectionError>> +
 /// Prepares a worker for `projection` (set-up errors are returned here) and its run.
 async fn start(
     projection: Arc<dyn Projection>,
-    store: &Arc<dyn EventStore>,
+    store: &Arc<dyn EventLog>,
     source: Option<Arc<Source>>,
     batch: usize,
-    stop: &watch::Sender<bool>,
+    stop: &CancellationToken,
 ) -> Result<(&'static str, watch::Receiver<u64>, Task), CliError> {
-    let stop = stop.subscribe();
+    let stop = stop.clone();
     match source {
         Some(source) => {
             let worker = NatsWorker::new(projection, store.clone(), source, batch);
@@ -205,7 +206,7 @@ async fn start(
 async fn supervise(
     tasks: &mut JoinSet<(&'static str, Result<(), ProjectionError>)>,
     running: &[Running],
-    stop: &watch::Sender<bool>,
+    stop: &CancellationToken,
     interrupt: impl Future<Output = ()>,
 ) -> Option<CliError> {
     let mut printed: Vec<u64> = running.iter().map(|r| r.from).collect();
@@ -231,7 +232,7 @@ async fn supervise(
             }
         }
     }
-    stop.send_replace(true);
+    stop.cancel();
     while let Some(done) = tasks.join_next().await {
         if let (None, Err(error)) = (&failure, outcome(done)) {
             failure = Some(error);

@@ -8,8 +8,8 @@
 use super::progress::Progress;
 use super::{CliError, Context};
 use clap::Args;
-use keel_commands::store::{Database, EventStore};
 use keel_projections::{Projection, RebuildMode};
+use keel_store::{Database, EventLog};
 use serde::Serialize;
 use std::future::Future;
 use std::sync::Arc;
@@ -51,7 +51,7 @@ pub async fn run(
     context: &mut Context<'_>,
     interrupt: impl Future<Output = ()>,
 ) -> Result<(), CliError> {
-    let store = context.store.clone();
+    let store = context.log.clone();
     let projection =
         keel_projections::projection_with(&args.projection, context.catalogue.clone())?;
     if args.check {
@@ -109,7 +109,7 @@ pub async fn run(
 }
 
 async fn check(
-    store: &Arc<dyn EventStore>,
+    store: &Arc<dyn EventLog>,
     projection: &Arc<dyn Projection>,
     context: &mut Context<'_>,
 ) -> Result<(), CliError> {

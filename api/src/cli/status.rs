@@ -2,8 +2,8 @@
 //! `keel migrate`.
 
 use super::{CliError, Context};
-use keel_commands::store::Database;
 use keel_projections::ProjectionStatus;
+use keel_store::Database;
 use serde::Serialize;
 
 /// A migration recorded as applied.
@@ -31,7 +31,7 @@ pub struct Status {
 /// Runs `keel migrate`: opening the store applied its pending migrations; this applies the
 /// read models' (and sets up their tables), then lists the store's applied migrations.
 pub async fn migrate(context: &mut Context<'_>, url: &str) -> Result<(), CliError> {
-    keel_projections::setup(&context.store).await?;
+    keel_projections::setup(&context.log).await?;
     let applied = applied_migrations(&context.store.database()).await?;
     let out = &mut context.out;
     if out.is_json() {
@@ -51,7 +51,7 @@ pub async fn migrate(context: &mut Context<'_>, url: &str) -> Result<(), CliErro
 
 /// Runs `keel status`.
 pub async fn status(context: &mut Context<'_>) -> Result<(), CliError> {
-    let store = &context.store;
+    let store = &context.log;
     let status = Status {
         backend: store.backend(),
         head_position: store.head_position().await?,

@@ -13,11 +13,11 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use futures::TryStreamExt;
-use keel_commands::store::EventStore;
 use keel_domain::TenantId;
 use keel_projections::audit::{export_stream, AuditFilter, ExportFormat};
 use keel_projections::usage::meters::METERS;
 use keel_projections::usage::usage;
+use keel_store::EventStore;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -63,7 +63,7 @@ pub async fn run(command: TenantCommand, context: &mut Context<'_>) -> Result<()
     let directory = args
         .output
         .unwrap_or_else(|| PathBuf::from(format!("keel-export-{}", args.tenant)));
-    keel_projections::setup(&context.store).await?;
+    keel_projections::setup(&context.log).await?;
     let summary = export(&*context.store, args.tenant, directory).await?;
     if context.out.is_json() {
         context.out.json_pretty(&summary)?;

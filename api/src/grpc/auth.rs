@@ -4,9 +4,9 @@
 use super::error::GrpcError;
 use super::names::Caller;
 use crate::auth::{principal_for_token, token, Access};
-use crate::usage_meter::ApiCalls;
 use base64::Engine;
 use keel_projections::Directory;
+use keel_reactors::api_calls::ApiCalls;
 use tonic::metadata::MetadataMap;
 
 /// The caller of a request, checked for `access` to streams (scope `streams:read` or

@@ -7,7 +7,7 @@ use super::proto::shared::{self, uuid::Value, StreamIdentifier};
 use super::proto::streams::read_resp::read_event::{Position, RecordedEvent as ProtoEvent};
 use super::proto::streams::read_resp::ReadEvent;
 use chrono::{DateTime, Utc};
-use keel_commands::store::RecordedEvent;
+use keel_store::RecordedEvent;
 use serde::Serialize;
 use std::collections::HashMap;
 use uuid::Uuid;

@@ -1,7 +1,7 @@
 //! The gRPC layer's error type, and the statuses (with the metadata the official clients read)
 //! it turns into.
 
-use keel_commands::store::StoreError;
+use keel_store::StoreError;
 use tonic::metadata::MetadataValue;
 use tonic::{Code, Status};
 

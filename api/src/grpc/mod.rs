@@ -24,11 +24,11 @@ pub mod proto;
 pub mod streams;
 pub mod unoffered;
 
-use crate::usage_meter::ApiCalls;
 use anyhow::Context as _;
 use futures::TryStreamExt as _;
-use keel_commands::store::EventStore;
 use keel_projections::Directory;
+use keel_reactors::api_calls::ApiCalls;
+use keel_store::EventStore;
 use proto::server_features::server_features_server::ServerFeaturesServer;
 use proto::streams::streams_server::StreamsServer;
 use std::net::SocketAddr;

@@ -13,8 +13,8 @@
 
 use super::error::GrpcError;
 use crate::auth::Principal;
-use keel_commands::store::RecordedEvent;
 use keel_domain::{Actor, TenantId};
+use keel_store::RecordedEvent;
 use uuid::Uuid;
 
 /// The prefix of the Keel stream ids of streams written over gRPC.

@@ -15,7 +15,7 @@
 //!   checked by the store's expected-version rule like any append: a write that raced a
 //!   tombstone fails and, read again, sees it. Clients never see these markers.
 
-use keel_commands::store::RecordedEvent;
+use keel_store::RecordedEvent;
 use serde::{Deserialize, Serialize};
 
 /// The event type prefix of client events.

@@ -32,7 +32,7 @@ pub struct EventsQuery {
 pub struct EventPage {
     /// The events, as JSON.
     #[schema(value_type = Vec<Object>)]
-    pub items: Vec<keel_commands::store::EventJson>,
+    pub items: Vec<keel_store::EventJson>,
     /// Pass as `after_position` for the next page; absent on the last page.
     pub next_after_position: Option<u64>,
 }

@@ -31,6 +31,6 @@ pub struct ProjectionList {
 #[get("/v1/projections")]
 async fn list(state: Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.principal.require_admin()?;
-    let items = keel_projections::status(&state.store).await?;
+    let items = keel_projections::status(&state.log).await?;
     Ok(HttpResponse::Ok().json(ProjectionList { items }))
 }

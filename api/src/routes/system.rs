@@ -5,7 +5,7 @@ use crate::metrics::Metrics;
 use crate::state::AppState;
 use actix_web::web::Data;
 use actix_web::{get, HttpResponse};
-use keel_projections::relay::RelayStatus;
+use keel_reactors::relay::RelayStatus;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -97,7 +97,7 @@ async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
             head - read
         )));
     }
-    let projections = keel_projections::status(&state.store)
+    let projections = keel_projections::status(&state.log)
         .await
         .map_err(|e| ApiError::Unavailable(format!("the read models are not reachable: {e}")))?;
     for projection in &projections {
@@ -137,7 +137,7 @@ async fn metrics(state: Data<AppState>, metrics: Data<Metrics>) -> HttpResponse 
     metrics
         .directory_position
         .set(state.directory.position() as i64);
-    match keel_projections::status(&state.store).await {
+    match keel_projections::status(&state.log).await {
         Ok(statuses) => metrics.record_projections(&statuses),
         Err(error) => tracing::warn!(%error, "cannot read the projections' status for /metrics"),
     }

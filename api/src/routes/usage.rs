@@ -11,7 +11,8 @@ use crate::state::AppState;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{get, post, HttpResponse};
 use chrono::{DateTime, Utc};
-use keel_domain::usage::UsageRecorded;
+use keel_commands::facts::{append_facts, derived_id, Fact};
+use keel_domain::usage::{sample_cause, usage_stream, UsageEvent, UsageRecorded};
 use keel_projections::usage::meters::{meter, GRANULARITIES};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -90,13 +91,7 @@ async fn ingest(
     let now = Utc::now();
     let mut samples = Vec::with_capacity(events.len());
     for (i, sample) in events.into_iter().enumerate() {
-        if !meter(&sample.meter).is_some_and(|m| m.ingestible) {
-            return Err(ApiError::invalid(
-                format!("events[{i}].meter"),
-                format!("`{}` is not a meter that can be reported", sample.meter),
-            ));
-        }
-        let recorded = UsageRecorded::new(
+        let recorded = UsageRecorded::reported(
             &sample.meter,
             sample.quantity,
             sample.timestamp,
@@ -105,11 +100,14 @@ async fn ingest(
             now,
         )
         .map_err(|e| ApiError::invalid(format!("events[{i}].{}", e.field), e.reason))?;
-        samples.push(recorded);
+        samples.push(Fact {
+            id: derived_id(&sample_cause(tenant, &recorded.idempotency_key)),
+            event: UsageEvent::Recorded(recorded),
+            metadata: caller.metadata(tenant),
+        });
     }
     let accepted = samples.len();
-    let metadata = caller.metadata(tenant);
-    let position = crate::usage_meter::record(&state.store, tenant, metadata, samples).await?;
+    let position = append_facts(&*state.store, &usage_stream(tenant), samples).await?;
     Ok(HttpResponse::Accepted()
         .insert_header((crate::command::POSITION, position.to_string()))
         .json(UsageAccepted {

@@ -1,7 +1,7 @@
 //! What can go wrong handling a command: the domain refused it, it conflicted with another
 //! write, or the infrastructure failed.
 
-use crate::store::StoreError;
+use keel_store::StoreError;
 use std::sync::Arc;
 
 /// Why a command produced no events.

@@ -4,8 +4,8 @@
 //! snapshot written by another `SNAPSHOT_VERSION` of the state, or one that does not decode, is
 //! ignored and the state is rebuilt from the events: snapshots are a cache, never the truth.
 
-use crate::store::{EventStore, Snapshot, StoreError};
 use keel_domain::{Aggregate, DomainEvent};
+use keel_store::{EventStore, Snapshot, StoreError};
 
 /// Events read per round trip while loading.
 const PAGE: usize = 1000;

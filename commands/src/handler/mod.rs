@@ -20,8 +20,8 @@ mod run;
 pub use error::{CommandError, Conflict};
 pub use load::Loaded;
 
-use crate::store::{EventMetadata, EventStore, StoreError};
 use keel_domain::{Aggregate, AggregateId};
+use keel_store::{EventMetadata, EventStore, StoreError};
 use lru::LruCache;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};

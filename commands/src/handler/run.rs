@@ -3,11 +3,11 @@
 use super::decide::{decide_segment, Decided, Request};
 use super::load::{load, to_snapshot, Loaded};
 use super::{CommandError, CommandOutcome, Conflict, Inner, Pending, Slot};
-use crate::store::{
-    AppendResult, EventMetadata, ExpectedVersion, NewEvent, StoreError, StreamAppend,
-};
 use chrono::Utc;
 use keel_domain::{Aggregate, Claim, DecisionContext};
+use keel_store::{
+    AppendResult, EventMetadata, ExpectedVersion, NewEvent, StoreError, StreamAppend,
+};
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -9,7 +9,7 @@ use crate::db::Param;
 use crate::error::ProjectionError;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use keel_commands::store::Database;
+use keel_log::Database;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 /// Output format.

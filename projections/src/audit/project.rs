@@ -5,9 +5,9 @@ use super::chain::{Hashed, GENESIS};
 use crate::db::{fetch_in, insert_rows, micros, Param, Tx};
 use crate::error::ProjectionError;
 use crate::projection::{ColumnType as C, Projection, TableSpec, Tables};
-use crate::redact::redact_secrets;
 use async_trait::async_trait;
-use keel_commands::store::RecordedEvent;
+use keel_domain::redact::redact_secrets;
+use keel_log::RecordedEvent;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 

@@ -4,8 +4,8 @@ use super::record::{AuditRecord, AuditRow, COLUMNS};
 use crate::db::{fetch_all, micros, Param};
 use crate::error::ProjectionError;
 use chrono::{DateTime, Utc};
-use keel_commands::store::Database;
 use keel_domain::TenantId;
+use keel_log::Database;
 use serde::Serialize;
 
 /// Which records to return. The tenant is required: every read says whose data it serves.

@@ -5,8 +5,8 @@ use super::chain::GENESIS;
 use super::record::{AuditRow, COLUMNS};
 use crate::error::ProjectionError;
 use futures::TryStreamExt;
-use keel_commands::store::Database;
 use keel_domain::TenantId;
+use keel_log::Database;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

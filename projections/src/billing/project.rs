@@ -9,9 +9,9 @@ use crate::db::{insert_rows, micros, Param, Tx};
 use crate::error::ProjectionError;
 use crate::projection::{ColumnType as C, Projection, TableSpec, Tables};
 use async_trait::async_trait;
-use keel_commands::store::RecordedEvent;
 use keel_domain::billing::InvoiceEvent;
 use keel_domain::tenant::TenantEvent;
+use keel_log::RecordedEvent;
 
 static TABLES: &[TableSpec] = &[
     TableSpec {

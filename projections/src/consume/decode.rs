@@ -1,16 +1,16 @@
 //! A relayed message back into the event the store holds: the inverse of
-//! [`relay::message::outgoing`](crate::relay::message::outgoing).
+//! [`published::message::outgoing`](crate::published::message::outgoing).
 //!
 //! Every field of [`RecordedEvent`] comes from a header, and the payload is the body, byte for
 //! byte. That needs the MessagePack body format: a JSON body is the payload's JSON view, and
 //! MessagePack re-encoded from it is not always the stored bytes (integer widths, floats, binary
 //! strings, map order), so such a message is refused rather than folded approximately.
 
-use crate::relay::message::headers;
+use crate::published::message::headers;
 use async_nats::HeaderMap;
 use chrono::{DateTime, Utc};
-use keel_commands::store::{EventMetadata, RecordedEvent};
 use keel_domain::{Actor, TenantId};
+use keel_log::{EventMetadata, RecordedEvent};
 use std::str::FromStr;
 
 /// The `Content-Type` of a body that is the stored payload.
@@ -86,8 +86,8 @@ fn time(name: &str, text: &str) -> Result<DateTime<Utc>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::relay::message::outgoing;
-    use crate::relay::BodyFormat;
+    use crate::published::message::outgoing;
+    use crate::published::BodyFormat;
     use uuid::Uuid;
 
     fn stored(causation: Option<Uuid>) -> RecordedEvent {

@@ -18,13 +18,13 @@
 
 use super::decode;
 use crate::error::ProjectionError;
-use crate::relay::{BodyFormat, RelayConfig};
+use crate::published::{BodyFormat, RelayConfig};
 use async_nats::jetstream::consumer::pull::{Ordered, OrderedConfig};
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::stream::{RetentionPolicy, Stream};
 use async_nats::jetstream::Message;
 use futures::StreamExt;
-use keel_commands::store::RecordedEvent;
+use keel_log::RecordedEvent;
 use std::time::Duration;
 use tokio::time::Instant;
 

@@ -12,9 +12,10 @@ use crate::error::ProjectionError;
 use crate::framework::batch::Step;
 use crate::framework::worker::{Worker, ERROR_BACKOFF, FAILED_POLL, FALLBACK_POLL};
 use crate::projection::Projection;
-use keel_commands::store::EventStore;
+use keel_log::EventLog;
 use std::sync::Arc;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// Drives one projection's active generation from JetStream.
 pub struct NatsWorker {
@@ -29,7 +30,7 @@ impl NatsWorker {
     /// events per transaction.
     pub fn new(
         projection: Arc<dyn Projection>,
-        store: Arc<dyn EventStore>,
+        store: Arc<dyn EventLog>,
         source: Arc<Source>,
         batch: usize,
     ) -> Self {
@@ -55,11 +56,11 @@ impl NatsWorker {
         self.worker.prepare().await
     }
 
-    /// Folds one batch, waiting at most the fallback poll for it; `None` if `stop` changed
+    /// Folds one batch, waiting at most the fallback poll for it; `None` if `stop` fired
     /// meanwhile.
     pub async fn step(
         &mut self,
-        stop: &mut watch::Receiver<bool>,
+        stop: &CancellationToken,
     ) -> Result<Option<Step>, ProjectionError> {
         let generation = self.worker.active().await?;
         let current = self.worker.checkpoint(generation).await?;
@@ -79,7 +80,7 @@ impl NatsWorker {
             events = cursor.next_batch(self.worker.batch(), FALLBACK_POLL) => events?,
             // Messages already taken from the consumer would be lost with the cursor: it is
             // dropped and reopened from the checkpoint if the worker goes on.
-            _ = stop.changed() => return Ok(None),
+            _ = stop.cancelled() => return Ok(None),
         };
         let Some(last) = events.last().map(|e| e.global_position) else {
             self.cursor = Some(cursor);
@@ -95,17 +96,17 @@ impl NatsWorker {
         Ok(Some(step))
     }
 
-    /// Follows the stream until `stop` turns true (or its sender is dropped), finishing the
+    /// Follows the stream until `stop` fires, finishing the
     /// batch in progress. Connection and database failures are logged and retried; a failing
     /// event stops the projection until an operator retries or parks it, as in the database
     /// worker. Returns an error only for what retrying cannot mend: set-up failures, a gap in
     /// the stream, a message that is not a Keel event.
-    pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), ProjectionError> {
+    pub async fn run(mut self, stop: CancellationToken) -> Result<(), ProjectionError> {
         // Through the field: a `&self` held across an await would need the cursor's consumer
         // stream to be `Sync`, which it is not, and the task must be `Send`.
         self.worker.prepare().await?;
-        while !*stop.borrow() && stop.has_changed().is_ok() {
-            let wait = match self.step(&mut stop).await {
+        while !stop.is_cancelled() {
+            let wait = match self.step(&stop).await {
                 Ok(Some(Step::Failed(_))) => FAILED_POLL,
                 Ok(_) => continue,
                 Err(error) if error.is_fatal() => {
@@ -119,7 +120,7 @@ impl NatsWorker {
             };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => {}
+                _ = stop.cancelled() => {}
             }
         }
         Ok(())

@@ -10,7 +10,7 @@ use super::checkpoint::{self, advance_to, checkpoint_in, generations_in, record_
 use crate::db::{now_micros, Tx};
 use crate::error::ProjectionError;
 use crate::projection::{Projection, Tables};
-use keel_commands::store::{Database, EventStore, RecordedEvent};
+use keel_log::{Database, EventLog, RecordedEvent};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -57,7 +57,7 @@ pub struct Target {
 /// error (nothing after it is applied, nothing is skipped silently).
 pub async fn advance(
     projection: &Arc<dyn Projection>,
-    store: &Arc<dyn EventStore>,
+    store: &Arc<dyn EventLog>,
     db: &Database,
     target: Target,
     batch: usize,
@@ -67,12 +67,12 @@ pub async fn advance(
         return Ok(Step::Failed(failure));
     }
     let events = read_after(store, current.position, batch, target.up_to).await?;
-    fold(projection, store, db, target, current.position, &events).await
+    fold(projection, db, target, current.position, &events).await
 }
 
 /// The batch of the log after `position`, within the bound `up_to`.
 pub(crate) async fn read_after(
-    store: &Arc<dyn EventStore>,
+    store: &Arc<dyn EventLog>,
     position: u64,
     batch: usize,
     up_to: Option<u64>,
@@ -97,7 +97,6 @@ pub(crate) async fn read_after(
 /// stored checkpoint are therefore never applied twice.
 pub async fn fold(
     projection: &Arc<dyn Projection>,
-    store: &Arc<dyn EventStore>,
     db: &Database,
     target: Target,
     from: u64,
@@ -132,7 +131,6 @@ pub async fn fold(
         }
         return isolate(projection, db, target, from, events, error).await;
     }
-    projection.after_commit(store, db).await?;
     Ok(Step::Applied {
         to: last,
         events: events.len(),

@@ -3,7 +3,7 @@
 use crate::db::{now_micros, Backend, Tx};
 use crate::error::ProjectionError;
 use crate::projection::Projection;
-use keel_commands::store::Database;
+use keel_log::Database;
 use sqlx::Row;
 
 /// A generation's checkpoint.

@@ -10,7 +10,7 @@ use crate::db::Tx;
 use crate::error::ProjectionError;
 use crate::projection::{table_name, Projection, TableSpec};
 use futures::TryStreamExt;
-use keel_commands::store::{Database, EventStore};
+use keel_log::{Database, EventLog};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -66,7 +66,7 @@ pub struct CheckReport {
 /// difference caused by the live tables moving on).
 pub async fn check_projection(
     projection: &Arc<dyn Projection>,
-    store: &Arc<dyn EventStore>,
+    store: &Arc<dyn EventLog>,
     batch: usize,
 ) -> Result<CheckReport, ProjectionError> {
     let db = store.database();

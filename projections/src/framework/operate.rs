@@ -6,7 +6,7 @@ use crate::db::{now_micros, Tx};
 use crate::error::ProjectionError;
 use crate::projection::{Projection, Tables};
 use chrono::Utc;
-use keel_commands::store::{EventStore, RecordedEvent};
+use keel_log::{EventLog, RecordedEvent};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -40,7 +40,7 @@ pub struct ProjectionStatus {
 /// The status of `projection`.
 pub async fn projection_status(
     projection: &dyn Projection,
-    store: &Arc<dyn EventStore>,
+    store: &Arc<dyn EventLog>,
 ) -> Result<ProjectionStatus, ProjectionError> {
     let db = store.database();
     let name = projection.name();
@@ -85,7 +85,7 @@ pub async fn projection_status(
 /// projection was failed.
 pub async fn retry_projection(
     projection: &dyn Projection,
-    store: &Arc<dyn EventStore>,
+    store: &Arc<dyn EventLog>,
 ) -> Result<bool, ProjectionError> {
     let db = store.database();
     let name = projection.name();
@@ -105,7 +105,7 @@ pub async fn retry_projection(
 /// Returns the parked event's position.
 pub async fn park_failed(
     projection: &dyn Projection,
-    store: &Arc<dyn EventStore>,
+    store: &Arc<dyn EventLog>,
 ) -> Result<u64, ProjectionError> {
     let db = store.database();
     let name = projection.name();
@@ -136,7 +136,7 @@ pub async fn park_failed(
 /// Nothing changes if the handler fails again. Returns how many events were applied.
 pub async fn unpark_stream(
     projection: &dyn Projection,
-    store: &Arc<dyn EventStore>,
+    store: &Arc<dyn EventLog>,
     stream_id: &str,
 ) -> Result<usize, ProjectionError> {
     let db = store.database();
@@ -171,7 +171,7 @@ async fn active_generation(tx: &mut Tx, name: &str) -> Result<i64, ProjectionErr
 }
 
 async fn event_at(
-    store: &Arc<dyn EventStore>,
+    store: &Arc<dyn EventLog>,
     position: u64,
 ) -> Result<RecordedEvent, ProjectionError> {
     store

@@ -14,7 +14,7 @@ use super::checkpoint::{
 use crate::db::{Backend, Tx};
 use crate::error::ProjectionError;
 use crate::projection::Projection;
-use keel_commands::store::EventStore;
+use keel_log::EventLog;
 use sqlx::Row;
 use std::sync::Arc;
 
@@ -54,7 +54,7 @@ pub struct RebuildReport {
 /// Rebuilds `projection` from the log of `store`, calling `progress` after every batch.
 pub async fn rebuild_projection(
     projection: &Arc<dyn Projection>,
-    store: &Arc<dyn EventStore>,
+    store: &Arc<dyn EventLog>,
     mode: RebuildMode,
     batch: usize,
     mut progress: impl FnMut(Progress) + Send,
@@ -79,9 +79,6 @@ pub async fn rebuild_projection(
         create_indexes(&mut tx, projection.as_ref(), generation).await?;
         tx.commit().await?;
         switch_to(projection.as_ref(), &db, generation).await?;
-        // The after-commit work ran against the old generation while this one was filled;
-        // run it now that this one serves (it is safe to repeat).
-        projection.after_commit(store, &db).await?;
     }
     let position = checkpoint::checkpoint(&db, projection.name(), generation)
         .await?
@@ -100,7 +97,7 @@ pub async fn rebuild_projection(
 /// rebuild's time). Each batch still commits with its checkpoint, compared in its transaction.
 pub(crate) async fn fill(
     projection: &Arc<dyn Projection>,
-    store: &Arc<dyn EventStore>,
+    store: &Arc<dyn EventLog>,
     target: Target,
     batch: usize,
     head: u64,
@@ -116,7 +113,7 @@ pub(crate) async fn fill(
         };
         let events = std::mem::take(&mut next);
         let (step, read_ahead) = tokio::join!(
-            fold(projection, store, &db, target, position, &events),
+            fold(projection, &db, target, position, &events),
             read_after(store, last, batch, target.up_to),
         );
         match step? {
@@ -149,7 +146,7 @@ pub(crate) async fn fill(
 /// The target generation's checkpoint; an error if it is stopped on a failing event.
 async fn resume_at(
     projection: &dyn Projection,
-    db: &keel_commands::store::Database,
+    db: &keel_log::Database,
     target: Target,
 ) -> Result<u64, ProjectionError> {
     let current = checkpoint::checkpoint(db, projection.name(), target.generation).await?;
@@ -166,7 +163,7 @@ async fn resume_at(
 /// failure, if any, cleared so it is retried), or a new one.
 async fn start_building(
     projection: &dyn Projection,
-    db: &keel_commands::store::Database,
+    db: &keel_log::Database,
 ) -> Result<i64, ProjectionError> {
     let name = projection.name();
     let mut tx = Tx::begin(db).await?;
@@ -210,7 +207,7 @@ pub(crate) async fn next_generation(tx: &mut Tx, name: &str) -> Result<i64, Proj
 /// Makes `generation` the active one: views, state, and the old generation's tables dropped.
 async fn switch_to(
     projection: &dyn Projection,
-    db: &keel_commands::store::Database,
+    db: &keel_log::Database,
     generation: i64,
 ) -> Result<(), ProjectionError> {
     let name = projection.name();
@@ -234,7 +231,7 @@ async fn switch_to(
 /// letters are cleared (a replay meets those events again).
 async fn reset(
     projection: &dyn Projection,
-    db: &keel_commands::store::Database,
+    db: &keel_log::Database,
 ) -> Result<i64, ProjectionError> {
     let name = projection.name();
     let mut tx = Tx::begin(db).await?;

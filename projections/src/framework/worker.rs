@@ -10,11 +10,12 @@ use super::batch::{advance, fold, read_after, Step, Target};
 use super::checkpoint::{self, Checkpoint};
 use crate::error::ProjectionError;
 use crate::projection::Projection;
-use keel_commands::store::{Database, EventStore, RecordedEvent};
+use keel_log::{Database, EventLog, RecordedEvent};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 /// Events per batch (one transaction each) of a live worker: small enough that a batch
 /// commits within milliseconds, so read-your-writes waits stay short.
@@ -51,7 +52,7 @@ fn live(generation: i64) -> Target {
 /// Drives one projection's active generation.
 pub struct Worker {
     projection: Arc<dyn Projection>,
-    store: Arc<dyn EventStore>,
+    store: Arc<dyn EventLog>,
     db: Database,
     batch: usize,
     position: watch::Sender<u64>,
@@ -67,7 +68,7 @@ struct Cursor {
 
 impl Worker {
     /// A worker for `projection` on `store`'s database.
-    pub fn new(projection: Arc<dyn Projection>, store: Arc<dyn EventStore>, batch: usize) -> Self {
+    pub fn new(projection: Arc<dyn Projection>, store: Arc<dyn EventLog>, batch: usize) -> Self {
         let db = store.database();
         Worker {
             projection,
@@ -130,7 +131,6 @@ impl Worker {
         let events = read_after(&self.store, cursor.position, self.batch, None).await?;
         let step = fold(
             &self.projection,
-            &self.store,
             &self.db,
             live(cursor.generation),
             cursor.position,
@@ -185,15 +185,7 @@ impl Worker {
     ) -> Result<Step, ProjectionError> {
         self.remember(None);
         let target = live(generation);
-        let step = fold(
-            &self.projection,
-            &self.store,
-            &self.db,
-            target,
-            from,
-            events,
-        )
-        .await?;
+        let step = fold(&self.projection, &self.db, target, from, events).await?;
         self.checkpoint(generation).await?;
         Ok(step)
     }
@@ -208,17 +200,16 @@ impl Worker {
         }
     }
 
-    /// Catches up, then follows the log until `stop` turns true. A batch in progress when
-    /// the stop comes is finished first (it is one transaction, so dropping it would be safe
-    /// too). A stop sender that is dropped counts as a stop. Infrastructure errors are logged and retried; a failing event stops the
-    /// projection until an operator retries or parks it.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// Catches up, then follows the log until `stop` fires. A batch in progress when the
+    /// stop comes is finished first (it is one transaction, so dropping it would be safe too).
+    /// Infrastructure errors are logged and retried; a failing event stops the projection
+    /// until an operator retries or parks it.
+    pub async fn run(self, stop: CancellationToken) {
         let mut head = self.store.watch_head();
         if let Err(error) = self.prepare().await {
             tracing::error!(projection = self.name(), %error, "cannot set up the projection");
         }
-        // A dropped stop sender counts as a stop.
-        while !*stop.borrow() && stop.has_changed().is_ok() {
+        while !stop.is_cancelled() {
             let started = Instant::now();
             // Mark the head as seen before reading, so a commit during the step wakes us.
             let seen = *head.borrow_and_update();
@@ -239,11 +230,11 @@ impl Worker {
                     // Let a steady stream of commits gather into the next batch.
                     tokio::select! {
                         _ = tokio::time::sleep_until(started + PACE) => {}
-                        _ = stop.changed() => {}
+                        _ = stop.cancelled() => {}
                     }
                 }
                 _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => {}
+                _ = stop.cancelled() => {}
             }
         }
     }

@@ -16,9 +16,9 @@ use crate::error::ProjectionError;
 use crate::usage::meters::period_of;
 use crate::usage::{quota_status, QuotaStatus};
 use chrono::{DateTime, Utc};
-use keel_commands::store::Database;
 use keel_domain::billing::Catalogue;
 use keel_domain::TenantId;
+use keel_log::Database;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -9,8 +9,8 @@ use crate::audit::record::{AuditRow, COLUMNS};
 use crate::audit::AuditRecord;
 use crate::db::{fetch_all, micros, Param};
 use crate::error::ProjectionError;
-use keel_commands::store::Database;
 use keel_domain::TenantId;
+use keel_log::Database;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -14,8 +14,8 @@ use super::table::{opt, time, CsvTable};
 use crate::audit::{verify, AuditRecord, BrokenRecord};
 use crate::error::ProjectionError;
 use chrono::{DateTime, Utc};
-use keel_commands::store::Database;
 use keel_domain::TenantId;
+use keel_log::Database;
 use serde::Serialize;
 
 /// Most entries in each list of the report.

@@ -9,8 +9,8 @@ use super::range::ReportRange;
 use crate::db::{fetch_all, from_micros, micros, Param};
 use crate::error::ProjectionError;
 use chrono::{DateTime, Utc};
-use keel_commands::store::Database;
 use keel_domain::TenantId;
+use keel_log::Database;
 use serde::Serialize;
 
 /// One denied request.

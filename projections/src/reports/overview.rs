@@ -12,8 +12,8 @@ use super::trend::{usage_trend, MeterTrend};
 use crate::error::ProjectionError;
 use crate::usage::meters::period_of;
 use chrono::{DateTime, Utc};
-use keel_commands::store::Database;
 use keel_domain::billing::Catalogue;
+use keel_log::Database;
 use serde::Serialize;
 
 /// One calendar month of the overview.

@@ -17,10 +17,10 @@ use crate::db::{insert_rows, micros, Param, Tx};
 use crate::error::ProjectionError;
 use crate::projection::{ColumnType as C, Projection, TableSpec, Tables};
 use async_trait::async_trait;
-use keel_commands::store::RecordedEvent;
 use keel_domain::access::AccessEvent;
 use keel_domain::policy::PolicyEvent;
 use keel_domain::tenant::TenantEvent;
+use keel_log::RecordedEvent;
 
 static TABLES: &[TableSpec] = &[
     TableSpec {

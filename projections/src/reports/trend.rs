@@ -14,8 +14,8 @@ use crate::usage::meters::{
     bucket_start, kept_end, kept_granularity, period_sql, sql_list, Aggregation, METERS,
 };
 use chrono::{DateTime, Utc};
-use keel_commands::store::Database;
 use keel_domain::TenantId;
+use keel_log::Database;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 

@@ -10,7 +10,7 @@ use crate::db::{insert_rows, Param, Tx};
 use crate::error::ProjectionError;
 use crate::projection::{ColumnType as C, Projection, TableSpec, Tables};
 use async_trait::async_trait;
-use keel_commands::store::RecordedEvent;
+use keel_log::RecordedEvent;
 
 /// The projection's name (checkpoints, `keel replay resources`).
 pub const NAME: &str = "resources";

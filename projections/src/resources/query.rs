@@ -4,8 +4,8 @@
 use super::project::NAME;
 use super::ResourceKind;
 use crate::error::ProjectionError;
-use keel_commands::store::Database;
 use keel_domain::TenantId;
+use keel_log::Database;
 use uuid::Uuid;
 
 /// A tenant's aggregates of one kind as the read model holds them.

@@ -11,6 +11,7 @@ use super::project::{Sample, THRESHOLDS};
 use crate::db::{fetch_in, from_micros, insert_rows, micros, Param, Tx};
 use crate::error::ProjectionError;
 use crate::projection::Tables;
+use keel_log::Database;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A tenant's meter in the billing month starting at the bucket (microseconds).
@@ -223,6 +224,83 @@ pub(super) async fn raise(
         "ON CONFLICT DO NOTHING",
     )
     .await
+}
+
+/// One alert: a tenant's meter reached `percent` of its quota in the billing `period`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertKey {
+    /// The tenant, as stored.
+    pub tenant: String,
+    /// The meter's name.
+    pub meter: String,
+    /// The billing month (`2026-12`).
+    pub period: String,
+    /// The threshold reached, in percent of the quota.
+    pub percent: i64,
+}
+
+/// Marks the alerts whose `usage.quota_threshold_crossed` events this batch folds published.
+pub(super) async fn mark_published(
+    tx: &mut Tx,
+    tables: Tables,
+    published: &[AlertKey],
+) -> Result<(), ProjectionError> {
+    let sql = format!(
+        "UPDATE {} SET published = 1 \
+         WHERE tenant_id = $1 AND meter = $2 AND period = $3 AND percent = $4",
+        tables.name("usage_alerts")
+    );
+    for alert in published {
+        crate::with_tx!(&mut *tx, conn => {
+            sqlx::query(&sql)
+                .bind(&alert.tenant)
+                .bind(&alert.meter)
+                .bind(&alert.period)
+                .bind(alert.percent)
+                .execute(conn)
+                .await?;
+        });
+    }
+    Ok(())
+}
+
+/// An alert raised and not yet in the log as an event, with the figures the event carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingAlert {
+    /// Which alert.
+    pub key: AlertKey,
+    /// The quota in force when it was raised.
+    pub quota: i64,
+    /// The usage right after the sample that reached the threshold.
+    pub used: i64,
+}
+
+/// Every raised alert whose event the usage read model has not folded yet, oldest period
+/// first: what the quota alerts reactor appends.
+pub async fn pending(db: &Database) -> Result<Vec<PendingAlert>, ProjectionError> {
+    let rows: Vec<(String, String, String, i64, i64, i64)> = crate::with_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT tenant_id, meter, period, percent, quota, used FROM usage_alerts \
+             WHERE published = 0 ORDER BY period, tenant_id, meter, percent",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(
+            |(tenant, meter, period, percent, quota, used)| PendingAlert {
+                key: AlertKey {
+                    tenant,
+                    meter,
+                    period,
+                    percent,
+                },
+                quota,
+                used,
+            },
+        )
+        .collect())
 }
 
 #[cfg(test)]

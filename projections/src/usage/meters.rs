@@ -1,83 +1,9 @@
-//! The meter catalogue: each meter's aggregation and where its samples come from. The plans'
-//! quotas are in the plan catalogue ([`keel_domain::billing::Catalogue`]).
+//! Time buckets of usage (hour, day, billing month) and the SQL that reads them. The meter
+//! catalogue itself is domain knowledge ([`keel_domain::usage::meters`]), re-exported here for
+//! the projection's code.
 
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
-
-/// How a meter's samples combine within a period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Aggregation {
-    /// The number of samples.
-    Count,
-    /// The sum of the quantities.
-    Sum,
-    /// The largest quantity.
-    Max,
-    /// The number of distinct values of a property.
-    UniqueCount(&'static str),
-    /// The quantity of the latest sample (a gauge: seats, stored bytes).
-    Latest,
-}
-
-/// A declared meter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Meter {
-    /// Its name.
-    pub name: &'static str,
-    /// How samples combine.
-    pub aggregation: Aggregation,
-    /// Whether clients may report it through the ingestion API (the others are derived from
-    /// Keel's own events or counted by the API).
-    pub ingestible: bool,
-}
-
-/// Every meter Keel knows.
-pub const METERS: &[Meter] = &[
-    Meter {
-        name: "api_calls",
-        aggregation: Aggregation::Sum,
-        ingestible: false,
-    },
-    Meter {
-        name: "seats",
-        aggregation: Aggregation::Latest,
-        ingestible: false,
-    },
-    Meter {
-        name: "storage_bytes",
-        aggregation: Aggregation::Latest,
-        ingestible: true,
-    },
-    Meter {
-        name: "workflow_runs",
-        aggregation: Aggregation::Count,
-        ingestible: false,
-    },
-    Meter {
-        name: "webhook_deliveries",
-        aggregation: Aggregation::Count,
-        ingestible: false,
-    },
-    Meter {
-        name: "active_users",
-        aggregation: Aggregation::UniqueCount("user_id"),
-        ingestible: true,
-    },
-    Meter {
-        name: "peak_connections",
-        aggregation: Aggregation::Max,
-        ingestible: true,
-    },
-    Meter {
-        name: "compute_seconds",
-        aggregation: Aggregation::Sum,
-        ingestible: true,
-    },
-];
-
-/// The meter called `name`.
-pub fn meter(name: &str) -> Option<&'static Meter> {
-    METERS.iter().find(|m| m.name == name)
-}
+pub use keel_domain::usage::meters::{meter, meter_names, Aggregation, Meter, METERS};
 
 /// Meter names quoted for an SQL `IN (...)` list; `NULL` (matching nothing) when there is
 /// none. Meter names are declared identifiers (letters and `_`), safe to write as literals.
@@ -87,11 +13,6 @@ pub fn sql_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
         true => "NULL".into(),
         false => quoted.join(", "),
     }
-}
-
-/// The names of every meter, for checking a plan catalogue against them.
-pub fn meter_names() -> Vec<&'static str> {
-    METERS.iter().map(|m| m.name).collect()
 }
 
 /// The granularities usage can be read at.

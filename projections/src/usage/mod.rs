@@ -5,10 +5,11 @@
 //! - [`project`]: the projection. Samples come from `usage.recorded` events (ingested, or the
 //!   API's flushed `api_calls` counts) and from Keel's own events (members make `seats`,
 //!   started runs `workflow_runs`, delivery outcomes `webhook_deliveries`).
-//! - `alerts`: which thresholds a batch crosses, sample by sample.
+//! - [`alerts`]: which thresholds a batch crosses, sample by sample, and the alerts whose
+//!   events are not in the log yet (what the quota alerts reactor appends).
 //! - [`query`]: usage over a range at a granularity, and quota status.
 
-mod alerts;
+pub mod alerts;
 pub mod meters;
 pub mod project;
 pub mod query;

@@ -1,5 +1,10 @@
 //! The usage projection: samples folded into per-period totals, tenants' plans, seats and
-//! quota overrides, and threshold alerts (an outbox published as events after commit).
+//! quota overrides, and threshold alerts.
+//!
+//! An alert row is raised when a sample crosses a threshold (`published = 0`); the quota
+//! alerts reactor (`keel-reactors`) appends its `usage.quota_threshold_crossed` event, and this
+//! projection marks the row published when it folds that event. So the read side only folds,
+//! and a row stays pending exactly until its event is in the log.
 
 use super::alerts;
 use super::meters::{bucket_start, meter, Aggregation, Meter, KEPT_GRANULARITIES};
@@ -8,15 +13,11 @@ use crate::error::ProjectionError;
 use crate::projection::{ColumnType as C, Projection, TableSpec, Tables};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use keel_commands::store::{
-    Database, EventMetadata, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
-};
 use keel_domain::billing::Catalogue;
 use keel_domain::tenant::Plan;
-use keel_domain::usage::{usage_stream, QuotaThresholdCrossed, UsageEvent};
-use keel_domain::{Actor, DomainEvent, TenantId};
+use keel_domain::usage::UsageEvent;
+use keel_log::RecordedEvent;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -135,6 +136,7 @@ impl Projection for UsageProjection {
         matches!(
             event_type,
             "usage.recorded"
+                | "usage.quota_threshold_crossed"
                 | "tenant.created"
                 | "tenant.plan_changed"
                 | "tenant.member_added"
@@ -185,6 +187,7 @@ impl Projection for UsageProjection {
         }
         let mut dirty_tenants = BTreeSet::new();
         let mut samples = Vec::with_capacity(events.len());
+        let mut published = Vec::new();
         for event in events {
             let pushed = samples.len();
             let tenant = event.metadata.tenant_id.to_string();
@@ -203,6 +206,19 @@ impl Projection for UsageProjection {
                 quota: None,
             };
             match event.event_type.as_str() {
+                "usage.quota_threshold_crossed" => {
+                    let UsageEvent::QuotaThresholdCrossed(alert) =
+                        event.decode::<UsageEvent>().map_err(|e| fail(&e))?
+                    else {
+                        return Err(fail(&"not a quota threshold alert"));
+                    };
+                    published.push(alerts::AlertKey {
+                        tenant: tenant.clone(),
+                        meter: alert.meter.as_str().to_owned(),
+                        period: alert.period,
+                        percent: i64::from(alert.percent),
+                    });
+                }
                 "usage.recorded" => {
                     let UsageEvent::Recorded(sample) =
                         event.decode::<UsageEvent>().map_err(|e| fail(&e))?
@@ -303,15 +319,8 @@ impl Projection for UsageProjection {
         .await?;
         let before = alerts::before(tx, tables, &samples).await?;
         fold_samples(tx, tables, &samples).await?;
-        alerts::raise(tx, tables, &samples, &before).await
-    }
-
-    async fn after_commit(
-        &self,
-        store: &Arc<dyn EventStore>,
-        db: &Database,
-    ) -> Result<(), ProjectionError> {
-        publish_alerts(store, db).await
+        alerts::raise(tx, tables, &samples, &before).await?;
+        alerts::mark_published(tx, tables, &published).await
     }
 }
 
@@ -468,65 +477,4 @@ async fn fold_samples(
 /// (members first) holds no plan and counts as free, as tenants start.
 pub fn stored_plan(plan: &str) -> Plan {
     Plan::parse(plan).unwrap_or(Plan::Free)
-}
-
-/// Appends a `usage.quota_threshold_crossed` event for every unpublished alert and marks it
-/// published. The event id is derived from the alert, so a crash between the append and the
-/// mark leads to an idempotent re-append, never a second event.
-async fn publish_alerts(store: &Arc<dyn EventStore>, db: &Database) -> Result<(), ProjectionError> {
-    let generation = crate::framework::checkpoint::generations(db, "usage")
-        .await?
-        .active;
-    let table = crate::projection::table_name("usage_alerts", generation);
-    let pending: Vec<(String, String, String, i64, i64, i64)> = crate::with_pool!(db, pool => {
-        sqlx::query_as(&format!("SELECT tenant_id, meter, period, percent, quota, used FROM {table} WHERE published = 0 ORDER BY tenant_id, period, meter, percent"))
-            .fetch_all(pool).await?
-    });
-    // Appended concurrently (the store groups them into few transactions), each alone so that
-    // a repeat is an idempotent re-append.
-    let mut appends = Vec::with_capacity(pending.len());
-    for (tenant, meter, period, percent, quota, used) in pending.iter().cloned() {
-        let tenant_id: TenantId = tenant.parse::<uuid::Uuid>().map(TenantId).map_err(|e| {
-            ProjectionError::InvalidState(format!("bad tenant id in usage_alerts: {e}"))
-        })?;
-        let event = UsageEvent::QuotaThresholdCrossed(QuotaThresholdCrossed {
-            meter: keel_domain::tenant::MeterName::parse(&meter)
-                .map_err(|e| ProjectionError::InvalidState(e.to_string()))?,
-            period: period.clone(),
-            percent: percent as u8,
-            limit: quota as u64,
-            used: used as u64,
-        });
-        let digest = Sha256::digest(format!(
-            "keel usage alert/{tenant}/{meter}/{period}/{percent}"
-        ));
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&digest[..16]);
-        let new = NewEvent {
-            event_id: uuid::Builder::from_random_bytes(id).into_uuid(),
-            event_type: event.event_type().to_owned(),
-            schema_version: event.schema_version(),
-            payload: event
-                .encode()
-                .map_err(keel_commands::store::StoreError::from)?,
-            metadata: EventMetadata::new(tenant_id, Actor::System("usage projection".into())),
-        };
-        let store = store.clone();
-        appends.push(async move {
-            store
-                .append(&usage_stream(tenant_id), ExpectedVersion::Any, vec![new])
-                .await
-        });
-    }
-    for result in futures::future::join_all(appends).await {
-        result?;
-    }
-    for (tenant, meter, period, percent, _, _) in pending {
-        let _turn = crate::db::turn_for_a_write(db).await;
-        crate::with_pool!(db, pool => {
-            sqlx::query(&format!("UPDATE {table} SET published = 1 WHERE tenant_id = $1 AND meter = $2 AND period = $3 AND percent = $4"))
-                .bind(&tenant).bind(&meter).bind(&period).bind(percent).execute(pool).await?;
-        });
-    }
-    Ok(())
 }

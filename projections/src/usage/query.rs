@@ -8,10 +8,10 @@ use super::project::stored_plan;
 use crate::db::{from_micros, micros};
 use crate::error::ProjectionError;
 use chrono::{DateTime, Utc};
-use keel_commands::store::Database;
 use keel_domain::billing::Catalogue;
 use keel_domain::tenant::Plan;
 use keel_domain::TenantId;
+use keel_log::Database;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 

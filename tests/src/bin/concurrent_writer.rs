@@ -13,7 +13,7 @@
 //! stale version meet other processes' commits; otherwise on the task's own stream, whose version
 //! it knows.
 
-use keel_commands::store::{open, EventStore, ExpectedVersion, NewEvent, StoreOptions};
+use keel_store::{open, EventStore, ExpectedVersion, NewEvent, StoreOptions};
 use keel_tests::sample_event;
 use rand::Rng;
 use std::io::Write;

@@ -6,6 +6,7 @@
 
 use keel_projections::framework::batch::Step;
 use keel_projections::framework::worker::Worker;
+use keel_tests::AsLog;
 use std::time::Duration;
 
 #[tokio::main(flavor = "current_thread")]
@@ -20,10 +21,10 @@ async fn main() {
     };
     let batch: usize = batch.parse().expect("a batch size");
     let target: u64 = target.parse().expect("a target position");
-    let store = keel_commands::store::open(url, &Default::default())
+    let store = keel_store::open(url, &Default::default())
         .await
         .expect("open the store");
-    keel_projections::setup(&store)
+    keel_projections::setup(&store.log())
         .await
         .expect("set up the read side");
     let projection = keel_projections::projection(name).expect("a known projection");

@@ -5,6 +5,7 @@
 use crate::projections::support::{append_samples, execute, tenant};
 use clap::Parser;
 use keel_api::cli::{run, run_until, Cli, CliError};
+use keel_tests::AsLog;
 use keel_tests::{Backend, TestDatabase};
 use serde_json::Value;
 use std::time::Duration;
@@ -179,7 +180,9 @@ async fn audit_export_streams_a_tenants_records_as_jsonl_and_csv(backend: Backen
 async fn replay_reports_rows_and_checksum_and_check_compares(backend: Backend) {
     let db = filled(backend).await;
     let store = db.open().await;
-    let before = keel_projections::checksum(&store, "audit").await.unwrap();
+    let before = keel_projections::checksum(&store.log(), "audit")
+        .await
+        .unwrap();
     let (json, result) = keel(&db, &["--json", "replay", "audit"]).await;
     result.unwrap();
     let report: Value = serde_json::from_str(&json).unwrap();
@@ -230,14 +233,16 @@ async fn an_interrupted_replay_resumes_and_ends_as_a_full_one(backend: Backend) 
     let store = db.open().await;
     append_samples(&store, 30_000, 3).await;
     keel_projections::rebuild(
-        &store,
+        &store.log(),
         "audit",
         keel_projections::RebuildMode::Reset,
         |_| {},
     )
     .await
     .unwrap();
-    let full = keel_projections::checksum(&store, "audit").await.unwrap();
+    let full = keel_projections::checksum(&store.log(), "audit")
+        .await
+        .unwrap();
 
     // Interrupted (as Ctrl-C does) once the new generation holds a committed batch: mid-way
     // through the log whatever the machine's speed (batches of 5,000 out of 30,000).
@@ -265,12 +270,14 @@ async fn an_interrupted_replay_resumes_and_ends_as_a_full_one(backend: Backend) 
     let error = result.expect_err("interrupted before the end");
     assert!(matches!(error, CliError::Interrupted(_)), "{error:?}");
     assert_eq!(error.exit_code(), 130);
-    let statuses = keel_projections::status(&store).await.unwrap();
+    let statuses = keel_projections::status(&store.log()).await.unwrap();
     let audit = statuses.iter().find(|s| s.name == "audit").unwrap();
     assert_eq!(audit.generation, 1, "the old tables still serve");
     assert!(audit.building_generation.is_some(), "{audit:?}");
     assert_eq!(
-        keel_projections::checksum(&store, "audit").await.unwrap(),
+        keel_projections::checksum(&store.log(), "audit")
+            .await
+            .unwrap(),
         full
     );
 

@@ -1,7 +1,7 @@
 //! Crashes and restarts: a writer process killed outright loses nothing it was told was stored,
 //! and the store it leaves behind opens, reads back in order, and accepts appends.
 
-use keel_commands::store::ExpectedVersion;
+use keel_store::ExpectedVersion;
 use keel_tests::{sample_event, Backend, TestDatabase};
 use std::collections::HashSet;
 use std::time::Duration;

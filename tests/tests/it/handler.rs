@@ -2,8 +2,8 @@
 //! refusals, snapshots and upcasting.
 
 use keel_commands::handler::{CommandError, CommandHandler, Conflict, HandlerConfig};
-use keel_commands::store::{EventMetadata, EventStore, ExpectedVersion, NewEvent};
 use keel_domain::{Actor, AggregateId, TenantId};
+use keel_store::{EventMetadata, EventStore, ExpectedVersion, NewEvent};
 use keel_tests::counter::{Counter, CounterCommand, OverLimit, LIMIT};
 use keel_tests::{Backend, TestDatabase};
 use std::sync::Arc;
@@ -224,7 +224,7 @@ async fn wait_for_snapshot(
     store: &dyn EventStore,
     stream: &str,
     at_least: u64,
-) -> keel_commands::store::Snapshot {
+) -> keel_store::Snapshot {
     for _ in 0..200 {
         if let Some(snapshot) = store.load_snapshot(stream).await.unwrap() {
             if snapshot.stream_version >= at_least {

@@ -5,13 +5,13 @@
 
 use keel_commands::handler::{CommandError, CommandHandler, HandlerConfig};
 use keel_commands::secrets::{generate_signing_secret, Secret, SecretKeys};
-use keel_commands::store::{EventMetadata, EventStore, RecordedEvent};
 use keel_domain::integration::{
     DisableReason, EncryptedSecret, Integration, IntegrationCommand, IntegrationError,
     IntegrationEvent, IntegrationStatus, RecordDeliveryFailed, RegisterIntegration, RotateSecret,
     UpdateEndpoint, UpdateEventFilter,
 };
 use keel_domain::{Actor, AggregateId, TenantId};
+use keel_store::{EventMetadata, EventStore, RecordedEvent};
 use keel_tests::{Backend, TestDatabase};
 use std::sync::Arc;
 use uuid::Uuid;

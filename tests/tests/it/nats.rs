@@ -3,8 +3,8 @@
 //! consumer written without Keel's code (Python) decodes the events.
 
 use async_nats::jetstream::Message;
-use keel_commands::store::{EventStore, ExpectedVersion, RecordedEvent, StreamAppend};
-use keel_projections::relay::{Checkpoint, Relay};
+use keel_reactors::relay::{Checkpoint, Relay};
+use keel_store::{EventStore, ExpectedVersion, RecordedEvent, StreamAppend};
 use keel_tests::app::{spawn_app_with, TestApp};
 use keel_tests::nats::{PrivateNats, TestStream};
 use keel_tests::{sample_event, Backend, TestDatabase};
@@ -228,7 +228,7 @@ async fn append_many(store: &Arc<dyn EventStore>, count: usize) {
     }
 }
 
-pub(crate) async fn wait_for_position(relay: &keel_projections::relay::RelayStatus, position: u64) {
+pub(crate) async fn wait_for_position(relay: &keel_reactors::relay::RelayStatus, position: u64) {
     for _ in 0..600 {
         if relay.position() >= position {
             return;
@@ -251,7 +251,7 @@ async fn a_killed_relay_resumes_from_its_checkpoint_and_duplicates_are_absorbed(
         .await
         .unwrap();
     let status = relay.status();
-    let task = tokio::spawn(relay.run());
+    let task = keel_tests::nats::run_relay(relay, &store).await;
     wait_for_position(&status, 1000).await;
     task.abort();
     let _ = task.await;
@@ -268,14 +268,17 @@ async fn a_killed_relay_resumes_from_its_checkpoint_and_duplicates_are_absorbed(
     let saved = checkpoint.load().await.unwrap();
     assert!(saved <= killed_at, "checkpoint {saved}, acked {killed_at}");
     let rewound = saved.saturating_sub(500);
-    checkpoint.save(rewound).await.unwrap();
+    checkpoint
+        .save(rewound, &keel_tests::nats::test_lease(&store).await)
+        .await
+        .unwrap();
     append_many(&store, 1000).await;
 
     let relay = Relay::start(stream.relay_config(), store.clone())
         .await
         .unwrap();
     let status = relay.status();
-    let task = tokio::spawn(relay.run());
+    let task = keel_tests::nats::run_relay(relay, &store).await;
     wait_for_position(&status, 6000).await;
     task.abort();
     let snapshot = status.snapshot();

@@ -2,7 +2,7 @@
 //! in order, while writers in several processes commit concurrently and out of sequence.
 
 use futures::StreamExt;
-use keel_commands::store::{subscribe, ExpectedVersion};
+use keel_store::{subscribe, ExpectedVersion};
 use keel_tests::{sample_event, Backend, TestDatabase};
 use std::collections::HashSet;
 use std::time::Duration;

@@ -4,13 +4,13 @@
 //! in force evaluate as the domain says.
 
 use keel_commands::handler::{CommandError, CommandHandler, HandlerConfig};
-use keel_commands::store::{EventMetadata, EventStore, RecordedEvent};
 use keel_domain::policy::{
     evaluate, ArchivePolicy, DeactivatePolicy, DraftPolicy, MfaStatus, Policy, PolicyCommand,
     PolicyDocumentInput, PolicyError, PolicyEvent, PolicyStatus, PublishPolicy, ReasonCode,
     RequestContext, RevisePolicy,
 };
 use keel_domain::{Actor, AggregateId, TenantId};
+use keel_store::{EventMetadata, EventStore, RecordedEvent};
 use keel_tests::{Backend, TestDatabase};
 use serde_json::json;
 use std::sync::Arc;

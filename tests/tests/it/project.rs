@@ -11,14 +11,15 @@ use chrono::Utc;
 use clap::Parser;
 use keel_api::cli::{run_until, Cli, CliError};
 use keel_api::config::Settings;
-use keel_api::usage_meter::record;
-use keel_commands::store::{EventMetadata, EventStore};
 use keel_domain::usage::UsageRecorded;
 use keel_domain::Actor;
-use keel_projections::relay::{Relay, RelayStatus};
 use keel_projections::{RebuildMode, Workers};
+use keel_reactors::relay::{Relay, RelayStatus};
+use keel_store::{EventMetadata, EventStore};
 use keel_tests::app::spawn_app_with;
 use keel_tests::nats::TestStream;
+use keel_tests::record_usage as record;
+use keel_tests::AsLog;
 use keel_tests::{Backend, TestDatabase};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -89,7 +90,7 @@ async fn caught_up(store: Arc<dyn EventStore>, names: &'static [&'static str]) {
     let mut last = Vec::new();
     for _ in 0..1200 {
         let head = store.head_position().await.unwrap();
-        last = keel_projections::status(&store).await.unwrap();
+        last = keel_projections::status(&store.log()).await.unwrap();
         if last
             .iter()
             .filter(|s| names.contains(&s.name))
@@ -117,7 +118,7 @@ async fn project_to_the_end(url: &str, config: &Path, args: &[&str], store: &Arc
 
 /// The active checkpoint of projection `name`.
 async fn position(store: &Arc<dyn EventStore>, name: &str) -> u64 {
-    let status = keel_projections::status(store).await.unwrap();
+    let status = keel_projections::status(&store.log()).await.unwrap();
     status.iter().find(|s| s.name == name).unwrap().position
 }
 
@@ -129,7 +130,8 @@ async fn relay(
     let relay = Relay::start(stream.relay_config(), store.clone())
         .await
         .expect("the relay starts");
-    (relay.status(), tokio::spawn(relay.run()))
+    let status = relay.status();
+    (status, keel_tests::nats::run_relay(relay, store).await)
 }
 
 /// Records `batches` batches of `per_batch` compute_seconds samples of tenant 0, quantity
@@ -195,14 +197,18 @@ async fn assert_exact(store: &Arc<dyn EventStore>, quantity: i64, samples: i64) 
 /// Both read models' checksums equal those of a blue/green rebuild from the database's log.
 async fn assert_same_as_rebuild(store: &Arc<dyn EventStore>) {
     for name in ["audit", "usage"] {
-        let check = keel_projections::check(store, name).await.unwrap();
+        let check = keel_projections::check(&store.log(), name).await.unwrap();
         assert_eq!(check.first_difference, None, "{name}: {check:?}");
-        let folded = keel_projections::checksum(store, name).await.unwrap();
-        keel_projections::rebuild(store, name, RebuildMode::BlueGreen, |_| {})
+        let folded = keel_projections::checksum(&store.log(), name)
+            .await
+            .unwrap();
+        keel_projections::rebuild(&store.log(), name, RebuildMode::BlueGreen, |_| {})
             .await
             .unwrap();
         assert_eq!(
-            keel_projections::checksum(store, name).await.unwrap(),
+            keel_projections::checksum(&store.log(), name)
+                .await
+                .unwrap(),
             folded,
             "{name} from JetStream equals {name} rebuilt from the database"
         );
@@ -310,7 +316,7 @@ async fn a_killed_consumer_process_counts_every_event_exactly_once(backend: Back
     let head = append_samples(&store, 1500, 30).await;
     let (relay, relay_task) = relay(&stream, &store).await;
     wait_for_position(&relay, head).await;
-    keel_projections::setup(&store).await.unwrap();
+    keel_projections::setup(&store.log()).await.unwrap();
 
     let config = Config::new(&stream, "");
     let mut killed_at = 0;

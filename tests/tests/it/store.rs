@@ -1,7 +1,7 @@
-//! The event store conformance suite: the guarantees of `keel_commands::store`, checked on
+//! The event store conformance suite: the guarantees of `keel_store`, checked on
 //! SQLite and on PostgreSQL alike.
 
-use keel_commands::store::{ExpectedVersion, StoreError, StreamAppend};
+use keel_store::{ExpectedVersion, StoreError, StreamAppend};
 use keel_tests::{sample_event, Backend, TestDatabase};
 use std::time::Duration;
 
@@ -383,7 +383,7 @@ async fn a_subscription_catches_up_then_follows_live(backend: Backend) {
             .await
             .unwrap();
     }
-    let mut subscription = Box::pin(keel_commands::store::subscribe(store.clone(), 2, 2));
+    let mut subscription = Box::pin(keel_store::subscribe(store.clone(), 2, 2));
     let mut positions = Vec::new();
     for _ in 0..3 {
         positions.push(subscription.next().await.unwrap().unwrap().global_position);
@@ -481,8 +481,8 @@ async fn closing_the_pool_ends_while_connections_are_kept(backend: Backend) {
     written_and_read(&*store).await;
     let closed = async {
         match store.database() {
-            keel_commands::store::Database::Postgres(pool) => pool.close().await,
-            keel_commands::store::Database::Sqlite(pool) => pool.close().await,
+            keel_store::Database::Postgres(pool) => pool.close().await,
+            keel_store::Database::Sqlite(pool) => pool.close().await,
         }
     };
     tokio::time::timeout(Duration::from_secs(10), closed)
@@ -496,7 +496,7 @@ async fn closing_the_pool_ends_while_connections_are_kept(backend: Backend) {
 /// ten-second acquire timeout.
 async fn the_smallest_pool_still_serves_reads_appends_and_read_models(backend: Backend) {
     let db = TestDatabase::create(backend).await;
-    let options = keel_commands::store::StoreOptions {
+    let options = keel_store::StoreOptions {
         connections: 1,
         ..Default::default()
     };
@@ -508,12 +508,12 @@ async fn the_smallest_pool_still_serves_reads_appends_and_read_models(backend: B
             .unwrap_or_else(|_| panic!("round {round}: reads or appends waited for a connection"));
         let pool_query = async {
             match store.database() {
-                keel_commands::store::Database::Postgres(pool) => {
+                keel_store::Database::Postgres(pool) => {
                     sqlx::query_scalar::<_, i32>("SELECT 1")
                         .fetch_one(&pool)
                         .await
                 }
-                keel_commands::store::Database::Sqlite(pool) => {
+                keel_store::Database::Sqlite(pool) => {
                     sqlx::query_scalar::<_, i32>("SELECT 1")
                         .fetch_one(&pool)
                         .await
@@ -531,7 +531,7 @@ async fn the_smallest_pool_still_serves_reads_appends_and_read_models(backend: B
 
 /// Appends one event to a new stream of its own, then reads from eight tasks at once (more
 /// than the store keeps readers for), so the store has used and kept connections of each kind.
-async fn written_and_read(store: &dyn keel_commands::store::EventStore) {
+async fn written_and_read(store: &dyn keel_store::EventStore) {
     let stream = format!("s-{}", uuid::Uuid::now_v7());
     store
         .append(
@@ -550,10 +550,8 @@ async fn written_and_read(store: &dyn keel_commands::store::EventStore) {
 
 /// A PostgreSQL store whose writer has committed one event (`test.first` on `s-1`), so it
 /// keeps a connection.
-async fn postgres_store_with_a_written_connection() -> (
-    TestDatabase,
-    std::sync::Arc<dyn keel_commands::store::EventStore>,
-) {
+async fn postgres_store_with_a_written_connection(
+) -> (TestDatabase, std::sync::Arc<dyn keel_store::EventStore>) {
     let db = TestDatabase::create(Backend::Postgres).await;
     let store = db.open().await;
     let first = vec![sample_event("test.first")];

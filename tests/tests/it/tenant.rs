@@ -3,11 +3,11 @@
 //! and refusals that append nothing.
 
 use keel_commands::handler::{CommandError, CommandHandler, Conflict, HandlerConfig};
-use keel_commands::store::{EventMetadata, EventStore};
 use keel_domain::tenant::{
     CreateTenant, RenameTenant, SuspendTenant, Tenant, TenantCommand, TenantError, TenantStatus,
 };
 use keel_domain::{Actor, AggregateId, TenantId};
+use keel_store::{EventMetadata, EventStore};
 use keel_tests::{Backend, TestDatabase};
 use std::sync::Arc;
 

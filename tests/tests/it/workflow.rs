@@ -4,7 +4,6 @@
 //! log with its tenant, and refusals that append nothing.
 
 use keel_commands::handler::{CommandError, CommandHandler, HandlerConfig};
-use keel_commands::store::{EventMetadata, EventStore};
 use keel_domain::workflow::definition::{DisableWorkflow, EnableWorkflow};
 use keel_domain::workflow::run::{
     ApprovalOutcome, ApproveStep, CompleteStep, RejectStep, RunTriggerInput, StartRun, StartStep,
@@ -14,6 +13,7 @@ use keel_domain::workflow::{
     WorkflowError, WorkflowRun, WorkflowRunError,
 };
 use keel_domain::{Actor, AggregateId, TenantId};
+use keel_store::{EventMetadata, EventStore};
 use keel_tests::{Backend, TestDatabase};
 use serde_json::json;
 use std::sync::Arc;

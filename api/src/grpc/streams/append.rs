@@ -14,8 +14,8 @@ use super::expected::Expected;
 use super::state::StreamState;
 use crate::grpc::error::GrpcError;
 use crate::grpc::payload::{self, ClientPayload, Stored, CLIENT_TYPE_PREFIX};
-use keel_commands::store::{EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreError};
 use keel_domain::{Actor, TenantId};
+use keel_store::{EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreError};
 use lru::LruCache;
 use std::net::IpAddr;
 use std::num::NonZeroUsize;
@@ -374,7 +374,7 @@ mod tests {
     //! Two appenders on one store stand for two server processes: each remembers the states its
     //! own appends left, which the other's writes make stale.
     use super::*;
-    use keel_commands::store::{open, StoreOptions};
+    use keel_store::{open, StoreOptions};
 
     /// Two appenders on one new store (the directory holds it), and a writer of one stream.
     async fn two_processes() -> (tempfile::TempDir, Appender, Appender, Writer) {

@@ -28,7 +28,7 @@ use super::Context;
 use crate::auth::Access;
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use keel_commands::store::{EventStore, RecordedEvent};
+use keel_store::{EventStore, RecordedEvent};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tonic::{Request, Response, Status, Streaming};

@@ -9,7 +9,7 @@ use crate::grpc::proto::streams::read_req::options::{all_options::AllOption, All
 use crate::grpc::proto::streams::read_resp::{Content, ReadEvent};
 use crate::grpc::proto::streams::ReadResp;
 use futures::Stream;
-use keel_commands::store::RecordedEvent;
+use keel_store::RecordedEvent;
 use tonic::Status;
 
 /// Reads `count` events of a stream in `range`.

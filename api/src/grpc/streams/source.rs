@@ -1,8 +1,8 @@
 //! Paging through the store for reads and subscriptions: a stream's versions in either
 //! direction, and the global log (or a tenant's slice of it) in either direction.
 
-use keel_commands::store::{EventStore, RecordedEvent, StoreError};
 use keel_domain::TenantId;
+use keel_store::{EventStore, RecordedEvent, StoreError};
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 

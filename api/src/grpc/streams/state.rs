@@ -3,7 +3,7 @@
 
 use crate::grpc::error::GrpcError;
 use crate::grpc::payload::Stored;
-use keel_commands::store::{EventStore, StoreError};
+use keel_store::{EventStore, StoreError};
 
 /// The state of a stream written over gRPC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! no gap and no duplicate at the hand-over: one loop reads the store from its last delivered
 //! position whether it is behind or live, and only waits (on the store's head signal) when a
 //! read comes back empty. The `$all` log is read gap-free by the store (see
-//! `keel_commands::store`); a stream's versions are assigned under its lock.
+//! `keel_store`); a stream's versions are assigned under its lock.
 
 use super::source::{Log, PAGE};
 use super::Reader;

@@ -4,13 +4,13 @@
 
 use chrono::{Datelike, TimeZone, Utc};
 use keel_commands::handler::{CommandHandler, HandlerConfig};
-use keel_commands::store::{EventMetadata, ExpectedVersion, NewEvent};
 use keel_domain::billing::{invoice_id, line_amount, Catalogue, Period};
 use keel_domain::tenant::{
     Email, Plan, Region, TenantCreated, TenantEvent, TenantName, TenantSlug,
 };
 use keel_domain::{Actor, TenantId};
-use keel_projections::billing::close_periods;
+use keel_reactors::billing_close::close_periods;
+use keel_store::{EventMetadata, ExpectedVersion, NewEvent};
 use keel_tests::app::{spawn_app, TestApp};
 use keel_tests::Backend;
 use reqwest::{Method, StatusCode};

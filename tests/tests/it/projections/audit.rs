@@ -4,6 +4,7 @@
 use super::support::{append_samples, execute, tenant};
 use keel_projections::audit::{self, AuditFilter};
 use keel_projections::RebuildMode;
+use keel_tests::AsLog;
 use keel_tests::{Backend, TestDatabase};
 
 both_backends!(
@@ -16,7 +17,7 @@ async fn verification_names_the_first_changed_removed_or_reordered_record(backen
     let store = db.open().await;
     // Two tenants of 1,500 records each: their chains pass a checkpoint (every 1,000).
     append_samples(&store, 3000, 2).await;
-    keel_projections::rebuild(&store, "audit", RebuildMode::Reset, |_| {})
+    keel_projections::rebuild(&store.log(), "audit", RebuildMode::Reset, |_| {})
         .await
         .unwrap();
     let database = store.database();
@@ -37,7 +38,7 @@ async fn verification_names_the_first_changed_removed_or_reordered_record(backen
     let other = audit::verify(&database, Some(tenant(1))).await.unwrap();
     assert!(other.valid, "the other tenant's chain is untouched");
 
-    keel_projections::rebuild(&store, "audit", RebuildMode::Reset, |_| {})
+    keel_projections::rebuild(&store.log(), "audit", RebuildMode::Reset, |_| {})
         .await
         .unwrap();
     execute(
@@ -51,7 +52,7 @@ async fn verification_names_the_first_changed_removed_or_reordered_record(backen
         Some(42)
     );
 
-    keel_projections::rebuild(&store, "audit", RebuildMode::Reset, |_| {})
+    keel_projections::rebuild(&store.log(), "audit", RebuildMode::Reset, |_| {})
         .await
         .unwrap();
     execute(
@@ -75,7 +76,7 @@ async fn verification_names_the_first_changed_removed_or_reordered_record(backen
         Some(10)
     );
 
-    keel_projections::rebuild(&store, "audit", RebuildMode::Reset, |_| {})
+    keel_projections::rebuild(&store.log(), "audit", RebuildMode::Reset, |_| {})
         .await
         .unwrap();
     execute(
@@ -95,7 +96,7 @@ async fn audit_queries_filter_and_page_by_cursor(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let store = db.open().await;
     append_samples(&store, 250, 2).await;
-    keel_projections::rebuild(&store, "audit", RebuildMode::Reset, |_| {})
+    keel_projections::rebuild(&store.log(), "audit", RebuildMode::Reset, |_| {})
         .await
         .unwrap();
     let database = store.database();

@@ -5,9 +5,7 @@
 
 use super::support::{kill_worker_between_batches, scalar, tenant};
 use chrono::{DateTime, TimeZone, Utc};
-use keel_api::usage_meter::record;
 use keel_commands::handler::{CommandHandler, HandlerConfig};
-use keel_commands::store::{EventMetadata, EventStore, ExpectedVersion, NewEvent};
 use keel_domain::billing::{
     invoice_aggregate, invoice_id, Catalogue, CreditNoteIssued, Invoice, InvoiceCommand,
     InvoiceEvent, InvoiceFinalized, IssueCreditNote, Period,
@@ -17,10 +15,13 @@ use keel_domain::tenant::{
 };
 use keel_domain::usage::UsageRecorded;
 use keel_domain::{Actor, TenantId};
-use keel_projections::billing::{close_periods, CloseReport};
 use keel_projections::framework::batch::Step;
 use keel_projections::framework::worker::Worker;
 use keel_projections::{RebuildMode, Workers};
+use keel_reactors::billing_close::{close_periods, CloseReport};
+use keel_store::{EventMetadata, EventStore, ExpectedVersion, NewEvent};
+use keel_tests::record_usage as record;
+use keel_tests::AsLog;
 use keel_tests::{Backend, TestDatabase};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -299,12 +300,16 @@ async fn billing_rows_are_exact_and_invoices_are_final(backend: Backend) {
         "another tenant's invoice is not found"
     );
 
-    let incremental = keel_projections::checksum(&store, "billing").await.unwrap();
-    keel_projections::rebuild(&store, "billing", RebuildMode::BlueGreen, |_| {})
+    let incremental = keel_projections::checksum(&store.log(), "billing")
+        .await
+        .unwrap();
+    keel_projections::rebuild(&store.log(), "billing", RebuildMode::BlueGreen, |_| {})
         .await
         .unwrap();
     assert_eq!(
-        keel_projections::checksum(&store, "billing").await.unwrap(),
+        keel_projections::checksum(&store.log(), "billing")
+            .await
+            .unwrap(),
         incremental
     );
     workers.stop().await;
@@ -361,7 +366,7 @@ async fn two_closers_racing_finalise_each_period_once(backend: Backend) {
 async fn the_close_waits_for_the_read_models(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let store = db.open().await;
-    keel_projections::setup(&store).await.unwrap();
+    keel_projections::setup(&store.log()).await.unwrap();
     append(
         &store,
         tenant(0),
@@ -395,7 +400,7 @@ async fn the_close_waits_for_the_read_models(backend: Backend) {
     let early = Period::parse("2026-10").unwrap();
     let db2 = TestDatabase::create(backend).await;
     let fresh = db2.open().await;
-    keel_projections::setup(&fresh).await.unwrap();
+    keel_projections::setup(&fresh.log()).await.unwrap();
     append(
         &fresh,
         tenant(0),
@@ -496,7 +501,7 @@ async fn a_killed_billing_worker_counts_every_credit_once(backend: Backend) {
             .unwrap();
     }
     let head = store.head_position().await.unwrap();
-    keel_projections::setup(&store).await.unwrap();
+    keel_projections::setup(&store.log()).await.unwrap();
     kill_worker_between_batches(&db.url, "billing", 7, head, 4).await;
     let worker = Worker::new(
         keel_projections::projection("billing").unwrap(),
@@ -521,12 +526,16 @@ async fn a_killed_billing_worker_counts_every_credit_once(backend: Backend) {
         tenants as i64,
         "every credit note counted exactly once"
     );
-    let incremental = keel_projections::checksum(&store, "billing").await.unwrap();
-    keel_projections::rebuild(&store, "billing", RebuildMode::Reset, |_| {})
+    let incremental = keel_projections::checksum(&store.log(), "billing")
+        .await
+        .unwrap();
+    keel_projections::rebuild(&store.log(), "billing", RebuildMode::Reset, |_| {})
         .await
         .unwrap();
     assert_eq!(
-        keel_projections::checksum(&store, "billing").await.unwrap(),
+        keel_projections::checksum(&store.log(), "billing")
+            .await
+            .unwrap(),
         incremental
     );
 }

@@ -3,7 +3,6 @@
 
 use super::support::scalar;
 use async_trait::async_trait;
-use keel_commands::store::{EventStore, ExpectedVersion, RecordedEvent};
 use keel_projections::db::{Param, Tx};
 use keel_projections::framework::batch::Step;
 use keel_projections::framework::operate::{
@@ -12,6 +11,8 @@ use keel_projections::framework::operate::{
 use keel_projections::framework::worker::Worker;
 use keel_projections::projection::ColumnType;
 use keel_projections::{Projection, ProjectionError, TableSpec, Tables};
+use keel_store::{EventStore, ExpectedVersion, RecordedEvent};
+use keel_tests::AsLog;
 use keel_tests::{sample_event, Backend, TestDatabase};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -126,7 +127,9 @@ async fn a_failing_event_stops_the_projection_until_retried_or_parked(backend: B
         "{}",
         failure.error
     );
-    let status = projection_status(flaky.as_ref(), &store).await.unwrap();
+    let status = projection_status(flaky.as_ref(), &store.log())
+        .await
+        .unwrap();
     assert_eq!(
         (status.state, status.failed_position, status.position),
         ("failed", Some(poison), poison - 1)
@@ -138,16 +141,21 @@ async fn a_failing_event_stops_the_projection_until_retried_or_parked(backend: B
     );
 
     // Retrying while the handler is still broken fails at the same event again.
-    assert!(retry_projection(flaky.as_ref(), &store).await.unwrap());
+    assert!(retry_projection(flaky.as_ref(), &store.log())
+        .await
+        .unwrap());
     assert!(matches!(worker.catch_up().await.unwrap(), Step::Failed(f) if f.position == poison));
 
     // Parked: the projection moves on; stream a's later event waits behind the parked one.
-    assert_eq!(park_failed(flaky.as_ref(), &store).await.unwrap(), poison);
+    assert_eq!(
+        park_failed(flaky.as_ref(), &store.log()).await.unwrap(),
+        poison
+    );
     assert_eq!(worker.catch_up().await.unwrap(), Step::CaughtUp);
     assert_eq!(stream_versions(&store, "b").await, vec![1, 2]);
     assert_eq!(stream_versions(&store, "a").await, vec![1]);
     assert_eq!(
-        projection_status(flaky.as_ref(), &store)
+        projection_status(flaky.as_ref(), &store.log())
             .await
             .unwrap()
             .dead_letters,
@@ -156,7 +164,7 @@ async fn a_failing_event_stops_the_projection_until_retried_or_parked(backend: B
     append(&store, "a", "test.ok").await;
     worker.catch_up().await.unwrap();
     assert_eq!(
-        projection_status(flaky.as_ref(), &store)
+        projection_status(flaky.as_ref(), &store.log())
             .await
             .unwrap()
             .dead_letters,
@@ -164,12 +172,21 @@ async fn a_failing_event_stops_the_projection_until_retried_or_parked(backend: B
     );
 
     // Unparking while still broken changes nothing; once fixed, stream a is applied in order.
-    assert!(unpark_stream(flaky.as_ref(), &store, "a").await.is_err());
+    assert!(unpark_stream(flaky.as_ref(), &store.log(), "a")
+        .await
+        .is_err());
     assert_eq!(stream_versions(&store, "a").await, vec![1]);
     broken.store(false, Ordering::SeqCst);
-    assert_eq!(unpark_stream(flaky.as_ref(), &store, "a").await.unwrap(), 3);
+    assert_eq!(
+        unpark_stream(flaky.as_ref(), &store.log(), "a")
+            .await
+            .unwrap(),
+        3
+    );
     assert_eq!(stream_versions(&store, "a").await, vec![1, 2, 3, 4]);
-    let status = projection_status(flaky.as_ref(), &store).await.unwrap();
+    let status = projection_status(flaky.as_ref(), &store.log())
+        .await
+        .unwrap();
     assert_eq!(
         (status.state, status.dead_letters, status.lag_events),
         ("running", 0, 0)

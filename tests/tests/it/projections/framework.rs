@@ -3,10 +3,11 @@
 //! blue/green rebuild and reset, checksums and check.
 
 use super::support::{append_samples, execute, kill_worker_between_batches, scalar};
-use keel_commands::store::EventStore;
 use keel_projections::framework::batch::Step;
 use keel_projections::framework::worker::Worker;
 use keel_projections::{RebuildMode, Workers};
+use keel_store::EventStore;
+use keel_tests::AsLog;
 use keel_tests::{Backend, TestDatabase};
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,7 +49,7 @@ async fn a_worker_catches_up_then_follows_live_events(backend: Backend) {
         scalar(&store, "SELECT COUNT(*) FROM audit_records").await,
         257
     );
-    let status = keel_projections::status(&store).await.unwrap();
+    let status = keel_projections::status(&store.log()).await.unwrap();
     let audit = status.iter().find(|s| s.name == "audit").unwrap();
     assert_eq!(
         (audit.position, audit.lag_events, audit.state),
@@ -96,7 +97,7 @@ async fn a_killed_worker_process_applies_every_event_exactly_once(backend: Backe
     let db = TestDatabase::create(backend).await;
     let store = db.open().await;
     let head = append_samples(&store, 3000, 40).await;
-    keel_projections::setup(&store).await.unwrap();
+    keel_projections::setup(&store.log()).await.unwrap();
     kill_worker_between_batches(&db.url, "audit", 37, head, 5).await;
     let worker = Worker::new(
         keel_projections::projection("audit").unwrap(),
@@ -105,12 +106,16 @@ async fn a_killed_worker_process_applies_every_event_exactly_once(backend: Backe
     );
     assert_eq!(worker.catch_up().await.unwrap(), Step::CaughtUp);
     assert_each_applied_once(&store, 3000).await;
-    let incremental = keel_projections::checksum(&store, "audit").await.unwrap();
-    keel_projections::rebuild(&store, "audit", RebuildMode::BlueGreen, |_| {})
+    let incremental = keel_projections::checksum(&store.log(), "audit")
+        .await
+        .unwrap();
+    keel_projections::rebuild(&store.log(), "audit", RebuildMode::BlueGreen, |_| {})
         .await
         .unwrap();
     assert_eq!(
-        keel_projections::checksum(&store, "audit").await.unwrap(),
+        keel_projections::checksum(&store.log(), "audit")
+            .await
+            .unwrap(),
         incremental
     );
 }
@@ -146,10 +151,12 @@ async fn a_blue_green_rebuild_switches_to_identical_tables(backend: Backend) {
             .wait_for("audit", head, Duration::from_secs(20))
             .await
     );
-    let before = keel_projections::checksum(&store, "audit").await.unwrap();
+    let before = keel_projections::checksum(&store.log(), "audit")
+        .await
+        .unwrap();
 
     let mut progress = Vec::new();
-    let report = keel_projections::rebuild(&store, "audit", RebuildMode::BlueGreen, |p| {
+    let report = keel_projections::rebuild(&store.log(), "audit", RebuildMode::BlueGreen, |p| {
         progress.push(p.position)
     })
     .await
@@ -158,7 +165,9 @@ async fn a_blue_green_rebuild_switches_to_identical_tables(backend: Backend) {
     assert_eq!(report.position, head);
     assert!(progress.windows(2).all(|w| w[0] <= w[1]) && !progress.is_empty());
     assert_eq!(
-        keel_projections::checksum(&store, "audit").await.unwrap(),
+        keel_projections::checksum(&store.log(), "audit")
+            .await
+            .unwrap(),
         before
     );
     let generation_one_left = scalar(
@@ -186,17 +195,21 @@ async fn a_reset_replays_into_identical_tables(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let store = db.open().await;
     append_samples(&store, 600, 4).await;
-    let built = keel_projections::rebuild(&store, "audit", RebuildMode::Reset, |_| {})
+    let built = keel_projections::rebuild(&store.log(), "audit", RebuildMode::Reset, |_| {})
         .await
         .unwrap();
     assert_eq!(built.generation, 1);
-    let first = keel_projections::checksum(&store, "audit").await.unwrap();
-    let again = keel_projections::rebuild(&store, "audit", RebuildMode::Reset, |_| {})
+    let first = keel_projections::checksum(&store.log(), "audit")
+        .await
+        .unwrap();
+    let again = keel_projections::rebuild(&store.log(), "audit", RebuildMode::Reset, |_| {})
         .await
         .unwrap();
     assert_eq!(again.events, 600);
     assert_eq!(
-        keel_projections::checksum(&store, "audit").await.unwrap(),
+        keel_projections::checksum(&store.log(), "audit")
+            .await
+            .unwrap(),
         first
     );
     assert_eq!(
@@ -209,10 +222,12 @@ async fn check_names_the_first_difference_from_a_fresh_rebuild(backend: Backend)
     let db = TestDatabase::create(backend).await;
     let store = db.open().await;
     append_samples(&store, 300, 3).await;
-    keel_projections::rebuild(&store, "audit", RebuildMode::Reset, |_| {})
+    keel_projections::rebuild(&store.log(), "audit", RebuildMode::Reset, |_| {})
         .await
         .unwrap();
-    let clean = keel_projections::check(&store, "audit").await.unwrap();
+    let clean = keel_projections::check(&store.log(), "audit")
+        .await
+        .unwrap();
     assert_eq!(clean.first_difference, None, "{clean:?}");
     assert!(clean.rows >= 300);
 
@@ -221,7 +236,9 @@ async fn check_names_the_first_difference_from_a_fresh_rebuild(backend: Backend)
         "UPDATE audit_records_g1 SET actor_id = 'mallory' WHERE seq = 2",
     )
     .await;
-    let tampered = keel_projections::check(&store, "audit").await.unwrap();
+    let tampered = keel_projections::check(&store.log(), "audit")
+        .await
+        .unwrap();
     let difference = tampered.first_difference.expect("a difference");
     assert!(
         difference.contains("audit_records") && difference.contains("mallory"),

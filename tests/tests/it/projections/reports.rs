@@ -5,7 +5,6 @@
 
 use super::support::{kill_worker_between_batches, scalar, tenant};
 use chrono::{DateTime, TimeZone, Utc};
-use keel_commands::store::{EventMetadata, EventStore, ExpectedVersion, NewEvent, StreamAppend};
 use keel_domain::access::{
     access_stream, AccessDenialsRecorded, AccessEvent, DenialReason, DeniedRequest,
 };
@@ -23,6 +22,8 @@ use keel_projections::framework::batch::Step;
 use keel_projections::framework::worker::Worker;
 use keel_projections::reports::{self, denials, policies, Granularity, Report, ReportRange};
 use keel_projections::RebuildMode;
+use keel_store::{EventMetadata, EventStore, ExpectedVersion, NewEvent, StreamAppend};
+use keel_tests::AsLog;
 use keel_tests::{Backend, TestDatabase};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -130,7 +131,7 @@ async fn rows(store: &Arc<dyn EventStore>, sql: &str) -> Vec<(String, i64, Strin
 async fn report_rows_are_exact_and_a_rebuild_is_identical(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let store = db.open().await;
-    keel_projections::setup(&store).await.unwrap();
+    keel_projections::setup(&store.log()).await.unwrap();
     let stream = |n: usize| format!("tenant-{}", tenant(n));
     append(
         &store,
@@ -525,18 +526,24 @@ async fn report_rows_are_exact_and_a_rebuild_is_identical(backend: Backend) {
     );
     assert_eq!(csv.lines().filter(|l| l.starts_with("denial,")).count(), 2);
 
-    let incremental = keel_projections::checksum(&store, "reports").await.unwrap();
+    let incremental = keel_projections::checksum(&store.log(), "reports")
+        .await
+        .unwrap();
     for mode in [RebuildMode::BlueGreen, RebuildMode::Reset] {
-        keel_projections::rebuild(&store, "reports", mode, |_| {})
+        keel_projections::rebuild(&store.log(), "reports", mode, |_| {})
             .await
             .unwrap();
         assert_eq!(
-            keel_projections::checksum(&store, "reports").await.unwrap(),
+            keel_projections::checksum(&store.log(), "reports")
+                .await
+                .unwrap(),
             incremental,
             "{mode:?}"
         );
     }
-    let check = keel_projections::check(&store, "reports").await.unwrap();
+    let check = keel_projections::check(&store.log(), "reports")
+        .await
+        .unwrap();
     assert_eq!(check.first_difference, None);
 }
 
@@ -567,7 +574,7 @@ async fn a_killed_reports_worker_counts_every_tenant_once(backend: Backend) {
         store.append_streams(appends).await.expect("append tenants");
     }
     let head = store.head_position().await.unwrap();
-    keel_projections::setup(&store).await.unwrap();
+    keel_projections::setup(&store.log()).await.unwrap();
     let last_seen = kill_worker_between_batches(&db.url, "reports", 41, head, 5).await;
     assert!(last_seen < head, "the worker was killed before finishing");
     let worker = Worker::new(
@@ -594,12 +601,16 @@ async fn a_killed_reports_worker_counts_every_tenant_once(backend: Backend) {
         serde_json::json!({"active": 1000, "suspended": 1000})
     );
     assert_eq!(overview.months[0].new_tenants, tenants as u64);
-    let incremental = keel_projections::checksum(&store, "reports").await.unwrap();
-    keel_projections::rebuild(&store, "reports", RebuildMode::BlueGreen, |_| {})
+    let incremental = keel_projections::checksum(&store.log(), "reports")
+        .await
+        .unwrap();
+    keel_projections::rebuild(&store.log(), "reports", RebuildMode::BlueGreen, |_| {})
         .await
         .unwrap();
     assert_eq!(
-        keel_projections::checksum(&store, "reports").await.unwrap(),
+        keel_projections::checksum(&store.log(), "reports")
+            .await
+            .unwrap(),
         incremental
     );
 }

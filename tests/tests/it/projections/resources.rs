@@ -3,10 +3,11 @@
 //! create nothing passed over, and rebuilds identical to the incremental build.
 
 use super::support::{scalar, tenant};
-use keel_commands::store::{EventStore, ExpectedVersion, StreamAppend};
 use keel_domain::TenantId;
 use keel_projections::resources::{self, ResourceKind};
 use keel_projections::{RebuildMode, Workers};
+use keel_store::{EventStore, ExpectedVersion, StreamAppend};
+use keel_tests::AsLog;
 use keel_tests::{sample_event, Backend, TestDatabase};
 use std::sync::Arc;
 use std::time::Duration;
@@ -126,24 +127,26 @@ async fn rebuilds_write_the_rows_of_the_incremental_build(backend: Backend) {
     } = folded(backend).await;
     workers.stop().await;
 
-    let incremental = keel_projections::checksum(&store, "resources")
+    let incremental = keel_projections::checksum(&store.log(), "resources")
         .await
         .unwrap();
     for mode in [RebuildMode::BlueGreen, RebuildMode::Reset] {
-        keel_projections::rebuild(&store, "resources", mode, |_| {})
+        keel_projections::rebuild(&store.log(), "resources", mode, |_| {})
             .await
             .unwrap();
         let rows = scalar(&store, "SELECT COUNT(*) FROM resources").await;
         assert_eq!(rows as usize, created.len(), "{mode:?}");
         assert_eq!(
-            keel_projections::checksum(&store, "resources")
+            keel_projections::checksum(&store.log(), "resources")
                 .await
                 .unwrap(),
             incremental,
             "{mode:?}"
         );
     }
-    let check = keel_projections::check(&store, "resources").await.unwrap();
+    let check = keel_projections::check(&store.log(), "resources")
+        .await
+        .unwrap();
     assert_eq!(check.first_difference, None);
     // After the blue/green rebuild another generation serves; lists follow it.
     let listing = resources::list(&store.database(), tenant(0), ResourceKind::Workflow)

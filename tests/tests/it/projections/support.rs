@@ -1,6 +1,6 @@
 //! Helpers for read-side tests: appending sample events and reading read-model tables.
 
-use keel_commands::store::{EventStore, ExpectedVersion};
+use keel_store::{EventStore, ExpectedVersion};
 use keel_tests::sample_event;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,21 +12,18 @@ pub async fn append_samples(store: &Arc<dyn EventStore>, n: usize, streams: usiz
     let mut last = 0;
     for chunk_start in (0..n).step_by(100) {
         let appends = (chunk_start..(chunk_start + 100).min(n))
-            .map(|i| keel_commands::store::StreamAppend {
+            .map(|i| keel_store::StreamAppend {
                 stream_id: format!("sample-{}", i % streams.max(1)),
                 expected: ExpectedVersion::Any,
                 events: vec![tenant_sample(i % streams.max(1))],
             })
-            .fold(
-                Vec::<keel_commands::store::StreamAppend>::new(),
-                |mut acc, a| {
-                    match acc.iter_mut().find(|x| x.stream_id == a.stream_id) {
-                        Some(existing) => existing.events.extend(a.events),
-                        None => acc.push(a),
-                    }
-                    acc
-                },
-            );
+            .fold(Vec::<keel_store::StreamAppend>::new(), |mut acc, a| {
+                match acc.iter_mut().find(|x| x.stream_id == a.stream_id) {
+                    Some(existing) => existing.events.extend(a.events),
+                    None => acc.push(a),
+                }
+                acc
+            });
         let results = store.append_streams(appends).await.expect("append samples");
         last = results
             .iter()
@@ -38,7 +35,7 @@ pub async fn append_samples(store: &Arc<dyn EventStore>, n: usize, streams: usiz
 }
 
 /// A sample event of tenant number `n` (tenants are numbered per test database).
-pub fn tenant_sample(n: usize) -> keel_commands::store::NewEvent {
+pub fn tenant_sample(n: usize) -> keel_store::NewEvent {
     let mut event = sample_event("test.happened");
     event.metadata.tenant_id = tenant(n);
     event

@@ -3,11 +3,12 @@
 
 use super::support::{scalar, tenant};
 use chrono::{TimeZone, Utc};
-use keel_api::usage_meter::record;
-use keel_commands::store::EventMetadata;
 use keel_domain::usage::UsageRecorded;
 use keel_domain::Actor;
 use keel_projections::{RebuildMode, Workers};
+use keel_store::EventMetadata;
+use keel_tests::record_usage as record;
+use keel_tests::AsLog;
 use keel_tests::{Backend, TestDatabase};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -121,12 +122,16 @@ async fn usage_totals_are_exact_per_period_and_rebuild_identically(backend: Back
             .wait_for("usage", head, Duration::from_secs(10))
             .await
     );
-    let incremental = keel_projections::checksum(&store, "usage").await.unwrap();
-    keel_projections::rebuild(&store, "usage", RebuildMode::BlueGreen, |_| {})
+    let incremental = keel_projections::checksum(&store.log(), "usage")
+        .await
+        .unwrap();
+    keel_projections::rebuild(&store.log(), "usage", RebuildMode::BlueGreen, |_| {})
         .await
         .unwrap();
     assert_eq!(
-        keel_projections::checksum(&store, "usage").await.unwrap(),
+        keel_projections::checksum(&store.log(), "usage")
+            .await
+            .unwrap(),
         incremental
     );
     assert_eq!(
