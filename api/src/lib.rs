@@ -11,8 +11,8 @@
 //! - [`command`] and [`consistency`]: running commands (ETag, If-Match, positions) and
 //!   read-your-writes waits.
 //! - [`body`], [`error`]: JSON input with precise errors; every error is `application/problem+json`.
-//! - [`observe`], [`metrics`], [`relay_metrics`], [`telemetry`]: request ids, spans, Prometheus
-//!   metrics (the NATS relay's among them), logs.
+//! - [`observe`], [`metrics`], [`relay_metrics`], [`task_metrics`], [`telemetry`]: request ids,
+//!   spans, Prometheus metrics (the NATS relay's and the background tasks' among them), logs.
 //! - [`redact`]: secret-bearing fields kept out of stored responses and event views.
 //! - [`openapi`]: the OpenAPI 3.1 document served at `/openapi.json`.
 //!
@@ -36,5 +36,6 @@ pub mod relay_metrics;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod task_metrics;
 pub mod telemetry;
 pub mod views;

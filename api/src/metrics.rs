@@ -1,7 +1,9 @@
 //! Prometheus metrics: requests per route and status, request latency, commands and their
-//! outcomes, the read side's position, and the NATS relay's ([`RelayMetrics`]).
+//! outcomes, the read side's position, the NATS relay's ([`RelayMetrics`]) and the background
+//! tasks' ([`TaskMetrics`]).
 
 use crate::relay_metrics::RelayMetrics;
+use crate::task_metrics::TaskMetrics;
 use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -27,6 +29,8 @@ pub struct Metrics {
     pub projections: ProjectionGauges,
     /// The NATS relay's metrics (stay at zero when the relay is not configured).
     pub relay: RelayMetrics,
+    /// The background tasks' metrics.
+    pub tasks: TaskMetrics,
 }
 
 /// The projections' gauges, labelled by projection name.
@@ -152,9 +156,11 @@ impl Metrics {
         }
         let projections = ProjectionGauges::new(&registry);
         let relay = RelayMetrics::register(&registry);
+        let tasks = TaskMetrics::register(&registry);
         Metrics {
             projections,
             relay,
+            tasks,
             registry,
             requests,
             request_seconds,

@@ -508,7 +508,7 @@ struct RowTemplate {
 
 impl RowTemplate {
     fn new() -> Result<Self> {
-        let tenant = TenantId::new();
+        let tenant = TenantId(uuid::Uuid::now_v7());
         let event = renamed_events(tenant, 1)?.remove(0);
         Ok(RowTemplate { event })
     }
@@ -654,7 +654,7 @@ impl Workload for Creations {
         if !self.budget.take() {
             return Ok(Step::Finished);
         }
-        let tenant = TenantId::new();
+        let tenant = TenantId(uuid::Uuid::now_v7());
         let result = self
             .handler
             .execute(
@@ -840,7 +840,7 @@ async fn tenant_with_history(
     handler: &CommandHandler<Tenant>,
     history: History,
 ) -> Result<TenantId> {
-    let tenant = TenantId::new();
+    let tenant = TenantId(uuid::Uuid::now_v7());
     let id = AggregateId::tenant(tenant);
     let created = handler
         .execute(id, create_command(tenant), metadata(tenant), None)
@@ -909,7 +909,7 @@ impl Workload for Fill {
         if !self.budget.take() {
             return Ok(Step::Finished);
         }
-        let tenant = TenantId::new();
+        let tenant = TenantId(uuid::Uuid::now_v7());
         let events = renamed_events(tenant, BULK)?;
         let stream = format!("fill-{}", tenant.0);
         self.store

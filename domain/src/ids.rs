@@ -17,11 +17,6 @@ impl TenantId {
     /// The pseudo-tenant that owns platform-wide data.
     pub const PLATFORM: TenantId = TenantId(Uuid::nil());
 
-    /// A new, time-ordered (UUID v7) tenant id.
-    pub fn new() -> Self {
-        TenantId(Uuid::now_v7())
-    }
-
     /// Whether this is the platform pseudo-tenant.
     pub fn is_platform(&self) -> bool {
         self.0.is_nil()

@@ -12,9 +12,11 @@
 //! - [`platform`]: the platform's admin keys.
 //! - [`tenant`], [`policy`], [`workflow`], [`integration`]: the aggregates.
 //! - [`billing`]: the plan catalogue, pricing of a billing period, and the invoice aggregate.
-//! - [`usage`]: usage samples and quota threshold events.
+//! - [`usage`]: usage samples, quota threshold events, and the meter catalogue.
 //! - [`access`]: the access decisions the policy endpoint denied, recorded in batches.
+//! - [`shared`]: values several aggregates share (plans, roles, emails, meter names, reasons).
 //! - [`value`]: what validated values share (the parse failure, text checks).
+//! - [`redact`]: which payload fields hold secrets, so nothing but their one response shows them.
 //! - [`testing`]: a given/when/then harness for aggregate tests.
 
 pub mod access;
@@ -28,6 +30,7 @@ pub mod platform;
 pub mod policy;
 pub mod redact;
 pub mod refusal;
+pub mod shared;
 pub mod tenant;
 pub mod testing;
 pub mod usage;

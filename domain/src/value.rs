@@ -68,6 +68,23 @@ pub(crate) fn parse_text(raw: &str, max: usize) -> Result<String, InvalidValue> 
     Ok(text.to_owned())
 }
 
+/// Checks a machine identifier (meter or flag name): `[a-z][a-z0-9_]{0,63}`.
+pub(crate) fn parse_identifier(raw: &str) -> Result<String, InvalidValue> {
+    let valid = (1..=64).contains(&raw.len())
+        && raw.starts_with(|c: char| c.is_ascii_lowercase())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if valid {
+        Ok(raw.to_owned())
+    } else {
+        Err(InvalidValue::new(format!(
+            "{} is invalid: use 1-64 lowercase letters, digits or '_', starting with a letter",
+            quoted(raw)
+        )))
+    }
+}
+
 /// Declares a string newtype with the accessors and trait impls every validated text value
 /// shares. Its constructor (`parse`) is written by hand next to it.
 macro_rules! text_value {

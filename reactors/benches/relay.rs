@@ -137,7 +137,10 @@ fn event() -> NewEvent {
         schema_version: 1,
         payload: keel_domain::event::encode_payload(&serde_json::json!({"by": 1, "note": "bench"}))
             .expect("encode"),
-        metadata: EventMetadata::new(TenantId::new(), Actor::System("bench".into())),
+        metadata: EventMetadata::new(
+            TenantId(uuid::Uuid::now_v7()),
+            Actor::System("bench".into()),
+        ),
     }
 }
 

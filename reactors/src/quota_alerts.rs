@@ -12,7 +12,7 @@
 
 use crate::error::ReactorError;
 use keel_commands::facts::{append_facts, derived_id, Fact};
-use keel_domain::tenant::MeterName;
+use keel_domain::shared::MeterName;
 use keel_domain::usage::{usage_stream, QuotaThresholdCrossed, UsageEvent};
 use keel_domain::{Actor, TenantId};
 use keel_projections::usage::alerts::{pending, PendingAlert};

@@ -227,7 +227,7 @@ impl Paths {
     async fn append_handler(&self, tasks: usize, seconds: f64) -> Figure {
         let appender = Arc::new(Appender::new(self.store.clone()));
         let streams = streams("handler");
-        let tenant = TenantId::new();
+        let tenant = TenantId(uuid::Uuid::now_v7());
         rate(&self.server, tasks, seconds, 1, move |task, n| {
             let (appender, streams) = (appender.clone(), streams.clone());
             async move {
@@ -257,7 +257,7 @@ impl Paths {
     /// The same event appended straight to the store (`ExpectedVersion::Any`).
     async fn store(&self, tasks: usize, seconds: f64) -> Figure {
         let (store, streams) = (self.store.clone(), streams("store"));
-        let tenant = TenantId::new();
+        let tenant = TenantId(uuid::Uuid::now_v7());
         rate(&self.server, tasks, seconds, 1, move |task, n| {
             let (store, streams) = (store.clone(), streams.clone());
             async move {

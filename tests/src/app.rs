@@ -125,6 +125,25 @@ impl TestApp {
         start(self.db, self.admin_key, self.settings).await
     }
 
+    /// A second server on this app's database, with this app's settings adjusted by `adjust`:
+    /// two nodes of one deployment. Stop it before this app (whose drop removes the database).
+    pub async fn beside(&self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = self.settings.clone();
+        adjust(&mut settings);
+        start(self.db.borrow(), self.admin_key.clone(), settings).await
+    }
+
+    /// Stops the server gracefully (as SIGTERM does), waits until it has stopped, and hands
+    /// back its database (removed when that is dropped).
+    pub async fn stop(self) -> TestDatabase {
+        self.server.stop(true).await;
+        self.stopped
+            .await
+            .expect("the server task")
+            .expect("the server stopped cleanly");
+        self.db
+    }
+
     /// Sends a request with `key` (if any) and an optional JSON body.
     pub async fn send(
         &self,

@@ -52,6 +52,8 @@ pub struct TestDatabase {
 enum Cleanup {
     Directory(#[allow(dead_code)] tempfile::TempDir),
     PostgresDatabase(String),
+    /// Another [`TestDatabase`] owns it and cleans it up.
+    Borrowed,
 }
 
 impl TestDatabase {
@@ -92,6 +94,15 @@ impl TestDatabase {
     /// Opens the event store on this database (applying migrations).
     pub async fn open(&self) -> Arc<dyn EventStore> {
         self.open_with(&StoreOptions::default()).await
+    }
+
+    /// The same database again, for a second server or process on it; the original cleans it
+    /// up (drop this one first).
+    pub fn borrow(&self) -> TestDatabase {
+        TestDatabase {
+            url: self.url.clone(),
+            cleanup: Cleanup::Borrowed,
+        }
     }
 
     /// Opens the event store with explicit options.
@@ -144,7 +155,7 @@ pub fn sample_event(event_type: &str) -> keel_store::NewEvent {
             &serde_json::json!({ "n": rand::random::<u32>() }),
         )
         .expect("encode"),
-        metadata: EventMetadata::new(TenantId::new(), Actor::System("test".into())),
+        metadata: EventMetadata::new(TenantId(uuid::Uuid::now_v7()), Actor::System("test".into())),
     }
 }
 

@@ -195,7 +195,7 @@ mod tests {
 
     #[test]
     fn scopes_grant_their_level_and_below() {
-        let tenant = TenantId::new();
+        let tenant = TenantId(uuid::Uuid::now_v7());
         let key = tenant_key(tenant, &["members:write", "*:read"]);
         assert!(key.require(tenant, "members", Access::Read).is_ok());
         assert!(key.require(tenant, "members", Access::Write).is_ok());
@@ -212,9 +212,9 @@ mod tests {
 
     #[test]
     fn another_tenants_data_is_not_found() {
-        let key = tenant_key(TenantId::new(), &["*:admin"]);
+        let key = tenant_key(TenantId(uuid::Uuid::now_v7()), &["*:admin"]);
         assert!(matches!(
-            key.require(TenantId::new(), "tenants", Access::Read),
+            key.require(TenantId(uuid::Uuid::now_v7()), "tenants", Access::Read),
             Err(ApiError::NotFound { .. })
         ));
         assert!(key.require_admin().is_err());
@@ -224,7 +224,7 @@ mod tests {
     fn admin_keys_may_do_everything() {
         let admin = tenant_key(TenantId::PLATFORM, &[]);
         assert!(admin
-            .require(TenantId::new(), "keys", Access::Admin)
+            .require(TenantId(uuid::Uuid::now_v7()), "keys", Access::Admin)
             .is_ok());
         assert!(admin.require_admin().is_ok());
     }

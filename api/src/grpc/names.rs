@@ -172,7 +172,10 @@ mod tests {
 
     #[test]
     fn two_tenants_names_are_two_streams() {
-        let (a, b) = (caller(TenantId::new()), caller(TenantId::new()));
+        let (a, b) = (
+            caller(TenantId(uuid::Uuid::now_v7())),
+            caller(TenantId(uuid::Uuid::now_v7())),
+        );
         let (sa, sb) = (
             a.resolve(b"orders-1").unwrap(),
             b.resolve(b"orders-1").unwrap(),
@@ -185,7 +188,7 @@ mod tests {
 
     #[test]
     fn keel_streams_are_not_writable_and_system_streams_do_not_exist() {
-        let a = caller(TenantId::new());
+        let a = caller(TenantId(uuid::Uuid::now_v7()));
         let target = a.resolve(b"tenant-0190").unwrap();
         assert!(matches!(target, Target::Keel { .. }));
         assert!(a.writable(target, "tenant-0190").is_err());
@@ -197,7 +200,7 @@ mod tests {
     #[test]
     fn an_admin_names_tenant_streams_by_their_keel_id() {
         let admin = caller(TenantId::PLATFORM);
-        let tenant = TenantId::new();
+        let tenant = TenantId(uuid::Uuid::now_v7());
         let full = format!("kurrent-{tenant}:orders-1");
         assert_eq!(
             admin.resolve(full.as_bytes()).unwrap(),

@@ -9,9 +9,6 @@ use keel_reactors::relay::RelayStatus;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// How far (in events) the read side may trail the log before the server reports not ready.
-pub const MAX_READY_LAG: u64 = 10_000;
-
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(healthz)
@@ -37,6 +34,41 @@ pub struct Health {
     /// The NATS relay, if configured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relay: Option<RelayHealth>,
+    /// Each read model: how far it has folded the log, and whether it is stopped on a failing
+    /// event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub projections: Option<Vec<ProjectionHealth>>,
+    /// Each background task (reactors, the read side's followers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Vec<TaskHealth>>,
+}
+
+/// A read model's state on `/readyz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectionHealth {
+    /// Its name.
+    pub name: &'static str,
+    /// `live`, `rebuilding` or `failed` (stopped on a failing event until retried or parked).
+    pub state: &'static str,
+    /// The last position it applied.
+    pub position: u64,
+    /// Committed events it has not applied.
+    pub lag_events: u64,
+}
+
+/// A background task's state on `/readyz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskHealth {
+    /// Its name (`relay`, `billing_close`, `quota_alerts`, `directory`, ...).
+    pub name: &'static str,
+    /// `running`; `standby` (a reactor whose lease another process holds); `failing` (it
+    /// failed and is started again after a backoff); `stopped`.
+    pub state: &'static str,
+    /// How often it was started again after failing.
+    pub restarts: u64,
+    /// Its last failure, if it ever failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 /// The NATS relay's state. A failing relay does not make the server unready: commands still
@@ -76,12 +108,15 @@ async fn healthz() -> HttpResponse {
         head_position: None,
         read_position: None,
         relay: None,
+        projections: None,
+        tasks: None,
     })
 }
 
-/// The server can serve: the database answers (its migrations ran at start), the read side
-/// (the tenant directory and every projection) is within [`MAX_READY_LAG`] events of the log,
-/// and no projection is stopped on a failing event.
+/// The node can serve requests: the database answers and its migrations ran (503 otherwise).
+/// The body shows the rest, which does not stop the node from serving: how far the read side
+/// is behind, a projection stopped on a failing event, the relay, and each background task
+/// (a failing one is started again with a backoff).
 #[utoipa::path(tag = "system", responses((status = 200, body = Health), (status = 503, body = Problem)))]
 #[get("/readyz")]
 async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -90,37 +125,41 @@ async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
         .head_position()
         .await
         .map_err(|e| ApiError::Unavailable(format!("the database is not reachable: {e}")))?;
-    let read = state.directory.position();
-    if head.saturating_sub(read) > MAX_READY_LAG {
-        return Err(ApiError::Unavailable(format!(
-            "the read side is {} events behind the log",
-            head - read
-        )));
-    }
+    // The read models' tables and checkpoints come from the migrations: reading them checks
+    // both that the database answers and that the node's schema is there.
     let projections = keel_projections::status(&state.log)
         .await
         .map_err(|e| ApiError::Unavailable(format!("the read models are not reachable: {e}")))?;
-    for projection in &projections {
-        if projection.state == "failed" {
-            return Err(ApiError::Unavailable(format!(
-                "projection {} is stopped on the event at position {}",
-                projection.name,
-                projection.failed_position.unwrap_or(0)
-            )));
-        }
-        if projection.lag_events > MAX_READY_LAG {
-            return Err(ApiError::Unavailable(format!(
-                "projection {} is {} events behind the log",
-                projection.name, projection.lag_events
-            )));
-        }
-    }
     Ok(HttpResponse::Ok().json(Health {
         status: "ok",
         backend: Some(state.store.backend()),
         head_position: Some(head),
-        read_position: Some(read),
+        read_position: Some(state.directory.position()),
         relay: state.relay.as_deref().map(|r| RelayHealth::of(r, head)),
+        projections: Some(
+            projections
+                .into_iter()
+                .map(|p| ProjectionHealth {
+                    name: p.name,
+                    state: p.state,
+                    position: p.position,
+                    lag_events: p.lag_events,
+                })
+                .collect(),
+        ),
+        tasks: Some(
+            state
+                .tasks
+                .statuses()
+                .into_iter()
+                .map(|t| TaskHealth {
+                    name: t.name,
+                    state: t.state.as_str(),
+                    restarts: t.restarts,
+                    last_error: t.last_error,
+                })
+                .collect(),
+        ),
     }))
 }
 
@@ -137,6 +176,7 @@ async fn metrics(state: Data<AppState>, metrics: Data<Metrics>) -> HttpResponse 
     metrics
         .directory_position
         .set(state.directory.position() as i64);
+    metrics.tasks.observe(&state.tasks.statuses());
     match keel_projections::status(&state.log).await {
         Ok(statuses) => metrics.record_projections(&statuses),
         Err(error) => tracing::warn!(%error, "cannot read the projections' status for /metrics"),

@@ -129,7 +129,7 @@ async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.principal.require_admin()?;
     let request = body.0;
-    let tenant_id = TenantId::new();
+    let tenant_id = TenantId(uuid::Uuid::now_v7());
     let command = TenantCommand::Create(CreateTenant {
         tenant_id,
         name: request.name,

@@ -26,7 +26,7 @@
 //! Amounts are integers of minor units everywhere; how they are rounded is in
 //! [`pricing`](super::pricing).
 
-use crate::tenant::{MeterName, Plan};
+use crate::shared::{MeterName, Plan};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

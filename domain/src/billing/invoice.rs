@@ -12,7 +12,7 @@
 
 use super::pricing::{LineItem, Period, PricedPeriod};
 use crate::event::Upcaster;
-use crate::tenant::Reason;
+use crate::shared::Reason;
 use crate::{
     domain_events, Aggregate, AggregateId, DecisionContext, Refusal, RefusalKind, TenantId,
 };

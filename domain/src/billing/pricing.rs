@@ -20,7 +20,7 @@
 //!   sum of the lines. Products are computed in 128 bits; an amount beyond `u64` saturates.
 
 use super::catalogue::{Catalogue, MeterPrice};
-use crate::tenant::Plan;
+use crate::shared::Plan;
 use crate::value::InvalidValue;
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use serde::{Deserialize, Serialize};

@@ -2,7 +2,7 @@
 //! or a refusal).
 
 use super::*;
-use crate::tenant::{Plan, Reason};
+use crate::shared::{Plan, Reason};
 use crate::testing::{assert_codec_covers, given};
 use crate::TenantId;
 use chrono::{TimeZone, Utc};

@@ -1,7 +1,6 @@
 //! The tenant's decisions about who and what may reach it: custom domains, API keys and
 //! members (including the rule that a tenant always keeps an owner).
 
-use super::choices::Role;
 use super::commands::{
     AddDomain, AddMember, ChangeMemberRole, IssueApiKey, RemoveDomain, RemoveMember, RevokeApiKey,
     VerifyDomain,
@@ -14,8 +13,10 @@ use super::events::{
 };
 use super::keys::{parse_scopes, KeyName, KeyPrefix, SecretHash};
 use super::state::{CustomDomain, Member, Tenant};
-use super::values::{DomainName, Email};
+use super::values::DomainName;
 use crate::aggregate::DecisionContext;
+use crate::shared::Email;
+use crate::shared::Role;
 
 impl Tenant {
     pub(super) fn add_domain(&self, c: &AddDomain) -> Decision {

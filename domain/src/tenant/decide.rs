@@ -6,7 +6,6 @@
 //! command's values, then the rules that depend on the state. A command that would change
 //! nothing is refused with [`TenantError::Unchanged`], so no empty events are stored.
 
-use super::choices::{Plan, Role};
 use super::commands::{
     ChangePlan, ClearQuotaOverride, CreateTenant, RenameTenant, ScheduleDecommission,
     SetFeatureFlag, SetQuotaOverride, SuspendTenant, TenantCommand, UpdateBranding, UpdateSettings,
@@ -19,8 +18,10 @@ use super::events::{
 };
 use super::settings::{HexColor, Locale, LogoUrl, TenantSettings, Timezone};
 use super::state::{Tenant, TenantStatus};
-use super::values::{Email, FlagName, MeterName, Reason, Region, TenantName, TenantSlug};
+use super::values::{FlagName, Region, TenantName, TenantSlug};
 use crate::aggregate::{Aggregate, Claim, DecisionContext};
+use crate::shared::{Email, MeterName, Reason};
+use crate::shared::{Plan, Role};
 use uuid::Uuid;
 
 /// The claim scope that keeps tenant slugs unique across all tenants.

@@ -7,14 +7,13 @@
 //! Ids are stored as hyphenated text (`#[serde(with = ...)]`): a `Uuid`'s own serde form is a
 //! byte array in MessagePack, which the JSON view of stored payloads cannot show.
 
-use super::choices::{Plan, Role};
 use super::keys::{KeyName, KeyPrefix, Scope, SecretHash};
 use super::settings::{HexColor, Locale, LogoUrl, Timezone};
-use super::values::{
-    DomainName, Email, FlagName, MeterName, Reason, Region, TenantName, TenantSlug,
-};
+use super::values::{DomainName, FlagName, Region, TenantName, TenantSlug};
 use crate::event::Upcaster;
 use crate::ids::TenantId;
+use crate::shared::{Email, MeterName, Reason};
+use crate::shared::{Plan, Role};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

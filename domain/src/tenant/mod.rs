@@ -12,7 +12,8 @@
 //! change nothing is refused with [`TenantError::Unchanged`].
 //!
 //! Layout:
-//! - [`values`], [`choices`], [`settings`], [`keys`]: validated values (`parse` constructors).
+//! - [`values`], [`settings`], [`keys`]: validated values (`parse` constructors); the values
+//!   other aggregates share too (plans, roles, emails, meter names) are in [`crate::shared`].
 //! - [`commands`]: [`TenantCommand`] and one struct per command, carrying raw input.
 //! - [`events`]: [`TenantEvent`] and its payloads (`tenant.<fact>`, version 1).
 //! - [`state`]: the [`Tenant`] state and how events fold into it.
@@ -21,7 +22,6 @@
 #![deny(missing_docs)]
 
 mod access;
-pub mod choices;
 pub mod commands;
 mod decide;
 pub mod error;
@@ -34,7 +34,6 @@ pub mod values;
 #[cfg(test)]
 mod tests;
 
-pub use choices::{Plan, Role};
 pub use commands::{
     AddDomain, AddMember, CancelDecommission, ChangeMemberRole, ChangePlan, ClearQuotaOverride,
     CreateTenant, DecommissionTenant, IssueApiKey, ReactivateTenant, RemoveDomain, RemoveMember,
@@ -53,6 +52,4 @@ pub use events::{
 pub use keys::{KeyName, KeyPrefix, Scope, SecretHash, SCOPE_ACTIONS, SCOPE_RESOURCES};
 pub use settings::{Branding, HexColor, Locale, LogoUrl, TenantSettings, Timezone};
 pub use state::{ApiKey, CustomDomain, Member, Tenant, TenantStatus};
-pub use values::{
-    DomainName, Email, FlagName, InvalidValue, MeterName, Reason, Region, TenantName, TenantSlug,
-};
+pub use values::{DomainName, FlagName, InvalidValue, Region, TenantName, TenantSlug};

@@ -6,14 +6,13 @@
 //! [`Tenant::SNAPSHOT_VERSION`](crate::Aggregate::SNAPSHOT_VERSION). Fields are private so that
 //! the only way to change a state is to apply an event; read accessors expose everything.
 
-use super::choices::{Plan, Role};
 use super::events::TenantEvent;
 use super::keys::{KeyName, KeyPrefix, Scope, SecretHash};
 use super::settings::{Branding, TenantSettings};
-use super::values::{
-    DomainName, Email, FlagName, MeterName, Reason, Region, TenantName, TenantSlug,
-};
+use super::values::{DomainName, FlagName, Region, TenantName, TenantSlug};
 use crate::ids::TenantId;
+use crate::shared::{Email, MeterName, Reason};
+use crate::shared::{Plan, Role};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

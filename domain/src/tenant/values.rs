@@ -1,5 +1,5 @@
-//! Validated text values of the tenant aggregate: names, slug, region, emails, domains,
-//! identifiers and reasons (plans and roles are in [`choices`](super::choices)).
+//! Validated text values of the tenant aggregate: names, slug, region, domains and flag names
+//! (plans, roles, emails, meter names and reasons are shared: [`crate::shared`]).
 //!
 //! Each newtype is built by `parse`, which checks a raw input and, where the value is
 //! case-insensitive (emails, domains), normalizes it. Commands carry raw strings; `decide` parses
@@ -11,7 +11,7 @@
 
 pub(super) use crate::value::text_value as string_value;
 pub use crate::value::InvalidValue;
-pub(super) use crate::value::{parse_text, quoted};
+pub(super) use crate::value::{parse_identifier, parse_text, quoted};
 
 /// Whether `label` is one DNS label: 1-63 lowercase letters, digits or '-', not starting or
 /// ending with '-'.
@@ -94,50 +94,6 @@ impl Region {
 }
 
 string_value! {
-    /// An email address, trimmed and lowercased so that one person cannot be a member twice
-    /// under two spellings. Checked simply (one '@', a local part, a dotted domain): only
-    /// sending mail proves an address.
-    Email
-}
-
-impl Email {
-    /// The longest address accepted, in characters.
-    pub const MAX_CHARS: usize = 254;
-
-    /// Trims, lowercases and checks an email address.
-    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let email = raw.trim().to_lowercase();
-        let length = email.chars().count();
-        if length > Self::MAX_CHARS {
-            return Err(InvalidValue::new(format!(
-                "must be at most {} characters (got {length})",
-                Self::MAX_CHARS
-            )));
-        }
-        let well_formed = match email.split_once('@') {
-            Some((local, domain)) => {
-                !local.is_empty()
-                    && !domain.contains('@')
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-                    && !domain.contains("..")
-                    && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-            }
-            None => false,
-        };
-        if well_formed {
-            Ok(Email(email))
-        } else {
-            Err(InvalidValue::new(format!(
-                "{} is not a valid email address (expected e.g. `ada@example.com`)",
-                quoted(raw)
-            )))
-        }
-    }
-}
-
-string_value! {
     /// A custom domain (DNS hostname) a tenant serves under, e.g. `app.acme.com`: lowercased,
     /// at least two labels of 1-63 letters, digits or '-', at most 253 characters. Names with
     /// non-ASCII letters must be given in their `xn--` (punycode) form.
@@ -189,35 +145,6 @@ impl DomainName {
     }
 }
 
-/// Checks a machine identifier (meter or flag name): `[a-z][a-z0-9_]{0,63}`.
-fn parse_identifier(raw: &str) -> Result<String, InvalidValue> {
-    let valid = (1..=64).contains(&raw.len())
-        && raw.starts_with(|c: char| c.is_ascii_lowercase())
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if valid {
-        Ok(raw.to_owned())
-    } else {
-        Err(InvalidValue::new(format!(
-            "{} is invalid: use 1-64 lowercase letters, digits or '_', starting with a letter",
-            quoted(raw)
-        )))
-    }
-}
-
-string_value! {
-    /// The name of a usage meter a quota applies to (e.g. `api_calls`): `[a-z][a-z0-9_]{0,63}`.
-    MeterName
-}
-
-impl MeterName {
-    /// Checks a meter name.
-    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        parse_identifier(raw).map(MeterName)
-    }
-}
-
 string_value! {
     /// The name of a feature flag (e.g. `new_billing_ui`): `[a-z][a-z0-9_]{0,63}`.
     FlagName
@@ -227,20 +154,5 @@ impl FlagName {
     /// Checks a feature flag name.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         parse_identifier(raw).map(FlagName)
-    }
-}
-
-string_value! {
-    /// Why a tenant was suspended, for the audit trail and support: trimmed, 1-500 characters.
-    Reason
-}
-
-impl Reason {
-    /// The longest reason accepted, in characters.
-    pub const MAX_CHARS: usize = 500;
-
-    /// Trims and checks a reason.
-    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        parse_text(raw, Self::MAX_CHARS).map(Reason)
     }
 }

@@ -10,7 +10,7 @@
 pub mod meters;
 
 use crate::event::Upcaster;
-use crate::tenant::MeterName;
+use crate::shared::MeterName;
 use crate::value::InvalidValue;
 use crate::{domain_events, TenantId};
 use chrono::{DateTime, Utc};

@@ -14,7 +14,7 @@
 
 use super::expression::Condition;
 use super::values::{FieldPath, Message, OperationName, StepId, Subject};
-use crate::tenant::{Email, Role};
+use crate::shared::{Email, Role};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

@@ -6,7 +6,7 @@ use crate::db::from_micros;
 use crate::error::ProjectionError;
 use chrono::{DateTime, Utc};
 use keel_domain::billing::{price_period, Catalogue, LineItem, Period, PlanHistory, PricedPeriod};
-use keel_domain::tenant::Plan;
+use keel_domain::shared::Plan;
 use keel_domain::TenantId;
 use keel_log::Database;
 use serde::Serialize;

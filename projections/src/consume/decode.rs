@@ -94,7 +94,10 @@ mod tests {
         let now = Utc::now();
         // The store keeps microseconds; so do the headers.
         let micros = |t: DateTime<Utc>| DateTime::from_timestamp_micros(t.timestamp_micros());
-        let mut metadata = EventMetadata::new(TenantId::new(), Actor::ApiKey("key-1".into()));
+        let mut metadata = EventMetadata::new(
+            TenantId(uuid::Uuid::now_v7()),
+            Actor::ApiKey("key-1".into()),
+        );
         metadata.causation_id = causation;
         metadata.source_ip = causation.map(|_| "203.0.113.9".parse().unwrap());
         metadata.occurred_at = micros(now - chrono::Duration::seconds(3)).unwrap();

@@ -177,7 +177,10 @@ mod tests {
             schema_version: 2,
             payload: keel_domain::event::encode_payload(&serde_json::json!({"name": "Acme"}))
                 .unwrap(),
-            metadata: EventMetadata::new(TenantId::new(), Actor::System("test".into())),
+            metadata: EventMetadata::new(
+                TenantId(uuid::Uuid::now_v7()),
+                Actor::System("test".into()),
+            ),
             recorded_at: Utc::now(),
         }
     }

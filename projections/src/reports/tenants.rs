@@ -12,7 +12,7 @@ use crate::db::{fetch_all, micros, Param};
 use crate::error::ProjectionError;
 use chrono::{DateTime, Utc};
 use keel_domain::billing::Catalogue;
-use keel_domain::tenant::Plan;
+use keel_domain::shared::Plan;
 use keel_log::Database;
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -14,7 +14,7 @@ use crate::projection::{ColumnType as C, Projection, TableSpec, Tables};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use keel_domain::billing::Catalogue;
-use keel_domain::tenant::Plan;
+use keel_domain::shared::Plan;
 use keel_domain::usage::UsageEvent;
 use keel_log::RecordedEvent;
 use serde_json::Value;

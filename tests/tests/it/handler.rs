@@ -22,7 +22,7 @@ both_backends!(
 
 fn counter() -> AggregateId {
     AggregateId {
-        tenant_id: TenantId::new(),
+        tenant_id: TenantId(uuid::Uuid::now_v7()),
         id: uuid::Uuid::now_v7(),
     }
 }

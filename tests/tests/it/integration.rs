@@ -27,7 +27,7 @@ const KEY_2: &str = "k2:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
 fn new_integration() -> AggregateId {
     AggregateId {
-        tenant_id: TenantId::new(),
+        tenant_id: TenantId(uuid::Uuid::now_v7()),
         id: Uuid::now_v7(),
     }
 }

@@ -36,6 +36,7 @@ mod ordering;
 mod policy;
 mod project;
 mod projections;
+mod reactors;
 mod store;
 mod tenant;
 mod workflow;

@@ -141,7 +141,7 @@ async fn full_life(backend: Backend, tenant_id: TenantId) {
 }
 
 async fn a_tenant_policy_goes_from_draft_to_archive(backend: Backend) {
-    full_life(backend, TenantId::new()).await;
+    full_life(backend, TenantId(uuid::Uuid::now_v7())).await;
 }
 
 async fn a_platform_policy_goes_from_draft_to_archive(backend: Backend) {
@@ -152,7 +152,7 @@ async fn a_refused_command_appends_nothing(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let store = db.open().await;
     let handler = CommandHandler::<Policy>::new(store.clone(), HandlerConfig::default());
-    let id = policy_of(TenantId::new());
+    let id = policy_of(TenantId(uuid::Uuid::now_v7()));
 
     // Before the draft: not found.
     let error = handler
@@ -211,7 +211,7 @@ async fn the_versions_in_force_evaluate_platform_first_and_tenant_on_top(backend
     let db = TestDatabase::create(backend).await;
     let store = db.open().await;
     let handler = CommandHandler::<Policy>::new(store.clone(), HandlerConfig::default());
-    let tenant = TenantId::new();
+    let tenant = TenantId(uuid::Uuid::now_v7());
     let platform_access = policy_of(TenantId::PLATFORM);
     let tenant_deny = policy_of(tenant);
     let deny_billing = document(json!({"kind": "access", "rules": [

@@ -37,7 +37,7 @@ async fn a_created_tenant_is_in_the_log_with_its_tenant_id(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let store = db.open().await;
     let handler = CommandHandler::<Tenant>::new(store.clone(), HandlerConfig::default());
-    let tenant = TenantId::new();
+    let tenant = TenantId(uuid::Uuid::now_v7());
     let outcome = handler
         .execute(
             AggregateId::tenant(tenant),
@@ -70,7 +70,7 @@ async fn only_one_of_many_concurrent_creations_gets_a_slug(backend: Backend) {
         .map(|_| {
             let handler = CommandHandler::<Tenant>::new(store.clone(), HandlerConfig::default());
             tokio::spawn(async move {
-                let tenant = TenantId::new();
+                let tenant = TenantId(uuid::Uuid::now_v7());
                 handler
                     .execute(
                         AggregateId::tenant(tenant),
@@ -105,7 +105,7 @@ async fn a_suspended_tenant_refuses_rename_and_nothing_is_appended(backend: Back
     let db = TestDatabase::create(backend).await;
     let store = db.open().await;
     let handler = CommandHandler::<Tenant>::new(store.clone(), HandlerConfig::default());
-    let tenant = TenantId::new();
+    let tenant = TenantId(uuid::Uuid::now_v7());
     let id = AggregateId::tenant(tenant);
     handler
         .execute(id, create(tenant, "sleepy"), meta(tenant), None)

@@ -40,7 +40,7 @@ struct Fixture {
 impl Fixture {
     async fn new(db: &TestDatabase) -> Fixture {
         let store = db.open().await;
-        let tenant = TenantId::new();
+        let tenant = TenantId(uuid::Uuid::now_v7());
         Fixture {
             definitions: CommandHandler::new(store.clone(), HandlerConfig::default()),
             runs: CommandHandler::new(store.clone(), HandlerConfig::default()),

@@ -386,7 +386,7 @@ mod tests {
     }
 
     fn writer() -> Writer {
-        let tenant = TenantId::new();
+        let tenant = TenantId(uuid::Uuid::now_v7());
         Writer {
             stream_id: format!("kurrent-{tenant}:orders"),
             name: "orders".into(),

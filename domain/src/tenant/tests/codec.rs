@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::event::payload_to_json;
+use crate::shared::{Email, MeterName, Plan, Role};
 use crate::testing::given;
 use crate::DomainEvent;
 

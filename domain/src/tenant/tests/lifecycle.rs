@@ -1,6 +1,7 @@
 //! Creation, suspension, reactivation and decommissioning, and the status gate.
 
 use super::*;
+use crate::shared::Plan;
 use crate::testing::given;
 use crate::Aggregate;
 

@@ -1,6 +1,7 @@
 //! Members: adding them, changing roles, removing them, and always keeping an owner.
 
 use super::*;
+use crate::shared::{Email, Role};
 use crate::testing::given;
 
 fn add_member(id: Uuid, email: &str, role: &str) -> TenantCommand {

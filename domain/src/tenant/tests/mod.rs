@@ -16,6 +16,7 @@ mod values;
 
 use super::*;
 use crate::ids::TenantId;
+use crate::shared::{Email, Plan, Reason, Role};
 use crate::testing::test_now;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;

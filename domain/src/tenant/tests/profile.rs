@@ -1,6 +1,7 @@
 //! Name, plan, quota overrides and feature flags.
 
 use super::*;
+use crate::shared::{MeterName, Plan};
 use crate::testing::given;
 
 fn renamed(name: &str) -> TenantEvent {

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::aggregate::{Aggregate, DecisionContext};
+use crate::shared::{Email, MeterName, Plan, Role};
 use crate::DomainEvent;
 use proptest::prelude::*;
 

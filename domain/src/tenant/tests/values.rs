@@ -1,6 +1,7 @@
 //! The validated values: examples at the edges of each rule, and properties over many inputs.
 
 use super::*;
+use crate::shared::{Email, MeterName, Plan, Role};
 use proptest::prelude::*;
 
 /// The slug rule, stated independently of the implementation.

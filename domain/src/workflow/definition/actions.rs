@@ -5,7 +5,8 @@
 use super::convert::{at, check_party_list, member, Checked, MAX_JSON_BYTES};
 use super::error::WorkflowError;
 use super::input::{ActionInput, RecipientInput};
-use crate::tenant::{Email, Role, TenantCommand};
+use crate::shared::{Email, Role};
+use crate::tenant::TenantCommand;
 use crate::workflow::steps::{Action, CommandTarget, Recipient};
 use crate::workflow::values::{FieldPath, Message, OperationName, Subject};
 

@@ -7,7 +7,7 @@
 use super::actions;
 use super::error::WorkflowError;
 use super::input::{ApproverInput, OnTimeoutInput, RetryInput, StepInput, TriggerInput};
-use crate::tenant::Role;
+use crate::shared::Role;
 use crate::workflow::cron::CronExpression;
 use crate::workflow::expression::Condition;
 use crate::workflow::graph::{self, MAX_STEPS};

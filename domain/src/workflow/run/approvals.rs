@@ -15,7 +15,7 @@ use super::events::{
 };
 use super::state::{OpenApproval, Position, StepPhase, WorkflowRun};
 use crate::aggregate::DecisionContext;
-use crate::tenant::Role;
+use crate::shared::Role;
 use crate::workflow::steps::{ApprovalStep, Approver, OnTimeout, Step};
 use crate::workflow::values::Message;
 use uuid::Uuid;

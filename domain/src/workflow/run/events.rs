@@ -8,7 +8,7 @@
 
 use crate::event::Upcaster;
 use crate::ids::TenantId;
-use crate::tenant::Role;
+use crate::shared::Role;
 use crate::workflow::steps::{Approver, Step};
 use crate::workflow::values::{EventType, FieldPath, HookName, Message, StepId};
 use chrono::{DateTime, Utc};

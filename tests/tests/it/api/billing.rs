@@ -5,9 +5,8 @@
 use chrono::{Datelike, TimeZone, Utc};
 use keel_commands::handler::{CommandHandler, HandlerConfig};
 use keel_domain::billing::{invoice_id, line_amount, Catalogue, Period};
-use keel_domain::tenant::{
-    Email, Plan, Region, TenantCreated, TenantEvent, TenantName, TenantSlug,
-};
+use keel_domain::shared::{Email, Plan};
+use keel_domain::tenant::{Region, TenantCreated, TenantEvent, TenantName, TenantSlug};
 use keel_domain::{Actor, TenantId};
 use keel_reactors::billing_close::close_periods;
 use keel_store::{EventMetadata, ExpectedVersion, NewEvent};
@@ -119,7 +118,7 @@ async fn the_draft_follows_usage_and_the_catalogue_is_listed(backend: Backend) {
 /// created then); returns its id.
 async fn tenant_since_october(app: &TestApp) -> TenantId {
     let store = app.db.open().await;
-    let tenant = TenantId::new();
+    let tenant = TenantId(uuid::Uuid::now_v7());
     let mut metadata = EventMetadata::new(tenant, Actor::System("test".into()));
     metadata.occurred_at = Utc.with_ymd_and_hms(2026, 10, 3, 9, 0, 0).unwrap();
     let created = TenantEvent::Created(TenantCreated {

@@ -230,7 +230,7 @@ async fn reports_cover_tenants_usage_members_keys_policies_and_denials(backend: 
         "the suspended tenant pays nothing"
     );
     let standard = keel_domain::billing::Catalogue::builtin()
-        .price(keel_domain::tenant::Plan::Standard)
+        .price(keel_domain::shared::Plan::Standard)
         .base_price_minor;
     assert_eq!(this_month["mrr_by_plan"][0]["amount_minor"], standard);
     assert_eq!(this_month["mrr_total_minor"], standard);

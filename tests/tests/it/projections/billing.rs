@@ -10,8 +10,9 @@ use keel_domain::billing::{
     invoice_aggregate, invoice_id, Catalogue, CreditNoteIssued, Invoice, InvoiceCommand,
     InvoiceEvent, InvoiceFinalized, IssueCreditNote, Period,
 };
+use keel_domain::shared::{Email, Plan, Reason};
 use keel_domain::tenant::{
-    Email, Plan, PlanChanged, Reason, Region, TenantCreated, TenantEvent, TenantName, TenantSlug,
+    PlanChanged, Region, TenantCreated, TenantEvent, TenantName, TenantSlug,
 };
 use keel_domain::usage::UsageRecorded;
 use keel_domain::{Actor, TenantId};

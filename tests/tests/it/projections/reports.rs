@@ -13,9 +13,10 @@ use keel_domain::policy::{
     PolicyDeactivated, PolicyDocument, PolicyEvent, PolicyKind, PolicyName, PolicyPublished,
     ReasonCode,
 };
+use keel_domain::shared::{Email, Plan, Reason};
 use keel_domain::tenant::{
-    Email, Plan, PlanChanged, Reason, Region, TenantCreated, TenantDecommissioned, TenantEvent,
-    TenantName, TenantReactivated, TenantSlug, TenantSuspended,
+    PlanChanged, Region, TenantCreated, TenantDecommissioned, TenantEvent, TenantName,
+    TenantReactivated, TenantSlug, TenantSuspended,
 };
 use keel_domain::{Actor, DomainEvent, TenantId};
 use keel_projections::framework::batch::Step;

@@ -13,7 +13,7 @@ mod triggers;
 
 use super::*;
 use crate::ids::TenantId;
-use crate::tenant::{Email, Role};
+use crate::shared::{Email, Role};
 use crate::workflow::steps::*;
 use crate::workflow::values::*;
 use crate::workflow::{Condition, CronExpression, Trigger};

@@ -14,7 +14,7 @@ mod steps;
 use super::*;
 use crate::aggregate::Aggregate;
 use crate::ids::TenantId;
-use crate::tenant::Role;
+use crate::shared::Role;
 use crate::testing::test_now;
 use crate::workflow::definition::{
     DefineWorkflow, EnableWorkflow, PinnedDefinition, WorkflowDefinition,

@@ -1,9 +1,10 @@
-//! The closed sets a tenant chooses from: its plan and its members' roles.
+//! The closed sets of plans (a tenant's, the plan catalogue's) and member roles (a tenant's
+//! members, policy rules, workflow approvals).
 //!
 //! Commands carry them as snake_case strings, so an unknown name is refused by `decide` with the
 //! failing field named, like any other invalid value, instead of failing JSON decoding earlier.
 
-use super::values::{quoted, InvalidValue};
+use crate::value::{quoted, InvalidValue};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
