@@ -93,7 +93,7 @@ domain_events! {
     /// Access decision events, on the stream `access-<tenant id>`.
     pub enum AccessEvent {
         /// A batch of denials.
-        DenialsRecorded(AccessDenialsRecorded) = "access.denials_recorded" v 1,
+        DenialsRecorded(AccessDenialsRecorded) = DENIALS_RECORDED: "access.denials_recorded" v 1,
     }
 }
 

@@ -139,7 +139,8 @@ pub fn payload_to_json(payload: &[u8]) -> Result<serde_json::Value, rmp_serde::d
 }
 
 /// Declares an aggregate's event enum: one variant per fact, each wrapping its payload struct,
-/// with its stored type name and current schema version. The enum must also implement
+/// with the name of a constant holding its stored type name (readers route on the constant,
+/// so a misspelt type is a compile error), the type name and its current schema version. The enum must also implement
 /// [`Upcaster`] (an empty `impl` when every version is 1).
 ///
 /// ```
@@ -149,21 +150,21 @@ pub fn payload_to_json(payload: &[u8]) -> Result<serde_json::Value, rmp_serde::d
 /// keel_domain::domain_events! {
 ///     /// Events of a door.
 ///     pub enum DoorEvent {
-///         Opened(Opened) = "door.opened" v 1,
+///         Opened(Opened) = OPENED: "door.opened" v 1,
 ///     }
 /// }
 /// impl keel_domain::Upcaster for DoorEvent {}
 /// use keel_domain::DomainEvent;
 /// let event = DoorEvent::Opened(Opened { name: "front".into() });
 /// let bytes = event.encode().unwrap();
-/// assert_eq!(DoorEvent::decode("door.opened", 1, &bytes).unwrap(), event);
+/// assert_eq!(DoorEvent::decode(DoorEvent::OPENED, 1, &bytes).unwrap(), event);
 /// ```
 #[macro_export]
 macro_rules! domain_events {
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident($payload:ty) = $type_name:literal v $version:literal ),+ $(,)?
+            $( $(#[$vmeta:meta])* $variant:ident($payload:ty) = $const:ident: $type_name:literal v $version:literal ),+ $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -175,6 +176,10 @@ macro_rules! domain_events {
         impl $name {
             /// Every event type name of this enum, for documentation and routing.
             pub const EVENT_TYPES: &'static [&'static str] = &[$( $type_name ),+];
+            $(
+                #[doc = concat!("The stored type name `", $type_name, "`: what readers route on.")]
+                pub const $const: &'static str = $type_name;
+            )+
         }
 
         impl $crate::event::DomainEvent for $name {
@@ -219,7 +224,7 @@ mod tests {
 
     crate::domain_events! {
         enum PersonEvent {
-            Named(Named) = "person.named" v 2,
+            Named(Named) = NAMED: "person.named" v 2,
         }
     }
 
@@ -251,7 +256,7 @@ mod tests {
             last: "Lovelace".into(),
         });
         let bytes = event.encode().unwrap();
-        assert_eq!(PersonEvent::EVENT_TYPES, &["person.named"]);
+        assert_eq!(PersonEvent::EVENT_TYPES, &[PersonEvent::NAMED]);
         assert_eq!(
             PersonEvent::decode("person.named", 2, &bytes).unwrap(),
             event

@@ -184,3 +184,56 @@ pub async fn unpark(
 ) -> Result<usize, ProjectionError> {
     framework::operate::unpark_stream(projection(name)?.as_ref(), store, stream_id).await
 }
+
+#[cfg(test)]
+mod tests {
+    use keel_domain::access::AccessEvent;
+    use keel_domain::billing::InvoiceEvent;
+    use keel_domain::integration::IntegrationEvent;
+    use keel_domain::platform::PlatformEvent;
+    use keel_domain::policy::PolicyEvent;
+    use keel_domain::tenant::TenantEvent;
+    use keel_domain::usage::UsageEvent;
+    use keel_domain::workflow::{RunEvent, WorkflowEvent};
+
+    /// Every event type the domain declares.
+    fn declared() -> Vec<&'static str> {
+        [
+            AccessEvent::EVENT_TYPES,
+            InvoiceEvent::EVENT_TYPES,
+            IntegrationEvent::EVENT_TYPES,
+            PlatformEvent::EVENT_TYPES,
+            PolicyEvent::EVENT_TYPES,
+            TenantEvent::EVENT_TYPES,
+            UsageEvent::EVENT_TYPES,
+            RunEvent::EVENT_TYPES,
+            WorkflowEvent::EVENT_TYPES,
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn every_projection_folds_declared_event_types() {
+        let declared = declared();
+        for projection in super::registry() {
+            let handled: Vec<_> = declared.iter().filter(|t| projection.handles(t)).collect();
+            assert!(
+                !handled.is_empty(),
+                "{} handles none of the declared event types",
+                projection.name()
+            );
+        }
+    }
+
+    #[test]
+    fn the_audit_trail_records_every_declared_event_but_usage_samples() {
+        let audit = super::projection("audit").unwrap();
+        for event_type in declared() {
+            assert_eq!(
+                audit.handles(event_type),
+                event_type != UsageEvent::RECORDED,
+                "{event_type}"
+            );
+        }
+    }
+}

@@ -44,7 +44,7 @@ domain_events! {
     /// Counter events.
     pub enum CounterEvent {
         /// The counter was incremented.
-        Incremented(Incremented) = "counter.incremented" v 2,
+        Incremented(Incremented) = INCREMENTED: "counter.incremented" v 2,
     }
 }
 

@@ -108,9 +108,9 @@ domain_events! {
     /// Events of an invoice.
     pub enum InvoiceEvent {
         /// See [`InvoiceFinalized`].
-        Finalized(InvoiceFinalized) = "billing.invoice_finalized" v 1,
+        Finalized(InvoiceFinalized) = FINALIZED: "billing.invoice_finalized" v 1,
         /// See [`CreditNoteIssued`].
-        CreditNoteIssued(CreditNoteIssued) = "billing.credit_note_issued" v 1,
+        CreditNoteIssued(CreditNoteIssued) = CREDIT_NOTE_ISSUED: "billing.credit_note_issued" v 1,
     }
 }
 

@@ -165,21 +165,21 @@ crate::domain_events! {
     /// Every fact of the integration aggregate.
     pub enum IntegrationEvent {
         /// See [`IntegrationRegistered`].
-        Registered(IntegrationRegistered) = "integration.registered" v 1,
+        Registered(IntegrationRegistered) = REGISTERED: "integration.registered" v 1,
         /// See [`EndpointUpdated`].
-        EndpointUpdated(EndpointUpdated) = "integration.endpoint_updated" v 1,
+        EndpointUpdated(EndpointUpdated) = ENDPOINT_UPDATED: "integration.endpoint_updated" v 1,
         /// See [`EventFilterUpdated`].
-        EventFilterUpdated(EventFilterUpdated) = "integration.filter_updated" v 1,
+        EventFilterUpdated(EventFilterUpdated) = EVENT_FILTER_UPDATED: "integration.filter_updated" v 1,
         /// See [`SecretRotated`].
-        SecretRotated(SecretRotated) = "integration.secret_rotated" v 1,
+        SecretRotated(SecretRotated) = SECRET_ROTATED: "integration.secret_rotated" v 1,
         /// See [`IntegrationEnabled`].
-        Enabled(IntegrationEnabled) = "integration.enabled" v 1,
+        Enabled(IntegrationEnabled) = ENABLED: "integration.enabled" v 1,
         /// See [`IntegrationDisabled`].
-        Disabled(IntegrationDisabled) = "integration.disabled" v 1,
+        Disabled(IntegrationDisabled) = DISABLED: "integration.disabled" v 1,
         /// See [`DeliverySucceeded`].
-        DeliverySucceeded(DeliverySucceeded) = "integration.delivery_succeeded" v 1,
+        DeliverySucceeded(DeliverySucceeded) = DELIVERY_SUCCEEDED: "integration.delivery_succeeded" v 1,
         /// See [`DeliveryFailed`].
-        DeliveryFailed(DeliveryFailed) = "integration.delivery_failed" v 1,
+        DeliveryFailed(DeliveryFailed) = DELIVERY_FAILED: "integration.delivery_failed" v 1,
     }
 }
 

@@ -129,15 +129,15 @@ crate::domain_events! {
     /// Every fact of the policy aggregate.
     pub enum PolicyEvent {
         /// See [`PolicyDrafted`].
-        Drafted(PolicyDrafted) = "policy.drafted" v 1,
+        Drafted(PolicyDrafted) = DRAFTED: "policy.drafted" v 1,
         /// See [`PolicyRevised`].
-        Revised(PolicyRevised) = "policy.revised" v 1,
+        Revised(PolicyRevised) = REVISED: "policy.revised" v 1,
         /// See [`PolicyPublished`].
-        Published(PolicyPublished) = "policy.published" v 1,
+        Published(PolicyPublished) = PUBLISHED: "policy.published" v 1,
         /// See [`PolicyDeactivated`].
-        Deactivated(PolicyDeactivated) = "policy.deactivated" v 1,
+        Deactivated(PolicyDeactivated) = DEACTIVATED: "policy.deactivated" v 1,
         /// See [`PolicyArchived`].
-        Archived(PolicyArchived) = "policy.archived" v 1,
+        Archived(PolicyArchived) = ARCHIVED: "policy.archived" v 1,
     }
 }
 

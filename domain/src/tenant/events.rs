@@ -246,47 +246,47 @@ crate::domain_events! {
     /// Every fact of the tenant aggregate.
     pub enum TenantEvent {
         /// See [`TenantCreated`].
-        Created(TenantCreated) = "tenant.created" v 1,
+        Created(TenantCreated) = CREATED: "tenant.created" v 1,
         /// See [`TenantRenamed`].
-        Renamed(TenantRenamed) = "tenant.renamed" v 1,
+        Renamed(TenantRenamed) = RENAMED: "tenant.renamed" v 1,
         /// See [`BrandingUpdated`].
-        BrandingUpdated(BrandingUpdated) = "tenant.branding_updated" v 1,
+        BrandingUpdated(BrandingUpdated) = BRANDING_UPDATED: "tenant.branding_updated" v 1,
         /// See [`SettingsUpdated`].
-        SettingsUpdated(SettingsUpdated) = "tenant.settings_updated" v 1,
+        SettingsUpdated(SettingsUpdated) = SETTINGS_UPDATED: "tenant.settings_updated" v 1,
         /// See [`PlanChanged`].
-        PlanChanged(PlanChanged) = "tenant.plan_changed" v 1,
+        PlanChanged(PlanChanged) = PLAN_CHANGED: "tenant.plan_changed" v 1,
         /// See [`QuotaOverrideSet`].
-        QuotaOverrideSet(QuotaOverrideSet) = "tenant.quota_override_set" v 1,
+        QuotaOverrideSet(QuotaOverrideSet) = QUOTA_OVERRIDE_SET: "tenant.quota_override_set" v 1,
         /// See [`QuotaOverrideCleared`].
-        QuotaOverrideCleared(QuotaOverrideCleared) = "tenant.quota_override_cleared" v 1,
+        QuotaOverrideCleared(QuotaOverrideCleared) = QUOTA_OVERRIDE_CLEARED: "tenant.quota_override_cleared" v 1,
         /// See [`FeatureFlagSet`].
-        FeatureFlagSet(FeatureFlagSet) = "tenant.feature_flag_set" v 1,
+        FeatureFlagSet(FeatureFlagSet) = FEATURE_FLAG_SET: "tenant.feature_flag_set" v 1,
         /// See [`DomainAdded`].
-        DomainAdded(DomainAdded) = "tenant.domain_added" v 1,
+        DomainAdded(DomainAdded) = DOMAIN_ADDED: "tenant.domain_added" v 1,
         /// See [`DomainVerified`].
-        DomainVerified(DomainVerified) = "tenant.domain_verified" v 1,
+        DomainVerified(DomainVerified) = DOMAIN_VERIFIED: "tenant.domain_verified" v 1,
         /// See [`DomainRemoved`].
-        DomainRemoved(DomainRemoved) = "tenant.domain_removed" v 1,
+        DomainRemoved(DomainRemoved) = DOMAIN_REMOVED: "tenant.domain_removed" v 1,
         /// See [`ApiKeyIssued`].
-        ApiKeyIssued(ApiKeyIssued) = "tenant.api_key_issued" v 1,
+        ApiKeyIssued(ApiKeyIssued) = API_KEY_ISSUED: "tenant.api_key_issued" v 1,
         /// See [`ApiKeyRevoked`].
-        ApiKeyRevoked(ApiKeyRevoked) = "tenant.api_key_revoked" v 1,
+        ApiKeyRevoked(ApiKeyRevoked) = API_KEY_REVOKED: "tenant.api_key_revoked" v 1,
         /// See [`MemberAdded`].
-        MemberAdded(MemberAdded) = "tenant.member_added" v 1,
+        MemberAdded(MemberAdded) = MEMBER_ADDED: "tenant.member_added" v 1,
         /// See [`MemberRoleChanged`].
-        MemberRoleChanged(MemberRoleChanged) = "tenant.member_role_changed" v 1,
+        MemberRoleChanged(MemberRoleChanged) = MEMBER_ROLE_CHANGED: "tenant.member_role_changed" v 1,
         /// See [`MemberRemoved`].
-        MemberRemoved(MemberRemoved) = "tenant.member_removed" v 1,
+        MemberRemoved(MemberRemoved) = MEMBER_REMOVED: "tenant.member_removed" v 1,
         /// See [`TenantSuspended`].
-        Suspended(TenantSuspended) = "tenant.suspended" v 1,
+        Suspended(TenantSuspended) = SUSPENDED: "tenant.suspended" v 1,
         /// See [`TenantReactivated`].
-        Reactivated(TenantReactivated) = "tenant.reactivated" v 1,
+        Reactivated(TenantReactivated) = REACTIVATED: "tenant.reactivated" v 1,
         /// See [`DecommissionScheduled`].
-        DecommissionScheduled(DecommissionScheduled) = "tenant.decommission_scheduled" v 1,
+        DecommissionScheduled(DecommissionScheduled) = DECOMMISSION_SCHEDULED: "tenant.decommission_scheduled" v 1,
         /// See [`DecommissionCancelled`].
-        DecommissionCancelled(DecommissionCancelled) = "tenant.decommission_cancelled" v 1,
+        DecommissionCancelled(DecommissionCancelled) = DECOMMISSION_CANCELLED: "tenant.decommission_cancelled" v 1,
         /// See [`TenantDecommissioned`].
-        Decommissioned(TenantDecommissioned) = "tenant.decommissioned" v 1,
+        Decommissioned(TenantDecommissioned) = DECOMMISSIONED: "tenant.decommissioned" v 1,
     }
 }
 

@@ -148,9 +148,9 @@ domain_events! {
     /// Usage events, on the stream `usage-<tenant id>`.
     pub enum UsageEvent {
         /// A usage sample.
-        Recorded(UsageRecorded) = "usage.recorded" v 1,
+        Recorded(UsageRecorded) = RECORDED: "usage.recorded" v 1,
         /// A quota threshold was crossed.
-        QuotaThresholdCrossed(QuotaThresholdCrossed) = "usage.quota_threshold_crossed" v 1,
+        QuotaThresholdCrossed(QuotaThresholdCrossed) = QUOTA_THRESHOLD_CROSSED: "usage.quota_threshold_crossed" v 1,
     }
 }
 

@@ -7,6 +7,7 @@ use crate::error::ProjectionError;
 use crate::projection::{ColumnType as C, Projection, TableSpec, Tables};
 use async_trait::async_trait;
 use keel_domain::redact::redact_secrets;
+use keel_domain::usage::UsageEvent;
 use keel_log::RecordedEvent;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -105,7 +106,7 @@ impl Projection for AuditProjection {
     fn handles(&self, event_type: &str) -> bool {
         // Claims are bookkeeping of unique values, and usage samples are measurements: neither
         // is an action on an entity.
-        !event_type.starts_with("claim.") && event_type != "usage.recorded"
+        !event_type.starts_with("claim.") && event_type != UsageEvent::RECORDED
     }
 
     fn tables(&self) -> &'static [TableSpec] {

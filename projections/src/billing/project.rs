@@ -85,11 +85,11 @@ impl Projection for BillingProjection {
     fn handles(&self, event_type: &str) -> bool {
         matches!(
             event_type,
-            "tenant.created"
-                | "tenant.plan_changed"
-                | "tenant.decommissioned"
-                | "billing.invoice_finalized"
-                | "billing.credit_note_issued"
+            TenantEvent::CREATED
+                | TenantEvent::PLAN_CHANGED
+                | TenantEvent::DECOMMISSIONED
+                | InvoiceEvent::FINALIZED
+                | InvoiceEvent::CREDIT_NOTE_ISSUED
         )
     }
 

@@ -17,6 +17,7 @@ use crate::usage::meters::period_of;
 use crate::usage::{quota_status, QuotaStatus};
 use chrono::{DateTime, Utc};
 use keel_domain::billing::Catalogue;
+use keel_domain::tenant::TenantEvent;
 use keel_domain::TenantId;
 use keel_log::Database;
 use serde::Serialize;
@@ -143,13 +144,13 @@ pub async fn activity(
         quota_month: period_of(range.last_instant()),
         quotas: quota_status(db, catalogue, tenant, range.last_instant()).await?,
         members: MemberActivity {
-            added: count("tenant.member_added"),
-            removed: count("tenant.member_removed"),
-            role_changed: count("tenant.member_role_changed"),
+            added: count(TenantEvent::MEMBER_ADDED),
+            removed: count(TenantEvent::MEMBER_REMOVED),
+            role_changed: count(TenantEvent::MEMBER_ROLE_CHANGED),
         },
         keys: KeyActivity {
-            issued: count("tenant.api_key_issued"),
-            revoked: count("tenant.api_key_revoked"),
+            issued: count(TenantEvent::API_KEY_ISSUED),
+            revoked: count(TenantEvent::API_KEY_REVOKED),
         },
         actors: actor_activity(db, tenant, range).await?,
         policies: PolicySummary {

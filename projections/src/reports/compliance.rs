@@ -14,6 +14,7 @@ use super::table::{opt, time, CsvTable};
 use crate::audit::{verify, AuditRecord, BrokenRecord};
 use crate::error::ProjectionError;
 use chrono::{DateTime, Utc};
+use keel_domain::tenant::TenantEvent;
 use keel_domain::TenantId;
 use keel_log::Database;
 use serde::Serialize;
@@ -22,13 +23,13 @@ use serde::Serialize;
 pub const MAX_LISTED: usize = 1000;
 
 /// The key actions the report lists.
-pub const KEY_ACTIONS: &[&str] = &["tenant.api_key_issued", "tenant.api_key_revoked"];
+pub const KEY_ACTIONS: &[&str] = &[TenantEvent::API_KEY_ISSUED, TenantEvent::API_KEY_REVOKED];
 
 /// The member actions the report lists.
 pub const MEMBER_ACTIONS: &[&str] = &[
-    "tenant.member_added",
-    "tenant.member_role_changed",
-    "tenant.member_removed",
+    TenantEvent::MEMBER_ADDED,
+    TenantEvent::MEMBER_ROLE_CHANGED,
+    TenantEvent::MEMBER_REMOVED,
 ];
 
 /// One audited change.

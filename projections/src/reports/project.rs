@@ -115,14 +115,14 @@ impl Projection for ReportsProjection {
     fn handles(&self, event_type: &str) -> bool {
         matches!(
             event_type,
-            "tenant.created"
-                | "tenant.plan_changed"
-                | "tenant.suspended"
-                | "tenant.reactivated"
-                | "tenant.decommissioned"
-                | "policy.published"
-                | "policy.deactivated"
-                | "access.denials_recorded"
+            TenantEvent::CREATED
+                | TenantEvent::PLAN_CHANGED
+                | TenantEvent::SUSPENDED
+                | TenantEvent::REACTIVATED
+                | TenantEvent::DECOMMISSIONED
+                | PolicyEvent::PUBLISHED
+                | PolicyEvent::DEACTIVATED
+                | AccessEvent::DENIALS_RECORDED
         )
     }
 

@@ -16,7 +16,11 @@ pub use project::ResourcesProjection;
 pub use query::{list, Listing};
 
 use keel_domain::integration::Integration;
+use keel_domain::integration::IntegrationEvent;
 use keel_domain::policy::Policy;
+use keel_domain::policy::PolicyEvent;
+use keel_domain::workflow::RunEvent;
+use keel_domain::workflow::WorkflowEvent;
 use keel_domain::workflow::{WorkflowDefinition, WorkflowRun};
 use keel_domain::Aggregate;
 
@@ -55,10 +59,10 @@ impl ResourceKind {
     /// The event that creates an aggregate of this kind: its stream's first event.
     pub fn created_event(self) -> &'static str {
         match self {
-            ResourceKind::Policy => "policy.drafted",
-            ResourceKind::Workflow => "workflow.defined",
-            ResourceKind::WorkflowRun => "workflow_run.started",
-            ResourceKind::Integration => "integration.registered",
+            ResourceKind::Policy => PolicyEvent::DRAFTED,
+            ResourceKind::Workflow => WorkflowEvent::DEFINED,
+            ResourceKind::WorkflowRun => RunEvent::STARTED,
+            ResourceKind::Integration => IntegrationEvent::REGISTERED,
         }
     }
 

@@ -14,8 +14,11 @@ use crate::projection::{ColumnType as C, Projection, TableSpec, Tables};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use keel_domain::billing::Catalogue;
+use keel_domain::integration::IntegrationEvent;
 use keel_domain::shared::Plan;
+use keel_domain::tenant::TenantEvent;
 use keel_domain::usage::UsageEvent;
+use keel_domain::workflow::RunEvent;
 use keel_log::RecordedEvent;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -135,17 +138,17 @@ impl Projection for UsageProjection {
     fn handles(&self, event_type: &str) -> bool {
         matches!(
             event_type,
-            "usage.recorded"
-                | "usage.quota_threshold_crossed"
-                | "tenant.created"
-                | "tenant.plan_changed"
-                | "tenant.member_added"
-                | "tenant.member_removed"
-                | "tenant.quota_override_set"
-                | "tenant.quota_override_cleared"
-                | "workflow_run.started"
-                | "integration.delivery_succeeded"
-                | "integration.delivery_failed"
+            UsageEvent::RECORDED
+                | UsageEvent::QUOTA_THRESHOLD_CROSSED
+                | TenantEvent::CREATED
+                | TenantEvent::PLAN_CHANGED
+                | TenantEvent::MEMBER_ADDED
+                | TenantEvent::MEMBER_REMOVED
+                | TenantEvent::QUOTA_OVERRIDE_SET
+                | TenantEvent::QUOTA_OVERRIDE_CLEARED
+                | RunEvent::STARTED
+                | IntegrationEvent::DELIVERY_SUCCEEDED
+                | IntegrationEvent::DELIVERY_FAILED
         )
     }
 
@@ -206,7 +209,7 @@ impl Projection for UsageProjection {
                 quota: None,
             };
             match event.event_type.as_str() {
-                "usage.quota_threshold_crossed" => {
+                UsageEvent::QUOTA_THRESHOLD_CROSSED => {
                     let UsageEvent::QuotaThresholdCrossed(alert) =
                         event.decode::<UsageEvent>().map_err(|e| fail(&e))?
                     else {
@@ -219,7 +222,7 @@ impl Projection for UsageProjection {
                         percent: i64::from(alert.percent),
                     });
                 }
-                "usage.recorded" => {
+                UsageEvent::RECORDED => {
                     let UsageEvent::Recorded(sample) =
                         event.decode::<UsageEvent>().map_err(|e| fail(&e))?
                     else {
@@ -247,7 +250,7 @@ impl Projection for UsageProjection {
                         quota: None,
                     });
                 }
-                "tenant.created" | "tenant.plan_changed" => {
+                TenantEvent::CREATED | TenantEvent::PLAN_CHANGED => {
                     let plan = text(&json()?, "plan").ok_or_else(|| fail(&"no plan"))?;
                     tenants
                         .entry(tenant.clone())
@@ -255,7 +258,7 @@ impl Projection for UsageProjection {
                         .0 = plan;
                     dirty_tenants.insert(tenant);
                 }
-                "tenant.member_added" | "tenant.member_removed" => {
+                TenantEvent::MEMBER_ADDED | TenantEvent::MEMBER_REMOVED => {
                     let entry = tenants.entry(tenant.clone()).or_insert(("free".into(), 0));
                     entry.1 = (entry.1
                         + if event.event_type.ends_with("added") {
@@ -267,7 +270,7 @@ impl Projection for UsageProjection {
                     samples.push(derived("seats", entry.1));
                     dirty_tenants.insert(tenant);
                 }
-                "tenant.quota_override_set" | "tenant.quota_override_cleared" => {
+                TenantEvent::QUOTA_OVERRIDE_SET | TenantEvent::QUOTA_OVERRIDE_CLEARED => {
                     let data = json()?;
                     let meter = text(&data, "meter").ok_or_else(|| fail(&"no meter"))?;
                     let limit = data.get("limit").and_then(Value::as_i64);
@@ -278,7 +281,7 @@ impl Projection for UsageProjection {
                     };
                     set_override(tx, tables, &tenant, &meter, limit).await?;
                 }
-                "workflow_run.started" => samples.push(derived("workflow_runs", 1)),
+                RunEvent::STARTED => samples.push(derived("workflow_runs", 1)),
                 _ => samples.push(derived("webhook_deliveries", 1)),
             }
             // The quota in force after this event, so that alerts follow plan changes and

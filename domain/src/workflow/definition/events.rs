@@ -64,15 +64,15 @@ crate::domain_events! {
     /// Every fact of the workflow definition aggregate.
     pub enum WorkflowEvent {
         /// See [`WorkflowDefined`].
-        Defined(WorkflowDefined) = "workflow.defined" v 1,
+        Defined(WorkflowDefined) = DEFINED: "workflow.defined" v 1,
         /// See [`WorkflowRevised`].
-        Revised(WorkflowRevised) = "workflow.revised" v 1,
+        Revised(WorkflowRevised) = REVISED: "workflow.revised" v 1,
         /// See [`WorkflowEnabled`].
-        Enabled(WorkflowEnabled) = "workflow.enabled" v 1,
+        Enabled(WorkflowEnabled) = ENABLED: "workflow.enabled" v 1,
         /// See [`WorkflowDisabled`].
-        Disabled(WorkflowDisabled) = "workflow.disabled" v 1,
+        Disabled(WorkflowDisabled) = DISABLED: "workflow.disabled" v 1,
         /// See [`WorkflowArchived`].
-        Archived(WorkflowArchived) = "workflow.archived" v 1,
+        Archived(WorkflowArchived) = ARCHIVED: "workflow.archived" v 1,
     }
 }
 

@@ -249,29 +249,29 @@ crate::domain_events! {
     /// Every fact of the workflow run aggregate.
     pub enum RunEvent {
         /// See [`RunStarted`].
-        Started(RunStarted) = "workflow_run.started" v 1,
+        Started(RunStarted) = STARTED: "workflow_run.started" v 1,
         /// See [`StepStarted`].
-        StepStarted(StepStarted) = "workflow_run.step_started" v 1,
+        StepStarted(StepStarted) = STEP_STARTED: "workflow_run.step_started" v 1,
         /// See [`StepCompleted`].
-        StepCompleted(StepCompleted) = "workflow_run.step_completed" v 1,
+        StepCompleted(StepCompleted) = STEP_COMPLETED: "workflow_run.step_completed" v 1,
         /// See [`StepFailed`].
-        StepFailed(StepFailed) = "workflow_run.step_failed" v 1,
+        StepFailed(StepFailed) = STEP_FAILED: "workflow_run.step_failed" v 1,
         /// See [`ApprovalRequested`].
-        ApprovalRequested(ApprovalRequested) = "workflow_run.approval_requested" v 1,
+        ApprovalRequested(ApprovalRequested) = APPROVAL_REQUESTED: "workflow_run.approval_requested" v 1,
         /// See [`StepApproved`].
-        Approved(StepApproved) = "workflow_run.approved" v 1,
+        Approved(StepApproved) = APPROVED: "workflow_run.approved" v 1,
         /// See [`StepRejected`].
-        Rejected(StepRejected) = "workflow_run.rejected" v 1,
+        Rejected(StepRejected) = REJECTED: "workflow_run.rejected" v 1,
         /// See [`ApprovalTimedOut`].
-        ApprovalTimedOut(ApprovalTimedOut) = "workflow_run.approval_timed_out" v 1,
+        ApprovalTimedOut(ApprovalTimedOut) = APPROVAL_TIMED_OUT: "workflow_run.approval_timed_out" v 1,
         /// See [`RunWaiting`].
-        Waiting(RunWaiting) = "workflow_run.waiting" v 1,
+        Waiting(RunWaiting) = WAITING: "workflow_run.waiting" v 1,
         /// See [`RunCompleted`].
-        Completed(RunCompleted) = "workflow_run.completed" v 1,
+        Completed(RunCompleted) = COMPLETED: "workflow_run.completed" v 1,
         /// See [`RunFailed`].
-        Failed(RunFailed) = "workflow_run.failed" v 1,
+        Failed(RunFailed) = FAILED: "workflow_run.failed" v 1,
         /// See [`RunCancelled`].
-        Cancelled(RunCancelled) = "workflow_run.cancelled" v 1,
+        Cancelled(RunCancelled) = CANCELLED: "workflow_run.cancelled" v 1,
     }
 }
 
