@@ -30,7 +30,7 @@ use async_nats::jetstream::{self, consumer};
 use futures::StreamExt;
 use keel_domain::{Actor, TenantId};
 use keel_projections::published::RelayConfig;
-use keel_reactors::relay::{Checkpoint, Relay};
+use keel_reactors::relay::{Relay, RelayCheckpoint};
 use keel_reactors::{Lease, Leases};
 use keel_store::{
     self, EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreOptions, StreamAppend,
@@ -221,7 +221,7 @@ async fn latency(
     let config = relay_config(batch);
     let head = store.head_position().await?;
     let lease = lease(store).await?;
-    Checkpoint::open(store.database(), &config.stream)
+    RelayCheckpoint::open(store.database(), &config.stream)
         .await?
         .save(head, &lease)
         .await?;

@@ -36,7 +36,7 @@ use keel_api::grpc::names::NAMESPACE;
 use keel_api::grpc::payload::{self, ClientPayload, CLIENT_TYPE_PREFIX};
 use keel_api::grpc::proto::server_features::SupportedMethods;
 use keel_api::grpc::proto::shared::Empty;
-use keel_api::grpc::streams::append::{Appender, Proposed, Writer};
+use keel_api::grpc::streams::append::{AppendScope, Appender, Proposed};
 use keel_api::grpc::streams::expected::Expected;
 use keel_commands::handler::CommandHandler;
 use keel_domain::tenant::{Tenant, TenantCommand, UpdateSettings};
@@ -231,7 +231,7 @@ impl Paths {
         rate(&self.server, tasks, seconds, 1, move |task, n| {
             let (appender, streams) = (appender.clone(), streams.clone());
             async move {
-                let writer = Writer {
+                let writer = AppendScope {
                     stream_id: format!("{NAMESPACE}{tenant}:{}", streams[task]),
                     name: streams[task].clone(),
                     tenant,

@@ -2,7 +2,7 @@
 //! record; exit code 1 if any chain is broken) and `keel audit export` (a tenant's audit records
 //! as JSON Lines or CSV, streamed in constant memory).
 
-use super::{CliError, Context};
+use super::{CliError, ToolContext};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
@@ -18,7 +18,7 @@ pub enum AuditCommand {
     /// Verifies the audit hash chains (of one tenant, or all) and their checkpoints.
     Verify(VerifyArgs),
     /// Writes a tenant's audit records, oldest first.
-    Export(ExportArgs),
+    Export(AuditExportArgs),
 }
 
 /// The arguments of `keel audit verify`.
@@ -31,7 +31,7 @@ pub struct VerifyArgs {
 
 /// The arguments of `keel audit export`.
 #[derive(Debug, Args)]
-pub struct ExportArgs {
+pub struct AuditExportArgs {
     /// The tenant.
     #[arg(long)]
     pub tenant: TenantId,
@@ -59,7 +59,7 @@ pub enum Format {
 }
 
 /// Runs `keel audit ...`.
-pub async fn run(command: AuditCommand, context: &mut Context<'_>) -> Result<(), CliError> {
+pub async fn run(command: AuditCommand, context: &mut ToolContext<'_>) -> Result<(), CliError> {
     keel_projections::setup(&context.log).await?;
     match command {
         AuditCommand::Verify(args) => verify_chains(args, context).await,
@@ -67,7 +67,7 @@ pub async fn run(command: AuditCommand, context: &mut Context<'_>) -> Result<(),
     }
 }
 
-async fn verify_chains(args: VerifyArgs, context: &mut Context<'_>) -> Result<(), CliError> {
+async fn verify_chains(args: VerifyArgs, context: &mut ToolContext<'_>) -> Result<(), CliError> {
     let report = verify(&context.store.database(), args.tenant).await?;
     let out = &mut context.out;
     if out.is_json() {
@@ -111,7 +111,7 @@ async fn verify_chains(args: VerifyArgs, context: &mut Context<'_>) -> Result<()
     Ok(())
 }
 
-async fn export(args: ExportArgs, context: &mut Context<'_>) -> Result<(), CliError> {
+async fn export(args: AuditExportArgs, context: &mut ToolContext<'_>) -> Result<(), CliError> {
     if let (Some(from), Some(to)) = (args.from, args.to) {
         if from >= to {
             return Err(CliError::InvalidArgument {

@@ -5,9 +5,9 @@
 //! JSON. Either JSON form is the event's JSON view with secret-bearing fields as `null`, as the
 //! API shows it.
 
-use super::filter::{Cursor, EventFilter};
+use super::filter::{FilterArgs, LogCursor};
 use super::output::Output;
-use super::{CliError, Context};
+use super::{CliError, ToolContext};
 use crate::redact::event_view;
 use clap::{Args, Subcommand};
 use keel_store::RecordedEvent;
@@ -28,7 +28,7 @@ pub enum EventsCommand {
 pub struct ReadArgs {
     /// Which events.
     #[command(flatten)]
-    pub filter: EventFilter,
+    pub filter: FilterArgs,
     /// Stop after this many events.
     #[arg(long)]
     pub limit: Option<u64>,
@@ -41,7 +41,7 @@ pub struct ReadArgs {
 const FALLBACK_POLL: Duration = Duration::from_millis(500);
 
 /// Runs `keel events ...`.
-pub async fn run(command: EventsCommand, context: &mut Context<'_>) -> Result<(), CliError> {
+pub async fn run(command: EventsCommand, context: &mut ToolContext<'_>) -> Result<(), CliError> {
     match command {
         EventsCommand::Read(args) => read(args, context).await,
         EventsCommand::Tail(mut args) => {
@@ -56,19 +56,19 @@ pub async fn run(command: EventsCommand, context: &mut Context<'_>) -> Result<()
     }
 }
 
-async fn read(args: ReadArgs, context: &mut Context<'_>) -> Result<(), CliError> {
+async fn read(args: ReadArgs, context: &mut ToolContext<'_>) -> Result<(), CliError> {
     args.filter.validate()?;
-    let mut cursor = Cursor::new(&*context.store, &args.filter);
+    let mut cursor = LogCursor::new(&*context.store, &args.filter);
     drain(&mut cursor, &args, &mut context.out, &mut 0).await?;
     Ok(())
 }
 
-async fn follow(args: ReadArgs, context: &mut Context<'_>) -> Result<(), CliError> {
+async fn follow(args: ReadArgs, context: &mut ToolContext<'_>) -> Result<(), CliError> {
     args.filter.validate()?;
     let store = context.store.clone();
     let mut head = store.watch_head();
     let mut printed = 0;
-    let mut cursor = Cursor::new(&*store, &args.filter);
+    let mut cursor = LogCursor::new(&*store, &args.filter);
     loop {
         // Seen before reading, so that a commit between the read and the wait still wakes us.
         head.borrow_and_update();
@@ -81,7 +81,7 @@ async fn follow(args: ReadArgs, context: &mut Context<'_>) -> Result<(), CliErro
 
 /// Prints every event the cursor finds now; `true` once `--limit` events are printed.
 async fn drain(
-    cursor: &mut Cursor<'_>,
+    cursor: &mut LogCursor<'_>,
     args: &ReadArgs,
     out: &mut Output<'_>,
     printed: &mut u64,

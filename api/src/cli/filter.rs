@@ -14,7 +14,7 @@ pub const PAGE: usize = 1000;
 
 /// The filter arguments shared by `keel events read` and `keel events tail`.
 #[derive(Debug, Clone, Default, Args)]
-pub struct EventFilter {
+pub struct FilterArgs {
     /// Only events after this global position.
     #[arg(long, value_name = "POSITION")]
     pub after: Option<u64>,
@@ -35,7 +35,7 @@ pub struct EventFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-impl EventFilter {
+impl FilterArgs {
     /// Checks the arguments against each other.
     pub fn validate(&self) -> Result<(), CliError> {
         if let (Some(since), Some(until)) = (self.since, self.until) {
@@ -82,19 +82,19 @@ fn type_matches(pattern: &str, event_type: &str) -> bool {
 }
 
 /// A cursor over the stored events a filter selects, in log order, page by page.
-pub struct Cursor<'a> {
+pub struct LogCursor<'a> {
     store: &'a dyn EventStore,
-    filter: &'a EventFilter,
+    filter: &'a FilterArgs,
     /// The last global position read (log and tenant sources).
     position: u64,
     /// The last stream version read (stream source).
     version: u64,
 }
 
-impl<'a> Cursor<'a> {
+impl<'a> LogCursor<'a> {
     /// A cursor at the start of what `filter` selects.
-    pub fn new(store: &'a dyn EventStore, filter: &'a EventFilter) -> Self {
-        Cursor {
+    pub fn new(store: &'a dyn EventStore, filter: &'a FilterArgs) -> Self {
+        LogCursor {
             store,
             filter,
             position: filter.after.unwrap_or(0),
@@ -135,10 +135,10 @@ impl<'a> Cursor<'a> {
 mod tests {
     use super::*;
 
-    fn with_types(types: &[&str]) -> EventFilter {
-        EventFilter {
+    fn with_types(types: &[&str]) -> FilterArgs {
+        FilterArgs {
             types: types.iter().map(|t| t.to_string()).collect(),
-            ..EventFilter::default()
+            ..FilterArgs::default()
         }
     }
 

@@ -70,7 +70,7 @@ pub enum Command {
     Stream(stream::StreamCommand),
     /// Exports what Keel holds about a tenant.
     #[command(subcommand)]
-    Tenant(tenant::TenantCommand),
+    Tenant(tenant::TenantCliCommand),
     /// Rebuilds a read model from the log (blue/green), or checks it against a rebuild.
     Replay(replay::ReplayArgs),
     /// Runs read-model workers in this process until Ctrl-C or SIGTERM, from the log or
@@ -135,7 +135,7 @@ impl CliError {
 }
 
 /// What a tool needs: the store it works on and where its output goes.
-pub struct Context<'a> {
+pub struct ToolContext<'a> {
     /// The event store (migrations applied).
     pub store: Arc<dyn EventStore>,
     /// The same store, read-only, as the read side takes it.
@@ -212,7 +212,7 @@ pub async fn run_until(
     };
     // Tools read one thing at a time; a small pool is plenty.
     let store = open_store(&settings.database_url, 4, missing).await?;
-    let mut context = Context {
+    let mut context = ToolContext {
         log: store.clone(),
         store,
         catalogue: Arc::new(settings.catalogue()?),

@@ -1,4 +1,4 @@
-//! Progress of long work (replays, exports): a bar with rate and ETA on a terminal, and plain
+//! ProgressDisplay of long work (replays, exports): a bar with rate and ETA on a terminal, and plain
 //! lines every few seconds otherwise (logs, CI), always on standard error so that standard
 //! output stays the tool's result.
 
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 const LINE_INTERVAL: Duration = Duration::from_secs(2);
 
 /// A progress display for `total` units of work (events), if known.
-pub struct Progress {
+pub struct ProgressDisplay {
     label: String,
     display: Display,
 }
@@ -26,8 +26,8 @@ enum Display {
     Hidden,
 }
 
-impl Progress {
-    /// Progress of `label`: a bar on a terminal, lines otherwise, nothing if `quiet`.
+impl ProgressDisplay {
+    /// ProgressDisplay of `label`: a bar on a terminal, lines otherwise, nothing if `quiet`.
     pub fn new(label: &str, total: Option<u64>, quiet: bool) -> Self {
         let display = if quiet {
             Display::Hidden
@@ -54,7 +54,7 @@ impl Progress {
                 last: now,
             }
         };
-        Progress {
+        ProgressDisplay {
             label: label.to_owned(),
             display,
         }

@@ -8,12 +8,12 @@
 //! (`external_projections`), though a second writer is harmless: a batch applies only where
 //! its checkpoint still is.
 //!
-//! Progress goes to standard error every few seconds; the result (where each projection
+//! ProgressDisplay goes to standard error every few seconds; the result (where each projection
 //! started and stopped) to standard output. A stop by Ctrl-C or SIGTERM finishes the batches
 //! in progress and is a success; a projection that cannot go on (a gap in the stream) stops
 //! the others and is an error.
 
-use super::{CliError, Context};
+use super::{CliError, ToolContext};
 use crate::config::Settings;
 use clap::Args;
 use keel_domain::billing::Catalogue;
@@ -69,7 +69,7 @@ struct Running {
 /// Runs `keel project` until `interrupt` (Ctrl-C, SIGTERM) resolves or a projection fails.
 pub async fn run(
     args: ProjectArgs,
-    context: &mut Context<'_>,
+    context: &mut ToolContext<'_>,
     settings: &Settings,
     interrupt: impl Future<Output = ()>,
 ) -> Result<(), CliError> {

@@ -5,8 +5,8 @@
 //! switches at the end, so it is safe on a live database; interrupted (Ctrl-C), it resumes where
 //! it stopped when run again. `--reset` empties the serving tables and replays into them.
 
-use super::progress::Progress;
-use super::{CliError, Context};
+use super::progress::ProgressDisplay;
+use super::{CliError, ToolContext};
 use clap::Args;
 use keel_projections::{Projection, RebuildMode};
 use keel_store::{Database, EventLog};
@@ -48,7 +48,7 @@ pub struct ReplayReport {
 /// Runs `keel replay`; `interrupt` (Ctrl-C) stops it between batches.
 pub async fn run(
     args: ReplayArgs,
-    context: &mut Context<'_>,
+    context: &mut ToolContext<'_>,
     interrupt: impl Future<Output = ()>,
 ) -> Result<(), CliError> {
     let store = context.log.clone();
@@ -64,7 +64,7 @@ pub async fn run(
     };
     let head = store.head_position().await?;
     let label = format!("replay {}", args.projection);
-    let mut progress = Progress::new(&label, Some(head), context.out.is_json());
+    let mut progress = ProgressDisplay::new(&label, Some(head), context.out.is_json());
     let mut seen = 0;
     let rebuild = keel_projections::rebuild_with(&store, &projection, mode, |p| {
         progress.advance(p.events - seen);
@@ -111,7 +111,7 @@ pub async fn run(
 async fn check(
     store: &Arc<dyn EventLog>,
     projection: &Arc<dyn Projection>,
-    context: &mut Context<'_>,
+    context: &mut ToolContext<'_>,
 ) -> Result<(), CliError> {
     let name = projection.name();
     let report = keel_projections::check_with(store, projection).await?;

@@ -1,7 +1,7 @@
 //! `keel status` (the backend, the log's head, the read models' positions and lags) and
 //! `keel migrate`.
 
-use super::{CliError, Context};
+use super::{CliError, ToolContext};
 use keel_projections::ProjectionStatus;
 use keel_store::Database;
 use serde::Serialize;
@@ -30,7 +30,7 @@ pub struct Status {
 
 /// Runs `keel migrate`: opening the store applied its pending migrations; this applies the
 /// read models' (and sets up their tables), then lists the store's applied migrations.
-pub async fn migrate(context: &mut Context<'_>, url: &str) -> Result<(), CliError> {
+pub async fn migrate(context: &mut ToolContext<'_>, url: &str) -> Result<(), CliError> {
     keel_projections::setup(&context.log).await?;
     let applied = applied_migrations(&context.store.database()).await?;
     let out = &mut context.out;
@@ -50,7 +50,7 @@ pub async fn migrate(context: &mut Context<'_>, url: &str) -> Result<(), CliErro
 }
 
 /// Runs `keel status`.
-pub async fn status(context: &mut Context<'_>) -> Result<(), CliError> {
+pub async fn status(context: &mut ToolContext<'_>) -> Result<(), CliError> {
     let store = &context.log;
     let status = Status {
         backend: store.backend(),

@@ -5,7 +5,7 @@
 //! not depend on a cache. Secret-bearing fields are shown as `null`.
 
 use super::filter::PAGE;
-use super::{CliError, Context};
+use super::{CliError, ToolContext};
 use crate::redact::redact_secrets;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
@@ -84,7 +84,7 @@ pub struct StateAt {
 
 /// One field that differs between two states.
 #[derive(Debug, Serialize, PartialEq)]
-pub struct Change {
+pub struct FieldChange {
     /// A JSON Pointer to the field (`/members/0/role`).
     pub path: String,
     /// Its value before (`null` if absent).
@@ -94,7 +94,7 @@ pub struct Change {
 }
 
 /// Runs `keel stream ...`.
-pub async fn run(command: StreamCommand, context: &mut Context<'_>) -> Result<(), CliError> {
+pub async fn run(command: StreamCommand, context: &mut ToolContext<'_>) -> Result<(), CliError> {
     let StreamCommand::State(args) = command;
     let store = &*context.store;
     let out = &mut context.out;
@@ -238,13 +238,13 @@ async fn replay<A: Aggregate>(
 }
 
 /// Every leaf that differs between two JSON values, with JSON Pointer paths, in key order.
-pub fn diff(before: &Value, after: &Value) -> Vec<Change> {
+pub fn diff(before: &Value, after: &Value) -> Vec<FieldChange> {
     let mut changes = Vec::new();
     diff_into(String::new(), before, after, &mut changes);
     changes
 }
 
-fn diff_into(path: String, before: &Value, after: &Value, changes: &mut Vec<Change>) {
+fn diff_into(path: String, before: &Value, after: &Value, changes: &mut Vec<FieldChange>) {
     match (before, after) {
         (Value::Object(a), Value::Object(b)) => {
             let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
@@ -266,7 +266,7 @@ fn diff_into(path: String, before: &Value, after: &Value, changes: &mut Vec<Chan
                 diff_into(format!("{path}/{index}"), x, y, changes);
             }
         }
-        _ if before != after => changes.push(Change {
+        _ if before != after => changes.push(FieldChange {
             path: if path.is_empty() { "/".into() } else { path },
             before: before.clone(),
             after: after.clone(),
@@ -289,17 +289,17 @@ mod tests {
         assert_eq!(
             changes,
             vec![
-                Change {
+                FieldChange {
                     path: "/flags/b~1c".into(),
                     before: Value::Null,
                     after: json!(false)
                 },
-                Change {
+                FieldChange {
                     path: "/members".into(),
                     before: json!([1, 2]),
                     after: json!([1, 2, 3])
                 },
-                Change {
+                FieldChange {
                     path: "/name".into(),
                     before: json!("Acme"),
                     after: json!("Acme Corp")

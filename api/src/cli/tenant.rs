@@ -7,7 +7,7 @@
 
 use super::filter::PAGE;
 use super::stream::{state_at, Moment};
-use super::{CliError, Context};
+use super::{CliError, ToolContext};
 use crate::redact::event_view;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -26,14 +26,14 @@ use std::path::PathBuf;
 
 /// `keel tenant ...`.
 #[derive(Debug, Subcommand)]
-pub enum TenantCommand {
+pub enum TenantCliCommand {
     /// Writes everything Keel holds about a tenant into a directory.
-    Export(ExportArgs),
+    Export(TenantExportArgs),
 }
 
 /// The arguments of `keel tenant export`.
 #[derive(Debug, Args)]
-pub struct ExportArgs {
+pub struct TenantExportArgs {
     /// The tenant.
     pub tenant: TenantId,
     /// The directory to write (created; must not hold an earlier export). Default:
@@ -58,8 +58,8 @@ pub struct ExportSummary {
 }
 
 /// Runs `keel tenant ...`.
-pub async fn run(command: TenantCommand, context: &mut Context<'_>) -> Result<(), CliError> {
-    let TenantCommand::Export(args) = command;
+pub async fn run(command: TenantCliCommand, context: &mut ToolContext<'_>) -> Result<(), CliError> {
+    let TenantCliCommand::Export(args) = command;
     let directory = args
         .output
         .unwrap_or_else(|| PathBuf::from(format!("keel-export-{}", args.tenant)));

@@ -2,7 +2,7 @@
 //! password is a Keel API key; the user name is not used.
 
 use super::error::GrpcError;
-use super::names::Caller;
+use super::names::GrpcCaller;
 use crate::auth::{principal_for_token, token, Access};
 use base64::Engine;
 use keel_projections::Directory;
@@ -17,7 +17,7 @@ pub fn authenticate(
     api_calls: &ApiCalls,
     metadata: &MetadataMap,
     access: Access,
-) -> Result<Caller, GrpcError> {
+) -> Result<GrpcCaller, GrpcError> {
     let header = metadata
         .get("authorization")
         .ok_or(GrpcError::Unauthenticated(
@@ -50,5 +50,5 @@ pub fn authenticate(
     principal
         .require(principal.tenant_id, "streams", access)
         .map_err(|e| GrpcError::PermissionDenied(e.to_string()))?;
-    Ok(Caller::new(principal))
+    Ok(GrpcCaller::new(principal))
 }

@@ -1,7 +1,7 @@
 //! Keel's stored events as the protocol's `ReadEvent`s, and the protocol's small types (UUIDs,
 //! positions, ticks) to and from Keel's.
 
-use super::names::Caller;
+use super::names::GrpcCaller;
 use super::payload::Stored;
 use super::proto::shared::{self, uuid::Value, StreamIdentifier};
 use super::proto::streams::read_resp::read_event::{Position, RecordedEvent as ProtoEvent};
@@ -67,7 +67,7 @@ struct KeelMetadata<'a> {
 /// deletion markers, which clients never see.
 pub fn to_read_event(
     event: &RecordedEvent,
-    caller: &Caller,
+    caller: &GrpcCaller,
     format: UuidFormat,
 ) -> Option<ReadEvent> {
     let grpc_stream = event.stream_id.starts_with(super::names::NAMESPACE);

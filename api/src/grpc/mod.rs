@@ -45,7 +45,7 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// What every gRPC call needs.
 #[derive(Clone)]
-pub struct Context {
+pub struct GrpcContext {
     /// The event store.
     pub store: Arc<dyn EventStore>,
     /// Writes client events to it.
@@ -80,7 +80,7 @@ impl GrpcServer {
             .with_context(|| format!("cannot listen for gRPC on {address}"))?;
         let port = listener.local_addr()?.port();
         let (stop, stopped) = watch::channel(false);
-        let context = Context {
+        let context = GrpcContext {
             appender: Arc::new(streams::append::Appender::new(store.clone())),
             store,
             directory,

@@ -36,7 +36,7 @@ const KEEL_KINDS: [&str; 10] = [
 
 /// What a client's stream name refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum StreamTarget {
     /// A stream of the clients' own: its Keel stream id and the tenant its events belong to.
     Client {
         /// The Keel stream id (`kurrent-<tenant>:<name>`).
@@ -53,26 +53,28 @@ pub enum Target {
     System,
 }
 
-impl Target {
+impl StreamTarget {
     /// The Keel stream id, unless it is a system stream.
     pub fn stream_id(&self) -> Option<&str> {
         match self {
-            Target::Client { stream_id, .. } | Target::Keel { stream_id } => Some(stream_id),
-            Target::System => None,
+            StreamTarget::Client { stream_id, .. } | StreamTarget::Keel { stream_id } => {
+                Some(stream_id)
+            }
+            StreamTarget::System => None,
         }
     }
 }
 
 /// An authenticated gRPC caller.
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub struct GrpcCaller {
     principal: Principal,
 }
 
-impl Caller {
+impl GrpcCaller {
     /// The caller with this principal.
-    pub fn new(principal: Principal) -> Caller {
-        Caller { principal }
+    pub fn new(principal: Principal) -> GrpcCaller {
+        GrpcCaller { principal }
     }
 
     /// The tenant whose slice of the log this caller sees; `None` for a platform admin, who
@@ -87,7 +89,7 @@ impl Caller {
     }
 
     /// What `name` (the bytes a client sent) refers to for this caller.
-    pub fn resolve(&self, name: &[u8]) -> Result<Target, GrpcError> {
+    pub fn resolve(&self, name: &[u8]) -> Result<StreamTarget, GrpcError> {
         let name = std::str::from_utf8(name)
             .map_err(|_| GrpcError::InvalidArgument("stream names must be UTF-8".into()))?;
         if name.is_empty() {
@@ -96,10 +98,10 @@ impl Caller {
             ));
         }
         if name.starts_with('$') {
-            return Ok(Target::System);
+            return Ok(StreamTarget::System);
         }
         if is_keel_stream(name) {
-            return Ok(Target::Keel {
+            return Ok(StreamTarget::Keel {
                 stream_id: name.to_owned(),
             });
         }
@@ -115,14 +117,14 @@ impl Caller {
                             "`{name}` is not `{NAMESPACE}<tenant id>:<stream name>`"
                         ))
                     })?;
-                return Ok(Target::Client {
+                return Ok(StreamTarget::Client {
                     stream_id: name.to_owned(),
                     tenant: TenantId(tenant),
                 });
             }
         }
         let tenant = self.principal.tenant_id;
-        Ok(Target::Client {
+        Ok(StreamTarget::Client {
             stream_id: format!("{NAMESPACE}{tenant}:{name}"),
             tenant,
         })
@@ -142,14 +144,18 @@ impl Caller {
     }
 
     /// Refuses writes to anything but the clients' own streams.
-    pub fn writable(&self, target: Target, name: &str) -> Result<(String, TenantId), GrpcError> {
+    pub fn writable(
+        &self,
+        target: StreamTarget,
+        name: &str,
+    ) -> Result<(String, TenantId), GrpcError> {
         match target {
-            Target::Client { stream_id, tenant } => Ok((stream_id, tenant)),
-            Target::Keel { .. } => Err(GrpcError::PermissionDenied(format!(
+            StreamTarget::Client { stream_id, tenant } => Ok((stream_id, tenant)),
+            StreamTarget::Keel { .. } => Err(GrpcError::PermissionDenied(format!(
                 "`{name}` is one of Keel's own streams: it is changed only by Keel's commands \
                  (the HTTP API), never written directly"
             ))),
-            Target::System => Err(GrpcError::PermissionDenied(format!(
+            StreamTarget::System => Err(GrpcError::PermissionDenied(format!(
                 "`{name}` is a system stream; Keel does not offer system streams"
             ))),
         }
@@ -166,8 +172,8 @@ fn is_keel_stream(name: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn caller(tenant: TenantId) -> Caller {
-        Caller::new(Principal::for_tests(tenant))
+    fn caller(tenant: TenantId) -> GrpcCaller {
+        GrpcCaller::new(Principal::for_tests(tenant))
     }
 
     #[test]
@@ -190,9 +196,9 @@ mod tests {
     fn keel_streams_are_not_writable_and_system_streams_do_not_exist() {
         let a = caller(TenantId(uuid::Uuid::now_v7()));
         let target = a.resolve(b"tenant-0190").unwrap();
-        assert!(matches!(target, Target::Keel { .. }));
+        assert!(matches!(target, StreamTarget::Keel { .. }));
         assert!(a.writable(target, "tenant-0190").is_err());
-        assert_eq!(a.resolve(b"$all-ish").unwrap(), Target::System);
+        assert_eq!(a.resolve(b"$all-ish").unwrap(), StreamTarget::System);
         assert!(a.resolve(b"").is_err());
         assert!(a.resolve(&[0xff, 0xfe]).is_err());
     }
@@ -204,7 +210,7 @@ mod tests {
         let full = format!("kurrent-{tenant}:orders-1");
         assert_eq!(
             admin.resolve(full.as_bytes()).unwrap(),
-            Target::Client {
+            StreamTarget::Client {
                 stream_id: full.clone(),
                 tenant
             }

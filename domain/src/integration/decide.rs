@@ -14,7 +14,7 @@ use super::commands::{
     DisableIntegration, IntegrationCommand, RecordDeliveryFailed, RecordDeliverySucceeded,
     RegisterIntegration, RotateSecret, UpdateEndpoint, UpdateEventFilter,
 };
-use super::error::{InField, IntegrationError};
+use super::error::{InIntegrationField, IntegrationError};
 use super::events::{
     DeliveryFailed, DeliverySucceeded, DisableReason, EndpointUpdated, EventFilterUpdated,
     IntegrationDisabled, IntegrationEnabled, IntegrationEvent, IntegrationRegistered,

@@ -92,12 +92,12 @@ impl crate::Refusal for IntegrationError {
 
 /// Attaches the command field to a value's parse failure, so `decide` can write
 /// `EndpointUrl::parse(&c.endpoint_url).in_field("endpoint_url")?`.
-pub(super) trait InField<T> {
+pub(super) trait InIntegrationField<T> {
     /// Turns an [`InvalidValue`] into [`IntegrationError::Invalid`] for `field`.
     fn in_field(self, field: &'static str) -> Result<T, IntegrationError>;
 }
 
-impl<T> InField<T> for Result<T, InvalidValue> {
+impl<T> InIntegrationField<T> for Result<T, InvalidValue> {
     fn in_field(self, field: &'static str) -> Result<T, IntegrationError> {
         self.map_err(|e| IntegrationError::invalid(field, e.reason()))
     }

@@ -21,7 +21,7 @@ use crate::aggregate::{Aggregate, DecisionContext};
 pub const MAX_VERSIONS: u32 = 1_000;
 
 /// What a decision returns.
-pub(super) type Decision = Result<Vec<PolicyEvent>, PolicyError>;
+pub(super) type Decided = Result<Vec<PolicyEvent>, PolicyError>;
 
 impl Aggregate for Policy {
     type Command = PolicyCommand;
@@ -31,7 +31,7 @@ impl Aggregate for Policy {
     const KIND: &'static str = "policy";
     const SNAPSHOT_VERSION: u16 = 1;
 
-    fn decide(&self, command: &PolicyCommand, _ctx: &DecisionContext) -> Decision {
+    fn decide(&self, command: &PolicyCommand, _ctx: &DecisionContext) -> Decided {
         self.check_status(command)?;
         match command {
             PolicyCommand::Draft(c) => draft(c),
@@ -47,7 +47,7 @@ impl Aggregate for Policy {
     }
 }
 
-fn draft(c: &DraftPolicy) -> Decision {
+fn draft(c: &DraftPolicy) -> Decided {
     if c.policy_id.is_nil() {
         return Err(PolicyError::invalid("policy_id", "must not be the nil id"));
     }
@@ -75,7 +75,7 @@ impl Policy {
         }
     }
 
-    fn revise(&self, c: &RevisePolicy) -> Decision {
+    fn revise(&self, c: &RevisePolicy) -> Decided {
         // The kind is checked before the rules: rules of the wrong kind are not worth reporting.
         let found = c.document.kind();
         if found != self.kind {
@@ -110,7 +110,7 @@ impl Policy {
         })])
     }
 
-    fn publish(&self, c: &PublishPolicy) -> Decision {
+    fn publish(&self, c: &PublishPolicy) -> Decided {
         let version = self
             .version(c.version)
             .ok_or(PolicyError::VersionNotFound { version: c.version })?;
@@ -138,7 +138,7 @@ impl Policy {
         })])
     }
 
-    fn deactivate(&self) -> Decision {
+    fn deactivate(&self) -> Decided {
         let version = self.active_version.ok_or(PolicyError::NotActive)?;
         Ok(vec![self.deactivated(version)])
     }

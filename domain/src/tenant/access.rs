@@ -5,8 +5,8 @@ use super::commands::{
     AddDomain, AddMember, ChangeMemberRole, IssueApiKey, RemoveDomain, RemoveMember, RevokeApiKey,
     VerifyDomain,
 };
-use super::decide::{require_id, Decision};
-use super::error::{InField, TenantError};
+use super::decide::{require_id, Decided};
+use super::error::{InTenantField, TenantError};
 use super::events::{
     ApiKeyIssued, ApiKeyRevoked, DomainAdded, DomainRemoved, DomainVerified, MemberAdded,
     MemberRemoved, MemberRoleChanged, TenantEvent,
@@ -19,7 +19,7 @@ use crate::shared::Email;
 use crate::shared::Role;
 
 impl Tenant {
-    pub(super) fn add_domain(&self, c: &AddDomain) -> Decision {
+    pub(super) fn add_domain(&self, c: &AddDomain) -> Decided {
         let domain = DomainName::parse(&c.domain).in_field("domain")?;
         if self.domains.contains_key(&domain) {
             return Err(TenantError::DomainAlreadyAdded {
@@ -29,7 +29,7 @@ impl Tenant {
         Ok(vec![TenantEvent::DomainAdded(DomainAdded { domain })])
     }
 
-    pub(super) fn verify_domain(&self, c: &VerifyDomain) -> Decision {
+    pub(super) fn verify_domain(&self, c: &VerifyDomain) -> Decided {
         let domain = self.known_domain(&c.domain)?;
         if domain.verified {
             return Err(TenantError::DomainAlreadyVerified {
@@ -41,7 +41,7 @@ impl Tenant {
         })])
     }
 
-    pub(super) fn remove_domain(&self, c: &RemoveDomain) -> Decision {
+    pub(super) fn remove_domain(&self, c: &RemoveDomain) -> Decided {
         let domain = self.known_domain(&c.domain)?;
         Ok(vec![TenantEvent::DomainRemoved(DomainRemoved {
             domain: domain.name.clone(),
@@ -58,7 +58,7 @@ impl Tenant {
             })
     }
 
-    pub(super) fn issue_api_key(&self, c: &IssueApiKey, ctx: &DecisionContext) -> Decision {
+    pub(super) fn issue_api_key(&self, c: &IssueApiKey, ctx: &DecisionContext) -> Decided {
         let key_id = require_id(c.key_id, "key_id")?;
         if self.api_keys.contains_key(&key_id) {
             return Err(TenantError::ApiKeyAlreadyExists { key_id });
@@ -80,7 +80,7 @@ impl Tenant {
         })])
     }
 
-    pub(super) fn revoke_api_key(&self, c: &RevokeApiKey) -> Decision {
+    pub(super) fn revoke_api_key(&self, c: &RevokeApiKey) -> Decided {
         let key = self
             .api_keys
             .get(&c.key_id)
@@ -93,7 +93,7 @@ impl Tenant {
         })])
     }
 
-    pub(super) fn add_member(&self, c: &AddMember) -> Decision {
+    pub(super) fn add_member(&self, c: &AddMember) -> Decided {
         let member_id = require_id(c.member_id, "member_id")?;
         if self.members.contains_key(&member_id) {
             return Err(TenantError::MemberAlreadyExists { member_id });
@@ -112,7 +112,7 @@ impl Tenant {
         })])
     }
 
-    pub(super) fn change_member_role(&self, c: &ChangeMemberRole) -> Decision {
+    pub(super) fn change_member_role(&self, c: &ChangeMemberRole) -> Decided {
         let member = self.known_member(c.member_id)?;
         let role = Role::parse(&c.role).in_field("role")?;
         if member.role == role {
@@ -127,7 +127,7 @@ impl Tenant {
         })])
     }
 
-    pub(super) fn remove_member(&self, c: &RemoveMember) -> Decision {
+    pub(super) fn remove_member(&self, c: &RemoveMember) -> Decided {
         let member = self.known_member(c.member_id)?;
         self.keep_an_owner(member)?;
         Ok(vec![TenantEvent::MemberRemoved(MemberRemoved {

@@ -10,7 +10,7 @@ use super::commands::{
     ChangePlan, ClearQuotaOverride, CreateTenant, RenameTenant, ScheduleDecommission,
     SetFeatureFlag, SetQuotaOverride, SuspendTenant, TenantCommand, UpdateBranding, UpdateSettings,
 };
-use super::error::{InField, TenantError};
+use super::error::{InTenantField, TenantError};
 use super::events::{
     BrandingUpdated, DecommissionCancelled, DecommissionScheduled, FeatureFlagSet, MemberAdded,
     PlanChanged, QuotaOverrideCleared, QuotaOverrideSet, SettingsUpdated, TenantCreated,
@@ -28,7 +28,7 @@ use uuid::Uuid;
 pub const SLUG_CLAIM_SCOPE: &str = "tenant-slug";
 
 /// What a decision returns.
-pub(super) type Decision = Result<Vec<TenantEvent>, TenantError>;
+pub(super) type Decided = Result<Vec<TenantEvent>, TenantError>;
 
 impl Aggregate for Tenant {
     type Command = TenantCommand;
@@ -38,7 +38,7 @@ impl Aggregate for Tenant {
     const KIND: &'static str = "tenant";
     const SNAPSHOT_VERSION: u16 = 1;
 
-    fn decide(&self, command: &TenantCommand, ctx: &DecisionContext) -> Decision {
+    fn decide(&self, command: &TenantCommand, ctx: &DecisionContext) -> Decided {
         self.check_status(command)?;
         match command {
             TenantCommand::Create(c) => create(c),
@@ -102,7 +102,7 @@ fn require_change<T: PartialEq>(
     }
 }
 
-fn create(c: &CreateTenant) -> Decision {
+fn create(c: &CreateTenant) -> Decided {
     if c.tenant_id.is_platform() {
         return Err(TenantError::invalid(
             "tenant_id",
@@ -134,7 +134,7 @@ fn create(c: &CreateTenant) -> Decision {
     ])
 }
 
-fn suspend(c: &SuspendTenant) -> Decision {
+fn suspend(c: &SuspendTenant) -> Decided {
     // The status gate already refused a suspended tenant, so this is always a change.
     let reason = Reason::parse(&c.reason).in_field("reason")?;
     Ok(vec![TenantEvent::Suspended(TenantSuspended { reason })])
@@ -155,13 +155,13 @@ impl Tenant {
         }
     }
 
-    fn rename(&self, c: &RenameTenant) -> Decision {
+    fn rename(&self, c: &RenameTenant) -> Decided {
         let name = TenantName::parse(&c.name).in_field("name")?;
         require_change(&self.name, &name, "name")?;
         Ok(vec![TenantEvent::Renamed(TenantRenamed { name })])
     }
 
-    fn update_branding(&self, c: &UpdateBranding) -> Decision {
+    fn update_branding(&self, c: &UpdateBranding) -> Decided {
         let event = BrandingUpdated {
             display_name: c
                 .display_name
@@ -192,7 +192,7 @@ impl Tenant {
         Ok(vec![TenantEvent::BrandingUpdated(event)])
     }
 
-    fn update_settings(&self, c: &UpdateSettings) -> Decision {
+    fn update_settings(&self, c: &UpdateSettings) -> Decided {
         let current = &self.settings;
         // Validate every given field first, so a bad field is reported even when another
         // field is unchanged.
@@ -237,7 +237,7 @@ impl Tenant {
         Ok(vec![TenantEvent::SettingsUpdated(event)])
     }
 
-    fn change_plan(&self, c: &ChangePlan) -> Decision {
+    fn change_plan(&self, c: &ChangePlan) -> Decided {
         let plan = Plan::parse(&c.plan).in_field("plan")?;
         require_change(&self.plan, &plan, "plan")?;
         Ok(vec![TenantEvent::PlanChanged(PlanChanged {
@@ -247,7 +247,7 @@ impl Tenant {
         })])
     }
 
-    fn set_quota_override(&self, c: &SetQuotaOverride) -> Decision {
+    fn set_quota_override(&self, c: &SetQuotaOverride) -> Decided {
         let meter = MeterName::parse(&c.meter).in_field("meter")?;
         require_change(
             &self.quota_override(meter.as_str()),
@@ -260,7 +260,7 @@ impl Tenant {
         })])
     }
 
-    fn clear_quota_override(&self, c: &ClearQuotaOverride) -> Decision {
+    fn clear_quota_override(&self, c: &ClearQuotaOverride) -> Decided {
         let meter = MeterName::parse(&c.meter).in_field("meter")?;
         if self.quota_override(meter.as_str()).is_none() {
             return Err(TenantError::QuotaOverrideNotSet {
@@ -272,7 +272,7 @@ impl Tenant {
         )])
     }
 
-    fn set_feature_flag(&self, c: &SetFeatureFlag) -> Decision {
+    fn set_feature_flag(&self, c: &SetFeatureFlag) -> Decided {
         let flag = FlagName::parse(&c.flag).in_field("flag")?;
         // An absent flag follows the product default, which the domain does not know; setting
         // it either way is therefore a change.
@@ -287,14 +287,14 @@ impl Tenant {
         })])
     }
 
-    fn reactivate(&self) -> Decision {
+    fn reactivate(&self) -> Decided {
         if self.status != TenantStatus::Suspended {
             return Err(TenantError::NotSuspended);
         }
         Ok(vec![TenantEvent::Reactivated(TenantReactivated {})])
     }
 
-    fn schedule_decommission(&self, c: &ScheduleDecommission, ctx: &DecisionContext) -> Decision {
+    fn schedule_decommission(&self, c: &ScheduleDecommission, ctx: &DecisionContext) -> Decided {
         if c.at <= ctx.now {
             return Err(TenantError::invalid("at", "must be in the future"));
         }
@@ -304,7 +304,7 @@ impl Tenant {
         )])
     }
 
-    fn cancel_decommission(&self) -> Decision {
+    fn cancel_decommission(&self) -> Decided {
         if self.decommission_at.is_none() {
             return Err(TenantError::DecommissionNotScheduled);
         }
@@ -313,7 +313,7 @@ impl Tenant {
         )])
     }
 
-    fn decommission(&self, ctx: &DecisionContext) -> Decision {
+    fn decommission(&self, ctx: &DecisionContext) -> Decided {
         let scheduled_at = self
             .decommission_at
             .ok_or(TenantError::DecommissionNotScheduled)?;

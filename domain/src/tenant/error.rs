@@ -201,12 +201,12 @@ impl crate::Refusal for TenantError {
 
 /// Attaches the command field to a value's parse failure, so `decide` can write
 /// `TenantSlug::parse(&cmd.slug).in_field("slug")?`.
-pub(crate) trait InField<T> {
+pub(crate) trait InTenantField<T> {
     /// Turns an [`InvalidValue`] into [`TenantError::Invalid`] for `field`.
     fn in_field(self, field: &'static str) -> Result<T, TenantError>;
 }
 
-impl<T> InField<T> for Result<T, InvalidValue> {
+impl<T> InTenantField<T> for Result<T, InvalidValue> {
     fn in_field(self, field: &'static str) -> Result<T, TenantError> {
         self.map_err(|e| TenantError::invalid(field, e.reason()))
     }

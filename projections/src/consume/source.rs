@@ -84,7 +84,7 @@ impl Source {
     }
 
     /// A cursor delivering the events after `position`.
-    pub async fn open_after(&self, position: u64) -> Result<Cursor, ProjectionError> {
+    pub async fn open_after(&self, position: u64) -> Result<StreamCursor, ProjectionError> {
         let state = self.stream.get_info().await.map_err(nats)?.state;
         let start = self
             .first_sequence_after(position, state.first_sequence, state.last_sequence)
@@ -100,7 +100,7 @@ impl Source {
             })
             .await
             .map_err(nats)?;
-        Ok(Cursor {
+        Ok(StreamCursor {
             after: position,
             stream: self.name.clone(),
             messages: consumer.messages().await.map_err(nats)?,
@@ -163,7 +163,7 @@ impl Source {
 }
 
 /// The events of the stream after a position, gap-free.
-pub struct Cursor {
+pub struct StreamCursor {
     after: u64,
     stream: String,
     messages: Ordered,
@@ -171,7 +171,7 @@ pub struct Cursor {
     deferred: Option<ProjectionError>,
 }
 
-impl Cursor {
+impl StreamCursor {
     /// The position of the last event handed out (or skipped to).
     pub fn after(&self) -> u64 {
         self.after
@@ -183,7 +183,7 @@ impl Cursor {
         self.after = self.after.max(position);
     }
 
-    /// Up to `max` events directly following [`after`](Cursor::after), in order. Waits at most
+    /// Up to `max` events directly following [`after`](StreamCursor::after), in order. Waits at most
     /// `idle` for the first one (an empty batch then), then collects what follows within
     /// [`LINGER`]. Duplicates (positions already handed out) are skipped; a message beyond the
     /// next position is a gap and an error, as is a message that is not a Keel event.

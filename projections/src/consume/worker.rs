@@ -7,9 +7,9 @@
 //! The checkpoint moved forward by someone else is followed by skipping; one moved back
 //! reopens the cursor there.
 
-use super::source::{Cursor, Source};
+use super::source::{Source, StreamCursor};
 use crate::error::ProjectionError;
-use crate::framework::batch::Step;
+use crate::framework::batch::BatchStep;
 use crate::framework::worker::{Worker, ERROR_BACKOFF, FAILED_POLL, FALLBACK_POLL};
 use crate::projection::Projection;
 use keel_log::EventLog;
@@ -22,7 +22,7 @@ pub struct NatsWorker {
     worker: Worker,
     source: Arc<Source>,
     /// Stands right after the checkpoint, or is `None` and is reopened on the next step.
-    cursor: Option<Cursor>,
+    cursor: Option<StreamCursor>,
 }
 
 impl NatsWorker {
@@ -61,12 +61,12 @@ impl NatsWorker {
     pub async fn step(
         &mut self,
         stop: &CancellationToken,
-    ) -> Result<Option<Step>, ProjectionError> {
+    ) -> Result<Option<BatchStep>, ProjectionError> {
         let generation = self.worker.active().await?;
         let current = self.worker.checkpoint(generation).await?;
         if let Some(failure) = current.failed {
             self.cursor = None;
-            return Ok(Some(Step::Failed(failure)));
+            return Ok(Some(BatchStep::Failed(failure)));
         }
         // Taken, so that any early return below leaves no cursor to trust.
         let mut cursor = match self.cursor.take() {
@@ -84,13 +84,13 @@ impl NatsWorker {
         };
         let Some(last) = events.last().map(|e| e.global_position) else {
             self.cursor = Some(cursor);
-            return Ok(Some(Step::CaughtUp));
+            return Ok(Some(BatchStep::CaughtUp));
         };
         let step = self
             .worker
             .fold(generation, current.position, &events)
             .await?;
-        if matches!(step, Step::Applied { to, .. } if to == last) {
+        if matches!(step, BatchStep::Applied { to, .. } if to == last) {
             self.cursor = Some(cursor);
         }
         Ok(Some(step))
@@ -107,7 +107,7 @@ impl NatsWorker {
         self.worker.prepare().await?;
         while !stop.is_cancelled() {
             let wait = match self.step(&stop).await {
-                Ok(Some(Step::Failed(_))) => FAILED_POLL,
+                Ok(Some(BatchStep::Failed(_))) => FAILED_POLL,
                 Ok(_) => continue,
                 Err(error) if error.is_fatal() => {
                     tracing::error!(projection = self.name(), %error, "the projection cannot go on from JetStream");

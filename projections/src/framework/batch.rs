@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 /// What one call to [`advance`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub enum BatchStep {
     /// A batch was applied (or found already applied); the checkpoint is now at `to`.
     Applied {
         /// The checkpoint after the batch.
@@ -39,7 +39,7 @@ enum Outcome {
 
 /// Where a generation is driven: the live worker drives the active one, a rebuild its own.
 #[derive(Debug, Clone, Copy)]
-pub struct Target {
+pub struct GenerationTarget {
     /// The generation.
     pub generation: i64,
     /// Only while it is the active generation (the live worker stops writing a generation a
@@ -59,12 +59,12 @@ pub async fn advance(
     projection: &Arc<dyn Projection>,
     store: &Arc<dyn EventLog>,
     db: &Database,
-    target: Target,
+    target: GenerationTarget,
     batch: usize,
-) -> Result<Step, ProjectionError> {
+) -> Result<BatchStep, ProjectionError> {
     let current = checkpoint::checkpoint(db, projection.name(), target.generation).await?;
     if let Some(failure) = current.failed {
-        return Ok(Step::Failed(failure));
+        return Ok(BatchStep::Failed(failure));
     }
     let events = read_after(store, current.position, batch, target.up_to).await?;
     fold(projection, db, target, current.position, &events).await
@@ -98,12 +98,12 @@ pub(crate) async fn read_after(
 pub async fn fold(
     projection: &Arc<dyn Projection>,
     db: &Database,
-    target: Target,
+    target: GenerationTarget,
     from: u64,
     events: &[RecordedEvent],
-) -> Result<Step, ProjectionError> {
+) -> Result<BatchStep, ProjectionError> {
     let Some(last) = events.last().map(|e| e.global_position) else {
-        return Ok(Step::CaughtUp);
+        return Ok(BatchStep::CaughtUp);
     };
     let mut previous = from;
     for event in events {
@@ -118,7 +118,7 @@ pub async fn fold(
     let error = match apply(projection, db, target, from, events).await? {
         Outcome::Applied => None,
         Outcome::Moved => {
-            return Ok(Step::Applied {
+            return Ok(BatchStep::Applied {
                 to: from,
                 events: 0,
             })
@@ -131,7 +131,7 @@ pub async fn fold(
         }
         return isolate(projection, db, target, from, events, error).await;
     }
-    Ok(Step::Applied {
+    Ok(BatchStep::Applied {
         to: last,
         events: events.len(),
     })
@@ -141,17 +141,17 @@ pub async fn fold(
 async fn isolate(
     projection: &Arc<dyn Projection>,
     db: &Database,
-    target: Target,
+    target: GenerationTarget,
     mut from: u64,
     events: &[RecordedEvent],
     batch_error: ProjectionError,
-) -> Result<Step, ProjectionError> {
+) -> Result<BatchStep, ProjectionError> {
     for event in events {
         let outcome = apply(projection, db, target, from, std::slice::from_ref(event)).await?;
         match outcome {
             Outcome::Applied => from = event.global_position,
             Outcome::Moved => {
-                return Ok(Step::Applied {
+                return Ok(BatchStep::Applied {
                     to: from,
                     events: 0,
                 })
@@ -167,7 +167,7 @@ async fn isolate(
                 tracing::error!(projection = projection.name(), position = failure.position,
                     error = %failure.error, "projection stopped on a failing event");
                 record_failure(db, projection.name(), target.generation, &failure).await?;
-                return Ok(Step::Failed(failure));
+                return Ok(BatchStep::Failed(failure));
             }
         }
     }
@@ -175,7 +175,7 @@ async fn isolate(
     // statement, say). Report it rather than hide it; the events are applied now.
     tracing::warn!(projection = projection.name(), error = %batch_error,
         "a batch failed but each of its events applied alone");
-    Ok(Step::Applied {
+    Ok(BatchStep::Applied {
         to: from,
         events: events.len(),
     })
@@ -197,7 +197,7 @@ fn is_transient(error: &ProjectionError) -> bool {
 async fn apply(
     projection: &Arc<dyn Projection>,
     db: &Database,
-    target: Target,
+    target: GenerationTarget,
     from: u64,
     events: &[RecordedEvent],
 ) -> Result<Outcome, ProjectionError> {

@@ -3,7 +3,7 @@
 //! Rows are read as text in key order, so a checksum depends only on the rows' contents:
 //! two builds of the same log give the same checksum (on the same backend).
 
-use super::batch::Target;
+use super::batch::GenerationTarget;
 use super::checkpoint::{self, create_generation, drop_generation, Indexes};
 use super::rebuild::{fill, next_generation};
 use crate::db::Tx;
@@ -78,7 +78,7 @@ pub async fn check_projection(
     let scratch = next_generation(&mut tx, name).await?;
     create_generation(&mut tx, projection.as_ref(), scratch, Indexes::Now).await?;
     tx.commit().await?;
-    let target = Target {
+    let target = GenerationTarget {
         generation: scratch,
         must_be_active: false,
         up_to: Some(position),

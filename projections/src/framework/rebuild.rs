@@ -7,7 +7,7 @@
 //! checkpoint. An interrupted blue/green rebuild resumes where it stopped (its generation and
 //! checkpoint are recorded), and a failing event stops it with the event named.
 
-use super::batch::{fold, read_after, Step, Target};
+use super::batch::{fold, read_after, BatchStep, GenerationTarget};
 use super::checkpoint::{
     self, create_generation, create_indexes, drop_generation, generations_in, point_views, Indexes,
 };
@@ -65,7 +65,7 @@ pub async fn rebuild_projection(
         RebuildMode::BlueGreen => start_building(projection.as_ref(), &db).await?,
         RebuildMode::Reset => reset(projection.as_ref(), &db).await?,
     };
-    let target = Target {
+    let target = GenerationTarget {
         generation,
         must_be_active: mode == RebuildMode::Reset,
         up_to: None,
@@ -98,7 +98,7 @@ pub async fn rebuild_projection(
 pub(crate) async fn fill(
     projection: &Arc<dyn Projection>,
     store: &Arc<dyn EventLog>,
-    target: Target,
+    target: GenerationTarget,
     batch: usize,
     head: u64,
     progress: &mut (impl FnMut(Progress) + Send),
@@ -117,7 +117,7 @@ pub(crate) async fn fill(
             read_after(store, last, batch, target.up_to),
         );
         match step? {
-            Step::Applied { to, events: n } if to == last => {
+            BatchStep::Applied { to, events: n } if to == last => {
                 applied += n as u64;
                 position = to;
                 next = read_ahead?;
@@ -129,11 +129,11 @@ pub(crate) async fn fill(
                 });
             }
             // Another writer moved the checkpoint meanwhile: go on from where it is now.
-            Step::Applied { .. } | Step::CaughtUp => {
+            BatchStep::Applied { .. } | BatchStep::CaughtUp => {
                 position = resume_at(projection.as_ref(), &db, target).await?;
                 next = read_after(store, position, batch, target.up_to).await?;
             }
-            Step::Failed(failure) => {
+            BatchStep::Failed(failure) => {
                 return Err(ProjectionError::Handler {
                     position: failure.position,
                     reason: failure.error,
@@ -147,7 +147,7 @@ pub(crate) async fn fill(
 async fn resume_at(
     projection: &dyn Projection,
     db: &keel_log::Database,
-    target: Target,
+    target: GenerationTarget,
 ) -> Result<u64, ProjectionError> {
     let current = checkpoint::checkpoint(db, projection.name(), target.generation).await?;
     match current.failed {

@@ -6,7 +6,7 @@
 //! the generation, another process moved the checkpoint, a failure) makes the worker read both
 //! again. Every round trip saved here is saved per projection per group commit.
 
-use super::batch::{advance, fold, read_after, Step, Target};
+use super::batch::{advance, fold, read_after, BatchStep, GenerationTarget};
 use super::checkpoint::{self, Checkpoint};
 use crate::error::ProjectionError;
 use crate::projection::Projection;
@@ -41,8 +41,8 @@ pub(crate) const FAILED_POLL: Duration = Duration::from_secs(1);
 pub(crate) const ERROR_BACKOFF: Duration = Duration::from_secs(1);
 
 /// The live worker's target: the active generation, while it is active, with no bound.
-fn live(generation: i64) -> Target {
-    Target {
+fn live(generation: i64) -> GenerationTarget {
+    GenerationTarget {
         generation,
         must_be_active: true,
         up_to: None,
@@ -115,7 +115,7 @@ impl Worker {
     }
 
     /// Applies at most one batch to the active generation.
-    pub async fn step(&self) -> Result<Step, ProjectionError> {
+    pub async fn step(&self) -> Result<BatchStep, ProjectionError> {
         let Some(cursor) = self.remembered() else {
             let generation = self.active().await?;
             let step = advance(
@@ -154,9 +154,9 @@ impl Worker {
     /// and the published position; anything else (caught up, moved under us, failed) forgets
     /// the cursor and publishes the stored checkpoint, so the next step starts from the
     /// database again. Caught up forgets too, so an idle worker notices a swapped generation.
-    async fn settle(&self, generation: i64, step: Step) -> Result<Step, ProjectionError> {
+    async fn settle(&self, generation: i64, step: BatchStep) -> Result<BatchStep, ProjectionError> {
         let cursor = match step {
-            Step::Applied { to, events } if events > 0 => Some(Cursor {
+            BatchStep::Applied { to, events } if events > 0 => Some(Cursor {
                 generation,
                 position: to,
             }),
@@ -182,7 +182,7 @@ impl Worker {
         generation: i64,
         from: u64,
         events: &[RecordedEvent],
-    ) -> Result<Step, ProjectionError> {
+    ) -> Result<BatchStep, ProjectionError> {
         self.remember(None);
         let target = live(generation);
         let step = fold(&self.projection, &self.db, target, from, events).await?;
@@ -191,10 +191,10 @@ impl Worker {
     }
 
     /// Steps until caught up (or failed); returns the last step.
-    pub async fn catch_up(&self) -> Result<Step, ProjectionError> {
+    pub async fn catch_up(&self) -> Result<BatchStep, ProjectionError> {
         loop {
             match self.step().await? {
-                Step::Applied { .. } => continue,
+                BatchStep::Applied { .. } => continue,
                 other => return Ok(other),
             }
         }
@@ -216,10 +216,10 @@ impl Worker {
             let wait = match self.step().await {
                 // Everything committed here before the step is folded: wait for the next
                 // commit rather than read an empty batch.
-                Ok(Step::Applied { to, events }) if events > 0 && to >= seen => FALLBACK_POLL,
-                Ok(Step::Applied { .. }) => continue,
-                Ok(Step::CaughtUp) => FALLBACK_POLL,
-                Ok(Step::Failed(_)) => FAILED_POLL,
+                Ok(BatchStep::Applied { to, events }) if events > 0 && to >= seen => FALLBACK_POLL,
+                Ok(BatchStep::Applied { .. }) => continue,
+                Ok(BatchStep::CaughtUp) => FALLBACK_POLL,
+                Ok(BatchStep::Failed(_)) => FAILED_POLL,
                 Err(error) => {
                     tracing::warn!(projection = self.name(), %error, "projection step failed; retrying");
                     ERROR_BACKOFF

@@ -34,7 +34,7 @@ pub const MEMBER_ACTIONS: &[&str] = &[
 
 /// One audited change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Change {
+pub struct AuditedChange {
     /// Its number in the tenant's audit chain.
     pub seq: u64,
     /// When it happened.
@@ -53,9 +53,9 @@ pub struct Change {
     pub hash: String,
 }
 
-impl From<AuditRecord> for Change {
+impl From<AuditRecord> for AuditedChange {
     fn from(record: AuditRecord) -> Self {
-        Change {
+        AuditedChange {
             seq: record.seq,
             occurred_at: record.occurred_at,
             action: record.action,
@@ -72,7 +72,7 @@ impl From<AuditRecord> for Change {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Changes {
     /// The changes, in chain order.
-    pub items: Vec<Change>,
+    pub items: Vec<AuditedChange>,
     /// Whether there were more than [`MAX_LISTED`].
     pub truncated: bool,
 }
@@ -144,7 +144,7 @@ pub async fn compliance(
     let changes = |actions: &'static [&'static str]| async move {
         let (items, truncated) = records(db, tenant, range, actions, MAX_LISTED).await?;
         Ok::<_, ProjectionError>(Changes {
-            items: items.into_iter().map(Change::from).collect(),
+            items: items.into_iter().map(AuditedChange::from).collect(),
             truncated,
         })
     };

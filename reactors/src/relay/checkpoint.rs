@@ -17,17 +17,17 @@ static POSTGRES: Migrator = sqlx::migrate!("./migrations/relay/postgres");
 
 /// A relay's checkpoint row.
 #[derive(Debug, Clone)]
-pub struct Checkpoint {
+pub struct RelayCheckpoint {
     db: Database,
     relay: String,
 }
 
-impl Checkpoint {
+impl RelayCheckpoint {
     /// The checkpoint of the relay named `relay` (its JetStream stream) in `db`, after applying
     /// the relay's migrations.
-    pub async fn open(db: Database, relay: &str) -> Result<Checkpoint, sqlx::Error> {
+    pub async fn open(db: Database, relay: &str) -> Result<RelayCheckpoint, sqlx::Error> {
         migrate(&db).await?;
-        Ok(Checkpoint {
+        Ok(RelayCheckpoint {
             db,
             relay: relay.to_owned(),
         })

@@ -19,7 +19,7 @@ pub mod jetstream;
 pub mod status;
 pub mod worker;
 
-pub use checkpoint::Checkpoint;
+pub use checkpoint::RelayCheckpoint;
 pub use error::RelayError;
 pub use keel_projections::published::{BodyFormat, InvalidRelaySetting, RelayConfig, Retention};
 pub use status::{RelaySnapshot, RelayStatus};

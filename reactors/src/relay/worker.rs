@@ -23,7 +23,7 @@
 //! database write (SQLite's single writer is busy with commits) never holds up publishing; it
 //! may trail the stored position by a write, which a restart absorbs.
 
-use super::checkpoint::Checkpoint;
+use super::checkpoint::RelayCheckpoint;
 use super::error::RelayError;
 use super::jetstream::{self, StreamEnd};
 use super::status::RelayStatus;
@@ -61,7 +61,7 @@ pub struct Relay {
     config: RelayConfig,
     store: Arc<dyn EventLog>,
     context: Context,
-    checkpoint: Checkpoint,
+    checkpoint: RelayCheckpoint,
     status: Arc<RelayStatus>,
 }
 
@@ -148,7 +148,7 @@ impl Relay {
     /// opens the checkpoint (applying the relay's migrations).
     pub async fn start(config: RelayConfig, store: Arc<dyn EventLog>) -> Result<Relay, RelayError> {
         let context = jetstream::connect(&config).await?;
-        let checkpoint = Checkpoint::open(store.database(), &config.stream).await?;
+        let checkpoint = RelayCheckpoint::open(store.database(), &config.stream).await?;
         let status = Arc::new(RelayStatus::new(checkpoint.load().await?));
         status.healthy();
         info!(stream = %config.stream, position = status.position(), "relay connected to JetStream");

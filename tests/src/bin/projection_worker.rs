@@ -4,7 +4,7 @@
 //!
 //! Usage: `projection_worker <database url> <batch size> <target position> [<projection>]`
 
-use keel_projections::framework::batch::Step;
+use keel_projections::framework::batch::BatchStep;
 use keel_projections::framework::worker::Worker;
 use keel_tests::AsLog;
 use std::time::Duration;
@@ -31,14 +31,14 @@ async fn main() {
     let worker = Worker::new(projection, store, batch);
     loop {
         match worker.step().await.expect("a step") {
-            Step::Applied { to, .. } => {
+            BatchStep::Applied { to, .. } => {
                 println!("at {to}");
                 if to >= target {
                     return;
                 }
             }
-            Step::CaughtUp => tokio::time::sleep(Duration::from_millis(20)).await,
-            Step::Failed(failure) => panic!("the projection failed: {failure:?}"),
+            BatchStep::CaughtUp => tokio::time::sleep(Duration::from_millis(20)).await,
+            BatchStep::Failed(failure) => panic!("the projection failed: {failure:?}"),
         }
     }
 }

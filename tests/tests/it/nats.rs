@@ -3,7 +3,7 @@
 //! consumer written without Keel's code (Python) decodes the events.
 
 use async_nats::jetstream::Message;
-use keel_reactors::relay::{Checkpoint, Relay};
+use keel_reactors::relay::{Relay, RelayCheckpoint};
 use keel_store::{EventStore, ExpectedVersion, RecordedEvent, StreamAppend};
 use keel_tests::app::{spawn_app_with, TestApp};
 use keel_tests::nats::{PrivateNats, TestStream};
@@ -262,7 +262,7 @@ async fn a_killed_relay_resumes_from_its_checkpoint_and_duplicates_are_absorbed(
     // checkpoint write: everything since is in the stream already and must be absorbed (the
     // relay finds the stream's last event and skips what it holds), never stored twice.
     // (The checkpoint may trail the acknowledged position by one write, never lead it.)
-    let checkpoint = Checkpoint::open(store.database(), &stream.name)
+    let checkpoint = RelayCheckpoint::open(store.database(), &stream.name)
         .await
         .unwrap();
     let saved = checkpoint.load().await.unwrap();

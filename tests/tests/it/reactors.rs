@@ -5,7 +5,7 @@
 
 use keel_projections::framework::checkpoint::generations;
 use keel_projections::projection::table_name;
-use keel_reactors::relay::Checkpoint;
+use keel_reactors::relay::RelayCheckpoint;
 use keel_reactors::{Leases, ReactorError};
 use keel_tests::app::{spawn_app_with, test_admin_key, TestApp};
 use keel_tests::{Backend, TestDatabase};
@@ -51,7 +51,9 @@ async fn a_paused_leaseholder_cannot_record_progress_after_its_lease_moved(backe
         second.try_acquire("relay").await.unwrap().is_none(),
         "a held lease is not taken"
     );
-    let checkpoint = Checkpoint::open(store.database(), "leased").await.unwrap();
+    let checkpoint = RelayCheckpoint::open(store.database(), "leased")
+        .await
+        .unwrap();
     checkpoint.save(10, &held).await.unwrap();
 
     // The holder is paused past its expiry (it does not renew); the other process takes over.

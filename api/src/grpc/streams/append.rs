@@ -69,7 +69,7 @@ pub struct Proposed {
 
 /// Who appends, where.
 #[derive(Debug, Clone)]
-pub struct Writer {
+pub struct AppendScope {
     /// The Keel stream id.
     pub stream_id: String,
     /// The client's name for it (for errors).
@@ -148,7 +148,7 @@ impl Appender {
     /// Appends `events` to the writer's stream if it is at `expected`.
     pub async fn append(
         &self,
-        writer: &Writer,
+        writer: &AppendScope,
         expected: Expected,
         events: &[Proposed],
     ) -> Result<Appended, GrpcError> {
@@ -163,7 +163,7 @@ impl Appender {
 
     async fn append_in_turn(
         &self,
-        writer: &Writer,
+        writer: &AppendScope,
         expected: Expected,
         events: &[Proposed],
     ) -> Result<Appended, GrpcError> {
@@ -274,7 +274,7 @@ impl Appender {
     /// or `None` when there was nothing to delete.
     pub async fn mark(
         &self,
-        writer: &Writer,
+        writer: &AppendScope,
         expected: Expected,
         marker: Marker,
     ) -> Result<Option<u64>, GrpcError> {
@@ -287,7 +287,7 @@ impl Appender {
 
     async fn mark_in_turn(
         &self,
-        writer: &Writer,
+        writer: &AppendScope,
         expected: Expected,
         marker: Marker,
     ) -> Result<Option<u64>, GrpcError> {
@@ -340,14 +340,14 @@ impl Appender {
     }
 }
 
-fn too_many_writers(writer: &Writer) -> GrpcError {
+fn too_many_writers(writer: &AppendScope) -> GrpcError {
     GrpcError::Store(StoreError::InvalidAppend(format!(
         "too many concurrent writers on `{}`; try again",
         writer.name
     )))
 }
 
-impl Writer {
+impl AppendScope {
     fn metadata(&self) -> EventMetadata {
         EventMetadata {
             source_ip: self.source_ip,
@@ -377,7 +377,7 @@ mod tests {
     use keel_store::{open, StoreOptions};
 
     /// Two appenders on one new store (the directory holds it), and a writer of one stream.
-    async fn two_processes() -> (tempfile::TempDir, Appender, Appender, Writer) {
+    async fn two_processes() -> (tempfile::TempDir, Appender, Appender, AppendScope) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/keel.db", dir.path().display());
         let store = open(&url, &StoreOptions::default()).await.unwrap();
@@ -385,9 +385,9 @@ mod tests {
         (dir, one, two, writer())
     }
 
-    fn writer() -> Writer {
+    fn writer() -> AppendScope {
         let tenant = TenantId(uuid::Uuid::now_v7());
-        Writer {
+        AppendScope {
             stream_id: format!("kurrent-{tenant}:orders"),
             name: "orders".into(),
             tenant,
@@ -408,7 +408,7 @@ mod tests {
 
     async fn append(
         appender: &Appender,
-        writer: &Writer,
+        writer: &AppendScope,
         expected: Expected,
     ) -> Result<Appended, GrpcError> {
         appender.append(writer, expected, &[event()]).await

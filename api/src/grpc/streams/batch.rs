@@ -2,7 +2,7 @@
 //! correlation id (options in the first, `is_final` on the last), each answered once with its
 //! correlation id, stream and expected position echoed.
 
-use super::append::{Appended, Appender, Proposed, Writer};
+use super::append::{AppendScope, Appended, Appender, Proposed};
 use super::expected::Expected;
 use super::{proposed, MAX_APPEND_BYTES};
 use crate::grpc::error::GrpcError;
@@ -38,7 +38,7 @@ pub fn run<F>(
     writer_for: F,
 ) -> impl Stream<Item = Result<BatchAppendResp, Status>> + Send
 where
-    F: Fn(Option<&StreamIdentifier>) -> Result<Writer, GrpcError> + Send + Sync + 'static,
+    F: Fn(Option<&StreamIdentifier>) -> Result<AppendScope, GrpcError> + Send + Sync + 'static,
 {
     async_stream::try_stream! {
         let mut pending: HashMap<Vec<u8>, Pending> = HashMap::new();

@@ -8,14 +8,14 @@ pub mod source;
 pub mod state;
 pub mod subscribe;
 
-use self::append::{Appended, Marker, Proposed, Writer};
+use self::append::{AppendScope, Appended, Marker, Proposed};
 use self::expected::Expected;
 use self::state::StreamState;
 use super::auth::authenticate;
 use super::convert::{from_proto_uuid, to_read_event, UuidFormat};
 use super::error::GrpcError;
 use super::filter::Filter;
-use super::names::{Caller, Target};
+use super::names::{GrpcCaller, StreamTarget};
 use super::proto::shared::{Empty, StreamIdentifier};
 use super::proto::streams::read_req::options::{
     self as read_options, stream_options::RevisionOption, CountOption, FilterOption, ReadDirection,
@@ -24,7 +24,7 @@ use super::proto::streams::read_req::options::{
 use super::proto::streams::read_resp::{Content, ReadEvent, StreamNotFound};
 use super::proto::streams::streams_server::Streams;
 use super::proto::streams::{self as pb, append_resp, ReadResp};
-use super::Context;
+use super::GrpcContext;
 use crate::auth::Access;
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -39,16 +39,16 @@ pub const MAX_APPEND_BYTES: usize = 16 * 1024 * 1024;
 /// The `Streams` service over Keel's store.
 #[derive(Clone)]
 pub struct StreamsService {
-    ctx: Context,
+    ctx: GrpcContext,
 }
 
 impl StreamsService {
     /// The service for this context.
-    pub fn new(ctx: Context) -> StreamsService {
+    pub fn new(ctx: GrpcContext) -> StreamsService {
         StreamsService { ctx }
     }
 
-    fn caller<T>(&self, request: &Request<T>, access: Access) -> Result<Caller, GrpcError> {
+    fn caller<T>(&self, request: &Request<T>, access: Access) -> Result<GrpcCaller, GrpcError> {
         authenticate(
             &self.ctx.directory,
             &self.ctx.api_calls,
@@ -61,13 +61,13 @@ impl StreamsService {
         &self,
         request: &Request<T>,
         stream: Option<&StreamIdentifier>,
-    ) -> Result<Writer, GrpcError> {
+    ) -> Result<AppendScope, GrpcError> {
         let caller = self.caller(request, Access::Write)?;
         let name_bytes = stream.map(|s| s.stream_name.as_slice()).unwrap_or_default();
         let target = caller.resolve(name_bytes)?;
         let name = String::from_utf8_lossy(name_bytes).into_owned();
         let (stream_id, tenant) = caller.writable(target, &name)?;
-        Ok(Writer {
+        Ok(AppendScope {
             stream_id,
             name,
             tenant,
@@ -83,7 +83,7 @@ pub struct Reader {
     /// The store.
     pub store: Arc<dyn EventStore>,
     /// The caller.
-    pub caller: Caller,
+    pub caller: GrpcCaller,
     /// How the caller wants event ids.
     pub uuid: UuidFormat,
 }
@@ -405,12 +405,12 @@ fn not_found(name: &[u8]) -> ReadResp {
 /// The readable versions of `target` (`None`: the stream does not exist for this caller).
 async fn range_of(
     reader: &Reader,
-    target: &Target,
+    target: &StreamTarget,
     name: &[u8],
 ) -> Result<Option<(StreamRange, StreamState)>, GrpcError> {
     match target {
-        Target::System => Ok(None),
-        Target::Client { stream_id, .. } => {
+        StreamTarget::System => Ok(None),
+        StreamTarget::Client { stream_id, .. } => {
             let state = StreamState::load(&*reader.store, stream_id).await?;
             if state == StreamState::Tombstoned {
                 return Err(GrpcError::StreamDeleted(
@@ -419,7 +419,7 @@ async fn range_of(
             }
             Ok(read::client_range(stream_id, state).map(|r| (r, state)))
         }
-        Target::Keel { stream_id } => {
+        StreamTarget::Keel { stream_id } => {
             let version = reader.store.stream_version(stream_id).await?;
             let first = reader.store.read_stream(stream_id, 1, 1).await?;
             if version == 0 || !first.first().is_some_and(|e| reader.caller.may_see(e)) {
@@ -438,16 +438,16 @@ async fn range_of(
 }
 
 /// The Keel version of revision `revision` of a stream read as `range`.
-fn version_of(target: &Target, state: StreamState, revision: u64) -> u64 {
+fn version_of(target: &StreamTarget, state: StreamState, revision: u64) -> u64 {
     match target {
-        Target::Client { .. } => state.version_of(revision).unwrap_or(u64::MAX),
+        StreamTarget::Client { .. } => state.version_of(revision).unwrap_or(u64::MAX),
         _ => revision.saturating_add(1),
     }
 }
 
 async fn read_stream(
     reader: Reader,
-    target: Target,
+    target: StreamTarget,
     name: &[u8],
     from: ReadFrom,
     forwards: bool,
@@ -475,7 +475,7 @@ async fn read_stream(
 /// The Keel version after which a stream subscription starts delivering.
 async fn subscription_start(
     reader: &Reader,
-    target: &Target,
+    target: &StreamTarget,
     from: ReadFrom,
 ) -> Result<u64, GrpcError> {
     let Some(stream_id) = target.stream_id() else {
@@ -484,7 +484,7 @@ async fn subscription_start(
         ));
     };
     let state = match target {
-        Target::Client { .. } => StreamState::load(&*reader.store, stream_id).await?,
+        StreamTarget::Client { .. } => StreamState::load(&*reader.store, stream_id).await?,
         _ => StreamState::Absent,
     };
     let version = reader.store.stream_version(stream_id).await?;
@@ -494,7 +494,7 @@ async fn subscription_start(
         (ReadFrom::Start, StreamState::Deleted { version, .. }) => version,
         (ReadFrom::Start, _) => 0,
         (ReadFrom::Revision(r), _) => match target {
-            Target::Client { .. } => state.version_of(r).unwrap_or(version),
+            StreamTarget::Client { .. } => state.version_of(r).unwrap_or(version),
             _ => r.saturating_add(1),
         },
     })

@@ -8,7 +8,7 @@ use super::source::{Log, PAGE};
 use super::Reader;
 use crate::grpc::error::GrpcError;
 use crate::grpc::filter::Filter;
-use crate::grpc::names::Target;
+use crate::grpc::names::StreamTarget;
 use crate::grpc::payload::{Stored, TOMBSTONED_TYPE};
 use crate::grpc::proto::streams::read_req::options::{all_options::AllOption, AllOptions};
 use crate::grpc::proto::streams::read_resp::{
@@ -63,7 +63,7 @@ async fn wait(head: &mut watch::Receiver<u64>, stop: &mut watch::Receiver<bool>)
 /// A subscription to one stream, delivering the events after Keel version `after`.
 pub fn stream(
     reader: Reader,
-    target: Target,
+    target: StreamTarget,
     name: Vec<u8>,
     mut after: u64,
     mut stop: watch::Receiver<bool>,

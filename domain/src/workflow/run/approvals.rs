@@ -8,7 +8,7 @@
 //! ended since. An approval step reached again through a loop asks afresh.
 
 use super::commands::{ApproveStep, RejectStep, TimeOutApproval};
-use super::decide::{message, Decision};
+use super::decide::{message, Decided};
 use super::error::WorkflowRunError;
 use super::events::{
     ApprovalOutcome, ApprovalTimedOut, RunEvent, StepApproved, StepOutcome, StepRejected,
@@ -120,7 +120,7 @@ impl WorkflowRun {
         })
     }
 
-    pub(super) fn approve(&self, c: &ApproveStep, ctx: &DecisionContext) -> Decision {
+    pub(super) fn approve(&self, c: &ApproveStep, ctx: &DecisionContext) -> Decided {
         let (step, position, open) = self.open_approval(&c.step_id)?;
         let request = Request {
             member_id: c.member_id,
@@ -148,7 +148,7 @@ impl WorkflowRun {
         Ok(events)
     }
 
-    pub(super) fn reject(&self, c: &RejectStep, ctx: &DecisionContext) -> Decision {
+    pub(super) fn reject(&self, c: &RejectStep, ctx: &DecisionContext) -> Decided {
         let (step, position, open) = self.open_approval(&c.step_id)?;
         let request = Request {
             member_id: c.member_id,
@@ -173,7 +173,7 @@ impl WorkflowRun {
         Ok(events)
     }
 
-    pub(super) fn time_out_approval(&self, c: &TimeOutApproval, ctx: &DecisionContext) -> Decision {
+    pub(super) fn time_out_approval(&self, c: &TimeOutApproval, ctx: &DecisionContext) -> Decided {
         let (step, position, open) = self.open_approval(&c.step_id)?;
         if ctx.now < open.deadline {
             return Err(WorkflowRunError::ApprovalNotDue {

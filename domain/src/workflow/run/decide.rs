@@ -20,7 +20,7 @@ use crate::workflow::values::{Message, StepId};
 use chrono::{DateTime, Duration, Utc};
 
 /// What a decision returns.
-pub(super) type Decision = Result<Vec<RunEvent>, WorkflowRunError>;
+pub(super) type Decided = Result<Vec<RunEvent>, WorkflowRunError>;
 
 impl Aggregate for WorkflowRun {
     type Command = RunCommand;
@@ -30,7 +30,7 @@ impl Aggregate for WorkflowRun {
     const KIND: &'static str = "workflow_run";
     const SNAPSHOT_VERSION: u16 = 1;
 
-    fn decide(&self, command: &RunCommand, ctx: &DecisionContext) -> Decision {
+    fn decide(&self, command: &RunCommand, ctx: &DecisionContext) -> Decided {
         match (self.status, command) {
             (RunStatus::NotStarted, RunCommand::Start(c)) => return start::start(c),
             (_, RunCommand::Start(_)) => return Err(WorkflowRunError::AlreadyStarted),
@@ -67,7 +67,7 @@ pub(super) fn message(raw: &str, field: &'static str) -> Result<Message, Workflo
     Message::parse(raw).map_err(|e| WorkflowRunError::invalid(field, e.reason()))
 }
 
-fn cancel(c: &CancelRun) -> Decision {
+fn cancel(c: &CancelRun) -> Decided {
     let reason = message(&c.reason, "reason")?;
     Ok(vec![RunEvent::Cancelled(RunCancelled { reason })])
 }
@@ -136,7 +136,7 @@ impl WorkflowRun {
         events
     }
 
-    fn start_step(&self, c: &StartStep, ctx: &DecisionContext) -> Decision {
+    fn start_step(&self, c: &StartStep, ctx: &DecisionContext) -> Decided {
         let step = self.named_step(&c.step_id)?;
         let Some(position) = self.current.as_ref().filter(|p| p.step_id == *step.id()) else {
             return Err(WorkflowRunError::StepNotNext {
@@ -193,7 +193,7 @@ impl WorkflowRun {
         Ok(events)
     }
 
-    fn complete_step(&self, c: &CompleteStep, ctx: &DecisionContext) -> Decision {
+    fn complete_step(&self, c: &CompleteStep, ctx: &DecisionContext) -> Decided {
         let step = self.named_step(&c.step_id)?;
         let position = self.running(step, c.attempt)?;
         let refuse = |field: &'static str, what: &str| {
@@ -265,7 +265,7 @@ impl WorkflowRun {
         Ok(self.finish_step(position, outcome, next))
     }
 
-    fn fail_step(&self, c: &FailStep, ctx: &DecisionContext) -> Decision {
+    fn fail_step(&self, c: &FailStep, ctx: &DecisionContext) -> Decided {
         let step = self.named_step(&c.step_id)?;
         let position = self.running(step, c.attempt)?;
         let error = message(&c.error, "error")?;
@@ -300,7 +300,7 @@ impl WorkflowRun {
         })
     }
 
-    fn fail(&self, c: &FailRun) -> Decision {
+    fn fail(&self, c: &FailRun) -> Decided {
         let reason = message(&c.reason, "reason")?;
         Ok(vec![RunEvent::Failed(RunFailed {
             reason,

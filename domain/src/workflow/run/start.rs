@@ -3,7 +3,7 @@
 //! bounded JSON object.
 
 use super::commands::{RunTriggerInput, StartRun};
-use super::decide::Decision;
+use super::decide::Decided;
 use super::error::WorkflowRunError;
 use super::events::{RunEvent, RunStarted, RunTrigger};
 use crate::workflow::graph;
@@ -33,7 +33,7 @@ pub(super) fn check_json(
     Ok(())
 }
 
-pub(super) fn start(c: &StartRun) -> Decision {
+pub(super) fn start(c: &StartRun) -> Decided {
     if c.tenant_id.is_platform() {
         return Err(WorkflowRunError::invalid(
             "tenant_id",

@@ -16,7 +16,7 @@ use keel_domain::tenant::{
 };
 use keel_domain::usage::UsageRecorded;
 use keel_domain::{Actor, TenantId};
-use keel_projections::framework::batch::Step;
+use keel_projections::framework::batch::BatchStep;
 use keel_projections::framework::worker::Worker;
 use keel_projections::{RebuildMode, Workers};
 use keel_reactors::billing_close::{close_periods, CloseReport};
@@ -387,7 +387,7 @@ async fn the_close_waits_for_the_read_models(backend: Backend) {
             store.clone(),
             100,
         );
-        assert_eq!(worker.catch_up().await.unwrap(), Step::CaughtUp);
+        assert_eq!(worker.catch_up().await.unwrap(), BatchStep::CaughtUp);
     }
     let report = close_periods(&store, &invoices, &catalogue, december())
         .await
@@ -509,7 +509,7 @@ async fn a_killed_billing_worker_counts_every_credit_once(backend: Backend) {
         store.clone(),
         7,
     );
-    assert_eq!(worker.catch_up().await.unwrap(), Step::CaughtUp);
+    assert_eq!(worker.catch_up().await.unwrap(), BatchStep::CaughtUp);
     assert_eq!(
         scalar(&store, "SELECT COUNT(*) FROM billing_plans").await,
         tenants as i64

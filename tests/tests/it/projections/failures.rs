@@ -4,7 +4,7 @@
 use super::support::scalar;
 use async_trait::async_trait;
 use keel_projections::db::{Param, Tx};
-use keel_projections::framework::batch::Step;
+use keel_projections::framework::batch::BatchStep;
 use keel_projections::framework::operate::{
     park_failed, projection_status, retry_projection, unpark_stream,
 };
@@ -118,7 +118,7 @@ async fn a_failing_event_stops_the_projection_until_retried_or_parked(backend: B
     });
     let worker = Worker::new(flaky.clone(), store.clone(), 100);
     worker.prepare().await.unwrap();
-    let Step::Failed(failure) = worker.catch_up().await.unwrap() else {
+    let BatchStep::Failed(failure) = worker.catch_up().await.unwrap() else {
         panic!("the poison stops the projection");
     };
     assert_eq!(failure.position, poison);
@@ -144,14 +144,16 @@ async fn a_failing_event_stops_the_projection_until_retried_or_parked(backend: B
     assert!(retry_projection(flaky.as_ref(), &store.log())
         .await
         .unwrap());
-    assert!(matches!(worker.catch_up().await.unwrap(), Step::Failed(f) if f.position == poison));
+    assert!(
+        matches!(worker.catch_up().await.unwrap(), BatchStep::Failed(f) if f.position == poison)
+    );
 
     // Parked: the projection moves on; stream a's later event waits behind the parked one.
     assert_eq!(
         park_failed(flaky.as_ref(), &store.log()).await.unwrap(),
         poison
     );
-    assert_eq!(worker.catch_up().await.unwrap(), Step::CaughtUp);
+    assert_eq!(worker.catch_up().await.unwrap(), BatchStep::CaughtUp);
     assert_eq!(stream_versions(&store, "b").await, vec![1, 2]);
     assert_eq!(stream_versions(&store, "a").await, vec![1]);
     assert_eq!(

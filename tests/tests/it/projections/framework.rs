@@ -3,7 +3,7 @@
 //! blue/green rebuild and reset, checksums and check.
 
 use super::support::{append_samples, execute, kill_worker_between_batches, scalar};
-use keel_projections::framework::batch::Step;
+use keel_projections::framework::batch::BatchStep;
 use keel_projections::framework::worker::Worker;
 use keel_projections::{RebuildMode, Workers};
 use keel_store::EventStore;
@@ -104,7 +104,7 @@ async fn a_killed_worker_process_applies_every_event_exactly_once(backend: Backe
         store.clone(),
         37,
     );
-    assert_eq!(worker.catch_up().await.unwrap(), Step::CaughtUp);
+    assert_eq!(worker.catch_up().await.unwrap(), BatchStep::CaughtUp);
     assert_each_applied_once(&store, 3000).await;
     let incremental = keel_projections::checksum(&store.log(), "audit")
         .await

@@ -19,7 +19,7 @@ use keel_domain::tenant::{
     TenantReactivated, TenantSlug, TenantSuspended,
 };
 use keel_domain::{Actor, DomainEvent, TenantId};
-use keel_projections::framework::batch::Step;
+use keel_projections::framework::batch::BatchStep;
 use keel_projections::framework::worker::Worker;
 use keel_projections::reports::{self, denials, policies, Granularity, Report, ReportRange};
 use keel_projections::RebuildMode;
@@ -240,7 +240,7 @@ async fn report_rows_are_exact_and_a_rebuild_is_identical(backend: Backend) {
         store.clone(),
         3,
     );
-    assert_eq!(worker.catch_up().await.unwrap(), Step::CaughtUp);
+    assert_eq!(worker.catch_up().await.unwrap(), BatchStep::CaughtUp);
 
     let micros = |t: DateTime<Utc>| t.timestamp_micros();
     let history = rows(
@@ -583,7 +583,7 @@ async fn a_killed_reports_worker_counts_every_tenant_once(backend: Backend) {
         store.clone(),
         41,
     );
-    assert_eq!(worker.catch_up().await.unwrap(), Step::CaughtUp);
+    assert_eq!(worker.catch_up().await.unwrap(), BatchStep::CaughtUp);
     assert_eq!(
         scalar(&store, "SELECT COUNT(*) FROM report_tenant_history").await,
         (tenants * 2 + tenants / 2) as i64
