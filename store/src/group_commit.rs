@@ -124,6 +124,10 @@ impl GroupCommit {
     }
 
     /// Queues an append and waits for its result.
+    #[tracing::instrument(level = "debug", name = "append", skip_all, fields(
+        streams = unit.len(),
+        events = unit.iter().map(|s| s.events.len()).sum::<usize>(),
+    ))]
     pub(crate) async fn append(
         &self,
         unit: Vec<StreamAppend>,
@@ -207,6 +211,7 @@ impl<W: GroupWriter> Writer<W> {
 /// Commits a group and answers its callers; returns the jobs to decide again in the next
 /// transaction and how many callers were answered. `queued` is set, before the first answer,
 /// to the number of appends ever submitted.
+#[tracing::instrument(level = "debug", name = "group_commit", skip_all, fields(group = jobs.len()))]
 async fn commit<W: GroupWriter>(
     writer: &mut W,
     jobs: Vec<Job>,
@@ -220,6 +225,7 @@ async fn commit<W: GroupWriter>(
     queued.get_or_insert_with(|| submitted.load(Ordering::Acquire));
     match written {
         Ok((resolved, position)) => {
+            tracing::debug!(position, "group committed");
             head.advance(position);
             let mut retry = Vec::new();
             let mut answered = 0;

@@ -26,6 +26,7 @@ use lru::LruCache;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 /// Tuning for a [`CommandHandler`].
 #[derive(Debug, Clone)]
@@ -147,7 +148,10 @@ impl<A: Aggregate> CommandHandler<A> {
                 reply,
             });
         let inner = self.inner.clone();
-        tokio::spawn(async move { run::drain(&inner, &stream_id, &slot).await });
+        // The work runs in a task of its own; its span keeps it under the caller's (the
+        // request's, with its id) for debug logging.
+        let span = tracing::debug_span!("command", aggregate = A::KIND, %stream_id);
+        tokio::spawn(async move { run::drain(&inner, &stream_id, &slot).await }.instrument(span));
         result
             .await
             .unwrap_or_else(|_| Err(StoreError::WriterStopped.into()))

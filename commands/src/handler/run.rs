@@ -113,6 +113,12 @@ async fn process<A: Aggregate>(
         }
         match inner.store.append_streams(appends).await {
             Ok(results) => {
+                tracing::debug!(
+                    commands = segment.len(),
+                    version = results[0].stream_version,
+                    position = results[0].global_position,
+                    "commands decided and appended"
+                );
                 answer(stream_id, segment, decided, Some(results[0]));
                 let previous_snapshot = loaded.snapshot_version;
                 let mut after = after;

@@ -95,6 +95,11 @@ pub(crate) async fn read_after(
 /// `from` (another writer got there first), nothing is applied and the step reports the
 /// checkpoint unmoved with no events, so the caller reads it again. Positions at or below the
 /// stored checkpoint are therefore never applied twice.
+#[tracing::instrument(level = "debug", name = "projection_batch", skip_all, fields(
+    projection = projection.name(),
+    from = from,
+    events = events.len(),
+))]
 pub async fn fold(
     projection: &Arc<dyn Projection>,
     db: &Database,
@@ -131,6 +136,7 @@ pub async fn fold(
         }
         return isolate(projection, db, target, from, events, error).await;
     }
+    tracing::debug!(to = last, "batch folded");
     Ok(BatchStep::Applied {
         to: last,
         events: events.len(),

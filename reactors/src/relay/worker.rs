@@ -374,6 +374,10 @@ impl Relay {
     /// Sends the events of `events` the stream does not hold yet (after `tail`), without
     /// waiting: the i-th message sent expects the stream at `tail.sequence + i`; only the last
     /// one asks for an ack.
+    #[tracing::instrument(level = "debug", name = "relay_batch", skip_all, fields(
+        stream = %self.config.stream,
+        events = events.len(),
+    ))]
     async fn send(&self, events: &[RecordedEvent], tail: Tail) -> Sent {
         let fresh: Vec<&RecordedEvent> = events
             .iter()
@@ -423,6 +427,12 @@ impl Relay {
                 }
             }
         }
+        tracing::debug!(
+            sent = batch.sent,
+            skipped = batch.skipped,
+            through = batch.through,
+            "batch sent"
+        );
         batch
     }
 }
