@@ -16,14 +16,10 @@
 
 use crate::error::ReactorError;
 use keel_log::Database;
-use keel_projections::db::{Backend, Tx};
+use keel_projections::db::{turn_for_a_write, Backend, Tx};
+use keel_projections::with_pool;
 use std::time::Duration;
 use uuid::Uuid;
-
-/// The database's clock in microseconds since the Unix epoch (SQLite, PostgreSQL). The
-/// database's clock, not the processes': every process then compares expiries on one clock.
-const NOW_SQLITE: &str = "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)";
-const NOW_POSTGRES: &str = "(extract(epoch from clock_timestamp()) * 1000000)::bigint";
 
 /// Takes leases for one process.
 #[derive(Debug, Clone)]
@@ -55,39 +51,24 @@ impl Leases {
     /// another process holds it.
     pub async fn try_acquire(&self, reactor: &'static str) -> Result<Option<Lease>, ReactorError> {
         let ttl = self.ttl.as_micros() as i64;
-        let token: Option<i64> = match &self.db {
-            Database::Sqlite(pool) => {
-                let _turn = keel_log::write_turns::write_turn(pool).await;
-                sqlx::query_scalar(&format!(
-                    "INSERT INTO reactor_leases (reactor, owner, token, expires_at) \
-                     VALUES (?1, ?2, 1, {NOW_SQLITE} + ?3) \
-                     ON CONFLICT (reactor) DO UPDATE SET owner = excluded.owner, \
-                       token = reactor_leases.token + 1, expires_at = excluded.expires_at \
-                     WHERE reactor_leases.expires_at < {NOW_SQLITE} \
-                     RETURNING token"
-                ))
+        let now = now_sql(&self.db);
+        let sql = format!(
+            "INSERT INTO reactor_leases (reactor, owner, token, expires_at) \
+             VALUES ($1, $2, 1, {now} + $3) \
+             ON CONFLICT (reactor) DO UPDATE SET owner = excluded.owner, \
+               token = reactor_leases.token + 1, expires_at = excluded.expires_at \
+             WHERE reactor_leases.expires_at < {now} \
+             RETURNING token"
+        );
+        let _turn = turn_for_a_write(&self.db).await;
+        let token: Option<i64> = with_pool!(&self.db, pool => {
+            sqlx::query_scalar(&sql)
                 .bind(reactor)
                 .bind(&self.owner)
                 .bind(ttl)
                 .fetch_optional(pool)
                 .await?
-            }
-            Database::Postgres(pool) => {
-                sqlx::query_scalar(&format!(
-                    "INSERT INTO reactor_leases (reactor, owner, token, expires_at) \
-                     VALUES ($1, $2, 1, {NOW_POSTGRES} + $3) \
-                     ON CONFLICT (reactor) DO UPDATE SET owner = excluded.owner, \
-                       token = reactor_leases.token + 1, expires_at = excluded.expires_at \
-                     WHERE reactor_leases.expires_at < {NOW_POSTGRES} \
-                     RETURNING token"
-                ))
-                .bind(reactor)
-                .bind(&self.owner)
-                .bind(ttl)
-                .fetch_optional(pool)
-                .await?
-            }
-        };
+        });
         Ok(token.map(|token| Lease {
             db: self.db.clone(),
             reactor,
@@ -98,26 +79,22 @@ impl Leases {
 
     /// Who holds the lease of `reactor` now (unexpired), if anyone.
     pub async fn holder(&self, reactor: &str) -> Result<Option<(String, i64)>, ReactorError> {
-        Ok(match &self.db {
-            Database::Sqlite(pool) => {
-                sqlx::query_as(&format!(
-                    "SELECT owner, token FROM reactor_leases \
-                     WHERE reactor = ?1 AND expires_at >= {NOW_SQLITE}"
-                ))
-                .bind(reactor)
-                .fetch_optional(pool)
-                .await?
-            }
-            Database::Postgres(pool) => {
-                sqlx::query_as(&format!(
-                    "SELECT owner, token FROM reactor_leases \
-                     WHERE reactor = $1 AND expires_at >= {NOW_POSTGRES}"
-                ))
-                .bind(reactor)
-                .fetch_optional(pool)
-                .await?
-            }
-        })
+        let sql = format!(
+            "SELECT owner, token FROM reactor_leases WHERE reactor = $1 AND expires_at >= {}",
+            now_sql(&self.db)
+        );
+        Ok(with_pool!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(reactor).fetch_optional(pool).await?
+        }))
+    }
+}
+
+/// The database's clock in microseconds since the Unix epoch, as SQL. The database's clock,
+/// not the processes': every process then compares expiries on one clock.
+fn now_sql(db: &Database) -> &'static str {
+    match db {
+        Database::Sqlite(_) => "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
+        Database::Postgres(_) => "(extract(epoch from clock_timestamp()) * 1000000)::bigint",
     }
 }
 
@@ -157,35 +134,20 @@ impl Lease {
     /// Sets the expiry to now + `micros` (or to the epoch when `from_now` is false); whether
     /// this holder still had the lease.
     async fn set_expiry(&self, micros: i64, from_now: bool) -> Result<bool, ReactorError> {
-        let rows = match &self.db {
-            Database::Sqlite(pool) => {
-                let _turn = keel_log::write_turns::write_turn(pool).await;
-                let expiry = if from_now { NOW_SQLITE } else { "0" };
-                sqlx::query(&format!(
-                    "UPDATE reactor_leases SET expires_at = {expiry} + ?3 \
-                     WHERE reactor = ?1 AND token = ?2"
-                ))
+        let expiry = if from_now { now_sql(&self.db) } else { "0" };
+        let sql = format!(
+            "UPDATE reactor_leases SET expires_at = {expiry} + $3 WHERE reactor = $1 AND token = $2"
+        );
+        let _turn = turn_for_a_write(&self.db).await;
+        let rows = with_pool!(&self.db, pool => {
+            sqlx::query(&sql)
                 .bind(self.reactor)
                 .bind(self.token)
                 .bind(micros)
                 .execute(pool)
                 .await?
                 .rows_affected()
-            }
-            Database::Postgres(pool) => {
-                let expiry = if from_now { NOW_POSTGRES } else { "0" };
-                sqlx::query(&format!(
-                    "UPDATE reactor_leases SET expires_at = {expiry} + $3 \
-                     WHERE reactor = $1 AND token = $2"
-                ))
-                .bind(self.reactor)
-                .bind(self.token)
-                .bind(micros)
-                .execute(pool)
-                .await?
-                .rows_affected()
-            }
-        };
+        });
         Ok(rows == 1)
     }
 

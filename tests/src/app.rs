@@ -117,12 +117,9 @@ async fn start(db: TestDatabase, admin_key: String, settings: Settings) -> TestA
 impl TestApp {
     /// Stops the server gracefully (as SIGTERM does) and starts a new one on the same database.
     pub async fn restart(self) -> TestApp {
-        self.server.stop(true).await;
-        self.stopped
-            .await
-            .expect("the server task")
-            .expect("the server stopped cleanly");
-        start(self.db, self.admin_key, self.settings).await
+        let (admin_key, settings) = (self.admin_key.clone(), self.settings.clone());
+        let db = self.stop().await;
+        start(db, admin_key, settings).await
     }
 
     /// A second server on this app's database, with this app's settings adjusted by `adjust`:
