@@ -2,7 +2,8 @@
 //! exports; verification of the tenant's hash chain. Scope `audit:read`; another tenant's
 //! trail answers 404.
 
-use super::tenants::TenantPath;
+use super::kit::authorize_read_model;
+use super::kit::paths::TenantPath;
 use crate::auth::Access;
 use crate::command::Caller;
 use crate::consistency::wait_for_projection;
@@ -78,16 +79,14 @@ pub struct AuditPageView {
     pub next_cursor: Option<u64>,
 }
 
-async fn authorize(
+/// Authorizes the caller (scope `audit:read`) and waits for the audit trail to fold `after`.
+async fn authorize_and_wait(
     state: &AppState,
     caller: &Caller,
     tenant: TenantId,
     after: Option<u64>,
 ) -> Result<(), ApiError> {
-    caller.principal.require(tenant, "audit", Access::Read)?;
-    if state.directory.tenant(tenant).is_none() {
-        return Err(ApiError::not_found());
-    }
+    authorize_read_model(state, &caller.principal, tenant, "audit", Access::Read)?;
     wait_for_projection(state, "audit", after).await
 }
 
@@ -105,7 +104,7 @@ async fn list(
     path: Path<TenantPath>,
     query: Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &caller, path.tenant_id, query.after_position).await?;
+    authorize_and_wait(&state, &caller, path.tenant_id, query.after_position).await?;
     let limit = super::page_limit(query.limit)?;
     let page = audit::query(
         &state.store.database(),
@@ -136,7 +135,7 @@ async fn export(
     path: Path<TenantPath>,
     query: Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &caller, path.tenant_id, query.after_position).await?;
+    authorize_and_wait(&state, &caller, path.tenant_id, query.after_position).await?;
     let (format, content_type, extension) = match query.format.as_deref() {
         None | Some("jsonl") => (ExportFormat::JsonLines, "application/x-ndjson", "jsonl"),
         Some("csv") => (ExportFormat::Csv, "text/csv; charset=utf-8", "csv"),
@@ -196,7 +195,7 @@ async fn verify(
     caller: Caller,
     path: Path<TenantPath>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &caller, path.tenant_id, None).await?;
+    authorize_and_wait(&state, &caller, path.tenant_id, None).await?;
     let report = audit::verify(&state.store.database(), Some(path.tenant_id)).await?;
     let chain = report.chains.into_iter().next();
     Ok(HttpResponse::Ok().json(ChainVerification {

@@ -1,7 +1,7 @@
 //! A tenant's event stream: a paged JSON view of every event of the tenant, in log order,
 //! with secret-bearing fields (key hashes, encrypted secrets) shown as `null`.
 
-use super::tenants::TenantPath;
+use super::kit::paths::TenantPath;
 use crate::auth::Access;
 use crate::command::Caller;
 use crate::error::{ApiError, Problem};

@@ -1,7 +1,8 @@
 //! Usage: ingesting samples (scope `usage:write`), and reading usage and quota status
 //! (scope `usage:read`) from the usage read model.
 
-use super::tenants::TenantPath;
+use super::kit::authorize_read_model;
+use super::kit::paths::TenantPath;
 use crate::auth::Access;
 use crate::body::JsonBody;
 use crate::command::Caller;
@@ -77,10 +78,7 @@ async fn ingest(
     body: JsonBody<RecordUsage>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    caller.principal.require(tenant, "usage", Access::Write)?;
-    if state.directory.tenant(tenant).is_none() {
-        return Err(ApiError::not_found());
-    }
+    authorize_read_model(&state, &caller.principal, tenant, "usage", Access::Write)?;
     let events = body.0.events;
     if events.is_empty() || events.len() > MAX_BATCH {
         return Err(ApiError::invalid(
@@ -159,10 +157,7 @@ async fn read(
     query: Query<UsageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    caller.principal.require(tenant, "usage", Access::Read)?;
-    if state.directory.tenant(tenant).is_none() {
-        return Err(ApiError::not_found());
-    }
+    authorize_read_model(&state, &caller.principal, tenant, "usage", Access::Read)?;
     if meter(&query.meter).is_none() {
         return Err(ApiError::bad_parameter("meter", "is not a declared meter"));
     }
@@ -226,10 +221,7 @@ async fn quotas(
     query: Query<QuotaQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    caller.principal.require(tenant, "usage", Access::Read)?;
-    if state.directory.tenant(tenant).is_none() {
-        return Err(ApiError::not_found());
-    }
+    authorize_read_model(&state, &caller.principal, tenant, "usage", Access::Read)?;
     wait_for_projection(&state, "usage", query.after_position).await?;
     let items = keel_projections::usage::quota_status(
         &state.store.database(),
