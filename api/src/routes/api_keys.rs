@@ -44,7 +44,8 @@ pub struct IssueKeyRequest {
 #[utoipa::path(
     tag = "api-keys",
     params(TenantPath),
-    responses((status = 200, body = Vec<ApiKeyView>), (status = 404, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = Vec<ApiKeyView>), (status = 404, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/api-keys")]
@@ -71,7 +72,8 @@ async fn list(
     tag = "api-keys",
     params(TenantPath),
     request_body = IssueKeyRequest,
-    responses((status = 201, body = CommandResult<IssuedKeyView>), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 201, body = CommandResult<IssuedKeyView>), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = []))
 )]
 #[post("/v1/tenants/{tenant_id}/api-keys")]
@@ -112,7 +114,8 @@ async fn issue(
 #[utoipa::path(
     tag = "api-keys",
     params(KeyPath),
-    responses((status = 200, body = CommandResult<ApiKeyView>), (status = 404, body = Problem), (status = 409, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = CommandResult<ApiKeyView>), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("api_key" = []))
 )]
 #[post("/v1/tenants/{tenant_id}/api-keys/{key_id}/revoke")]

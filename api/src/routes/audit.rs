@@ -94,7 +94,8 @@ async fn authorize_and_wait(
 #[utoipa::path(
     tag = "audit",
     params(TenantPath, AuditQuery),
-    responses((status = 200, body = AuditPageView), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = AuditPageView), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/audit")]
@@ -123,6 +124,7 @@ async fn list(
     tag = "audit",
     params(TenantPath, AuditQuery),
     responses(
+        (status = 403, description = "The key may not do this"),
         (status = 200, description = "JSON Lines (`application/x-ndjson`) or CSV (`text/csv`)", content_type = "application/x-ndjson"),
         (status = 400, body = Problem), (status = 404, body = Problem)
     ),
@@ -186,7 +188,8 @@ pub struct ChainVerification {
 #[utoipa::path(
     tag = "audit",
     params(TenantPath),
-    responses((status = 200, body = ChainVerification), (status = 404, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = ChainVerification), (status = 404, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/audit/verify")]

@@ -45,7 +45,8 @@ pub struct ChangeRoleRequest {
 #[utoipa::path(
     tag = "members",
     params(TenantPath),
-    responses((status = 200, body = Vec<MemberView>), (status = 404, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = Vec<MemberView>), (status = 404, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/members")]

@@ -63,6 +63,7 @@ pub struct CreateTenantRequest {
     tag = "tenants",
     request_body = CreateTenantRequest,
     responses(
+        (status = 403, description = "The key may not do this"),
         (status = 201, description = "Created", body = CommandResult<TenantView>),
         (status = 409, description = "Slug taken", body = Problem),
         (status = 422, description = "Invalid input", body = Problem),
@@ -129,7 +130,8 @@ pub struct TenantPage {
 #[utoipa::path(
     tag = "tenants",
     params(ListQuery),
-    responses((status = 200, body = TenantPage), (status = 400, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = TenantPage), (status = 400, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants")]
@@ -188,7 +190,8 @@ async fn list(
 #[utoipa::path(
     tag = "tenants",
     params(TenantPath),
-    responses((status = 200, body = TenantView), (status = 404, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = TenantView), (status = 404, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}")]

@@ -67,7 +67,8 @@ pub struct UsageAccepted {
     tag = "usage",
     params(TenantPath),
     request_body = RecordUsage,
-    responses((status = 202, body = UsageAccepted), (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 202, body = UsageAccepted), (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = []))
 )]
 #[post("/v1/tenants/{tenant_id}/usage")]
@@ -146,7 +147,8 @@ pub struct UsageSeries {
 #[utoipa::path(
     tag = "usage",
     params(TenantPath, UsageQuery),
-    responses((status = 200, body = UsageSeries), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = UsageSeries), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/usage")]
@@ -210,7 +212,8 @@ pub struct QuotaList {
 #[utoipa::path(
     tag = "usage",
     params(TenantPath, QuotaQuery),
-    responses((status = 200, body = QuotaList), (status = 404, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = QuotaList), (status = 404, body = Problem), (status = 503, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/quotas")]

@@ -32,6 +32,7 @@ mod grpc;
 mod handler;
 mod integration;
 mod nats;
+mod openapi_conformance;
 mod ordering;
 mod policy;
 mod project;
