@@ -73,7 +73,6 @@ impl AuditQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditPageView {
     /// The records in chain order.
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<keel_projections::audit::AuditRecord>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<u64>,
@@ -180,7 +179,6 @@ pub struct ChainVerification {
     /// Records read.
     pub records: u64,
     /// The first record that was changed, removed or reordered, if any.
-    #[schema(value_type = Option<Object>)]
     pub first_broken: Option<keel_projections::audit::BrokenRecord>,
 }
 

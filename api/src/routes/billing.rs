@@ -48,7 +48,6 @@ pub struct PlanView {
     pub base_price_minor: u64,
     /// Per meter: `included` units, `quota` (absent: none), `per_units` and graduated `tiers`
     /// (`up_to` counts the month's total usage; the last tier is unbounded).
-    #[schema(value_type = Object)]
     pub meters: BTreeMap<String, MeterPrice>,
 }
 
@@ -168,7 +167,6 @@ pub struct InvoiceListQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvoicePageView {
     /// Newest period first.
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<InvoiceSummary>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
@@ -214,7 +212,6 @@ pub struct InvoiceView {
     pub status: &'static str,
     /// The invoice, its lines and credit notes.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
     pub invoice: InvoiceDetail,
     /// The total less the credit notes.
     pub balance_minor: u64,

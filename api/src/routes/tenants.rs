@@ -120,7 +120,6 @@ pub struct ListQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TenantPage {
     /// The tenants, oldest first.
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<TenantSummary>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,

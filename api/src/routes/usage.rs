@@ -139,7 +139,6 @@ pub struct UsageSeries {
     /// The granularity.
     pub granularity: String,
     /// One point per period with usage, oldest first.
-    #[schema(value_type = Vec<Object>)]
     pub points: Vec<keel_projections::usage::UsagePoint>,
 }
 
@@ -204,7 +203,6 @@ pub struct QuotaQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QuotaList {
     /// One entry per meter: limit (plan or override), used, remaining, percent.
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<keel_projections::usage::QuotaStatus>,
 }
 

@@ -33,6 +33,7 @@ mod handler;
 mod integration;
 mod nats;
 mod openapi_conformance;
+mod openapi_typed;
 mod ordering;
 mod policy;
 mod project;
