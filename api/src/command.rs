@@ -14,6 +14,12 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use chrono::Utc;
 use keel_commands::handler::{CommandError, CommandHandler, CommandOutcome};
+use keel_domain::billing::InvoiceCommand;
+use keel_domain::integration::IntegrationCommand;
+use keel_domain::platform::PlatformCommand;
+use keel_domain::policy::PolicyCommand;
+use keel_domain::tenant::TenantCommand;
+use keel_domain::workflow::{RunCommand, WorkflowCommand};
 use keel_domain::{Aggregate, AggregateId, Refusal, TenantId};
 use keel_store::EventMetadata;
 use serde::Serialize;
@@ -114,19 +120,64 @@ impl FromRequest for Caller {
     }
 }
 
-/// Executes `command` on aggregate `id` for `caller`, recording its metrics.
+/// A command that says its own wire name (`rename`, `publish`...), the label of its metrics, so
+/// that no route can count a command under another command's name.
+pub trait Named {
+    /// The command's wire name.
+    fn name(&self) -> &'static str;
+}
+
+/// Implements [`Named`] with the domain's own `name()` of each command enum that has one.
+macro_rules! named_by_domain {
+    ($($command:ty),+) => {
+        $(impl Named for $command {
+            fn name(&self) -> &'static str {
+                <$command>::name(self)
+            }
+        })+
+    };
+}
+
+named_by_domain!(
+    TenantCommand,
+    PolicyCommand,
+    WorkflowCommand,
+    RunCommand,
+    IntegrationCommand
+);
+
+impl Named for PlatformCommand {
+    fn name(&self) -> &'static str {
+        match self {
+            PlatformCommand::IssueAdminKey { .. } => "issue_admin_key",
+            PlatformCommand::RevokeAdminKey { .. } => "revoke_admin_key",
+        }
+    }
+}
+
+impl Named for InvoiceCommand {
+    fn name(&self) -> &'static str {
+        match self {
+            InvoiceCommand::Finalize(_) => "finalize",
+            InvoiceCommand::IssueCreditNote(_) => "issue_credit_note",
+        }
+    }
+}
+
+/// Executes `command` on aggregate `id` for `caller`, recording its metrics under the
+/// command's own name.
 pub async fn execute<A: Aggregate>(
     state: &AppState,
     handler: &CommandHandler<A>,
     id: AggregateId,
-    name: &'static str,
     command: A::Command,
     caller: &Caller,
 ) -> Result<CommandOutcome<A>, ApiError>
 where
     A::Error: Refusal,
-    A::Command: 'static,
+    A::Command: Named + 'static,
 {
+    let name = command.name();
     let metadata = caller.metadata(id.tenant_id);
     let started = Instant::now();
     let result = handler

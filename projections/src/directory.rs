@@ -25,6 +25,7 @@ const BATCH: usize = 1000;
 
 /// What a tenant list shows of a tenant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantSummary {
     /// The tenant's id.
     pub id: TenantId,

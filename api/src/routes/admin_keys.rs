@@ -1,5 +1,6 @@
 //! Platform admin keys: issue (the secret is shown once), revoke, list. Admin keys only.
 
+use super::kit::paths::AdminKeyPath;
 use crate::auth::token;
 use crate::body::JsonBody;
 use crate::command::{execute, respond, Caller, CommandResult};
@@ -10,7 +11,7 @@ use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
 use keel_domain::platform::{platform_keys_id, PlatformCommand, PlatformKeys};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// Registers the routes of this module.
@@ -40,13 +41,6 @@ pub struct AdminKeyView {
 pub struct IssueAdminKeyRequest {
     /// A human-readable name.
     pub name: String,
-}
-
-/// An admin key in a path.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct AdminKeyPath {
-    /// The key's id.
-    pub key_id: Uuid,
 }
 
 fn views(keys: &PlatformKeys) -> Vec<AdminKeyView> {
@@ -101,7 +95,6 @@ async fn issue(
         &state,
         &state.platform,
         platform_keys_id(),
-        "issue_admin_key",
         command,
         &caller,
     )
@@ -121,7 +114,8 @@ async fn issue(
 #[utoipa::path(
     tag = "admin-keys",
     params(AdminKeyPath),
-    responses((status = 200, body = CommandResult<Vec<AdminKeyView>>), (status = 404, body = Problem), (status = 409, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = CommandResult<Vec<AdminKeyView>>), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("api_key" = []))
 )]
 #[post("/v1/admin-keys/{key_id}/revoke")]
@@ -138,7 +132,6 @@ async fn revoke(
         &state,
         &state.platform,
         platform_keys_id(),
-        "revoke_admin_key",
         command,
         &caller,
     )

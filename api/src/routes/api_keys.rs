@@ -4,11 +4,11 @@
 //! has folded the event: a new key works, and a revoked key is refused, from the moment the
 //! response arrives.
 
-use super::owned::require_tenant;
-use super::tenants::TenantPath;
+use super::kit::paths::{KeyPath, TenantPath};
+use super::kit::{authorize_tenant, run, Allowed, Target};
 use crate::auth::{token, Access};
 use crate::body::JsonBody;
-use crate::command::{execute, respond, Caller, CommandResult};
+use crate::command::{respond, Caller, CommandResult};
 use crate::consistency::ReadAfter;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -19,24 +19,13 @@ use actix_web::{get, post, HttpResponse};
 use chrono::{DateTime, Utc};
 use keel_commands::handler::CommandOutcome;
 use keel_domain::tenant::{IssueApiKey, RevokeApiKey, Tenant, TenantCommand};
-use keel_domain::{AggregateId, TenantId};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list).service(issue).service(revoke);
-}
-
-/// A key in a path.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct KeyPath {
-    /// The tenant's id.
-    #[param(value_type = String, format = Uuid)]
-    pub tenant_id: TenantId,
-    /// The key's id.
-    pub key_id: Uuid,
 }
 
 /// The body of `POST /v1/tenants/{tenant_id}/api-keys`.
@@ -55,7 +44,8 @@ pub struct IssueKeyRequest {
 #[utoipa::path(
     tag = "api-keys",
     params(TenantPath),
-    responses((status = 200, body = Vec<ApiKeyView>), (status = 404, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = Vec<ApiKeyView>), (status = 404, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/api-keys")]
@@ -65,10 +55,14 @@ async fn list(
     path: Path<TenantPath>,
     _consistent: ReadAfter,
 ) -> Result<HttpResponse, ApiError> {
-    caller
-        .principal
-        .require(path.tenant_id, "keys", Access::Read)?;
-    let tenant = require_tenant(&state, path.tenant_id).await?;
+    let tenant = authorize_tenant(
+        &state,
+        &caller.principal,
+        path.tenant_id,
+        "keys",
+        Access::Read,
+    )
+    .await?;
     let keys: Vec<ApiKeyView> = tenant.api_keys().values().map(ApiKeyView::of).collect();
     Ok(HttpResponse::Ok().json(keys))
 }
@@ -78,7 +72,8 @@ async fn list(
     tag = "api-keys",
     params(TenantPath),
     request_body = IssueKeyRequest,
-    responses((status = 201, body = CommandResult<IssuedKeyView>), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 201, body = CommandResult<IssuedKeyView>), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = []))
 )]
 #[post("/v1/tenants/{tenant_id}/api-keys")]
@@ -88,9 +83,6 @@ async fn issue(
     path: Path<TenantPath>,
     body: JsonBody<IssueKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller
-        .principal
-        .require(path.tenant_id, "keys", Access::Admin)?;
     let request = body.0;
     let key_id = Uuid::now_v7();
     let new = token::generate();
@@ -102,8 +94,7 @@ async fn issue(
         secret_hash: new.hash,
         expires_at: request.expires_at,
     });
-    let outcome =
-        run_key_command(&state, &caller, path.tenant_id, "issue_api_key", command).await?;
+    let outcome = run_key_command(&state, &caller, &path.into_inner(), command).await?;
     let key = outcome
         .state
         .api_key(key_id)
@@ -123,7 +114,8 @@ async fn issue(
 #[utoipa::path(
     tag = "api-keys",
     params(KeyPath),
-    responses((status = 200, body = CommandResult<ApiKeyView>), (status = 404, body = Problem), (status = 409, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = CommandResult<ApiKeyView>), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("api_key" = []))
 )]
 #[post("/v1/tenants/{tenant_id}/api-keys/{key_id}/revoke")]
@@ -132,14 +124,10 @@ async fn revoke(
     caller: Caller,
     path: Path<KeyPath>,
 ) -> Result<HttpResponse, ApiError> {
-    caller
-        .principal
-        .require(path.tenant_id, "keys", Access::Admin)?;
     let command = TenantCommand::RevokeApiKey(RevokeApiKey {
         key_id: path.key_id,
     });
-    let outcome =
-        run_key_command(&state, &caller, path.tenant_id, "revoke_api_key", command).await?;
+    let outcome = run_key_command(&state, &caller, &*path, command).await?;
     let key = outcome
         .state
         .api_key(path.key_id)
@@ -148,23 +136,15 @@ async fn revoke(
     Ok(respond(StatusCode::OK, &outcome, key))
 }
 
-/// Runs a key command and waits for the directory to fold it.
+/// Runs a key command (scope `keys:admin`) and waits for the directory to fold it.
 async fn run_key_command(
     state: &AppState,
     caller: &Caller,
-    tenant_id: TenantId,
-    name: &'static str,
+    target: &impl Target<Aggregate = Tenant, Context = ()>,
     command: TenantCommand,
 ) -> Result<CommandOutcome<Tenant>, ApiError> {
-    let outcome = execute(
-        state,
-        &state.tenants,
-        AggregateId::tenant(tenant_id),
-        name,
-        command,
-        caller,
-    )
-    .await?;
+    let allowed = Allowed::Scope("keys", Access::Admin);
+    let outcome = run(state, caller, target, allowed, |()| Ok(command)).await?;
     if let Some(position) = outcome.global_position {
         if !state.directory.wait_for(position, state.read_wait).await {
             return Err(ApiError::Unavailable(

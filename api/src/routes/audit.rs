@@ -2,7 +2,8 @@
 //! exports; verification of the tenant's hash chain. Scope `audit:read`; another tenant's
 //! trail answers 404.
 
-use super::tenants::TenantPath;
+use super::kit::authorize_read_model;
+use super::kit::paths::TenantPath;
 use crate::auth::Access;
 use crate::command::Caller;
 use crate::consistency::wait_for_projection;
@@ -72,22 +73,19 @@ impl AuditQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditPageView {
     /// The records in chain order.
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<keel_projections::audit::AuditRecord>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<u64>,
 }
 
-async fn authorize(
+/// Authorizes the caller (scope `audit:read`) and waits for the audit trail to fold `after`.
+async fn authorize_and_wait(
     state: &AppState,
     caller: &Caller,
     tenant: TenantId,
     after: Option<u64>,
 ) -> Result<(), ApiError> {
-    caller.principal.require(tenant, "audit", Access::Read)?;
-    if state.directory.tenant(tenant).is_none() {
-        return Err(ApiError::not_found());
-    }
+    authorize_read_model(state, &caller.principal, tenant, "audit", Access::Read)?;
     wait_for_projection(state, "audit", after).await
 }
 
@@ -95,7 +93,8 @@ async fn authorize(
 #[utoipa::path(
     tag = "audit",
     params(TenantPath, AuditQuery),
-    responses((status = 200, body = AuditPageView), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = AuditPageView), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/audit")]
@@ -105,7 +104,7 @@ async fn list(
     path: Path<TenantPath>,
     query: Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &caller, path.tenant_id, query.after_position).await?;
+    authorize_and_wait(&state, &caller, path.tenant_id, query.after_position).await?;
     let limit = super::page_limit(query.limit)?;
     let page = audit::query(
         &state.store.database(),
@@ -124,6 +123,7 @@ async fn list(
     tag = "audit",
     params(TenantPath, AuditQuery),
     responses(
+        (status = 403, description = "The key may not do this"),
         (status = 200, description = "JSON Lines (`application/x-ndjson`) or CSV (`text/csv`)", content_type = "application/x-ndjson"),
         (status = 400, body = Problem), (status = 404, body = Problem)
     ),
@@ -136,7 +136,7 @@ async fn export(
     path: Path<TenantPath>,
     query: Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &caller, path.tenant_id, query.after_position).await?;
+    authorize_and_wait(&state, &caller, path.tenant_id, query.after_position).await?;
     let (format, content_type, extension) = match query.format.as_deref() {
         None | Some("jsonl") => (ExportFormat::JsonLines, "application/x-ndjson", "jsonl"),
         Some("csv") => (ExportFormat::Csv, "text/csv; charset=utf-8", "csv"),
@@ -179,7 +179,6 @@ pub struct ChainVerification {
     /// Records read.
     pub records: u64,
     /// The first record that was changed, removed or reordered, if any.
-    #[schema(value_type = Option<Object>)]
     pub first_broken: Option<keel_projections::audit::BrokenRecord>,
 }
 
@@ -187,7 +186,8 @@ pub struct ChainVerification {
 #[utoipa::path(
     tag = "audit",
     params(TenantPath),
-    responses((status = 200, body = ChainVerification), (status = 404, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = ChainVerification), (status = 404, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/audit/verify")]
@@ -196,7 +196,7 @@ async fn verify(
     caller: Caller,
     path: Path<TenantPath>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &caller, path.tenant_id, None).await?;
+    authorize_and_wait(&state, &caller, path.tenant_id, None).await?;
     let report = audit::verify(&state.store.database(), Some(path.tenant_id)).await?;
     let chain = report.chains.into_iter().next();
     Ok(HttpResponse::Ok().json(ChainVerification {

@@ -6,8 +6,9 @@
 //! (`?after_position=` waits for it); the draft is priced on each request from the plan
 //! records, the usage read model and the catalogue, so it follows every event.
 
-use super::owned::load_owned;
-use super::tenants::TenantPath;
+use super::kit::authorize_read_model;
+use super::kit::paths::{InvoicePath, TenantPath};
+use super::tenant_aggregates::{aggregate_id, load_owned};
 use crate::auth::Access;
 use crate::body::JsonBody;
 use crate::command::{execute, respond, Caller, CommandResult};
@@ -21,7 +22,6 @@ use chrono::{DateTime, Utc};
 use keel_domain::billing::{
     InvoiceCommand, IssueCreditNote, LineItem, MeterPrice, Period, PricedPeriod,
 };
-use keel_domain::TenantId;
 use keel_projections::billing::{InvoiceDetail, InvoiceSummary};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -37,16 +37,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(credit);
 }
 
-/// An invoice in a path.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct InvoicePath {
-    /// The tenant's id.
-    #[param(value_type = String, format = Uuid)]
-    pub tenant_id: TenantId,
-    /// The invoice's id.
-    pub invoice_id: Uuid,
-}
-
 /// One plan of the catalogue.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlanView {
@@ -58,7 +48,6 @@ pub struct PlanView {
     pub base_price_minor: u64,
     /// Per meter: `included` units, `quota` (absent: none), `per_units` and graduated `tiers`
     /// (`up_to` counts the month's total usage; the last tier is unbounded).
-    #[schema(value_type = Object)]
     pub meters: BTreeMap<String, MeterPrice>,
 }
 
@@ -131,24 +120,12 @@ impl DraftInvoiceView {
     }
 }
 
-async fn authorize(
-    state: &AppState,
-    caller: &Caller,
-    tenant: TenantId,
-    access: Access,
-) -> Result<(), ApiError> {
-    caller.principal.require(tenant, "billing", access)?;
-    if state.directory.tenant(tenant).is_none() {
-        return Err(ApiError::not_found());
-    }
-    Ok(())
-}
-
 /// A tenant's draft invoice for the running billing month (UTC).
 #[utoipa::path(
     tag = "billing",
     params(TenantPath, BillingQuery),
-    responses((status = 200, body = DraftInvoiceView), (status = 404, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = DraftInvoiceView), (status = 404, body = Problem), (status = 503, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/invoices/draft")]
@@ -159,7 +136,7 @@ async fn draft(
     query: Query<BillingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    authorize(&state, &caller, tenant, Access::Read).await?;
+    authorize_read_model(&state, &caller.principal, tenant, "billing", Access::Read)?;
     wait_for_projection(&state, "billing", query.after_position).await?;
     wait_for_projection(&state, "usage", query.after_position).await?;
     let now = Utc::now();
@@ -190,7 +167,6 @@ pub struct InvoiceListQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvoicePageView {
     /// Newest period first.
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<InvoiceSummary>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
@@ -200,7 +176,8 @@ pub struct InvoicePageView {
 #[utoipa::path(
     tag = "billing",
     params(TenantPath, InvoiceListQuery),
-    responses((status = 200, body = InvoicePageView), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = InvoicePageView), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/invoices")]
@@ -211,7 +188,7 @@ async fn history(
     query: Query<InvoiceListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    authorize(&state, &caller, tenant, Access::Read).await?;
+    authorize_read_model(&state, &caller.principal, tenant, "billing", Access::Read)?;
     let limit = super::page_limit(query.limit)?;
     let before = query
         .cursor
@@ -235,7 +212,6 @@ pub struct InvoiceView {
     pub status: &'static str,
     /// The invoice, its lines and credit notes.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
     pub invoice: InvoiceDetail,
     /// The total less the credit notes.
     pub balance_minor: u64,
@@ -245,7 +221,8 @@ pub struct InvoiceView {
 #[utoipa::path(
     tag = "billing",
     params(InvoicePath, BillingQuery),
-    responses((status = 200, body = InvoiceView), (status = 404, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = InvoiceView), (status = 404, body = Problem), (status = 503, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/invoices/{invoice_id}")]
@@ -256,7 +233,7 @@ async fn one(
     query: Query<BillingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    authorize(&state, &caller, tenant, Access::Read).await?;
+    authorize_read_model(&state, &caller.principal, tenant, "billing", Access::Read)?;
     wait_for_projection(&state, "billing", query.after_position).await?;
     let invoice =
         keel_projections::billing::invoice(&state.store.database(), tenant, path.invoice_id)
@@ -302,7 +279,8 @@ pub struct CreditNoteView {
     tag = "billing",
     params(InvoicePath),
     request_body = IssueCreditNoteRequest,
-    responses((status = 201, body = CommandResult<CreditNoteView>), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 201, body = CommandResult<CreditNoteView>), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = []))
 )]
 #[post("/v1/tenants/{tenant_id}/invoices/{invoice_id}/credit-notes")]
@@ -313,7 +291,7 @@ async fn credit(
     body: JsonBody<IssueCreditNoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    authorize(&state, &caller, tenant, Access::Write).await?;
+    authorize_read_model(&state, &caller.principal, tenant, "billing", Access::Write)?;
     // Another tenant's invoice, or one not finalised, is 404 before anything is decided.
     load_owned(&state.invoices, tenant, path.invoice_id).await?;
     let command = InvoiceCommand::IssueCreditNote(IssueCreditNote {
@@ -324,8 +302,7 @@ async fn credit(
     let outcome = execute(
         &state,
         &state.invoices,
-        super::owned::aggregate_id(tenant, path.invoice_id),
-        "issue_credit_note",
+        aggregate_id(tenant, path.invoice_id),
         command,
         &caller,
     )

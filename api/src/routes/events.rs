@@ -1,7 +1,7 @@
 //! A tenant's event stream: a paged JSON view of every event of the tenant, in log order,
 //! with secret-bearing fields (key hashes, encrypted secrets) shown as `null`.
 
-use super::tenants::TenantPath;
+use super::kit::paths::TenantPath;
 use crate::auth::Access;
 use crate::command::Caller;
 use crate::error::{ApiError, Problem};
@@ -41,7 +41,8 @@ pub struct EventPage {
 #[utoipa::path(
     tag = "events",
     params(TenantPath, EventsQuery),
-    responses((status = 200, body = EventPage), (status = 400, body = Problem), (status = 404, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = EventPage), (status = 400, body = Problem), (status = 404, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/events")]

@@ -14,8 +14,9 @@
 //! Scopes: reads need `integrations:read`, changes `integrations:write`, and recording delivery
 //! outcomes (the delivery worker's job) `integrations:admin` or a platform admin key.
 
-use super::owned;
-use super::tenants::TenantPath;
+use super::kit::paths::{IntegrationPath, TenantPath};
+use super::kit::{authorize_tenant, command_route, created, run, Allowed};
+use super::tenant_aggregates::{list_owned, load_owned};
 use crate::auth::Access;
 use crate::body::JsonBody;
 use crate::command::{execute, respond, Caller, CommandResult};
@@ -27,7 +28,6 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
 use chrono::{DateTime, Utc};
-use keel_commands::handler::{CommandOutcome, Loaded};
 use keel_commands::secrets::{generate_signing_secret, Secret, SecretKeys};
 use keel_domain::integration::{
     DisableIntegration, DisableReason, EnableIntegration, EncryptedSecret, Integration,
@@ -37,7 +37,7 @@ use keel_domain::integration::{
 use keel_domain::{AggregateId, TenantId};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// The resource name of integration scopes (`integrations:read`, `integrations:write`...).
@@ -54,16 +54,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(enable)
         .service(disable)
         .service(record_delivery);
-}
-
-/// An integration in a path.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct IntegrationPath {
-    /// The tenant's id.
-    #[param(value_type = String, format = Uuid)]
-    pub tenant_id: TenantId,
-    /// The integration's id.
-    pub integration_id: Uuid,
 }
 
 /// The body of `POST /v1/tenants/{tenant_id}/integrations`.
@@ -278,16 +268,12 @@ async fn list(
     _consistent: ReadAfter,
 ) -> Result<HttpResponse, ApiError> {
     let tenant_id = path.tenant_id;
-    caller
-        .principal
-        .require(tenant_id, RESOURCE, Access::Read)?;
-    require_tenant(&state, tenant_id).await?;
-    let integrations: Vec<IntegrationView> =
-        owned::list_owned(&state, &state.integrations, tenant_id)
-            .await?
-            .iter()
-            .map(IntegrationView::of)
-            .collect();
+    authorize_tenant(&state, &caller.principal, tenant_id, RESOURCE, Access::Read).await?;
+    let integrations: Vec<IntegrationView> = list_owned(&state, &state.integrations, tenant_id)
+        .await?
+        .iter()
+        .map(IntegrationView::of)
+        .collect();
     Ok(HttpResponse::Ok().json(integrations))
 }
 
@@ -322,7 +308,14 @@ async fn register(
         .principal
         .require(tenant_id, RESOURCE, Access::Write)?;
     let keys = secret_keys(&state)?;
-    require_tenant(&state, tenant_id).await?;
+    authorize_tenant(
+        &state,
+        &caller.principal,
+        tenant_id,
+        RESOURCE,
+        Access::Write,
+    )
+    .await?;
     let request = body.0;
     let integration_id = Uuid::now_v7();
     let (secret, encrypted) = new_secret(&keys, integration_id)?;
@@ -340,24 +333,16 @@ async fn register(
         tenant_id,
         id: integration_id,
     };
-    let outcome = execute(
-        &state,
-        &state.integrations,
-        id,
-        "register",
-        command,
-        &caller,
-    )
-    .await?;
+    let outcome = execute(&state, &state.integrations, id, command, &caller).await?;
     let view = IntegrationWithSecretView {
         integration: IntegrationView::of(&outcome.state),
         signing_secret: secret.expose().to_owned(),
     };
-    let mut response = respond(StatusCode::CREATED, &outcome, view);
-    if let Ok(location) = format!("/v1/tenants/{tenant_id}/integrations/{integration_id}").parse() {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    let response = respond(StatusCode::CREATED, &outcome, view);
+    Ok(created(
+        response,
+        format!("/v1/tenants/{tenant_id}/integrations/{integration_id}"),
+    ))
 }
 
 /// Shows an integration (never its signing secret, not even encrypted).
@@ -381,88 +366,26 @@ async fn show(
     caller
         .principal
         .require(path.tenant_id, RESOURCE, Access::Read)?;
-    let loaded = load_owned(&state, &path).await?;
+    let loaded = load_owned(&state.integrations, path.tenant_id, path.integration_id).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, format!("\"{}\"", loaded.version)))
         .json(IntegrationView::of(&loaded.state)))
 }
 
-/// Points an integration at another endpoint.
-#[utoipa::path(
-    tag = "integrations",
-    params(IntegrationPath),
-    request_body = UpdateEndpointRequest,
-    responses(
-        (status = 200, body = CommandResult<IntegrationView>),
-        (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 412, body = Problem),
-        (status = 422, body = Problem),
-    ),
-    security(("api_key" = []))
-)]
-#[post("/v1/tenants/{tenant_id}/integrations/{integration_id}/endpoint")]
-async fn update_endpoint(
-    state: Data<AppState>,
-    caller: Caller,
-    path: Path<IntegrationPath>,
-    body: JsonBody<UpdateEndpointRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let command = IntegrationCommand::UpdateEndpoint(UpdateEndpoint {
-        endpoint_url: body.0.endpoint_url,
-    });
-    let outcome = run(
-        &state,
-        &caller,
-        &path,
-        Access::Write,
-        "update_endpoint",
-        command,
-    )
-    .await?;
-    Ok(respond(
-        StatusCode::OK,
-        &outcome,
-        IntegrationView::of(&outcome.state),
-    ))
+command_route! {
+    /// Points an integration at another endpoint.
+    update_endpoint: "/v1/tenants/{tenant_id}/integrations/{integration_id}/endpoint",
+    "integrations",
+    Allowed::Scope(RESOURCE,
+    Access::Write), IntegrationPath, body UpdateEndpointRequest => IntegrationView,
+    |_, b, _| Ok(UpdateEndpoint { endpoint_url: b.endpoint_url }.into())
 }
-
-/// Replaces an integration's event type filter.
-#[utoipa::path(
-    tag = "integrations",
-    params(IntegrationPath),
-    request_body = UpdateFilterRequest,
-    responses(
-        (status = 200, body = CommandResult<IntegrationView>),
-        (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 412, body = Problem),
-        (status = 422, body = Problem),
-    ),
-    security(("api_key" = []))
-)]
-#[post("/v1/tenants/{tenant_id}/integrations/{integration_id}/filter")]
-async fn update_filter(
-    state: Data<AppState>,
-    caller: Caller,
-    path: Path<IntegrationPath>,
-    body: JsonBody<UpdateFilterRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let command = IntegrationCommand::UpdateEventFilter(UpdateEventFilter {
-        event_filter: body.0.event_filter,
-    });
-    let outcome = run(
-        &state,
-        &caller,
-        &path,
-        Access::Write,
-        "update_event_filter",
-        command,
-    )
-    .await?;
-    Ok(respond(
-        StatusCode::OK,
-        &outcome,
-        IntegrationView::of(&outcome.state),
-    ))
+command_route! {
+    /// Replaces an integration's event type filter.
+    update_filter: "/v1/tenants/{tenant_id}/integrations/{integration_id}/filter", "integrations",
+    Allowed::Scope(RESOURCE,
+    Access::Write), IntegrationPath, body UpdateFilterRequest => IntegrationView,
+    |_, b, _| Ok(UpdateEventFilter { event_filter: b.event_filter }.into())
 }
 
 /// Replaces an integration's signing secret with a newly generated one, shown in this response
@@ -496,15 +419,8 @@ async fn rotate_secret(
         signing_secret: encrypted,
         grace_period_minutes: body.0.grace_period_minutes,
     });
-    let outcome = run(
-        &state,
-        &caller,
-        &path,
-        Access::Write,
-        "rotate_secret",
-        command,
-    )
-    .await?;
+    let allowed = Allowed::Scope(RESOURCE, Access::Write);
+    let outcome = run(&state, &caller, &*path, allowed, |()| Ok(command)).await?;
     let view = IntegrationWithSecretView {
         integration: IntegrationView::of(&outcome.state),
         signing_secret: secret.expose().to_owned(),
@@ -512,61 +428,18 @@ async fn rotate_secret(
     Ok(respond(StatusCode::OK, &outcome, view))
 }
 
-/// Resumes deliveries of a disabled integration, with a clean failure count.
-#[utoipa::path(
-    tag = "integrations",
-    params(IntegrationPath),
-    request_body = EnableRequest,
-    responses(
-        (status = 200, body = CommandResult<IntegrationView>),
-        (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 412, body = Problem),
-    ),
-    security(("api_key" = []))
-)]
-#[post("/v1/tenants/{tenant_id}/integrations/{integration_id}/enable")]
-async fn enable(
-    state: Data<AppState>,
-    caller: Caller,
-    path: Path<IntegrationPath>,
-    _body: JsonBody<EnableRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let command = IntegrationCommand::Enable(EnableIntegration {});
-    let outcome = run(&state, &caller, &path, Access::Write, "enable", command).await?;
-    Ok(respond(
-        StatusCode::OK,
-        &outcome,
-        IntegrationView::of(&outcome.state),
-    ))
+command_route! {
+    /// Resumes deliveries of a disabled integration, with a clean failure count.
+    enable: "/v1/tenants/{tenant_id}/integrations/{integration_id}/enable", "integrations",
+    Allowed::Scope(RESOURCE, Access::Write), IntegrationPath, body EnableRequest => IntegrationView,
+    |_, _, _| Ok(EnableIntegration {}.into())
 }
-
-/// Stops deliveries until the integration is enabled again.
-#[utoipa::path(
-    tag = "integrations",
-    params(IntegrationPath),
-    request_body = DisableRequest,
-    responses(
-        (status = 200, body = CommandResult<IntegrationView>),
-        (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 412, body = Problem),
-        (status = 422, body = Problem),
-    ),
-    security(("api_key" = []))
-)]
-#[post("/v1/tenants/{tenant_id}/integrations/{integration_id}/disable")]
-async fn disable(
-    state: Data<AppState>,
-    caller: Caller,
-    path: Path<IntegrationPath>,
-    body: JsonBody<DisableRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let command = IntegrationCommand::Disable(DisableIntegration { note: body.0.note });
-    let outcome = run(&state, &caller, &path, Access::Write, "disable", command).await?;
-    Ok(respond(
-        StatusCode::OK,
-        &outcome,
-        IntegrationView::of(&outcome.state),
-    ))
+command_route! {
+    /// Stops deliveries until the integration is enabled again.
+    disable: "/v1/tenants/{tenant_id}/integrations/{integration_id}/disable", "integrations",
+    Allowed::Scope(RESOURCE,
+    Access::Write), IntegrationPath, body DisableRequest => IntegrationView,
+    |_, b, _| Ok(DisableIntegration { note: b.note }.into())
 }
 
 /// Records how a delivery attempt ended (the delivery worker's call; needs
@@ -595,7 +468,7 @@ async fn record_delivery(
         .principal
         .require(path.tenant_id, RESOURCE, Access::Admin)?;
     let request = body.0;
-    let (name, command) = match request.outcome {
+    let command: IntegrationCommand = match request.outcome {
         DeliveryOutcome::Succeeded => {
             if request.error.is_some() {
                 return Err(ApiError::invalid(
@@ -614,7 +487,7 @@ async fn record_delivery(
                 attempt: request.attempt,
                 http_status,
             };
-            ("record_delivery_succeeded", command.into())
+            command.into()
         }
         DeliveryOutcome::Failed => {
             let command = RecordDeliveryFailed {
@@ -623,10 +496,11 @@ async fn record_delivery(
                 http_status: request.http_status,
                 error: request.error,
             };
-            ("record_delivery_failed", command.into())
+            command.into()
         }
     };
-    let outcome = run(&state, &caller, &path, Access::Admin, name, command).await?;
+    let allowed = Allowed::Scope(RESOURCE, Access::Admin);
+    let outcome = run(&state, &caller, &*path, allowed, |()| Ok(command)).await?;
     Ok(respond(
         StatusCode::OK,
         &outcome,
@@ -656,40 +530,4 @@ fn new_secret(
         .encrypt(integration_id, &secret)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot encrypt a signing secret: {e}")))?;
     Ok((secret, encrypted))
-}
-
-/// Requires the tenant to exist (404 otherwise), so no integration is registered for, or
-/// listed of, a tenant that is not there.
-async fn require_tenant(state: &AppState, tenant_id: TenantId) -> Result<(), ApiError> {
-    owned::require_tenant(state, tenant_id).await.map(drop)
-}
-
-/// The integration of the path, if it exists and belongs to the path's tenant; 404 otherwise
-/// (another tenant's integration looks exactly like a missing one).
-async fn load_owned(
-    state: &AppState,
-    path: &IntegrationPath,
-) -> Result<Loaded<Integration>, ApiError> {
-    owned::load_owned(&state.integrations, path.tenant_id, path.integration_id).await
-}
-
-/// Runs a command on the integration of the path for a caller allowed `access`, once it is
-/// known to belong to the path's tenant.
-async fn run(
-    state: &AppState,
-    caller: &Caller,
-    path: &IntegrationPath,
-    access: Access,
-    name: &'static str,
-    command: IntegrationCommand,
-) -> Result<CommandOutcome<Integration>, ApiError> {
-    caller.principal.require(path.tenant_id, RESOURCE, access)?;
-    // The tenant of an integration never changes once registered, so this check cannot be
-    // invalidated between here and the command.
-    load_owned(state, path).await?;
-    let id = AggregateId {
-        tenant_id: path.tenant_id,
-        id: path.integration_id,
-    };
-    execute(state, &state.integrations, id, name, command, caller).await
 }

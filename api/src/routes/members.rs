@@ -1,20 +1,18 @@
 //! A tenant's members: add, change role, remove, list.
 
-use super::owned::require_tenant;
-use super::tenants::{run, TenantPath};
+use super::kit::paths::{MemberPath, TenantPath};
+use super::kit::{authorize_tenant, command_route, Allowed};
 use crate::auth::Access;
-use crate::body::JsonBody;
-use crate::command::{Caller, CommandResult};
+use crate::command::Caller;
 use crate::consistency::ReadAfter;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use crate::views::{MemberView, TenantView};
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
-use keel_domain::tenant::{AddMember, ChangeMemberRole, RemoveMember, TenantCommand};
-use keel_domain::TenantId;
+use keel_domain::tenant::{AddMember, ChangeMemberRole, RemoveMember};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// Registers the routes of this module.
@@ -23,16 +21,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(add)
         .service(change_role)
         .service(remove);
-}
-
-/// A member in a path.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct MemberPath {
-    /// The tenant's id.
-    #[param(value_type = String, format = Uuid)]
-    pub tenant_id: TenantId,
-    /// The member's id.
-    pub member_id: Uuid,
 }
 
 /// The body of `POST /v1/tenants/{tenant_id}/members`.
@@ -57,7 +45,8 @@ pub struct ChangeRoleRequest {
 #[utoipa::path(
     tag = "members",
     params(TenantPath),
-    responses((status = 200, body = Vec<MemberView>), (status = 404, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = Vec<MemberView>), (status = 404, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/members")]
@@ -67,101 +56,34 @@ async fn list(
     path: Path<TenantPath>,
     _consistent: ReadAfter,
 ) -> Result<HttpResponse, ApiError> {
-    caller
-        .principal
-        .require(path.tenant_id, "members", Access::Read)?;
-    let tenant = require_tenant(&state, path.tenant_id).await?;
+    let tenant = authorize_tenant(
+        &state,
+        &caller.principal,
+        path.tenant_id,
+        "members",
+        Access::Read,
+    )
+    .await?;
     let members: Vec<MemberView> = tenant.members().values().map(MemberView::of).collect();
     Ok(HttpResponse::Ok().json(members))
 }
 
-/// Adds a member.
-#[utoipa::path(
-    tag = "members",
-    params(TenantPath),
-    request_body = AddMemberRequest,
-    responses((status = 200, body = CommandResult<TenantView>), (status = 409, body = Problem), (status = 422, body = Problem)),
-    security(("api_key" = []))
-)]
-#[post("/v1/tenants/{tenant_id}/members")]
-async fn add(
-    state: Data<AppState>,
-    caller: Caller,
-    path: Path<TenantPath>,
-    body: JsonBody<AddMemberRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let command = TenantCommand::AddMember(AddMember {
-        member_id: Uuid::now_v7(),
-        email: body.0.email,
-        role: body.0.role,
-    });
-    run(
-        &state,
-        &caller,
-        path.tenant_id,
-        "members",
-        Access::Write,
-        "add_member",
-        command,
-    )
-    .await
+command_route! {
+    /// Adds a member.
+    add: "/v1/tenants/{tenant_id}/members", "members",
+    Allowed::Scope("members", Access::Write), TenantPath, body AddMemberRequest => TenantView,
+    |_, body, _|
+        Ok(AddMember { member_id: Uuid::now_v7(), email: body.email, role: body.role }.into())
 }
-
-/// Gives a member another role; the last owner cannot be demoted.
-#[utoipa::path(
-    tag = "members",
-    params(MemberPath),
-    request_body = ChangeRoleRequest,
-    responses((status = 200, body = CommandResult<TenantView>), (status = 404, body = Problem), (status = 409, body = Problem)),
-    security(("api_key" = []))
-)]
-#[post("/v1/tenants/{tenant_id}/members/{member_id}/role")]
-async fn change_role(
-    state: Data<AppState>,
-    caller: Caller,
-    path: Path<MemberPath>,
-    body: JsonBody<ChangeRoleRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let command = TenantCommand::ChangeMemberRole(ChangeMemberRole {
-        member_id: path.member_id,
-        role: body.0.role,
-    });
-    run(
-        &state,
-        &caller,
-        path.tenant_id,
-        "members",
-        Access::Admin,
-        "change_member_role",
-        command,
-    )
-    .await
+command_route! {
+    /// Gives a member another role; the last owner cannot be demoted.
+    change_role: "/v1/tenants/{tenant_id}/members/{member_id}/role", "members",
+    Allowed::Scope("members", Access::Admin), MemberPath, body ChangeRoleRequest => TenantView,
+    |path, body, _| Ok(ChangeMemberRole { member_id: path.member_id, role: body.role }.into())
 }
-
-/// Removes a member; the last owner cannot be removed.
-#[utoipa::path(
-    tag = "members",
-    params(MemberPath),
-    responses((status = 200, body = CommandResult<TenantView>), (status = 404, body = Problem), (status = 409, body = Problem)),
-    security(("api_key" = []))
-)]
-#[post("/v1/tenants/{tenant_id}/members/{member_id}/remove")]
-async fn remove(
-    state: Data<AppState>,
-    caller: Caller,
-    path: Path<MemberPath>,
-) -> Result<HttpResponse, ApiError> {
-    let command = TenantCommand::RemoveMember(RemoveMember {
-        member_id: path.member_id,
-    });
-    run(
-        &state,
-        &caller,
-        path.tenant_id,
-        "members",
-        Access::Write,
-        "remove_member",
-        command,
-    )
-    .await
+command_route! {
+    /// Removes a member; the last owner cannot be removed.
+    remove: "/v1/tenants/{tenant_id}/members/{member_id}/remove", "members",
+    Allowed::Scope("members", Access::Write), MemberPath => TenantView,
+    |path, (), _| Ok(RemoveMember { member_id: path.member_id }.into())
 }

@@ -14,15 +14,16 @@
 //! Lists and decisions find a tenant's policies in the `resources` read model (plus the events
 //! it has not folded yet), then load each policy from its stream through the handler's cache.
 
-use super::owned;
-use super::tenants::TenantPath;
-use crate::auth::{Access, Principal};
+use super::kit::paths::{PlatformPolicyPath, PolicyPath, TenantPath};
+use super::kit::{authorize_owner, command_route, created, Allowed, NoFields};
+use super::tenant_aggregates;
+use crate::auth::Access;
 use crate::body::JsonBody;
 use crate::command::{execute, respond, Caller, CommandResult};
 use crate::consistency::ReadAfter;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-use actix_web::http::header::{ETAG, LOCATION};
+use actix_web::http::header::ETAG;
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
@@ -38,7 +39,7 @@ use keel_domain::policy::{
 use keel_domain::{AggregateId, TenantId};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// The resource name in scopes: `policies:read`, `policies:write`.
@@ -61,23 +62,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(platform_deactivate)
         .service(platform_archive)
         .service(decide);
-}
-
-/// A tenant's policy in a path.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct PolicyPath {
-    /// The tenant's id.
-    #[param(value_type = String, format = Uuid)]
-    pub tenant_id: TenantId,
-    /// The policy's id.
-    pub policy_id: Uuid,
-}
-
-/// A platform-wide policy in a path.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct PlatformPolicyPath {
-    /// The policy's id.
-    pub policy_id: Uuid,
 }
 
 /// The body of `POST .../policies`: a new policy, whose version 1 is a draft.
@@ -110,11 +94,6 @@ pub struct PublishRequest {
     /// The draft version to put in force.
     pub version: u32,
 }
-
-/// The body of a command without fields: `{}`, or no body at all.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NoFields {}
 
 /// A policy without its versions' rules, as lists show it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -272,34 +251,18 @@ pub struct DecisionView {
     pub evaluated: Vec<DecisionSource>,
 }
 
-/// Checks that `principal` may act with `access` on the policies owned by `owner`: a platform
-/// admin key for platform-wide policies; for a tenant's, the tenant's key with the scope (or an
-/// admin key), and a tenant that exists.
-async fn authorize(
-    state: &AppState,
-    principal: &Principal,
-    owner: TenantId,
-    access: Access,
-) -> Result<(), ApiError> {
-    if owner.is_platform() {
-        return principal.require_admin();
-    }
-    principal.require(owner, RESOURCE, access)?;
-    owned::require_tenant(state, owner).await.map(drop)
-}
-
 /// Loads a policy of `owner`: 404 unless it exists and belongs to `owner`.
 async fn load_owned(
     state: &AppState,
     owner: TenantId,
     policy_id: Uuid,
 ) -> Result<Loaded<Policy>, ApiError> {
-    owned::load_owned(&state.policies, owner, policy_id).await
+    tenant_aggregates::load_owned(&state.policies, owner, policy_id).await
 }
 
-/// Every policy `owner` ever drafted, oldest first (see [`owned`]).
+/// Every policy `owner` ever drafted, oldest first (see [`tenant_aggregates`]).
 async fn load_all(state: &AppState, owner: TenantId) -> Result<Vec<Policy>, ApiError> {
-    owned::list_owned(state, &state.policies, owner).await
+    tenant_aggregates::list_owned(state, &state.policies, owner).await
 }
 
 /// Where a policy is shown.
@@ -318,7 +281,7 @@ async fn draft(
     owner: TenantId,
     request: DraftRequest,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(state, &caller.principal, owner, Access::Write).await?;
+    authorize_owner(state, &caller.principal, owner, RESOURCE, Access::Write).await?;
     let policy_id = Uuid::now_v7();
     let command = PolicyCommand::from(DraftPolicy {
         policy_id,
@@ -330,39 +293,13 @@ async fn draft(
         tenant_id: owner,
         id: policy_id,
     };
-    let outcome = execute(state, &state.policies, id, command.name(), command, caller).await?;
-    let mut response = respond(
+    let outcome = execute(state, &state.policies, id, command, caller).await?;
+    let response = respond(
         StatusCode::CREATED,
         &outcome,
         PolicyView::of(&outcome.state),
     );
-    if let Ok(value) = location(owner, policy_id).parse() {
-        response.headers_mut().insert(LOCATION, value);
-    }
-    Ok(response)
-}
-
-/// Runs a command on a policy of `owner`, answering with the policy after it.
-async fn run(
-    state: &AppState,
-    caller: &Caller,
-    owner: TenantId,
-    policy_id: Uuid,
-    command: PolicyCommand,
-) -> Result<HttpResponse, ApiError> {
-    authorize(state, &caller.principal, owner, Access::Write).await?;
-    // The owner never changes once drafted, so this check cannot be outdated by the command.
-    load_owned(state, owner, policy_id).await?;
-    let id = AggregateId {
-        tenant_id: owner,
-        id: policy_id,
-    };
-    let outcome = execute(state, &state.policies, id, command.name(), command, caller).await?;
-    Ok(respond(
-        StatusCode::OK,
-        &outcome,
-        PolicyView::of(&outcome.state),
-    ))
+    Ok(created(response, location(owner, policy_id)))
 }
 
 /// Shows a policy of `owner` with every version; its stream version is the `ETag`.
@@ -372,7 +309,7 @@ async fn show(
     owner: TenantId,
     policy_id: Uuid,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(state, &caller.principal, owner, Access::Read).await?;
+    authorize_owner(state, &caller.principal, owner, RESOURCE, Access::Read).await?;
     let loaded = load_owned(state, owner, policy_id).await?;
     Ok(HttpResponse::Ok()
         .insert_header((ETAG, format!("\"{}\"", loaded.version)))
@@ -385,7 +322,7 @@ async fn list(
     caller: &Caller,
     owner: TenantId,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(state, &caller.principal, owner, Access::Read).await?;
+    authorize_owner(state, &caller.principal, owner, RESOURCE, Access::Read).await?;
     let policies = load_all(state, owner).await?;
     let summaries: Vec<PolicySummary> = policies.iter().map(PolicySummary::of).collect();
     Ok(HttpResponse::Ok().json(summaries))
@@ -498,92 +435,54 @@ async fn platform_show(
     show(&state, &caller, TenantId::PLATFORM, path.policy_id).await
 }
 
-/// Declares one policy command twice, for a tenant's policies and for platform-wide ones: both
-/// routes call [`run`], with the path's tenant or [`TenantId::PLATFORM`].
-macro_rules! policy_command {
-    (
-        $body:ty => $command:expr,
-        $(#[$tenant_doc:meta])* $tenant_fn:ident = $tenant_path:literal,
-        $(#[$platform_doc:meta])* $platform_fn:ident = $platform_path:literal $(,)?
-    ) => {
-        $(#[$tenant_doc])*
-        #[utoipa::path(
-            tag = "policies",
-            params(PolicyPath),
-            request_body = $body,
-            responses(
-                (status = 200, body = CommandResult<PolicyView>),
-                (status = 403, body = Problem), (status = 404, body = Problem),
-                (status = 409, body = Problem), (status = 412, body = Problem),
-                (status = 422, body = Problem),
-            ),
-            security(("api_key" = []))
-        )]
-        #[post($tenant_path)]
-        async fn $tenant_fn(
-            state: Data<AppState>,
-            caller: Caller,
-            path: Path<PolicyPath>,
-            body: JsonBody<$body>,
-        ) -> Result<HttpResponse, ApiError> {
-            let command: fn($body) -> PolicyCommand = $command;
-            run(&state, &caller, path.tenant_id, path.policy_id, command(body.0)).await
-        }
-
-        $(#[$platform_doc])*
-        #[utoipa::path(
-            tag = "policies",
-            params(PlatformPolicyPath),
-            request_body = $body,
-            responses(
-                (status = 200, body = CommandResult<PolicyView>),
-                (status = 403, body = Problem), (status = 404, body = Problem),
-                (status = 409, body = Problem), (status = 412, body = Problem),
-                (status = 422, body = Problem),
-            ),
-            security(("api_key" = []))
-        )]
-        #[post($platform_path)]
-        async fn $platform_fn(
-            state: Data<AppState>,
-            caller: Caller,
-            path: Path<PlatformPolicyPath>,
-            body: JsonBody<$body>,
-        ) -> Result<HttpResponse, ApiError> {
-            let command: fn($body) -> PolicyCommand = $command;
-            run(&state, &caller, TenantId::PLATFORM, path.policy_id, command(body.0)).await
-        }
-    };
-}
-
-policy_command!(
-    ReviseRequest => |r| RevisePolicy { document: r.document }.into(),
+command_route! {
     /// Adds a draft version with new rules of the policy's kind; existing versions never change.
-    tenant_revise = "/v1/tenants/{tenant_id}/policies/{policy_id}/revise",
+    tenant_revise: "/v1/tenants/{tenant_id}/policies/{policy_id}/revise", "policies",
+    Allowed::Scope(RESOURCE, Access::Write), PolicyPath, body ReviseRequest => PolicyView,
+    |_, r, _| Ok(RevisePolicy { document: r.document }.into())
+}
+command_route! {
     /// Adds a draft version to a platform-wide policy (platform admin only).
-    platform_revise = "/v1/platform/policies/{policy_id}/revise",
-);
-policy_command!(
-    PublishRequest => |r| PublishPolicy { version: r.version }.into(),
+    platform_revise: "/v1/platform/policies/{policy_id}/revise", "policies",
+    Allowed::Admin, PlatformPolicyPath, body ReviseRequest => PolicyView,
+    |_, r, _| Ok(RevisePolicy { document: r.document }.into())
+}
+command_route! {
     /// Puts a draft version in force, retiring the one it replaces.
-    tenant_publish = "/v1/tenants/{tenant_id}/policies/{policy_id}/publish",
+    tenant_publish: "/v1/tenants/{tenant_id}/policies/{policy_id}/publish", "policies",
+    Allowed::Scope(RESOURCE, Access::Write), PolicyPath, body PublishRequest => PolicyView,
+    |_, r, _| Ok(PublishPolicy { version: r.version }.into())
+}
+command_route! {
     /// Puts a draft version of a platform-wide policy in force (platform admin only).
-    platform_publish = "/v1/platform/policies/{policy_id}/publish",
-);
-policy_command!(
-    NoFields => |_| DeactivatePolicy {}.into(),
+    platform_publish: "/v1/platform/policies/{policy_id}/publish", "policies",
+    Allowed::Admin, PlatformPolicyPath, body PublishRequest => PolicyView,
+    |_, r, _| Ok(PublishPolicy { version: r.version }.into())
+}
+command_route! {
     /// Takes the version in force out of force, leaving the policy with none.
-    tenant_deactivate = "/v1/tenants/{tenant_id}/policies/{policy_id}/deactivate",
+    tenant_deactivate: "/v1/tenants/{tenant_id}/policies/{policy_id}/deactivate", "policies",
+    Allowed::Scope(RESOURCE, Access::Write), PolicyPath, body NoFields => PolicyView,
+    |_, _, _| Ok(DeactivatePolicy {}.into())
+}
+command_route! {
     /// Takes a platform-wide policy out of force (platform admin only).
-    platform_deactivate = "/v1/platform/policies/{policy_id}/deactivate",
-);
-policy_command!(
-    NoFields => |_| ArchivePolicy {}.into(),
+    platform_deactivate: "/v1/platform/policies/{policy_id}/deactivate", "policies",
+    Allowed::Admin, PlatformPolicyPath, body NoFields => PolicyView,
+    |_, _, _| Ok(DeactivatePolicy {}.into())
+}
+command_route! {
     /// Archives a policy for good (deactivating it first); every later command is refused.
-    tenant_archive = "/v1/tenants/{tenant_id}/policies/{policy_id}/archive",
+    tenant_archive: "/v1/tenants/{tenant_id}/policies/{policy_id}/archive", "policies",
+    Allowed::Scope(RESOURCE, Access::Write), PolicyPath, body NoFields => PolicyView,
+    |_, _, _| Ok(ArchivePolicy {}.into())
+}
+command_route! {
     /// Archives a platform-wide policy for good (platform admin only).
-    platform_archive = "/v1/platform/policies/{policy_id}/archive",
-);
+    platform_archive: "/v1/platform/policies/{policy_id}/archive", "policies",
+    Allowed::Admin, PlatformPolicyPath, body NoFields => PolicyView,
+    |_, _, _| Ok(ArchivePolicy {}.into())
+}
 
 /// Decides whether a request is allowed by the tenant's policies in force: the platform-wide
 /// ones first, the tenant's own on top. Deny wins; no allowing access rule means deny. The
@@ -609,7 +508,7 @@ async fn decide(
     if tenant_id.is_platform() {
         return Err(ApiError::not_found());
     }
-    authorize(&state, &caller.principal, tenant_id, Access::Read).await?;
+    authorize_owner(&state, &caller.principal, tenant_id, RESOURCE, Access::Read).await?;
     let request = body.0;
     for (field, value) in [
         ("role", &request.role),

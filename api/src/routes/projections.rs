@@ -17,7 +17,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectionList {
     /// One entry per projection.
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<keel_projections::ProjectionStatus>,
 }
 

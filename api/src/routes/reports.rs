@@ -8,7 +8,8 @@
 //! `keel_projections::reports`); `?after_position=` waits until the audit, usage and reports
 //! read models have all folded that position.
 
-use super::tenants::TenantPath;
+use super::kit::authorize_read_model;
+use super::kit::paths::TenantPath;
 use crate::auth::Access;
 use crate::command::Caller;
 use crate::consistency::wait_for_projection;
@@ -125,10 +126,7 @@ impl ReportQuery {
         match tenant {
             None => caller.principal.require_admin()?,
             Some(tenant) => {
-                caller.principal.require(tenant, "reports", Access::Read)?;
-                if state.directory.tenant(tenant).is_none() {
-                    return Err(ApiError::not_found());
-                }
+                authorize_read_model(state, &caller.principal, tenant, "reports", Access::Read)?
             }
         }
         let asked = self.check(request, default_granularity)?;

@@ -15,9 +15,9 @@
 //!
 //! [`WorkflowDefinition::pinned`]: keel_domain::workflow::WorkflowDefinition::pinned
 
-use super::owned::{aggregate_id, list_owned, load_owned};
-use super::tenants::TenantPath;
-use super::workflows::{authorize, created, NoFields, WorkflowPath};
+use super::kit::paths::{RunPath, StepPath, TenantPath, WorkflowPath};
+use super::kit::{authorize_tenant, command_route, created, Allowed, NoFields};
+use super::tenant_aggregates::{aggregate_id, list_owned, load_owned};
 use crate::auth::Access;
 use crate::body::JsonBody;
 use crate::command::{execute, respond, Caller, CommandResult};
@@ -37,8 +37,11 @@ use keel_domain::workflow::{RunCommand, Step, StepId, WorkflowRun};
 use keel_domain::TenantId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
+
+/// The resource name in scopes: runs are a workflow's, `workflows:read` and `workflows:write`.
+const RESOURCE: &str = "workflows";
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -53,28 +56,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(reject)
         .service(fail)
         .service(cancel);
-}
-
-/// A run in a path.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct RunPath {
-    /// The tenant's id.
-    #[param(value_type = String, format = Uuid)]
-    pub tenant_id: TenantId,
-    /// The run's id.
-    pub run_id: Uuid,
-}
-
-/// A step of a run in a path.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct StepPath {
-    /// The tenant's id.
-    #[param(value_type = String, format = Uuid)]
-    pub tenant_id: TenantId,
-    /// The run's id.
-    pub run_id: Uuid,
-    /// The step's id in the run's workflow.
-    pub step_id: String,
 }
 
 /// The body of `POST .../workflows/{workflow_id}/runs`.
@@ -251,7 +232,14 @@ async fn start(
     body: JsonBody<StartRunRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant_id = path.tenant_id;
-    authorize(&state, &caller.principal, tenant_id, Access::Write).await?;
+    authorize_tenant(
+        &state,
+        &caller.principal,
+        tenant_id,
+        RESOURCE,
+        Access::Write,
+    )
+    .await?;
     let workflow = load_owned(&state.workflows, tenant_id, path.workflow_id).await?;
     let definition = workflow
         .state
@@ -266,7 +254,7 @@ async fn start(
         input: body.0.input,
     });
     let id = aggregate_id(tenant_id, run_id);
-    let outcome = execute(&state, &state.runs, id, command.name(), command, &caller).await?;
+    let outcome = execute(&state, &state.runs, id, command, &caller).await?;
     let response = respond(StatusCode::CREATED, &outcome, RunView::of(&outcome.state));
     Ok(created(
         response,
@@ -288,7 +276,14 @@ async fn list(
     path: Path<TenantPath>,
     _consistent: ReadAfter,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &caller.principal, path.tenant_id, Access::Read).await?;
+    authorize_tenant(
+        &state,
+        &caller.principal,
+        path.tenant_id,
+        RESOURCE,
+        Access::Read,
+    )
+    .await?;
     let runs = list_owned(&state, &state.runs, path.tenant_id).await?;
     let summaries: Vec<RunSummary> = runs.iter().map(RunSummary::of).collect();
     Ok(HttpResponse::Ok().json(summaries))
@@ -308,33 +303,18 @@ async fn show(
     path: Path<RunPath>,
     _consistent: ReadAfter,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &caller.principal, path.tenant_id, Access::Read).await?;
+    authorize_tenant(
+        &state,
+        &caller.principal,
+        path.tenant_id,
+        RESOURCE,
+        Access::Read,
+    )
+    .await?;
     let loaded = load_owned(&state.runs, path.tenant_id, path.run_id).await?;
     Ok(HttpResponse::Ok()
         .insert_header((ETAG, format!("\"{}\"", loaded.version)))
         .json(RunView::of(&loaded.state)))
-}
-
-/// Runs a command on a run of `tenant_id`, answering with the run after it. The command is
-/// built once the run is known to be the tenant's, from the tenant's current state (which
-/// approvals read the deciding member's role from).
-async fn drive(
-    state: &AppState,
-    caller: &Caller,
-    tenant_id: TenantId,
-    run_id: Uuid,
-    build: impl FnOnce(&Tenant) -> Result<RunCommand, ApiError>,
-) -> Result<HttpResponse, ApiError> {
-    let tenant = authorize(state, &caller.principal, tenant_id, Access::Write).await?;
-    load_owned(&state.runs, tenant_id, run_id).await?;
-    let command = build(&tenant)?;
-    let id = aggregate_id(tenant_id, run_id);
-    let outcome = execute(state, &state.runs, id, command.name(), command, caller).await?;
-    Ok(respond(
-        StatusCode::OK,
-        &outcome,
-        RunView::of(&outcome.state),
-    ))
 }
 
 /// The current role of member `member_id` of `tenant`: a 422 on `member_id` if there is no
@@ -346,96 +326,78 @@ fn member_role(tenant: &Tenant, member_id: Uuid) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::invalid("member_id", "names no member of this tenant"))
 }
 
-/// Declares a run command route: the path and body, turned into the command, go to [`drive`].
-macro_rules! run_command {
-    ($(#[$doc:meta])* $fn:ident = $path:literal, $params:ty, $body:ty => $build:expr) => {
-        $(#[$doc])*
-        #[utoipa::path(
-            tag = "workflow-runs",
-            params($params),
-            request_body = $body,
-            responses(
-                (status = 200, body = CommandResult<RunView>),
-                (status = 403, body = Problem), (status = 404, body = Problem),
-                (status = 409, body = Problem), (status = 412, body = Problem),
-                (status = 422, body = Problem),
-            ),
-            security(("api_key" = []))
-        )]
-        #[post($path)]
-        async fn $fn(
-            state: Data<AppState>,
-            caller: Caller,
-            path: Path<$params>,
-            body: JsonBody<$body>,
-        ) -> Result<HttpResponse, ApiError> {
-            let build: fn(&$params, $body, &Tenant) -> Result<RunCommand, ApiError> = $build;
-            let body = body.0;
-            drive(&state, &caller, path.tenant_id, path.run_id, |tenant| build(&path, body, tenant)).await
-        }
-    };
-}
-
-run_command!(
+command_route! {
     /// Starts an attempt of the run's current step. An approval step asks for approval as it
     /// starts; a wait step starts waiting.
-    start_step = "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/start",
-    StepPath, StartStepRequest => |p, b, _| Ok(StartStep { step_id: p.step_id.clone(), attempt: b.attempt }.into())
-);
-run_command!(
+    start_step: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/start",
+    "workflow-runs",
+    Allowed::Scope(RESOURCE, Access::Write), StepPath, body StartStepRequest => RunView,
+    |p, b, _| Ok(StartStep { step_id: p.step_id.clone(), attempt: b.attempt }.into())
+}
+command_route! {
     /// Reports that a started attempt succeeded (with a condition's `result` or an action's
     /// `output`); a step without a successor completes the run. Not for approval steps.
-    complete_step = "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/complete",
-    StepPath, CompleteStepRequest => |p, b, _| Ok(CompleteStep {
+    complete_step: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/complete",
+    "workflow-runs",
+    Allowed::Scope(RESOURCE, Access::Write), StepPath, body CompleteStepRequest => RunView,
+    |p, b, _| Ok(CompleteStep {
         step_id: p.step_id.clone(),
         attempt: b.attempt,
         result: b.result,
         output: b.output,
     }
     .into())
-);
-run_command!(
+}
+command_route! {
     /// Reports that a started attempt failed: an action with attempts left is retried after its
     /// backoff; any other failure fails the run.
-    fail_step = "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/fail",
-    StepPath, FailStepRequest => |p, b, _| Ok(FailStep { step_id: p.step_id.clone(), attempt: b.attempt, error: b.error }.into())
-);
-run_command!(
+    fail_step: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/fail",
+    "workflow-runs",
+    Allowed::Scope(RESOURCE, Access::Write), StepPath, body FailStepRequest => RunView,
+    |p, b, _| Ok(FailStep { step_id: p.step_id.clone(), attempt: b.attempt, error: b.error }.into())
+}
+command_route! {
     /// Applies an approval step's timeout rule, once its deadline has passed.
-    time_out = "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/time-out",
-    StepPath, NoFields => |p, _, _| Ok(TimeOutApproval { step_id: p.step_id.clone() }.into())
-);
-run_command!(
+    time_out: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/time-out",
+    "workflow-runs",
+    Allowed::Scope(RESOURCE, Access::Write), StepPath, body NoFields => RunView,
+    |p, _, _| Ok(TimeOutApproval { step_id: p.step_id.clone() }.into())
+}
+command_route! {
     /// Records a member's approval of the approval step awaiting decisions; the member's role
     /// is their current role in the tenant.
-    approve = "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/approve",
-    RunPath, ApproveRequest => |_, b, tenant| Ok(ApproveStep {
+    approve: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/approve", "workflow-runs",
+    Allowed::Scope(RESOURCE, Access::Write), RunPath, body ApproveRequest => RunView,
+    |_, b, tenant| Ok(ApproveStep {
         role: member_role(tenant, b.member_id)?,
         step_id: b.step_id,
         member_id: b.member_id,
         comment: b.comment,
     }
     .into())
-);
-run_command!(
+}
+command_route! {
     /// Records a member's rejection of the approval step awaiting decisions (one rejection
     /// rejects); the member's role is their current role in the tenant.
-    reject = "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/reject",
-    RunPath, RejectRequest => |_, b, tenant| Ok(RejectStep {
+    reject: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/reject", "workflow-runs",
+    Allowed::Scope(RESOURCE, Access::Write), RunPath, body RejectRequest => RunView,
+    |_, b, tenant| Ok(RejectStep {
         role: member_role(tenant, b.member_id)?,
         step_id: b.step_id,
         member_id: b.member_id,
         reason: b.reason,
     }
     .into())
-);
-run_command!(
+}
+command_route! {
     /// Fails the run for a reason outside any one step.
-    fail = "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/fail",
-    RunPath, ReasonRequest => |_, b, _| Ok(FailRun { reason: b.reason }.into())
-);
-run_command!(
+    fail: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/fail", "workflow-runs",
+    Allowed::Scope(RESOURCE, Access::Write), RunPath, body ReasonRequest => RunView,
+    |_, b, _| Ok(FailRun { reason: b.reason }.into())
+}
+command_route! {
     /// Stops the run for good.
-    cancel = "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/cancel",
-    RunPath, ReasonRequest => |_, b, _| Ok(CancelRun { reason: b.reason }.into())
-);
+    cancel: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/cancel", "workflow-runs",
+    Allowed::Scope(RESOURCE, Access::Write), RunPath, body ReasonRequest => RunView,
+    |_, b, _| Ok(CancelRun { reason: b.reason }.into())
+}

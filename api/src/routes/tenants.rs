@@ -1,5 +1,7 @@
 //! Tenants: create, list, show, and the commands on a tenant's profile and life cycle.
 
+use super::kit::paths::{MeterPath, TenantPath};
+use super::kit::{command_route, created, Allowed};
 use crate::auth::Access;
 use crate::body::JsonBody;
 use crate::command::{execute, respond, Caller, CommandResult};
@@ -11,9 +13,9 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{get, post, HttpResponse};
 use keel_domain::tenant::{
-    CancelDecommission, ChangePlan, CreateTenant, DecommissionTenant, ReactivateTenant,
-    RenameTenant, ScheduleDecommission, SetFeatureFlag, SetQuotaOverride, SuspendTenant,
-    TenantCommand, UpdateBranding, UpdateSettings,
+    CancelDecommission, ChangePlan, ClearQuotaOverride, CreateTenant, DecommissionTenant,
+    ReactivateTenant, RenameTenant, ScheduleDecommission, SetFeatureFlag, SetQuotaOverride,
+    SuspendTenant, TenantCommand, UpdateBranding, UpdateSettings,
 };
 use keel_domain::{AggregateId, TenantId};
 use keel_projections::{TenantFilter, TenantSummary};
@@ -40,60 +42,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(decommission);
 }
 
-/// The `{tenant_id}` of a path.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct TenantPath {
-    /// The tenant's id.
-    #[param(value_type = String, format = Uuid)]
-    pub tenant_id: TenantId,
-}
-
-/// Runs a tenant command for a caller allowed `access` to the tenant's `resource`, and answers
-/// with the tenant's view after it.
-pub async fn run(
-    state: &AppState,
-    caller: &Caller,
-    tenant_id: TenantId,
-    resource: &str,
-    access: Access,
-    name: &'static str,
-    command: TenantCommand,
-) -> Result<HttpResponse, ApiError> {
-    caller.principal.require(tenant_id, resource, access)?;
-    let outcome = execute(
-        state,
-        &state.tenants,
-        AggregateId::tenant(tenant_id),
-        name,
-        command,
-        caller,
-    )
-    .await?;
-    let view = TenantView::of(&outcome.state);
-    Ok(respond(StatusCode::OK, &outcome, view))
-}
-
-/// Runs a command only a platform admin may run.
-async fn run_admin(
-    state: &AppState,
-    caller: &Caller,
-    tenant_id: TenantId,
-    name: &'static str,
-    command: TenantCommand,
-) -> Result<HttpResponse, ApiError> {
-    caller.principal.require_admin()?;
-    run(
-        state,
-        caller,
-        tenant_id,
-        "tenants",
-        Access::Admin,
-        name,
-        command,
-    )
-    .await
-}
-
 /// The body of `POST /v1/tenants`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -115,6 +63,7 @@ pub struct CreateTenantRequest {
     tag = "tenants",
     request_body = CreateTenantRequest,
     responses(
+        (status = 403, description = "The key may not do this"),
         (status = 201, description = "Created", body = CommandResult<TenantView>),
         (status = 409, description = "Slug taken", body = Problem),
         (status = 422, description = "Invalid input", body = Problem),
@@ -140,18 +89,13 @@ async fn create(
         owner_member_id: Uuid::now_v7(),
     });
     let id = AggregateId::tenant(tenant_id);
-    let outcome = execute(&state, &state.tenants, id, "create", command, &caller).await?;
-    let mut response = respond(
+    let outcome = execute(&state, &state.tenants, id, command, &caller).await?;
+    let response = respond(
         StatusCode::CREATED,
         &outcome,
         TenantView::of(&outcome.state),
     );
-    if let Ok(location) = format!("/v1/tenants/{tenant_id}").parse() {
-        response
-            .headers_mut()
-            .insert(actix_web::http::header::LOCATION, location);
-    }
-    Ok(response)
+    Ok(created(response, format!("/v1/tenants/{tenant_id}")))
 }
 
 /// Filters and paging of `GET /v1/tenants`.
@@ -176,7 +120,6 @@ pub struct ListQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TenantPage {
     /// The tenants, oldest first.
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<TenantSummary>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
@@ -186,7 +129,8 @@ pub struct TenantPage {
 #[utoipa::path(
     tag = "tenants",
     params(ListQuery),
-    responses((status = 200, body = TenantPage), (status = 400, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = TenantPage), (status = 400, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants")]
@@ -245,7 +189,8 @@ async fn list(
 #[utoipa::path(
     tag = "tenants",
     params(TenantPath),
-    responses((status = 200, body = TenantView), (status = 404, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = TenantView), (status = 404, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}")]
@@ -271,130 +216,75 @@ async fn show(
         .json(TenantView::of(&loaded.state)))
 }
 
-macro_rules! tenant_command {
-    ($(#[$doc:meta])* $fn:ident, $path:literal, $body:ty, $variant:ident, $name:literal, $resource:literal, $access:ident) => {
-        $(#[$doc])*
-        #[utoipa::path(
-            tag = "tenants",
-            params(TenantPath),
-            request_body = $body,
-            responses(
-                (status = 200, body = CommandResult<TenantView>),
-                (status = 404, body = Problem), (status = 409, body = Problem),
-                (status = 412, body = Problem), (status = 422, body = Problem),
-            ),
-            security(("api_key" = []))
-        )]
-        #[post($path)]
-        async fn $fn(
-            state: Data<AppState>,
-            caller: Caller,
-            path: Path<TenantPath>,
-            body: JsonBody<$body>,
-        ) -> Result<HttpResponse, ApiError> {
-            let command = TenantCommand::$variant(body.0);
-            run(&state, &caller, path.tenant_id, $resource, Access::$access, $name, command).await
-        }
-    };
-}
-
-macro_rules! admin_command {
-    ($(#[$doc:meta])* $fn:ident, $path:literal, $body:ty, $variant:ident, $name:literal) => {
-        $(#[$doc])*
-        #[utoipa::path(
-            tag = "tenants",
-            params(TenantPath),
-            request_body = $body,
-            responses(
-                (status = 200, body = CommandResult<TenantView>),
-                (status = 403, body = Problem), (status = 404, body = Problem),
-                (status = 409, body = Problem), (status = 412, body = Problem),
-                (status = 422, body = Problem),
-            ),
-            security(("api_key" = []))
-        )]
-        #[post($path)]
-        async fn $fn(
-            state: Data<AppState>,
-            caller: Caller,
-            path: Path<TenantPath>,
-            body: JsonBody<$body>,
-        ) -> Result<HttpResponse, ApiError> {
-            run_admin(&state, &caller, path.tenant_id, $name, TenantCommand::$variant(body.0)).await
-        }
-    };
-}
-
-tenant_command!(
+command_route! {
     /// Renames a tenant.
-    rename, "/v1/tenants/{tenant_id}/rename", RenameTenant, Rename, "rename", "tenants", Write
-);
-tenant_command!(
-    /// Replaces a tenant's branding.
-    branding, "/v1/tenants/{tenant_id}/branding", UpdateBranding, UpdateBranding, "update_branding", "tenants", Write
-);
-tenant_command!(
-    /// Changes some of a tenant's settings (only the fields given).
-    settings, "/v1/tenants/{tenant_id}/settings", UpdateSettings, UpdateSettings, "update_settings", "tenants", Write
-);
-admin_command!(
-    /// Moves a tenant to another plan (platform admin only).
-    change_plan, "/v1/tenants/{tenant_id}/plan", ChangePlan, ChangePlan, "change_plan"
-);
-admin_command!(
-    /// Sets a quota override for a meter (platform admin only).
-    set_quota_override, "/v1/tenants/{tenant_id}/quota-overrides", SetQuotaOverride, SetQuotaOverride, "set_quota_override"
-);
-admin_command!(
-    /// Sets a feature flag (platform admin only).
-    set_feature_flag, "/v1/tenants/{tenant_id}/feature-flags", SetFeatureFlag, SetFeatureFlag, "set_feature_flag"
-);
-admin_command!(
-    /// Suspends a tenant (platform admin only).
-    suspend, "/v1/tenants/{tenant_id}/suspend", SuspendTenant, Suspend, "suspend"
-);
-admin_command!(
-    /// Reactivates a suspended tenant (platform admin only).
-    reactivate, "/v1/tenants/{tenant_id}/reactivate", ReactivateTenant, Reactivate, "reactivate"
-);
-admin_command!(
-    /// Schedules a tenant's decommissioning (platform admin only).
-    schedule_decommission, "/v1/tenants/{tenant_id}/decommission/schedule", ScheduleDecommission, ScheduleDecommission, "schedule_decommission"
-);
-admin_command!(
-    /// Cancels a scheduled decommissioning (platform admin only).
-    cancel_decommission, "/v1/tenants/{tenant_id}/decommission/cancel", CancelDecommission, CancelDecommission, "cancel_decommission"
-);
-admin_command!(
-    /// Decommissions a tenant for good, once its scheduled time has come (platform admin only).
-    decommission, "/v1/tenants/{tenant_id}/decommission", DecommissionTenant, Decommission, "decommission"
-);
-
-/// The meter of `POST /v1/tenants/{tenant_id}/quota-overrides/{meter}/clear`.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct MeterPath {
-    /// The tenant's id.
-    #[param(value_type = String, format = Uuid)]
-    pub tenant_id: TenantId,
-    /// The meter whose override is removed.
-    pub meter: String,
+    rename: "/v1/tenants/{tenant_id}/rename", "tenants",
+    Allowed::Scope("tenants", Access::Write), TenantPath, body RenameTenant => TenantView,
+    |_, body, _| Ok(body.into())
 }
-
-/// Removes a quota override (platform admin only).
-#[utoipa::path(
-    tag = "tenants",
-    params(MeterPath),
-    responses((status = 200, body = CommandResult<TenantView>), (status = 404, body = Problem)),
-    security(("api_key" = []))
-)]
-#[post("/v1/tenants/{tenant_id}/quota-overrides/{meter}/clear")]
-async fn clear_quota_override(
-    state: Data<AppState>,
-    caller: Caller,
-    path: Path<MeterPath>,
-) -> Result<HttpResponse, ApiError> {
-    let MeterPath { tenant_id, meter } = path.into_inner();
-    let command =
-        TenantCommand::ClearQuotaOverride(keel_domain::tenant::ClearQuotaOverride { meter });
-    run_admin(&state, &caller, tenant_id, "clear_quota_override", command).await
+command_route! {
+    /// Replaces a tenant's branding.
+    branding: "/v1/tenants/{tenant_id}/branding", "tenants",
+    Allowed::Scope("tenants", Access::Write), TenantPath, body UpdateBranding => TenantView,
+    |_, body, _| Ok(body.into())
+}
+command_route! {
+    /// Changes some of a tenant's settings (only the fields given).
+    settings: "/v1/tenants/{tenant_id}/settings", "tenants",
+    Allowed::Scope("tenants", Access::Write), TenantPath, body UpdateSettings => TenantView,
+    |_, body, _| Ok(body.into())
+}
+command_route! {
+    /// Moves a tenant to another plan (platform admin only).
+    change_plan: "/v1/tenants/{tenant_id}/plan", "tenants",
+    Allowed::Admin, TenantPath, body ChangePlan => TenantView,
+    |_, body, _| Ok(body.into())
+}
+command_route! {
+    /// Sets a quota override for a meter (platform admin only).
+    set_quota_override: "/v1/tenants/{tenant_id}/quota-overrides", "tenants",
+    Allowed::Admin, TenantPath, body SetQuotaOverride => TenantView,
+    |_, body, _| Ok(body.into())
+}
+command_route! {
+    /// Removes a quota override (platform admin only).
+    clear_quota_override: "/v1/tenants/{tenant_id}/quota-overrides/{meter}/clear", "tenants",
+    Allowed::Admin, MeterPath => TenantView,
+    |path, (), _| Ok(ClearQuotaOverride { meter: path.meter.clone() }.into())
+}
+command_route! {
+    /// Sets a feature flag (platform admin only).
+    set_feature_flag: "/v1/tenants/{tenant_id}/feature-flags", "tenants",
+    Allowed::Admin, TenantPath, body SetFeatureFlag => TenantView,
+    |_, body, _| Ok(body.into())
+}
+command_route! {
+    /// Suspends a tenant (platform admin only).
+    suspend: "/v1/tenants/{tenant_id}/suspend", "tenants",
+    Allowed::Admin, TenantPath, body SuspendTenant => TenantView,
+    |_, body, _| Ok(body.into())
+}
+command_route! {
+    /// Reactivates a suspended tenant (platform admin only).
+    reactivate: "/v1/tenants/{tenant_id}/reactivate", "tenants",
+    Allowed::Admin, TenantPath, body ReactivateTenant => TenantView,
+    |_, body, _| Ok(body.into())
+}
+command_route! {
+    /// Schedules a tenant's decommissioning (platform admin only).
+    schedule_decommission: "/v1/tenants/{tenant_id}/decommission/schedule", "tenants",
+    Allowed::Admin, TenantPath, body ScheduleDecommission => TenantView,
+    |_, body, _| Ok(body.into())
+}
+command_route! {
+    /// Cancels a scheduled decommissioning (platform admin only).
+    cancel_decommission: "/v1/tenants/{tenant_id}/decommission/cancel", "tenants",
+    Allowed::Admin, TenantPath, body CancelDecommission => TenantView,
+    |_, body, _| Ok(body.into())
+}
+command_route! {
+    /// Decommissions a tenant for good, once its scheduled time has come (platform admin only).
+    decommission: "/v1/tenants/{tenant_id}/decommission", "tenants",
+    Allowed::Admin, TenantPath, body DecommissionTenant => TenantView,
+    |_, body, _| Ok(body.into())
 }

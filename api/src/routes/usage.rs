@@ -1,7 +1,8 @@
 //! Usage: ingesting samples (scope `usage:write`), and reading usage and quota status
 //! (scope `usage:read`) from the usage read model.
 
-use super::tenants::TenantPath;
+use super::kit::authorize_read_model;
+use super::kit::paths::TenantPath;
 use crate::auth::Access;
 use crate::body::JsonBody;
 use crate::command::Caller;
@@ -66,7 +67,8 @@ pub struct UsageAccepted {
     tag = "usage",
     params(TenantPath),
     request_body = RecordUsage,
-    responses((status = 202, body = UsageAccepted), (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 202, body = UsageAccepted), (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = []))
 )]
 #[post("/v1/tenants/{tenant_id}/usage")]
@@ -77,10 +79,7 @@ async fn ingest(
     body: JsonBody<RecordUsage>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    caller.principal.require(tenant, "usage", Access::Write)?;
-    if state.directory.tenant(tenant).is_none() {
-        return Err(ApiError::not_found());
-    }
+    authorize_read_model(&state, &caller.principal, tenant, "usage", Access::Write)?;
     let events = body.0.events;
     if events.is_empty() || events.len() > MAX_BATCH {
         return Err(ApiError::invalid(
@@ -140,7 +139,6 @@ pub struct UsageSeries {
     /// The granularity.
     pub granularity: String,
     /// One point per period with usage, oldest first.
-    #[schema(value_type = Vec<Object>)]
     pub points: Vec<keel_projections::usage::UsagePoint>,
 }
 
@@ -148,7 +146,8 @@ pub struct UsageSeries {
 #[utoipa::path(
     tag = "usage",
     params(TenantPath, UsageQuery),
-    responses((status = 200, body = UsageSeries), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = UsageSeries), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/usage")]
@@ -159,10 +158,7 @@ async fn read(
     query: Query<UsageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    caller.principal.require(tenant, "usage", Access::Read)?;
-    if state.directory.tenant(tenant).is_none() {
-        return Err(ApiError::not_found());
-    }
+    authorize_read_model(&state, &caller.principal, tenant, "usage", Access::Read)?;
     if meter(&query.meter).is_none() {
         return Err(ApiError::bad_parameter("meter", "is not a declared meter"));
     }
@@ -207,7 +203,6 @@ pub struct QuotaQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QuotaList {
     /// One entry per meter: limit (plan or override), used, remaining, percent.
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<keel_projections::usage::QuotaStatus>,
 }
 
@@ -215,7 +210,8 @@ pub struct QuotaList {
 #[utoipa::path(
     tag = "usage",
     params(TenantPath, QuotaQuery),
-    responses((status = 200, body = QuotaList), (status = 404, body = Problem), (status = 503, body = Problem)),
+    responses(
+        (status = 403, description = "The key may not do this"),(status = 200, body = QuotaList), (status = 404, body = Problem), (status = 503, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/quotas")]
@@ -226,10 +222,7 @@ async fn quotas(
     query: Query<QuotaQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    caller.principal.require(tenant, "usage", Access::Read)?;
-    if state.directory.tenant(tenant).is_none() {
-        return Err(ApiError::not_found());
-    }
+    authorize_read_model(&state, &caller.principal, tenant, "usage", Access::Read)?;
     wait_for_projection(&state, "usage", query.after_position).await?;
     let items = keel_projections::usage::quota_status(
         &state.store.database(),

@@ -1,9 +1,7 @@
 //! A tenant's workflow definitions: define, revise, enable, disable, archive, show and list.
 //!
 //! Scopes: reads need `workflows:read`, changes `workflows:write`. The runs of a workflow are
-//! in [`runs`](super::runs), which shares this module's helpers: `authorize` (scope and an
-//! existing tenant), `load_owned` (404 unless the aggregate belongs to the path's tenant) and
-//! `list_owned`.
+//! in [`runs`](super::runs).
 //!
 //! A workflow's stream id holds only the workflow's id, so every route checks that the loaded
 //! definition belongs to the tenant of the path: another tenant's workflow is a 404, exactly
@@ -12,19 +10,19 @@
 //! The list finds a tenant's workflows in the `resources` read model (plus the events it has
 //! not folded yet), then loads each workflow from its stream through the handler's cache.
 
-use super::owned::{aggregate_id, list_owned, load_owned, require_tenant};
-use super::tenants::TenantPath;
-use crate::auth::{Access, Principal};
+use super::kit::paths::{TenantPath, WorkflowPath};
+use super::kit::{authorize_tenant, command_route, created, Allowed, NoFields};
+use super::tenant_aggregates::{aggregate_id, list_owned, load_owned};
+use crate::auth::Access;
 use crate::body::JsonBody;
 use crate::command::{execute, respond, Caller, CommandResult};
 use crate::consistency::ReadAfter;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-use actix_web::http::header::{ETAG, LOCATION};
+use actix_web::http::header::ETAG;
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
-use keel_domain::tenant::Tenant;
 use keel_domain::workflow::definition::{
     ArchiveWorkflow, DefineWorkflow, DisableWorkflow, EnableWorkflow, ReviseWorkflow, StepInput,
     TriggerInput,
@@ -32,7 +30,7 @@ use keel_domain::workflow::definition::{
 use keel_domain::workflow::{Step, Trigger, WorkflowCommand, WorkflowDefinition};
 use keel_domain::TenantId;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// The resource name in scopes: `workflows:read`, `workflows:write`.
@@ -47,16 +45,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(enable)
         .service(disable)
         .service(archive);
-}
-
-/// A workflow in a path.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct WorkflowPath {
-    /// The tenant's id.
-    #[param(value_type = String, format = Uuid)]
-    pub tenant_id: TenantId,
-    /// The workflow's id.
-    pub workflow_id: Uuid,
 }
 
 /// The body of `POST .../workflows` (define) and `POST .../workflows/{workflow_id}/revise`: a
@@ -77,11 +65,6 @@ pub struct WorkflowRequest {
     #[schema(value_type = Vec<Object>)]
     pub steps: Vec<StepInput>,
 }
-
-/// The body of a command without fields: `{}`, or no body at all.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NoFields {}
 
 /// A workflow without its steps, as lists show it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -137,26 +120,6 @@ impl WorkflowView {
     }
 }
 
-/// Checks that `principal` may act with `access` on `tenant_id`'s workflows and that the tenant
-/// exists; answers the tenant's state (approvals read its members from it).
-pub(super) async fn authorize(
-    state: &AppState,
-    principal: &Principal,
-    tenant_id: TenantId,
-    access: Access,
-) -> Result<Tenant, ApiError> {
-    principal.require(tenant_id, RESOURCE, access)?;
-    require_tenant(state, tenant_id).await
-}
-
-/// A 201 answer pointing at `location`.
-pub(super) fn created(mut response: HttpResponse, location: String) -> HttpResponse {
-    if let Ok(value) = location.parse() {
-        response.headers_mut().insert(LOCATION, value);
-    }
-    response
-}
-
 /// Lists a tenant's workflows, oldest first, each as it stands now.
 #[utoipa::path(
     tag = "workflows",
@@ -171,7 +134,14 @@ async fn list(
     path: Path<TenantPath>,
     _consistent: ReadAfter,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &caller.principal, path.tenant_id, Access::Read).await?;
+    authorize_tenant(
+        &state,
+        &caller.principal,
+        path.tenant_id,
+        RESOURCE,
+        Access::Read,
+    )
+    .await?;
     let workflows = list_owned(&state, &state.workflows, path.tenant_id).await?;
     let summaries: Vec<WorkflowSummary> = workflows.iter().map(WorkflowSummary::of).collect();
     Ok(HttpResponse::Ok().json(summaries))
@@ -198,7 +168,14 @@ async fn define(
     body: JsonBody<WorkflowRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant_id = path.tenant_id;
-    authorize(&state, &caller.principal, tenant_id, Access::Write).await?;
+    authorize_tenant(
+        &state,
+        &caller.principal,
+        tenant_id,
+        RESOURCE,
+        Access::Write,
+    )
+    .await?;
     let request = body.0;
     let workflow_id = Uuid::now_v7();
     let command = WorkflowCommand::from(DefineWorkflow {
@@ -209,15 +186,7 @@ async fn define(
         steps: request.steps,
     });
     let id = aggregate_id(tenant_id, workflow_id);
-    let outcome = execute(
-        &state,
-        &state.workflows,
-        id,
-        command.name(),
-        command,
-        &caller,
-    )
-    .await?;
+    let outcome = execute(&state, &state.workflows, id, command, &caller).await?;
     let response = respond(
         StatusCode::CREATED,
         &outcome,
@@ -243,78 +212,42 @@ async fn show(
     path: Path<WorkflowPath>,
     _consistent: ReadAfter,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &caller.principal, path.tenant_id, Access::Read).await?;
+    authorize_tenant(
+        &state,
+        &caller.principal,
+        path.tenant_id,
+        RESOURCE,
+        Access::Read,
+    )
+    .await?;
     let loaded = load_owned(&state.workflows, path.tenant_id, path.workflow_id).await?;
     Ok(HttpResponse::Ok()
         .insert_header((ETAG, format!("\"{}\"", loaded.version)))
         .json(WorkflowView::of(&loaded.state)))
 }
 
-/// Runs a command on a workflow of the path's tenant, answering with the workflow after it.
-async fn run(
-    state: &AppState,
-    caller: &Caller,
-    path: &WorkflowPath,
-    command: WorkflowCommand,
-) -> Result<HttpResponse, ApiError> {
-    authorize(state, &caller.principal, path.tenant_id, Access::Write).await?;
-    load_owned(&state.workflows, path.tenant_id, path.workflow_id).await?;
-    let id = aggregate_id(path.tenant_id, path.workflow_id);
-    let outcome = execute(state, &state.workflows, id, command.name(), command, caller).await?;
-    Ok(respond(
-        StatusCode::OK,
-        &outcome,
-        WorkflowView::of(&outcome.state),
-    ))
-}
-
-/// Declares a workflow command route: its body, turned into the command, goes to [`run`].
-macro_rules! workflow_command {
-    ($(#[$doc:meta])* $fn:ident = $path:literal, $body:ty => $command:expr) => {
-        $(#[$doc])*
-        #[utoipa::path(
-            tag = "workflows",
-            params(WorkflowPath),
-            request_body = $body,
-            responses(
-                (status = 200, body = CommandResult<WorkflowView>),
-                (status = 403, body = Problem), (status = 404, body = Problem),
-                (status = 409, body = Problem), (status = 412, body = Problem),
-                (status = 422, body = Problem),
-            ),
-            security(("api_key" = []))
-        )]
-        #[post($path)]
-        async fn $fn(
-            state: Data<AppState>,
-            caller: Caller,
-            path: Path<WorkflowPath>,
-            body: JsonBody<$body>,
-        ) -> Result<HttpResponse, ApiError> {
-            let command: fn($body) -> WorkflowCommand = $command;
-            run(&state, &caller, &path, command(body.0)).await
-        }
-    };
-}
-
-workflow_command!(
+command_route! {
     /// Replaces the workflow's name, trigger and steps as a new version. Runs already started
     /// keep their version; an identical revision is refused (409).
-    revise = "/v1/tenants/{tenant_id}/workflows/{workflow_id}/revise",
-    WorkflowRequest => |r| ReviseWorkflow { name: r.name, trigger: r.trigger, steps: r.steps }.into()
-);
-workflow_command!(
+    revise: "/v1/tenants/{tenant_id}/workflows/{workflow_id}/revise", "workflows",
+    Allowed::Scope(RESOURCE, Access::Write), WorkflowPath, body WorkflowRequest => WorkflowView,
+    |_, r, _| Ok(ReviseWorkflow { name: r.name, trigger: r.trigger, steps: r.steps }.into())
+}
+command_route! {
     /// Lets the workflow start runs.
-    enable = "/v1/tenants/{tenant_id}/workflows/{workflow_id}/enable",
-    NoFields => |_| EnableWorkflow {}.into()
-);
-workflow_command!(
+    enable: "/v1/tenants/{tenant_id}/workflows/{workflow_id}/enable", "workflows",
+    Allowed::Scope(RESOURCE, Access::Write), WorkflowPath, body NoFields => WorkflowView,
+    |_, _, _| Ok(EnableWorkflow {}.into())
+}
+command_route! {
     /// Stops the workflow from starting runs; runs under way continue.
-    disable = "/v1/tenants/{tenant_id}/workflows/{workflow_id}/disable",
-    NoFields => |_| DisableWorkflow {}.into()
-);
-workflow_command!(
+    disable: "/v1/tenants/{tenant_id}/workflows/{workflow_id}/disable", "workflows",
+    Allowed::Scope(RESOURCE, Access::Write), WorkflowPath, body NoFields => WorkflowView,
+    |_, _, _| Ok(DisableWorkflow {}.into())
+}
+command_route! {
     /// Retires the workflow for good: it starts no runs and accepts no more commands.
-    archive = "/v1/tenants/{tenant_id}/workflows/{workflow_id}/archive",
-    NoFields => |_| ArchiveWorkflow {}.into()
-);
+    archive: "/v1/tenants/{tenant_id}/workflows/{workflow_id}/archive", "workflows",
+    Allowed::Scope(RESOURCE, Access::Write), WorkflowPath, body NoFields => WorkflowView,
+    |_, _, _| Ok(ArchiveWorkflow {}.into())
+}

@@ -46,6 +46,7 @@ pub struct CatalogueError {
 
 /// One graduated price band of a meter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Tier {
     /// The last unit of the month's total usage this band prices; `None`: unbounded (last).
@@ -57,6 +58,7 @@ pub struct Tier {
 
 /// What a plan includes and charges for one meter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MeterPrice {
     /// Units of the month included in the base price.

@@ -75,6 +75,7 @@ impl AuditRow {
 
 /// An audit record as the API, exports and reports show it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRecord {
     /// The tenant.
     pub tenant_id: String,

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 /// The first record of a chain that does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BrokenRecord {
     /// Its number in the chain.
     pub seq: u64,

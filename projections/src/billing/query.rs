@@ -54,6 +54,7 @@ pub async fn draft(
 
 /// A finalised invoice, without its lines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvoiceSummary {
     /// The invoice's id.
     pub invoice_id: Uuid,
@@ -71,6 +72,7 @@ pub struct InvoiceSummary {
 
 /// A credit note on an invoice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreditNoteView {
     /// The credit note's id.
     pub credit_note_id: Uuid,
@@ -84,6 +86,7 @@ pub struct CreditNoteView {
 
 /// One invoice with its lines and credit notes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvoiceDetail {
     /// The invoice.
     #[serde(flatten)]

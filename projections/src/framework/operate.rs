@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 /// A projection's state, for `/metrics`, `/readyz`, the status query and `keel status`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectionStatus {
     /// The projection.
     pub name: &'static str,

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 
 /// One period's usage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsagePoint {
     /// The period's start.
     pub start: DateTime<Utc>,
@@ -101,6 +102,7 @@ pub async fn usage(
 
 /// A meter's quota for a tenant in the billing month.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuotaStatus {
     /// The meter.
     pub meter: &'static str,

@@ -32,6 +32,8 @@ mod grpc;
 mod handler;
 mod integration;
 mod nats;
+mod openapi_conformance;
+mod openapi_typed;
 mod ordering;
 mod policy;
 mod project;

@@ -1,5 +1,6 @@
-//! Aggregates that belong to one tenant: loading one with the tenant check, and listing a
-//! tenant's aggregates of a kind.
+//! A tenant's own aggregates (policies, workflows, runs, integrations, invoices): loading one
+//! with the check that it is the tenant's, and listing a tenant's aggregates of a kind from the
+//! `resources` read model.
 //!
 //! A list takes the ids from the `resources` read model, then the few events the read model
 //! has not folded yet from the tenant's slice of the log (none, when its worker keeps up), so
@@ -14,7 +15,6 @@ use keel_commands::handler::{CommandHandler, Loaded};
 use keel_domain::billing::Invoice;
 use keel_domain::integration::Integration;
 use keel_domain::policy::Policy;
-use keel_domain::tenant::Tenant;
 use keel_domain::workflow::{RunStatus, WorkflowDefinition, WorkflowRun};
 use keel_domain::{Aggregate, AggregateId, Refusal, TenantId};
 use keel_projections::resources::{self, ResourceKind};
@@ -154,19 +154,6 @@ impl Owned for Integration {
 impl Owned for Invoice {
     fn owner(&self) -> Option<TenantId> {
         self.tenant_id()
-    }
-}
-
-/// The tenant's state; 404 unless it exists.
-pub(super) async fn require_tenant(
-    state: &AppState,
-    tenant_id: TenantId,
-) -> Result<Tenant, ApiError> {
-    let tenant = state.tenants.state(AggregateId::tenant(tenant_id)).await?;
-    if tenant.state.exists() {
-        Ok(tenant.state)
-    } else {
-        Err(ApiError::not_found())
     }
 }
 

@@ -1,0 +1,196 @@
+//! What a command route acts on, and running a command there.
+//!
+//! A [`Target`] is a path that names one aggregate: it knows the aggregate's handler and id,
+//! who may run commands on it, and what must hold before a command is decided (a tenant's
+//! policy, workflow, run or integration must be that tenant's: another tenant's is a 404,
+//! exactly like a missing one). [`run`] does those checks in that order, then builds the
+//! command and executes it, so every command route authorizes and loads the same way.
+
+use super::access::{require_tenant, Allowed};
+use super::paths::{
+    DomainPath, IntegrationPath, KeyPath, MemberPath, MeterPath, PlatformPolicyPath, PolicyPath,
+    RunPath, StepPath, TenantPath, WorkflowPath,
+};
+use crate::auth::Principal;
+use crate::command::{execute, Caller, Named};
+use crate::error::ApiError;
+use crate::routes::tenant_aggregates::{aggregate_id, load_owned, Owned};
+use crate::state::AppState;
+use keel_commands::handler::{CommandHandler, CommandOutcome};
+use keel_domain::integration::Integration;
+use keel_domain::policy::Policy;
+use keel_domain::tenant::Tenant;
+use keel_domain::workflow::{WorkflowDefinition, WorkflowRun};
+use keel_domain::{Aggregate, AggregateId, Refusal, TenantId};
+
+/// The command type of a target's aggregate.
+pub type CommandOf<T> = <<T as Target>::Aggregate as Aggregate>::Command;
+
+/// A path naming the aggregate a command route acts on.
+pub trait Target {
+    /// The aggregate.
+    type Aggregate: Aggregate<Error: Refusal, Command: Named + 'static>;
+    /// What the command is built from besides the path and the body, read once the target is
+    /// checked: the tenant's state for a run (approvals take the member's role from it).
+    type Context;
+
+    /// The aggregate's handler.
+    fn handler(state: &AppState) -> &CommandHandler<Self::Aggregate>;
+
+    /// The aggregate's id.
+    fn id(&self) -> AggregateId;
+
+    /// Checks that `principal` is `allowed` here.
+    fn authorize(&self, principal: &Principal, allowed: Allowed) -> Result<(), ApiError> {
+        allowed.check(principal, self.id().tenant_id)
+    }
+
+    /// Checks what must hold before a command is decided (404 otherwise) and reads the
+    /// context.
+    async fn load(&self, state: &AppState) -> Result<Self::Context, ApiError>;
+}
+
+/// Runs the command `build` makes on `target` for `caller`, who must be `allowed`: authorizes,
+/// loads, builds, executes (see the module documentation).
+pub async fn run<T: Target>(
+    state: &AppState,
+    caller: &Caller,
+    target: &T,
+    allowed: Allowed,
+    build: impl FnOnce(&T::Context) -> Result<CommandOf<T>, ApiError>,
+) -> Result<CommandOutcome<T::Aggregate>, ApiError> {
+    target.authorize(&caller.principal, allowed)?;
+    let context = target.load(state).await?;
+    let command = build(&context)?;
+    execute(state, T::handler(state), target.id(), command, caller).await
+}
+
+/// Paths naming a tenant: their commands go to the tenant aggregate, which decides itself
+/// whether the tenant exists.
+macro_rules! tenant_targets {
+    ($($path:ty),+) => {
+        $(impl Target for $path {
+            type Aggregate = Tenant;
+            type Context = ();
+
+            fn handler(state: &AppState) -> &CommandHandler<Tenant> {
+                &state.tenants
+            }
+
+            fn id(&self) -> AggregateId {
+                AggregateId::tenant(self.tenant_id)
+            }
+
+            async fn load(&self, _: &AppState) -> Result<(), ApiError> {
+                Ok(())
+            }
+        })+
+    };
+}
+
+tenant_targets!(TenantPath, MeterPath, MemberPath, DomainPath, KeyPath);
+
+/// Paths naming an aggregate a tenant owns: a command is decided only once the aggregate is
+/// known to be the tenant's (its owner never changes, so the check cannot be outdated).
+macro_rules! owned_targets {
+    ($($path:ty => $aggregate:ty, $handler:ident, $id:ident);+ $(;)?) => {
+        $(impl Target for $path {
+            type Aggregate = $aggregate;
+            type Context = ();
+
+            fn handler(state: &AppState) -> &CommandHandler<$aggregate> {
+                &state.$handler
+            }
+
+            fn id(&self) -> AggregateId {
+                aggregate_id(self.tenant_id, self.$id)
+            }
+
+            async fn load(&self, state: &AppState) -> Result<(), ApiError> {
+                owned(state, self).await
+            }
+        })+
+    };
+}
+
+owned_targets! {
+    WorkflowPath => WorkflowDefinition, workflows, workflow_id;
+    IntegrationPath => Integration, integrations, integration_id;
+}
+
+/// 404 unless `target`'s aggregate exists and belongs to the tenant of its id.
+async fn owned<T: Target<Aggregate: Owned>>(state: &AppState, target: &T) -> Result<(), ApiError> {
+    let id = target.id();
+    load_owned(T::handler(state), id.tenant_id, id.id)
+        .await
+        .map(drop)
+}
+
+/// A tenant's policy; under [`TenantId::PLATFORM`] only platform admin keys may act.
+impl Target for PolicyPath {
+    type Aggregate = Policy;
+    type Context = ();
+
+    fn handler(state: &AppState) -> &CommandHandler<Policy> {
+        &state.policies
+    }
+
+    fn id(&self) -> AggregateId {
+        aggregate_id(self.tenant_id, self.policy_id)
+    }
+
+    fn authorize(&self, principal: &Principal, allowed: Allowed) -> Result<(), ApiError> {
+        if self.tenant_id.is_platform() {
+            return principal.require_admin();
+        }
+        allowed.check(principal, self.tenant_id)
+    }
+
+    async fn load(&self, state: &AppState) -> Result<(), ApiError> {
+        owned(state, self).await
+    }
+}
+
+/// A platform-wide policy: owned by [`TenantId::PLATFORM`].
+impl Target for PlatformPolicyPath {
+    type Aggregate = Policy;
+    type Context = ();
+
+    fn handler(state: &AppState) -> &CommandHandler<Policy> {
+        &state.policies
+    }
+
+    fn id(&self) -> AggregateId {
+        aggregate_id(TenantId::PLATFORM, self.policy_id)
+    }
+
+    async fn load(&self, state: &AppState) -> Result<(), ApiError> {
+        owned(state, self).await
+    }
+}
+
+/// Paths naming a run: its commands are built from the tenant's current state.
+macro_rules! run_targets {
+    ($($path:ty),+) => {
+        $(impl Target for $path {
+            type Aggregate = WorkflowRun;
+            type Context = Tenant;
+
+            fn handler(state: &AppState) -> &CommandHandler<WorkflowRun> {
+                &state.runs
+            }
+
+            fn id(&self) -> AggregateId {
+                aggregate_id(self.tenant_id, self.run_id)
+            }
+
+            async fn load(&self, state: &AppState) -> Result<Tenant, ApiError> {
+                let tenant = require_tenant(state, self.tenant_id).await?;
+                owned(state, self).await?;
+                Ok(tenant)
+            }
+        })+
+    };
+}
+
+run_targets!(RunPath, StepPath);
