@@ -85,7 +85,7 @@ async fn authorize_and_wait(
     tenant: TenantId,
     after: Option<u64>,
 ) -> Result<(), ApiError> {
-    authorize_read_model(state, &caller.principal, tenant, "audit", Access::Read)?;
+    authorize_read_model(state, &caller.principal, tenant, "audit", Access::Read).await?;
     wait_for_projection(state, "audit", after).await
 }
 

@@ -136,7 +136,7 @@ async fn draft(
     query: Query<BillingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    authorize_read_model(&state, &caller.principal, tenant, "billing", Access::Read)?;
+    authorize_read_model(&state, &caller.principal, tenant, "billing", Access::Read).await?;
     wait_for_projection(&state, "billing", query.after_position).await?;
     wait_for_projection(&state, "usage", query.after_position).await?;
     let now = Utc::now();
@@ -188,7 +188,7 @@ async fn history(
     query: Query<InvoiceListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    authorize_read_model(&state, &caller.principal, tenant, "billing", Access::Read)?;
+    authorize_read_model(&state, &caller.principal, tenant, "billing", Access::Read).await?;
     let limit = super::page_limit(query.limit)?;
     let before = query
         .cursor
@@ -233,7 +233,7 @@ async fn one(
     query: Query<BillingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    authorize_read_model(&state, &caller.principal, tenant, "billing", Access::Read)?;
+    authorize_read_model(&state, &caller.principal, tenant, "billing", Access::Read).await?;
     wait_for_projection(&state, "billing", query.after_position).await?;
     let invoice =
         keel_projections::billing::invoice(&state.store.database(), tenant, path.invoice_id)
@@ -291,7 +291,7 @@ async fn credit(
     body: JsonBody<IssueCreditNoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    authorize_read_model(&state, &caller.principal, tenant, "billing", Access::Write)?;
+    authorize_read_model(&state, &caller.principal, tenant, "billing", Access::Write).await?;
     // Another tenant's invoice, or one not finalised, is 404 before anything is decided.
     load_owned(&state.invoices, tenant, path.invoice_id).await?;
     let command = InvoiceCommand::IssueCreditNote(IssueCreditNote {

@@ -126,7 +126,8 @@ impl ReportQuery {
         match tenant {
             None => caller.principal.require_admin()?,
             Some(tenant) => {
-                authorize_read_model(state, &caller.principal, tenant, "reports", Access::Read)?
+                authorize_read_model(state, &caller.principal, tenant, "reports", Access::Read)
+                    .await?
             }
         }
         let asked = self.check(request, default_granularity)?;

@@ -79,7 +79,7 @@ async fn ingest(
     body: JsonBody<RecordUsage>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    authorize_read_model(&state, &caller.principal, tenant, "usage", Access::Write)?;
+    authorize_read_model(&state, &caller.principal, tenant, "usage", Access::Write).await?;
     let events = body.0.events;
     if events.is_empty() || events.len() > MAX_BATCH {
         return Err(ApiError::invalid(
@@ -158,7 +158,7 @@ async fn read(
     query: Query<UsageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    authorize_read_model(&state, &caller.principal, tenant, "usage", Access::Read)?;
+    authorize_read_model(&state, &caller.principal, tenant, "usage", Access::Read).await?;
     if meter(&query.meter).is_none() {
         return Err(ApiError::bad_parameter("meter", "is not a declared meter"));
     }
@@ -222,7 +222,7 @@ async fn quotas(
     query: Query<QuotaQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = path.tenant_id;
-    authorize_read_model(&state, &caller.principal, tenant, "usage", Access::Read)?;
+    authorize_read_model(&state, &caller.principal, tenant, "usage", Access::Read).await?;
     wait_for_projection(&state, "usage", query.after_position).await?;
     let items = keel_projections::usage::quota_status(
         &state.store.database(),

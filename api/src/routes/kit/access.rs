@@ -62,8 +62,10 @@ pub async fn authorize_owner(
 
 /// [`authorize_tenant`] for routes that answer from read models: the tenant directory, which
 /// follows the log as the read models do, says whether the tenant exists, without a database
-/// round trip.
-pub fn authorize_read_model(
+/// round trip. A tenant it does not know yet may have been created an instant ago (the
+/// directory follows commits asynchronously): before answering 404 it waits, at most the
+/// read-your-writes bound, for the directory to reach the log's head.
+pub async fn authorize_read_model(
     state: &AppState,
     principal: &Principal,
     tenant_id: TenantId,
@@ -71,10 +73,15 @@ pub fn authorize_read_model(
     access: Access,
 ) -> Result<(), ApiError> {
     principal.require(tenant_id, resource, access)?;
-    if state.directory.tenant(tenant_id).is_none() {
-        return Err(ApiError::not_found());
+    if state.directory.tenant(tenant_id).is_some() {
+        return Ok(());
     }
-    Ok(())
+    let head = state.store.head_position().await?;
+    state.directory.wait_for(head, state.read_wait).await;
+    match state.directory.tenant(tenant_id) {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found()),
+    }
 }
 
 /// The tenant's state; 404 unless it exists.
