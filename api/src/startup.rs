@@ -243,6 +243,10 @@ fn serve(listener: TcpListener, state: AppState, limit: BodyLimit) -> anyhow::Re
             }))
             .configure(routes::configure)
             .split_for_parts();
+        // The routes' paths are known once the app is assembled: the error responses they
+        // share are added to the document then, once per worker.
+        let mut api = api;
+        crate::openapi::document_problems(&mut api);
         let api = web::Data::new(api);
         app.app_data(api)
             .default_service(web::to(|| async { ApiError::not_found().error_response() }))

@@ -151,6 +151,24 @@ impl Lease {
         Ok(rows == 1)
     }
 
+    /// The fence as an SQL condition, for progress written by one statement (atomic by
+    /// itself, and safe to cancel at any point): true only while this lease is held, its row
+    /// locked against a takeover until the statement's transaction ends (PostgreSQL). It
+    /// binds [`Lease::reactor`] and [`Lease::token`] as parameters `$first` and `$first + 1`;
+    /// a statement that writes nothing under it found the lease gone.
+    pub fn held_sql(backend: Backend, first: usize) -> String {
+        let lock = match backend {
+            Backend::Postgres => " FOR SHARE",
+            // A statement of SQLite's runs alone: no other writer of the file between its
+            // check and its write.
+            Backend::Sqlite => "",
+        };
+        format!(
+            "EXISTS (SELECT 1 FROM reactor_leases WHERE reactor = ${first} AND token = ${}{lock})",
+            first + 1
+        )
+    }
+
     /// The fence: locks the lease row in `tx` and fails with [`ReactorError::LeaseLost`] if
     /// another process has taken the lease since this one was granted. Call it in the
     /// transaction that records the reactor's progress, before committing: the lock holds off

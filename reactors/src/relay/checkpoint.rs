@@ -9,7 +9,7 @@
 use crate::error::ReactorError;
 use crate::lease::Lease;
 use keel_log::Database;
-use keel_projections::db::{Backend, Tx};
+use keel_projections::db::{turn_for_a_write, Backend};
 use sqlx::migrate::Migrator;
 
 static SQLITE: Migrator = sqlx::migrate!("./migrations/relay/sqlite");
@@ -52,31 +52,37 @@ impl RelayCheckpoint {
         Ok(position.unwrap_or(0) as u64)
     }
 
-    /// Stores `position`, in a transaction that first checks the relay still holds `lease`
-    /// (else [`ReactorError::LeaseLost`], and nothing is written). Callers only move it
-    /// forward; tests and operators may rewind it to republish (JetStream absorbs what is
-    /// still inside the duplicate window).
+    /// Stores `position` if the relay still holds `lease` (else [`ReactorError::LeaseLost`],
+    /// and nothing is written), in one statement, so a relay stopped at any point leaves no
+    /// transaction open. Callers only move it forward; tests and operators may rewind it to
+    /// republish (JetStream absorbs what is still inside the duplicate window).
     pub async fn save(&self, position: u64, lease: &Lease) -> Result<(), ReactorError> {
-        let mut tx = Tx::begin(&self.db).await?;
-        lease.check(&mut tx).await?;
-        let now = match tx.backend() {
+        let backend = Backend::of(&self.db);
+        let now = match backend {
             Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
             Backend::Postgres => "now()",
         };
         let sql = format!(
-            "INSERT INTO relay_checkpoints (relay, position) VALUES ($1, $2) \
-             ON CONFLICT (relay) DO UPDATE SET position = excluded.position, updated_at = {now}"
+            "INSERT INTO relay_checkpoints (relay, position) SELECT $1, $2 WHERE {} \
+             ON CONFLICT (relay) DO UPDATE SET position = excluded.position, updated_at = {now}",
+            Lease::held_sql(backend, 3)
         );
-        keel_projections::with_tx!(&mut tx, conn => {
+        let _turn = turn_for_a_write(&self.db).await;
+        let written = keel_projections::with_pool!(&self.db, pool => {
             sqlx::query(&sql)
                 .bind(&self.relay)
                 .bind(position as i64)
-                .execute(conn)
-                .await
-                .map_err(ReactorError::from)?;
+                .bind(lease.reactor())
+                .bind(lease.token())
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
-        tx.commit().await?;
-        Ok(())
+        if written == 1 {
+            Ok(())
+        } else {
+            Err(ReactorError::LeaseLost(lease.reactor()))
+        }
     }
 }
 

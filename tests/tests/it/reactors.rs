@@ -3,6 +3,7 @@
 //! reported on `/readyz` and `/metrics` and started again), and a SIGTERM under load (no
 //! acknowledged command lost, a prompt exit).
 
+use keel_projections::db::Tx;
 use keel_projections::framework::checkpoint::generations;
 use keel_projections::projection::table_name;
 use keel_reactors::relay::RelayCheckpoint;
@@ -71,6 +72,15 @@ async fn a_paused_leaseholder_cannot_record_progress_after_its_lease_moved(backe
     );
     assert!(!held.renew().await.unwrap());
     assert_eq!(checkpoint.load().await.unwrap(), 10);
+    // The same fence in a transaction that records progress.
+    let mut tx = Tx::begin(&store.database()).await.unwrap();
+    let fenced = held.check(&mut tx).await;
+    assert!(
+        matches!(fenced, Err(ReactorError::LeaseLost("relay"))),
+        "{fenced:?}"
+    );
+    taken.check(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
     checkpoint.save(30, &taken).await.unwrap();
     assert_eq!(checkpoint.load().await.unwrap(), 30);
     assert_eq!(
