@@ -9,6 +9,7 @@ use std::fmt;
 /// here: an API key id, a user id, or the name of a system component.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Actor {
     /// A request authenticated with an API key (the key's id, never its secret).
     ApiKey(String),

@@ -94,6 +94,7 @@ macro_rules! text_value {
             Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, ::serde::Serialize, ::serde::Deserialize,
         )]
         #[serde(transparent)]
+        #[cfg_attr(feature = "openapi", derive(::utoipa::ToSchema))]
         pub struct $name(String);
 
         impl $name {

@@ -95,6 +95,7 @@ impl RecordedEvent {
 
 /// The JSON view of a stored event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventJson {
     /// Unique id.
     pub event_id: Uuid,
@@ -122,7 +123,14 @@ pub struct EventJson {
     pub causation_id: Option<Uuid>,
     /// The client address the command came from, if recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub source_ip: Option<IpAddr>,
-    /// The payload as JSON.
+    /// The payload as a JSON object: the fields of the event type's payload (those of the
+    /// `schema_version` it was stored with; secret-bearing fields are `null`), or
+    /// `{"undecodable_payload": "<why>"}` for a damaged payload.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = std::collections::BTreeMap<String, serde_json::Value>)
+    )]
     pub data: serde_json::Value,
 }

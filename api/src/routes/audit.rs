@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use keel_domain::TenantId;
 use keel_projections::audit::{self, AuditFilter, ExportFormat};
+use keel_projections::reports::compliance::ChainVerification;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -169,17 +170,6 @@ async fn export(
             ),
         ))
         .streaming(chunks))
-}
-
-/// The result of verifying a tenant's hash chain.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChainVerification {
-    /// Whether the chain verified.
-    pub valid: bool,
-    /// Records read.
-    pub records: u64,
-    /// The first record that was changed, removed or reordered, if any.
-    pub first_broken: Option<keel_projections::audit::BrokenRecord>,
 }
 
 /// Verifies a tenant's audit hash chain and names the first broken record.

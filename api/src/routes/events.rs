@@ -31,7 +31,6 @@ pub struct EventsQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventPage {
     /// The events, as JSON.
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<keel_store::EventJson>,
     /// Pass as `after_position` for the next page; absent on the last page.
     pub next_after_position: Option<u64>,

@@ -74,7 +74,6 @@ pub struct DraftRequest {
     /// "roles": ["admin"], "actions": ["*"], "resources": ["*"]}]}`. Kinds: `access`,
     /// `ip_allowlist`, `rate_limit`, `data_retention`, `mfa`, `compliance`; the kind is fixed
     /// for good.
-    #[schema(value_type = Object)]
     pub document: PolicyDocumentInput,
 }
 
@@ -83,7 +82,6 @@ pub struct DraftRequest {
 #[serde(deny_unknown_fields)]
 pub struct ReviseRequest {
     /// The new rules, of the policy's kind (same shape as when drafting).
-    #[schema(value_type = Object)]
     pub document: PolicyDocumentInput,
 }
 
@@ -144,7 +142,6 @@ pub struct PolicyVersionView {
     #[schema(value_type = String)]
     pub status: VersionStatus,
     /// Its rules, validated: `{"kind": ..., "rules": [...]}`.
-    #[schema(value_type = Object)]
     pub document: PolicyDocument,
 }
 

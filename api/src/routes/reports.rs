@@ -165,7 +165,7 @@ fn respond(report: &impl Report, asked: &Asked, name: String) -> HttpResponse {
     tag = "reports",
     params(ReportQuery),
     responses(
-        (status = 200, description = "The overview as JSON, or as CSV (`text/csv`) with `format=csv` or `Accept: text/csv`", content_type = "application/json"),
+        (status = 200, description = "The overview as JSON, or as CSV (`text/csv`) with `format=csv` or `Accept: text/csv`", content((reports::Overview = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem), (status = 403, body = Problem), (status = 503, body = Problem)
     ),
     security(("api_key" = []))
@@ -192,7 +192,7 @@ async fn overview(
     tag = "reports",
     params(TenantPath, ReportQuery),
     responses(
-        (status = 200, description = "The report as JSON, or as CSV (`text/csv`) with `format=csv` or `Accept: text/csv`", content_type = "application/json"),
+        (status = 200, description = "The report as JSON, or as CSV (`text/csv`) with `format=csv` or `Accept: text/csv`", content((reports::Activity = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)
     ),
     security(("api_key" = []))
@@ -234,7 +234,7 @@ async fn activity(
     tag = "reports",
     params(TenantPath, ReportQuery),
     responses(
-        (status = 200, description = "The report as JSON, or as CSV (`text/csv`) with `format=csv` or `Accept: text/csv`", content_type = "application/json"),
+        (status = 200, description = "The report as JSON, or as CSV (`text/csv`) with `format=csv` or `Accept: text/csv`", content((reports::Compliance = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)
     ),
     security(("api_key" = []))

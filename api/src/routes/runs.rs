@@ -62,10 +62,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRunRequest {
-    /// The run's input (what `input.` fields read): a JSON object of at most 64 KiB, or
-    /// nothing.
+    /// The run's input (what `input.` fields read): a JSON object of the client's choosing, at
+    /// most 64 KiB, or nothing (an empty object).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<BTreeMap<String, serde_json::Value>>)]
     pub input: serde_json::Value,
 }
 
@@ -85,8 +85,8 @@ pub struct CompleteStepRequest {
     pub attempt: u32,
     /// A condition step's result; required for condition steps, refused for others.
     pub result: Option<bool>,
-    /// What an action produced (at most 64 KiB); refused for condition and wait steps.
-    #[schema(value_type = Option<Object>)]
+    /// What an action produced: any JSON value of the client's choosing (at most 64 KiB);
+    /// refused for condition and wait steps.
     pub output: Option<serde_json::Value>,
 }
 
@@ -169,27 +169,25 @@ pub struct RunView {
     /// The tenant it belongs to.
     #[schema(value_type = String, format = Uuid)]
     pub tenant_id: TenantId,
-    /// Where the run is: `{"step_id", "attempt", "phase": {"phase": "pending" | "started" |
-    /// "waiting" | "awaiting_approval" | "retry_scheduled", ...}}`; absent once it is over.
-    #[schema(value_type = Option<Object>)]
+    /// Where the run is: its step, the latest attempt and that attempt's phase; `null` once
+    /// the run is over.
     pub current: Option<Position>,
     /// What started it, tagged by `type`.
-    #[schema(value_type = Object)]
     pub trigger: RunTrigger,
-    /// Its input.
-    #[schema(value_type = Object)]
+    /// Its input: the JSON object the run was started with, of the client's choosing (empty
+    /// if none was given).
+    #[schema(value_type = BTreeMap<String, serde_json::Value>)]
     pub input: serde_json::Value,
-    /// What its `set_field` steps wrote.
-    #[schema(value_type = Object)]
+    /// What its `set_field` steps wrote: a JSON object whose fields the workflow's steps
+    /// choose (empty until one writes).
+    #[schema(value_type = BTreeMap<String, serde_json::Value>)]
     pub context: serde_json::Value,
     /// How each approval step decided so far ended, by step id: `approved`, `rejected` or
     /// `escalated`.
-    #[schema(value_type = Object)]
     pub approval_outcomes: BTreeMap<StepId, ApprovalOutcome>,
     /// Why it failed or was cancelled.
     pub end_reason: Option<String>,
     /// The steps of the pinned workflow version.
-    #[schema(value_type = Vec<Object>)]
     pub steps: Vec<Step>,
 }
 

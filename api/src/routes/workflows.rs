@@ -57,12 +57,10 @@ pub struct WorkflowRequest {
     /// What starts its runs, tagged by `type`: `{"type": "manual"}`, `{"type": "event",
     /// "event_type": "tenant.plan_changed", "filter": "trigger.plan == 'enterprise'"}`,
     /// `{"type": "schedule", "cron": "0 9 * * mon-fri"}` or `{"type": "webhook", "hook": "..."}`.
-    #[schema(value_type = Object)]
     pub trigger: TriggerInput,
     /// Its steps, each tagged by `type` (`condition`, `action`, `approval`, `wait`); runs begin
     /// at the first. Problems are reported with the failing field's path, e.g.
     /// `steps[1].condition`.
-    #[schema(value_type = Vec<Object>)]
     pub steps: Vec<StepInput>,
 }
 
@@ -78,7 +76,6 @@ pub struct WorkflowSummary {
     /// The current version, from 1.
     pub version: u32,
     /// What starts its runs (current version).
-    #[schema(value_type = Object)]
     pub trigger: Trigger,
 }
 
@@ -105,7 +102,6 @@ pub struct WorkflowView {
     #[schema(value_type = String, format = Uuid)]
     pub tenant_id: TenantId,
     /// The current version's validated steps, in the shape they were given in.
-    #[schema(value_type = Vec<Object>)]
     pub steps: Vec<Step>,
 }
 

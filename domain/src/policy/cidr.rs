@@ -165,6 +165,22 @@ impl Serialize for IpRange {
     }
 }
 
+// As JSON a range is its CIDR text, so its schema is a string's.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for IpRange {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A CIDR range, e.g. `10.0.0.0/8` or `2001:db8::/32`, host bits zero.",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for IpRange {}
+
 impl<'de> Deserialize<'de> for IpRange {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;

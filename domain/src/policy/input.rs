@@ -34,6 +34,7 @@ pub const MAX_RETENTION_DAYS: u32 = 36_500;
 
 /// A policy document as a command carries it: tagged by kind, rules unchecked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(
     tag = "kind",
     content = "rules",
@@ -57,6 +58,7 @@ pub enum PolicyDocumentInput {
 
 /// An access rule (see [`AccessRule`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AccessRuleInput {
     /// `allow` or `deny`.
@@ -80,6 +82,7 @@ pub struct AccessRuleInput {
 
 /// One allowed range (see [`IpAllowRule`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IpAllowRuleInput {
     /// A CIDR range, e.g. `10.0.0.0/8` or `2001:db8::/32`; host bits must be zero.
@@ -91,6 +94,7 @@ pub struct IpAllowRuleInput {
 
 /// One rate limit (see [`RateLimitRule`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitRuleInput {
     /// The endpoint group (`[a-z][a-z0-9_]{0,63}`) or `*`.
@@ -103,6 +107,7 @@ pub struct RateLimitRuleInput {
 
 /// One retention period (see [`RetentionRule`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RetentionRuleInput {
     /// The data class, `[a-z][a-z0-9_]{0,63}`.
@@ -113,6 +118,7 @@ pub struct RetentionRuleInput {
 
 /// One MFA requirement (see [`MfaRule`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MfaRuleInput {
     /// A role pattern (`*`, `name`, or `prefix*`).
@@ -123,6 +129,7 @@ pub struct MfaRuleInput {
 
 /// One declared framework (see [`ComplianceRule`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ComplianceRuleInput {
     /// `gdpr`, `hipaa` or `soc2`.

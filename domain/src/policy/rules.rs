@@ -18,6 +18,7 @@ macro_rules! name_enum {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
+        #[cfg_attr(feature = "openapi", derive(::utoipa::ToSchema))]
         pub enum $name {
             $($(#[$vmeta])* $variant,)+
         }
@@ -91,6 +92,7 @@ name_enum! {
 /// Who may do what on which resources: matches a request when one of its roles, one of its
 /// actions and one of its resources match, within its time window if it has one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessRule {
     /// Grant or forbid.
     pub effect: Effect,
@@ -128,6 +130,7 @@ impl AccessRule {
 
 /// One range of an IP allowlist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IpAllowRule {
     /// The network requests may come from.
     pub cidr: IpRange,
@@ -139,6 +142,7 @@ pub struct IpAllowRule {
 /// The rate limit of one endpoint group: a token bucket refilled at `requests_per_second` that
 /// holds at most `burst` requests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RateLimitRule {
     /// The endpoint group, or `*` for every group without a limit of its own in this policy.
     pub endpoint_group: EndpointGroup,
@@ -150,6 +154,7 @@ pub struct RateLimitRule {
 
 /// How long one class of data is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetentionRule {
     /// The class of data (e.g. `audit_log`, `usage_events`).
     pub data_class: Identifier,
@@ -160,6 +165,7 @@ pub struct RetentionRule {
 /// Whether members of the matching roles must use a second factor. Within one policy the most
 /// specific matching pattern decides (an exact role beats a prefix, a prefix beats `*`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MfaRule {
     /// The roles it applies to.
     pub role: Pattern,
@@ -169,6 +175,7 @@ pub struct MfaRule {
 
 /// A compliance framework the tenant declares and the controls it requires.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComplianceRule {
     /// The framework.
     pub framework: Framework,
@@ -178,6 +185,7 @@ pub struct ComplianceRule {
 
 /// The rules of one policy version, tagged by their kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "rules", rename_all = "snake_case")]
 pub enum PolicyDocument {
     /// Access rules; deny wins, and no matching allow means deny.

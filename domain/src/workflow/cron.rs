@@ -20,6 +20,7 @@ use std::fmt;
 /// one space.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CronExpression(String);
 
 /// One field's name, range and names (for months and week days).

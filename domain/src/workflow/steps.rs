@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 /// One step of a workflow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Step {
     /// See [`ConditionStep`].
@@ -34,6 +35,7 @@ pub enum Step {
 
 /// Branches on a condition over the run's data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConditionStep {
     /// The step's id.
     pub id: StepId,
@@ -47,6 +49,7 @@ pub struct ConditionStep {
 
 /// Does one thing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActionStep {
     /// The step's id.
     pub id: StepId,
@@ -60,6 +63,7 @@ pub struct ActionStep {
 
 /// What an action step does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Action {
     /// Sends a message to people.
@@ -102,6 +106,7 @@ pub enum Action {
 
 /// The kinds of aggregate a workflow may issue commands to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CommandTarget {
     /// The run's own tenant.
@@ -126,6 +131,7 @@ impl CommandTarget {
 
 /// Who a notification goes to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Recipient {
     /// Every member with this role.
@@ -138,6 +144,7 @@ pub enum Recipient {
 
 /// Who may decide an approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Approver {
     /// Any member with exactly this role (an owner is not an admin).
@@ -148,6 +155,7 @@ pub enum Approver {
 
 /// How often an action is attempted, and how long to wait between attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (1: never retried).
     pub max_attempts: u32,
@@ -183,6 +191,7 @@ impl Default for RetryPolicy {
 
 /// Asks people to approve or reject.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApprovalStep {
     /// The step's id.
     pub id: StepId,
@@ -202,6 +211,7 @@ pub struct ApprovalStep {
 
 /// What an approval step does when its deadline passes undecided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum OnTimeout {
     /// Counts as rejected.
@@ -217,6 +227,7 @@ pub enum OnTimeout {
 
 /// Pauses the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WaitStep {
     /// The step's id.
     pub id: StepId,

@@ -15,6 +15,7 @@ pub const FILTER_ROOTS: &[&str] = &["trigger", "tenant"];
 
 /// A validated trigger. As JSON it is tagged by `type`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Trigger {
     /// A stored event of this type starts a run, if the filter (over `trigger.` = the event's

@@ -203,6 +203,7 @@ pub const WRITABLE_ROOT: &str = "context";
 /// workflow definitions, checked with the steps, so the error can name the step.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldPath(String);
 
 impl FieldPath {

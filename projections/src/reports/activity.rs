@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 /// Member changes in the range.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberActivity {
     /// Members added.
     pub added: u64,
@@ -36,6 +37,7 @@ pub struct MemberActivity {
 
 /// API key changes in the range.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyActivity {
     /// Keys issued.
     pub issued: u64,
@@ -45,7 +47,8 @@ pub struct KeyActivity {
 
 /// The tenant's policies over the range.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PolicySummary {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PolicyActivity {
     /// The versions in force at the end of the range (platform-wide ones included).
     pub in_force_at_end: Vec<PolicyVersionSpan>,
     /// How often each policy action was taken (`policy.published`: 2).
@@ -54,7 +57,8 @@ pub struct PolicySummary {
 
 /// The tenant's workflows over the range.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct WorkflowSummary {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WorkflowActivity {
     /// How often each definition action was taken (`workflow.defined`, `workflow.enabled`...).
     pub definitions: BTreeMap<String, u64>,
     /// How often each run event happened (`workflow_run.started`, `workflow_run.completed`,
@@ -64,6 +68,7 @@ pub struct WorkflowSummary {
 
 /// A tenant's activity report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Activity {
     /// The tenant.
     pub tenant_id: TenantId,
@@ -86,9 +91,9 @@ pub struct Activity {
     /// Who acted (keys, users, Keel's own components), most active first.
     pub actors: Vec<ActorActivity>,
     /// Policies.
-    pub policies: PolicySummary,
+    pub policies: PolicyActivity,
     /// Workflows and runs.
-    pub workflows: WorkflowSummary,
+    pub workflows: WorkflowActivity,
 }
 
 /// The CSV columns of the activity report.
@@ -153,11 +158,11 @@ pub async fn activity(
             revoked: count(TenantEvent::API_KEY_REVOKED),
         },
         actors: actor_activity(db, tenant, range).await?,
-        policies: PolicySummary {
+        policies: PolicyActivity {
             in_force_at_end,
             actions: with_prefix("policy."),
         },
-        workflows: WorkflowSummary {
+        workflows: WorkflowActivity {
             definitions: with_prefix("workflow."),
             runs: with_prefix("workflow_run."),
         },

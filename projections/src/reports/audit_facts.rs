@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 /// One actor's share of a tenant's activity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActorActivity {
     /// `api_key`, `user` or `system`.
     pub actor_kind: String,

@@ -34,6 +34,7 @@ pub const MEMBER_ACTIONS: &[&str] = &[
 
 /// One audited change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditedChange {
     /// Its number in the tenant's audit chain.
     pub seq: u64,
@@ -70,6 +71,7 @@ impl From<AuditRecord> for AuditedChange {
 
 /// A list of changes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Changes {
     /// The changes, in chain order.
     pub items: Vec<AuditedChange>,
@@ -79,6 +81,7 @@ pub struct Changes {
 
 /// The verification of the tenant's audit chain (all of it, not only the range).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainVerification {
     /// Whether every record verified.
     pub valid: bool,
@@ -90,6 +93,7 @@ pub struct ChainVerification {
 
 /// A tenant's compliance report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Compliance {
     /// The tenant.
     pub tenant_id: TenantId,

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 /// One denied request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Denial {
     /// When it was decided.
     pub decided_at: DateTime<Utc>,
@@ -38,6 +39,7 @@ pub struct Denial {
 
 /// The denials of a range.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DenialSummary {
     /// Every denial in the range: kept in full plus only counted.
     pub total: u64,

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 /// One calendar month of the overview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MonthSummary {
     /// `YYYY-MM`.
     pub month: String,
@@ -37,6 +38,7 @@ pub struct MonthSummary {
 
 /// The platform overview report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Overview {
     /// The range's start.
     pub from: DateTime<Utc>,

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 /// A policy version and when it was in force.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyVersionSpan {
     /// The policy's id.
     pub policy_id: String,

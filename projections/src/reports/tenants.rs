@@ -45,6 +45,7 @@ pub struct TenantHistory {
 
 /// How many tenants had a status and plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusPlanCount {
     /// `active`, `suspended` or `decommissioned`.
     pub status: String,
@@ -56,6 +57,7 @@ pub struct StatusPlanCount {
 
 /// Tenants by status and plan at an instant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantCounts {
     /// Every tenant created before the instant.
     pub total: u64,
@@ -69,6 +71,7 @@ pub struct TenantCounts {
 
 /// Recurring revenue of one plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanRevenue {
     /// The plan.
     pub plan: String,

@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 
 /// One period of a meter's trend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrendPoint {
     /// The period's start.
     pub start: DateTime<Utc>,
@@ -32,6 +33,7 @@ pub struct TrendPoint {
 
 /// A meter's usage over a range.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeterTrend {
     /// The meter.
     pub meter: &'static str,

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 /// What starts runs, as given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TriggerInput {
     /// An event of a type, optionally filtered.
@@ -44,6 +45,7 @@ pub enum TriggerInput {
 
 /// One step, as given. The first step of the list is where runs begin.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StepInput {
     /// Branches on a condition.
@@ -106,6 +108,7 @@ pub enum StepInput {
 
 /// What an action step does, as given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ActionInput {
     /// Sends a message.
@@ -154,6 +157,7 @@ pub enum ActionInput {
 
 /// Retries of an action, as given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RetryInput {
     /// Attempts in all, 1-10.
@@ -169,6 +173,7 @@ fn default_backoff() -> u32 {
 
 /// An approver, as given: `{"role": "admin"}` or `{"member": "<uuid>"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ApproverInput {
     /// Any member with this role (`owner`, `admin`, `member`, `auditor`).
@@ -179,6 +184,7 @@ pub enum ApproverInput {
 
 /// A recipient, as given: `{"role": ...}`, `{"member": ...}` or `{"email": ...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum RecipientInput {
     /// Every member with this role.
@@ -191,6 +197,7 @@ pub enum RecipientInput {
 
 /// What an approval's deadline does, as given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OnTimeoutInput {
     /// Counts as rejected.

@@ -275,6 +275,22 @@ impl Serialize for Condition {
     }
 }
 
+// As JSON a condition is its text, so its schema is a string's.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Condition {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A condition over a run's data, e.g. `input.seats > 10 and tenant.plan == 'enterprise'`.",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Condition {}
+
 impl<'de> Deserialize<'de> for Condition {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let source = String::deserialize(deserializer)?;

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 /// What started a run, as recorded.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RunTrigger {
     /// A stored event.
@@ -50,6 +51,7 @@ pub enum RunTrigger {
 
 /// How an approval step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalOutcome {
     /// Enough approvals (or the timeout rule approved).

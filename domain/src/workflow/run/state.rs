@@ -69,6 +69,7 @@ impl fmt::Display for RunStatus {
 
 /// The run's current step and how far it got.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Position {
     /// The step.
     pub step_id: StepId,
@@ -80,6 +81,7 @@ pub struct Position {
 
 /// Where the current step's attempt is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum StepPhase {
     /// Reached, not started.
@@ -102,6 +104,7 @@ pub enum StepPhase {
 
 /// An approval request and the approvals gathered so far.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenApproval {
     /// Who may decide.
     pub approvers: Vec<Approver>,
