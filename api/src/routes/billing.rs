@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use keel_domain::billing::{
     InvoiceCommand, IssueCreditNote, LineItem, MeterPrice, Period, PricedPeriod,
 };
-use keel_projections::billing::{InvoiceDetail, InvoiceSummary};
+use keel_projections::billing::{CreditNoteView, InvoiceDetail, InvoiceSummary};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -259,19 +259,6 @@ pub struct IssueCreditNoteRequest {
     pub amount_minor: u64,
     /// Why, 1-500 characters.
     pub reason: String,
-}
-
-/// A credit note as issued.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreditNoteView {
-    /// The credit note's id.
-    pub credit_note_id: Uuid,
-    /// The amount credited, in minor units.
-    pub amount_minor: u64,
-    /// Why.
-    pub reason: String,
-    /// When it was issued.
-    pub issued_at: DateTime<Utc>,
 }
 
 /// Issues a credit note on a finalised invoice.
