@@ -15,15 +15,12 @@
 //! outcomes (the delivery worker's job) `integrations:admin` or a platform admin key.
 
 use super::kit::paths::{IntegrationPath, TenantPath};
-use super::kit::{authorize_tenant, command_route, created, run, Allowed};
-use super::tenant_aggregates::{list_owned, load_owned};
+use super::kit::{authorize_tenant, command_route, created, list_route, run, show_route, Allowed};
 use crate::auth::Access;
 use crate::body::JsonBody;
 use crate::command::{execute, respond, Caller, CommandResult};
-use crate::consistency::ReadAfter;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
@@ -249,32 +246,10 @@ impl DisabledReasonView {
     }
 }
 
-/// Lists a tenant's integrations (never their secrets), oldest first.
-#[utoipa::path(
-    tag = "integrations",
-    params(TenantPath),
-    responses(
-        (status = 200, body = Vec<IntegrationView>),
-        (status = 403, body = Problem),
-        (status = 404, body = Problem),
-    ),
-    security(("api_key" = []))
-)]
-#[get("/v1/tenants/{tenant_id}/integrations")]
-async fn list(
-    state: Data<AppState>,
-    caller: Caller,
-    path: Path<TenantPath>,
-    _consistent: ReadAfter,
-) -> Result<HttpResponse, ApiError> {
-    let tenant_id = path.tenant_id;
-    authorize_tenant(&state, &caller.principal, tenant_id, RESOURCE, Access::Read).await?;
-    let integrations: Vec<IntegrationView> = list_owned(&state, &state.integrations, tenant_id)
-        .await?
-        .iter()
-        .map(IntegrationView::of)
-        .collect();
-    Ok(HttpResponse::Ok().json(integrations))
+list_route! {
+    /// Lists a tenant's integrations (never their secrets), oldest first.
+    list: "/v1/tenants/{tenant_id}/integrations", "integrations", RESOURCE,
+    integrations => IntegrationView
 }
 
 /// Registers an integration, enabled at once. The response (201, with `Location`) is the only
@@ -345,31 +320,10 @@ async fn register(
     ))
 }
 
-/// Shows an integration (never its signing secret, not even encrypted).
-#[utoipa::path(
-    tag = "integrations",
-    params(IntegrationPath),
-    responses(
-        (status = 200, body = IntegrationView),
-        (status = 403, body = Problem),
-        (status = 404, body = Problem),
-    ),
-    security(("api_key" = []))
-)]
-#[get("/v1/tenants/{tenant_id}/integrations/{integration_id}")]
-async fn show(
-    state: Data<AppState>,
-    caller: Caller,
-    path: Path<IntegrationPath>,
-    _consistent: ReadAfter,
-) -> Result<HttpResponse, ApiError> {
-    caller
-        .principal
-        .require(path.tenant_id, RESOURCE, Access::Read)?;
-    let loaded = load_owned(&state.integrations, path.tenant_id, path.integration_id).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, format!("\"{}\"", loaded.version)))
-        .json(IntegrationView::of(&loaded.state)))
+show_route! {
+    /// Shows an integration (never its signing secret, not even encrypted).
+    show: "/v1/tenants/{tenant_id}/integrations/{integration_id}", "integrations", RESOURCE,
+    IntegrationPath.integration_id, integrations => IntegrationView
 }
 
 command_route! {

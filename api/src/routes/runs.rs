@@ -15,16 +15,16 @@
 //!
 //! [`WorkflowDefinition::pinned`]: keel_domain::workflow::WorkflowDefinition::pinned
 
-use super::kit::paths::{RunPath, StepPath, TenantPath, WorkflowPath};
-use super::kit::{authorize_tenant, command_route, created, Allowed, NoFields};
-use super::tenant_aggregates::{aggregate_id, list_owned, load_owned};
+use super::kit::paths::{RunPath, StepPath, WorkflowPath};
+use super::kit::{
+    authorize_tenant, command_route, created, list_route, show_route, Allowed, NoFields,
+};
+use super::tenant_aggregates::{aggregate_id, load_owned};
 use crate::auth::Access;
 use crate::body::JsonBody;
 use crate::command::{execute, respond, Caller, CommandResult};
-use crate::consistency::ReadAfter;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-use actix_web::http::header::ETAG;
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
@@ -260,59 +260,15 @@ async fn start(
     ))
 }
 
-/// Lists a tenant's runs, oldest first, each as it stands now.
-#[utoipa::path(
-    tag = "workflow-runs",
-    params(TenantPath),
-    responses((status = 200, body = Vec<RunSummary>), (status = 403, body = Problem), (status = 404, body = Problem)),
-    security(("api_key" = []))
-)]
-#[get("/v1/tenants/{tenant_id}/workflow-runs")]
-async fn list(
-    state: Data<AppState>,
-    caller: Caller,
-    path: Path<TenantPath>,
-    _consistent: ReadAfter,
-) -> Result<HttpResponse, ApiError> {
-    authorize_tenant(
-        &state,
-        &caller.principal,
-        path.tenant_id,
-        RESOURCE,
-        Access::Read,
-    )
-    .await?;
-    let runs = list_owned(&state, &state.runs, path.tenant_id).await?;
-    let summaries: Vec<RunSummary> = runs.iter().map(RunSummary::of).collect();
-    Ok(HttpResponse::Ok().json(summaries))
+list_route! {
+    /// Lists a tenant's runs, oldest first, each as it stands now.
+    list: "/v1/tenants/{tenant_id}/workflow-runs", "workflow-runs", RESOURCE, runs => RunSummary
 }
 
-/// Shows a run; its stream version is the `ETag`.
-#[utoipa::path(
-    tag = "workflow-runs",
-    params(RunPath),
-    responses((status = 200, body = RunView), (status = 403, body = Problem), (status = 404, body = Problem)),
-    security(("api_key" = []))
-)]
-#[get("/v1/tenants/{tenant_id}/workflow-runs/{run_id}")]
-async fn show(
-    state: Data<AppState>,
-    caller: Caller,
-    path: Path<RunPath>,
-    _consistent: ReadAfter,
-) -> Result<HttpResponse, ApiError> {
-    authorize_tenant(
-        &state,
-        &caller.principal,
-        path.tenant_id,
-        RESOURCE,
-        Access::Read,
-    )
-    .await?;
-    let loaded = load_owned(&state.runs, path.tenant_id, path.run_id).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((ETAG, format!("\"{}\"", loaded.version)))
-        .json(RunView::of(&loaded.state)))
+show_route! {
+    /// Shows a run; its stream version is the `ETag`.
+    show: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}", "workflow-runs", RESOURCE,
+    RunPath.run_id, runs => RunView
 }
 
 /// The current role of member `member_id` of `tenant`: a 422 on `member_id` if there is no

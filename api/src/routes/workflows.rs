@@ -11,15 +11,15 @@
 //! not folded yet), then loads each workflow from its stream through the handler's cache.
 
 use super::kit::paths::{TenantPath, WorkflowPath};
-use super::kit::{authorize_tenant, command_route, created, Allowed, NoFields};
-use super::tenant_aggregates::{aggregate_id, list_owned, load_owned};
+use super::kit::{
+    authorize_tenant, command_route, created, list_route, show_route, Allowed, NoFields,
+};
+use super::tenant_aggregates::aggregate_id;
 use crate::auth::Access;
 use crate::body::JsonBody;
 use crate::command::{execute, respond, Caller, CommandResult};
-use crate::consistency::ReadAfter;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-use actix_web::http::header::ETAG;
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
@@ -116,31 +116,9 @@ impl WorkflowView {
     }
 }
 
-/// Lists a tenant's workflows, oldest first, each as it stands now.
-#[utoipa::path(
-    tag = "workflows",
-    params(TenantPath),
-    responses((status = 200, body = Vec<WorkflowSummary>), (status = 403, body = Problem), (status = 404, body = Problem)),
-    security(("api_key" = []))
-)]
-#[get("/v1/tenants/{tenant_id}/workflows")]
-async fn list(
-    state: Data<AppState>,
-    caller: Caller,
-    path: Path<TenantPath>,
-    _consistent: ReadAfter,
-) -> Result<HttpResponse, ApiError> {
-    authorize_tenant(
-        &state,
-        &caller.principal,
-        path.tenant_id,
-        RESOURCE,
-        Access::Read,
-    )
-    .await?;
-    let workflows = list_owned(&state, &state.workflows, path.tenant_id).await?;
-    let summaries: Vec<WorkflowSummary> = workflows.iter().map(WorkflowSummary::of).collect();
-    Ok(HttpResponse::Ok().json(summaries))
+list_route! {
+    /// Lists a tenant's workflows, oldest first, each as it stands now.
+    list: "/v1/tenants/{tenant_id}/workflows", "workflows", RESOURCE, workflows => WorkflowSummary
 }
 
 /// Defines a workflow with a new id: version 1, disabled until enabled. 201 with its
@@ -194,32 +172,10 @@ async fn define(
     ))
 }
 
-/// Shows a workflow's current version; its stream version is the `ETag`.
-#[utoipa::path(
-    tag = "workflows",
-    params(WorkflowPath),
-    responses((status = 200, body = WorkflowView), (status = 403, body = Problem), (status = 404, body = Problem)),
-    security(("api_key" = []))
-)]
-#[get("/v1/tenants/{tenant_id}/workflows/{workflow_id}")]
-async fn show(
-    state: Data<AppState>,
-    caller: Caller,
-    path: Path<WorkflowPath>,
-    _consistent: ReadAfter,
-) -> Result<HttpResponse, ApiError> {
-    authorize_tenant(
-        &state,
-        &caller.principal,
-        path.tenant_id,
-        RESOURCE,
-        Access::Read,
-    )
-    .await?;
-    let loaded = load_owned(&state.workflows, path.tenant_id, path.workflow_id).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((ETAG, format!("\"{}\"", loaded.version)))
-        .json(WorkflowView::of(&loaded.state)))
+show_route! {
+    /// Shows a workflow's current version; its stream version is the `ETag`.
+    show: "/v1/tenants/{tenant_id}/workflows/{workflow_id}", "workflows", RESOURCE,
+    WorkflowPath.workflow_id, workflows => WorkflowView
 }
 
 command_route! {

@@ -7,6 +7,8 @@
 //! - [`command_route!`]: declares a command route on an existing aggregate (its document,
 //!   its handler) in a few lines; its answer is `200` with the aggregate's view after the
 //!   command, its `ETag` and `X-Keel-Position`.
+//! - [`list_route!`], [`show_route!`]: the routes listing a tenant's aggregates of a kind and
+//!   showing one, declared in a line each.
 //! - [`created`]: the `Location` of a `201`; [`NoFields`]: the body of a command without
 //!   fields.
 //!
@@ -105,3 +107,88 @@ macro_rules! command_route {
 }
 
 pub(crate) use command_route;
+
+/// Declares the route listing a tenant's aggregates of one kind (from the `resources` read
+/// model, each as it stands now, oldest first): `GET`, scope `$resource:read`, each item
+/// `View::of` the aggregate. The module imports `actix_web::get`.
+macro_rules! list_route {
+    (
+        $(#[$doc:meta])*
+        $name:ident: $url:literal, $tag:literal, $resource:expr, $handler:ident => $view:ident $(,)?
+    ) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            tag = $tag,
+            params($crate::routes::kit::paths::TenantPath),
+            responses(
+                (status = 200, body = Vec<$view>),
+                (status = 403, body = $crate::error::Problem),
+                (status = 404, body = $crate::error::Problem),
+            ),
+            security(("api_key" = []))
+        )]
+        #[get($url)]
+        async fn $name(
+            state: actix_web::web::Data<$crate::state::AppState>,
+            caller: $crate::command::Caller,
+            path: actix_web::web::Path<$crate::routes::kit::paths::TenantPath>,
+            _consistent: $crate::consistency::ReadAfter,
+        ) -> Result<actix_web::HttpResponse, $crate::error::ApiError> {
+            let tenant_id = path.tenant_id;
+            let access = $crate::auth::Access::Read;
+            $crate::routes::kit::authorize_tenant(&state, &caller.principal, tenant_id, $resource, access)
+                .await?;
+            let listed =
+                $crate::routes::tenant_aggregates::list_owned(&state, &state.$handler, tenant_id)
+                    .await?;
+            let views: Vec<$view> = listed.iter().map($view::of).collect();
+            Ok(actix_web::HttpResponse::Ok().json(views))
+        }
+    };
+}
+pub(crate) use list_route;
+
+/// Declares the route showing one of a tenant's aggregates (`GET`, scope `$resource:read`):
+/// `View::of` its state, its stream version as the `ETag`; 404 unless it is the tenant's. The
+/// module imports `actix_web::get`.
+macro_rules! show_route {
+    (
+        $(#[$doc:meta])*
+        $name:ident: $url:literal, $tag:literal, $resource:expr, $path:ident . $id:ident,
+        $handler:ident => $view:ident $(,)?
+    ) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            tag = $tag,
+            params($path),
+            responses(
+                (status = 200, body = $view),
+                (status = 403, body = $crate::error::Problem),
+                (status = 404, body = $crate::error::Problem),
+            ),
+            security(("api_key" = []))
+        )]
+        #[get($url)]
+        async fn $name(
+            state: actix_web::web::Data<$crate::state::AppState>,
+            caller: $crate::command::Caller,
+            path: actix_web::web::Path<$path>,
+            _consistent: $crate::consistency::ReadAfter,
+        ) -> Result<actix_web::HttpResponse, $crate::error::ApiError> {
+            let tenant_id = path.tenant_id;
+            let access = $crate::auth::Access::Read;
+            $crate::routes::kit::authorize_tenant(&state, &caller.principal, tenant_id, $resource, access)
+                .await?;
+            let loaded =
+                $crate::routes::tenant_aggregates::load_owned(&state.$handler, tenant_id, path.$id)
+                    .await?;
+            Ok(actix_web::HttpResponse::Ok()
+                .insert_header((
+                    actix_web::http::header::ETAG,
+                    format!("\"{}\"", loaded.version),
+                ))
+                .json($view::of(&loaded.state)))
+        }
+    };
+}
+pub(crate) use show_route;
