@@ -115,7 +115,8 @@ async fn issue(
     tag = "admin-keys",
     params(AdminKeyPath),
     responses(
-        (status = 403, description = "The key may not do this"),(status = 200, body = CommandResult<Vec<AdminKeyView>>), (status = 404, body = Problem), (status = 409, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 200, body = CommandResult<Vec<AdminKeyView>>), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("api_key" = []))
 )]
 #[post("/v1/admin-keys/{key_id}/revoke")]

@@ -45,7 +45,8 @@ pub struct IssueKeyRequest {
     tag = "api-keys",
     params(TenantPath),
     responses(
-        (status = 403, description = "The key may not do this"),(status = 200, body = Vec<ApiKeyView>), (status = 404, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 200, body = Vec<ApiKeyView>), (status = 404, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/api-keys")]
@@ -73,7 +74,8 @@ async fn list(
     params(TenantPath),
     request_body = IssueKeyRequest,
     responses(
-        (status = 403, description = "The key may not do this"),(status = 201, body = CommandResult<IssuedKeyView>), (status = 409, body = Problem), (status = 422, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 201, body = CommandResult<IssuedKeyView>), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = []))
 )]
 #[post("/v1/tenants/{tenant_id}/api-keys")]
@@ -115,7 +117,8 @@ async fn issue(
     tag = "api-keys",
     params(KeyPath),
     responses(
-        (status = 403, description = "The key may not do this"),(status = 200, body = CommandResult<ApiKeyView>), (status = 404, body = Problem), (status = 409, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 200, body = CommandResult<ApiKeyView>), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("api_key" = []))
 )]
 #[post("/v1/tenants/{tenant_id}/api-keys/{key_id}/revoke")]

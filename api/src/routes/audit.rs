@@ -95,7 +95,8 @@ async fn authorize_and_wait(
     tag = "audit",
     params(TenantPath, AuditQuery),
     responses(
-        (status = 403, description = "The key may not do this"),(status = 200, body = AuditPageView), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 200, body = AuditPageView), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/audit")]
@@ -177,7 +178,8 @@ async fn export(
     tag = "audit",
     params(TenantPath),
     responses(
-        (status = 403, description = "The key may not do this"),(status = 200, body = ChainVerification), (status = 404, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 200, body = ChainVerification), (status = 404, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/audit/verify")]

@@ -125,7 +125,8 @@ impl DraftInvoiceView {
     tag = "billing",
     params(TenantPath, BillingQuery),
     responses(
-        (status = 403, description = "The key may not do this"),(status = 200, body = DraftInvoiceView), (status = 404, body = Problem), (status = 503, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 200, body = DraftInvoiceView), (status = 404, body = Problem), (status = 503, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/invoices/draft")]
@@ -177,7 +178,8 @@ pub struct InvoicePageView {
     tag = "billing",
     params(TenantPath, InvoiceListQuery),
     responses(
-        (status = 403, description = "The key may not do this"),(status = 200, body = InvoicePageView), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 200, body = InvoicePageView), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/invoices")]
@@ -222,7 +224,8 @@ pub struct InvoiceView {
     tag = "billing",
     params(InvoicePath, BillingQuery),
     responses(
-        (status = 403, description = "The key may not do this"),(status = 200, body = InvoiceView), (status = 404, body = Problem), (status = 503, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 200, body = InvoiceView), (status = 404, body = Problem), (status = 503, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/invoices/{invoice_id}")]
@@ -267,7 +270,8 @@ pub struct IssueCreditNoteRequest {
     params(InvoicePath),
     request_body = IssueCreditNoteRequest,
     responses(
-        (status = 403, description = "The key may not do this"),(status = 201, body = CommandResult<CreditNoteView>), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 201, body = CommandResult<CreditNoteView>), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = []))
 )]
 #[post("/v1/tenants/{tenant_id}/invoices/{invoice_id}/credit-notes")]

@@ -41,7 +41,8 @@ pub struct EventPage {
     tag = "events",
     params(TenantPath, EventsQuery),
     responses(
-        (status = 403, description = "The key may not do this"),(status = 200, body = EventPage), (status = 400, body = Problem), (status = 404, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 200, body = EventPage), (status = 400, body = Problem), (status = 404, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/events")]

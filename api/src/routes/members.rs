@@ -46,7 +46,8 @@ pub struct ChangeRoleRequest {
     tag = "members",
     params(TenantPath),
     responses(
-        (status = 403, description = "The key may not do this"),(status = 200, body = Vec<MemberView>), (status = 404, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 200, body = Vec<MemberView>), (status = 404, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/members")]

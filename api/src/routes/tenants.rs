@@ -130,7 +130,8 @@ pub struct TenantPage {
     tag = "tenants",
     params(ListQuery),
     responses(
-        (status = 403, description = "The key may not do this"),(status = 200, body = TenantPage), (status = 400, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 200, body = TenantPage), (status = 400, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants")]
@@ -190,7 +191,8 @@ async fn list(
     tag = "tenants",
     params(TenantPath),
     responses(
-        (status = 403, description = "The key may not do this"),(status = 200, body = TenantView), (status = 404, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 200, body = TenantView), (status = 404, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}")]

@@ -68,7 +68,8 @@ pub struct UsageAccepted {
     params(TenantPath),
     request_body = RecordUsage,
     responses(
-        (status = 403, description = "The key may not do this"),(status = 202, body = UsageAccepted), (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 202, body = UsageAccepted), (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = []))
 )]
 #[post("/v1/tenants/{tenant_id}/usage")]
@@ -147,7 +148,8 @@ pub struct UsageSeries {
     tag = "usage",
     params(TenantPath, UsageQuery),
     responses(
-        (status = 403, description = "The key may not do this"),(status = 200, body = UsageSeries), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 200, body = UsageSeries), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/usage")]
@@ -211,7 +213,8 @@ pub struct QuotaList {
     tag = "usage",
     params(TenantPath, QuotaQuery),
     responses(
-        (status = 403, description = "The key may not do this"),(status = 200, body = QuotaList), (status = 404, body = Problem), (status = 503, body = Problem)),
+        (status = 403, description = "The key may not do this"),
+        (status = 200, body = QuotaList), (status = 404, body = Problem), (status = 503, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants/{tenant_id}/quotas")]
