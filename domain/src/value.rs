@@ -142,3 +142,56 @@ macro_rules! text_value {
     };
 }
 pub(crate) use text_value;
+
+/// Declares a closed set of snake_case names as an enum: serde as those names, `ALL`,
+/// `as_str`, `from_name`, `parse` (whose error lists the accepted names, calling the value
+/// `$what`) and `Display`. Commands carry such values as strings, so an unknown name is
+/// refused by `decide` with its field named, like any other invalid value.
+macro_rules! closed_set {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+            ::serde::Serialize, ::serde::Deserialize,
+        )]
+        #[serde(rename_all = "snake_case")]
+        #[cfg_attr(feature = "openapi", derive(::utoipa::ToSchema))]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and wire name (snake_case).
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$variant => $text,)+ }
+            }
+
+            /// The value with this wire name, if any.
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name { $($text => Some($name::$variant),)+ _ => None }
+            }
+
+            /// Parses a wire name; the error lists the accepted ones.
+            pub fn parse(raw: &str) -> Result<Self, $crate::value::InvalidValue> {
+                Self::from_name(raw).ok_or_else(|| {
+                    $crate::value::InvalidValue::new(format!(
+                        "{} is not a known {}: use one of {}",
+                        $crate::value::quoted(raw),
+                        $what,
+                        [$(concat!("`", $text, "`")),+].join(", ")
+                    ))
+                })
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use closed_set;

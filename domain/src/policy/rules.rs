@@ -10,46 +10,11 @@ use super::cidr::IpRange;
 use super::values::{EndpointGroup, Identifier, Pattern, RuleDescription};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
-/// Declares a closed set of snake_case names as an enum with `as_str`, `ALL` and `Display`.
-macro_rules! name_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        #[cfg_attr(feature = "openapi", derive(::utoipa::ToSchema))]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stored and wire name (snake_case).
-            pub fn as_str(&self) -> &'static str {
-                match self { $($name::$variant => $text,)+ }
-            }
-
-            /// The value with this wire name, if any.
-            pub fn from_name(name: &str) -> Option<Self> {
-                match name { $($text => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-name_enum! {
+crate::value::closed_set! {
     /// What a policy governs. Fixed when the policy is drafted: every version has this kind.
     #[derive(Default)]
-    PolicyKind {
+    PolicyKind, "policy kind" {
         /// Which roles may perform which actions on which resources (the state's value before
         /// a policy is drafted).
         #[default]
@@ -67,9 +32,9 @@ name_enum! {
     }
 }
 
-name_enum! {
+crate::value::closed_set! {
     /// Whether an access rule grants or forbids; also the outcome of an evaluation.
-    Effect {
+    Effect, "effect" {
         /// Grants the matching requests (unless a deny rule matches too).
         Allow = "allow",
         /// Forbids the matching requests, whatever else allows them.
@@ -77,9 +42,9 @@ name_enum! {
     }
 }
 
-name_enum! {
+crate::value::closed_set! {
     /// A compliance framework a tenant may declare.
-    Framework {
+    Framework, "compliance framework" {
         /// The EU General Data Protection Regulation.
         Gdpr = "gdpr",
         /// The US Health Insurance Portability and Accountability Act.

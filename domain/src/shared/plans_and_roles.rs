@@ -4,53 +4,7 @@
 //! Commands carry them as snake_case strings, so an unknown name is refused by `decide` with the
 //! failing field named, like any other invalid value, instead of failing JSON decoding earlier.
 
-use crate::value::{quoted, InvalidValue};
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// Declares a closed set of snake_case names as an enum with `parse`, `as_str` and `ALL`.
-macro_rules! name_enum {
-    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        #[cfg_attr(feature = "openapi", derive(::utoipa::ToSchema))]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stored and wire name (snake_case).
-            pub fn as_str(&self) -> &'static str {
-                match self { $($name::$variant => $text,)+ }
-            }
-
-            /// Parses a wire name; the error lists the accepted ones.
-            pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-                match raw {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(InvalidValue::new(format!(
-                        "{} is not a known {}: use one of {}",
-                        quoted(raw),
-                        $what,
-                        [$(concat!("`", $text, "`")),+].join(", ")
-                    ))),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-name_enum! {
+crate::value::closed_set! {
     /// The commercial plan a tenant is on; billing and default quotas follow from it.
     #[derive(Default)]
     Plan, "plan" {
@@ -70,7 +24,7 @@ name_enum! {
     }
 }
 
-name_enum! {
+crate::value::closed_set! {
     /// What a member may do in the tenant.
     Role, "role" {
         /// Full control, including members and decommissioning. A tenant always keeps one.
