@@ -180,6 +180,18 @@ impl TestApp {
             .await
     }
 
+    /// The Prometheus text of `/metrics`; panics unless it answers 200.
+    pub async fn metrics(&self) -> String {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.address))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.expect("a text body")
+    }
+
     /// `GET` as the admin.
     pub async fn get(&self, path: &str) -> Reply {
         self.send(Method::GET, path, Some(&self.admin_key), None, &[])

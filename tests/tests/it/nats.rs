@@ -192,12 +192,7 @@ async fn every_event_is_published_once_in_order_with_all_headers(backend: Backen
         .send(reqwest::Method::GET, "/metrics", None, None, &[])
         .await;
     assert_eq!(metrics.status, StatusCode::OK);
-    let text = reqwest::get(format!("{}/metrics", app.address))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     let head = events.last().unwrap().global_position;
     assert!(
         text.contains(&format!("keel_relay_position {head}")),

@@ -170,15 +170,7 @@ async fn a_failing_reactor_is_reported_and_started_again(backend: Backend) {
             .is_some_and(|e| e.contains("usage_alerts")),
         "{failing}"
     );
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.lines().any(|l| l
             .starts_with("keel_background_task_restarts{task=\"quota_alerts\"}")

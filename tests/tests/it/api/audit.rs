@@ -153,15 +153,7 @@ async fn the_audit_trail_records_changes_and_serves_only_its_tenant(backend: Bac
         .unwrap()
         .iter()
         .any(|p| p["name"] == "audit"));
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("keel_projection_lag_events{projection=\"audit\"}"),
         "{metrics}"

@@ -24,15 +24,7 @@ async fn requests_are_counted_by_route_pattern_method_and_status(backend: Backen
     let unknown = app.get("/v1/no-such-thing").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .expect("an answer")
-        .text()
-        .await
-        .expect("a body");
+    let metrics = app.metrics().await;
     let requests = |labels: &[&str]| series(&metrics, "keel_http_requests_total", labels);
     assert_eq!(
         requests(&[
