@@ -36,7 +36,7 @@ impl Aggregate for Tenant {
     type Error = TenantError;
 
     const KIND: &'static str = "tenant";
-    const SNAPSHOT_VERSION: u16 = 1;
+    const SNAPSHOT_VERSION: u16 = 2;
 
     fn decide(&self, command: &TenantCommand, ctx: &DecisionContext) -> Decided {
         self.check_status(command)?;
@@ -54,9 +54,9 @@ impl Aggregate for Tenant {
             TenantCommand::RemoveDomain(c) => self.remove_domain(c),
             TenantCommand::IssueApiKey(c) => self.issue_api_key(c, ctx),
             TenantCommand::RevokeApiKey(c) => self.revoke_api_key(c),
-            TenantCommand::AddMember(c) => self.add_member(c),
-            TenantCommand::ChangeMemberRole(c) => self.change_member_role(c),
-            TenantCommand::RemoveMember(c) => self.remove_member(c),
+            TenantCommand::AddMember(c) => self.add_member(c, ctx),
+            TenantCommand::ChangeMemberRole(c) => self.change_member_role(c, ctx),
+            TenantCommand::RemoveMember(c) => self.remove_member(c, ctx),
             TenantCommand::Suspend(c) => suspend(c),
             TenantCommand::Reactivate(_) => self.reactivate(),
             TenantCommand::ScheduleDecommission(c) => self.schedule_decommission(c, ctx),

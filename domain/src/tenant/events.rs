@@ -1,4 +1,5 @@
-//! The facts a tenant's stream records, named `tenant.<fact>`, all at schema version 1.
+//! The facts a tenant's stream records, named `tenant.<fact>`; each type's schema version is
+//! in [`TenantEvent`], and [`Upcaster`] lifts older payloads.
 //!
 //! Payloads carry what the read side needs to build its views without consulting the state
 //! (names, emails and roles, not only ids). They hold validated values, and never a secret: an
@@ -10,7 +11,7 @@
 use super::keys::{KeyName, KeyPrefix, Scope, SecretHash};
 use super::settings::{HexColor, Locale, LogoUrl, Timezone};
 use super::values::{DomainName, FlagName, Region, TenantName, TenantSlug};
-use crate::event::Upcaster;
+use crate::event::{EventCodecError, Upcaster};
 use crate::ids::TenantId;
 use crate::shared::{Email, MeterName, Reason};
 use crate::shared::{Plan, Role};
@@ -168,6 +169,10 @@ pub struct ApiKeyIssued {
     pub secret_hash: SecretHash,
     /// When it stops working, if ever.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The member it acts for; `None` for a service key. Keys issued before keys were bound
+    /// to members are service keys.
+    #[serde(default, with = "crate::ids::optional_uuid_text")]
+    pub member_id: Option<Uuid>,
 }
 
 /// An API key was revoked for good.
@@ -268,7 +273,7 @@ crate::domain_events! {
         /// See [`DomainRemoved`].
         DomainRemoved(DomainRemoved) = DOMAIN_REMOVED: "tenant.domain_removed" v 1,
         /// See [`ApiKeyIssued`].
-        ApiKeyIssued(ApiKeyIssued) = API_KEY_ISSUED: "tenant.api_key_issued" v 1,
+        ApiKeyIssued(ApiKeyIssued) = API_KEY_ISSUED: "tenant.api_key_issued" v 2,
         /// See [`ApiKeyRevoked`].
         ApiKeyRevoked(ApiKeyRevoked) = API_KEY_REVOKED: "tenant.api_key_revoked" v 1,
         /// See [`MemberAdded`].
@@ -290,5 +295,22 @@ crate::domain_events! {
     }
 }
 
-// Every payload is still at version 1: nothing to upcast yet.
-impl Upcaster for TenantEvent {}
+impl Upcaster for TenantEvent {
+    fn upcast(
+        event_type: &str,
+        from_version: u16,
+        mut payload: serde_json::Value,
+    ) -> Result<serde_json::Value, EventCodecError> {
+        match (event_type, from_version) {
+            // v1 keys were bound to no member: they are service keys.
+            (TenantEvent::API_KEY_ISSUED, 1) => {
+                payload["member_id"] = serde_json::Value::Null;
+                Ok(payload)
+            }
+            _ => Err(EventCodecError::NoUpcaster {
+                event_type: event_type.into(),
+                version: from_version,
+            }),
+        }
+    }
+}

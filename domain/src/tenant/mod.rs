@@ -15,9 +15,10 @@
 //! - [`values`], [`settings`], [`keys`]: validated values (`parse` constructors); the values
 //!   other aggregates share too (plans, roles, emails, meter names) are in [`crate::shared`].
 //! - [`commands`]: [`TenantCommand`] and one struct per command, carrying raw input.
-//! - [`events`]: [`TenantEvent`] and its payloads (`tenant.<fact>`, version 1).
+//! - [`events`]: [`TenantEvent`] and its payloads (`tenant.<fact>`).
 //! - [`state`]: the [`Tenant`] state and how events fold into it.
-//! - `decide` and `access`: the rules (`impl Aggregate for Tenant`).
+//! - `decide` and `access`: the rules (`impl Aggregate for Tenant`); [`grants`]: what a key
+//!   may grant (scopes, expiry, roles).
 //! - [`error`]: [`TenantError`], a variant per rule.
 #![deny(missing_docs)]
 
@@ -26,6 +27,7 @@ pub mod commands;
 mod decide;
 pub mod error;
 pub mod events;
+pub mod grants;
 pub mod keys;
 pub mod settings;
 pub mod state;
@@ -49,7 +51,10 @@ pub use events::{
     TenantCreated, TenantDecommissioned, TenantEvent, TenantReactivated, TenantRenamed,
     TenantSuspended,
 };
-pub use keys::{KeyName, KeyPrefix, Scope, SecretHash, SCOPE_ACTIONS, SCOPE_RESOURCES};
+pub use grants::Grantor;
+pub use keys::{
+    first_not_covered, scopes_grant, Access, KeyName, KeyPrefix, Scope, SecretHash, SCOPE_RESOURCES,
+};
 pub use settings::{Branding, HexColor, Locale, LogoUrl, TenantSettings, Timezone};
 pub use state::{ApiKey, CustomDomain, Member, Tenant, TenantStatus};
 pub use values::{DomainName, FlagName, InvalidValue, Region, TenantName, TenantSlug};

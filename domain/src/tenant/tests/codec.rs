@@ -70,7 +70,26 @@ fn one_of_each_event() -> Vec<TenantEvent> {
 fn every_event_type_round_trips_and_has_a_json_view() {
     let events = one_of_each_event();
     crate::testing::assert_codec_covers(&events, TenantEvent::EVENT_TYPES);
-    assert!(events.iter().all(|e| e.schema_version() == 1));
+    for event in &events {
+        let expected = if event.event_type() == TenantEvent::API_KEY_ISSUED {
+            2
+        } else {
+            1
+        };
+        assert_eq!(event.schema_version(), expected, "{}", event.event_type());
+    }
+}
+
+#[test]
+fn a_version_1_key_becomes_a_service_key() {
+    let TenantEvent::ApiKeyIssued(current) = key_issued(1) else {
+        unreachable!()
+    };
+    let mut v1 = serde_json::to_value(&current).unwrap();
+    v1.as_object_mut().unwrap().remove("member_id");
+    let bytes = rmp_serde::to_vec_named(&v1).unwrap();
+    let decoded = TenantEvent::decode(TenantEvent::API_KEY_ISSUED, 1, &bytes).unwrap();
+    assert_eq!(decoded, TenantEvent::ApiKeyIssued(current));
 }
 
 #[test]
@@ -121,6 +140,7 @@ fn commands_deserialize_from_json_named_by_a_command_field() {
         .into()
     );
     let body: IssueApiKey = serde_json::from_value(serde_json::json!({
+        "grantor": {"kind": "key", "key_id": key_id(2)},
         "key_id": key_id(1),
         "name": "CI",
         "scopes": ["usage:read"],
@@ -129,6 +149,7 @@ fn commands_deserialize_from_json_named_by_a_command_field() {
     }))
     .unwrap();
     assert_eq!(body.expires_at, None);
+    assert_eq!(body.grantor, Grantor::Key(key_id(2)));
 }
 
 #[test]
@@ -190,7 +211,7 @@ fn state_snapshot_round_trips_through_json_and_message_pack() {
 fn aggregate_constants_are_as_stored() {
     use crate::Aggregate;
     assert_eq!(Tenant::KIND, "tenant");
-    assert_eq!(Tenant::SNAPSHOT_VERSION, 1);
+    assert_eq!(Tenant::SNAPSHOT_VERSION, 2);
     assert_eq!(SLUG_CLAIM_SCOPE, "tenant-slug");
 }
 
