@@ -21,7 +21,7 @@
 //! | `secret_keys` | `KEEL_SECRET_KEYS` | unset: integrations cannot be registered |
 //! | `body_limit_bytes` | `KEEL_BODY_LIMIT_BYTES` | `1048576` |
 //! | `read_wait_ms` | `KEEL_READ_WAIT_MS` | `2000` (read-your-writes bound) |
-//! | `usage_flush_ms` | `KEEL_USAGE_FLUSH_MS` | `10000` (how often counted `api_calls` and collected access denials are appended) |
+//! | `usage_flush_ms` | `KEEL_USAGE_FLUSH_MS` | `10000` (how often counted `api_calls`, collected access denials and keys' last use are written) |
 //! | `reactor_lease_ms` | `KEEL_REACTOR_LEASE_MS` | `10000` (how long a process's lease on a reactor lasts unless renewed: after a crash, another process takes the reactor over within it) |
 //! | `plan_catalogue` | `KEEL_PLAN_CATALOGUE` | unset: the built-in catalogue; else a TOML file of plan prices and quotas |
 //! | `external_projections` | `KEEL_EXTERNAL_PROJECTIONS` | empty: every projection runs in the server; `usage,audit`: those run in `keel project` processes |

@@ -17,6 +17,7 @@ use crate::database::{open_store, Missing};
 use crate::error::ApiError;
 use crate::idempotency::idempotency as idempotency_middleware;
 use crate::idempotency::records::IdempotencyStore;
+use crate::key_use::KeyUse;
 use crate::metrics::Metrics;
 use crate::observe::observe;
 use crate::openapi::ApiDoc;
@@ -111,9 +112,11 @@ impl Application {
 
         let api_calls = Arc::new(ApiCalls::default());
         let denials = Arc::new(AccessDenials::default());
-        let flushers: [(&'static str, Arc<dyn Flush>); 2] = [
+        let key_use = Arc::new(KeyUse::default());
+        let flushers: [(&'static str, Arc<dyn Flush>); 3] = [
             ("api_calls_flush", api_calls.clone()),
             ("access_denials_flush", denials.clone()),
+            ("key_use_flush", key_use.clone()),
         ];
         for (name, what) in flushers {
             let (store, interval) = (store.clone(), settings.usage_flush());
@@ -140,6 +143,7 @@ impl Application {
             workers,
             api_calls,
             denials,
+            key_use,
             metrics: Metrics::new(),
             read_wait: settings.read_wait(),
             tasks: tasks.clone(),
@@ -155,6 +159,7 @@ impl Application {
                     state.store.clone(),
                     state.directory.clone(),
                     state.api_calls.clone(),
+                    state.key_use.clone(),
                 )
                 .await?,
             ),

@@ -1,5 +1,6 @@
 //! What every request handler shares.
 
+use crate::key_use::KeyUse;
 use crate::metrics::Metrics;
 use keel_commands::handler::CommandHandler;
 use keel_commands::secrets::SecretKeys;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub api_calls: Arc<ApiCalls>,
     /// Access denials of the policy decision endpoint, recorded periodically.
     pub denials: Arc<AccessDenials>,
+    /// When each key was last used, recorded periodically.
+    pub key_use: Arc<KeyUse>,
     /// Metrics.
     pub metrics: Metrics,
     /// The background tasks (reactors, read side followers), for `/readyz` and `/metrics`.

@@ -14,12 +14,14 @@
 //! - [`project`]: `keel project`, read-model workers in a process of their own, from the log
 //!   or from JetStream.
 //! - [`audit`]: `keel audit verify` and `keel audit export`.
+//! - [`keys`]: `keel keys audit`, tenant keys that hold more than the key that issued them.
 //! - [`progress`]: progress of long work.
 //! - [`output`]: human and JSON output; [`filter`]: which events a tool reads.
 
 pub mod audit;
 pub mod events;
 pub mod filter;
+pub mod keys;
 pub mod output;
 pub mod progress;
 pub mod project;
@@ -79,6 +81,9 @@ pub enum Command {
     /// Verifies or exports the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Reviews API keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Applies pending database migrations (creating a SQLite file if missing) and says which.
     Migrate,
     /// Shows the backend, the log's head and each read model's position.
@@ -226,6 +231,7 @@ pub async fn run_until(
         Command::Replay(args) => replay::run(args, &mut context, interrupt).await,
         Command::Project(args) => project::run(args, &mut context, &settings, interrupt).await,
         Command::Audit(command) => audit::run(command, &mut context).await,
+        Command::Keys(command) => keys::run(command, &mut context).await,
         Command::Migrate => status::migrate(&mut context, &settings.database_url).await,
         Command::Status => status::status(&mut context).await,
     }

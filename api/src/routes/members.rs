@@ -73,18 +73,21 @@ command_route! {
     /// Adds a member.
     add: "/v1/tenants/{tenant_id}/members", "members",
     Allowed::Scope("members", Access::Write), TenantPath, body AddMemberRequest => TenantView,
-    |_, body, _|
-        Ok(AddMember { member_id: Uuid::now_v7(), email: body.email, role: body.role }.into())
+    |_, body, &grantor| Ok(AddMember {
+        grantor, member_id: Uuid::now_v7(), email: body.email, role: body.role,
+    }.into())
 }
 command_route! {
     /// Gives a member another role; the last owner cannot be demoted.
     change_role: "/v1/tenants/{tenant_id}/members/{member_id}/role", "members",
     Allowed::Scope("members", Access::Admin), MemberPath, body ChangeRoleRequest => TenantView,
-    |path, body, _| Ok(ChangeMemberRole { member_id: path.member_id, role: body.role }.into())
+    |path, body, &grantor| Ok(ChangeMemberRole {
+        grantor, member_id: path.member_id, role: body.role,
+    }.into())
 }
 command_route! {
     /// Removes a member; the last owner cannot be removed.
     remove: "/v1/tenants/{tenant_id}/members/{member_id}/remove", "members",
     Allowed::Scope("members", Access::Write), MemberPath => TenantView,
-    |path, (), _| Ok(RemoveMember { member_id: path.member_id }.into())
+    |path, (), &grantor| Ok(RemoveMember { grantor, member_id: path.member_id }.into())
 }

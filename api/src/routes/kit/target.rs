@@ -19,7 +19,7 @@ use crate::state::AppState;
 use keel_commands::handler::{CommandHandler, CommandOutcome};
 use keel_domain::integration::Integration;
 use keel_domain::policy::Policy;
-use keel_domain::tenant::Tenant;
+use keel_domain::tenant::{Grantor, Tenant};
 use keel_domain::workflow::{WorkflowDefinition, WorkflowRun};
 use keel_domain::{Aggregate, AggregateId, Refusal, TenantId};
 
@@ -31,7 +31,8 @@ pub trait Target {
     /// The aggregate.
     type Aggregate: Aggregate<Error: Refusal, Command: Named + 'static>;
     /// What the command is built from besides the path and the body, read once the target is
-    /// checked: the tenant's state for a run (approvals take the member's role from it).
+    /// checked: the caller as a [`Grantor`] for a tenant (whose commands give power away), the
+    /// tenant's state for a run (approvals take the member's role from it).
     type Context;
 
     /// The aggregate's handler.
@@ -46,8 +47,12 @@ pub trait Target {
     }
 
     /// Checks what must hold before a command is decided (404 otherwise) and reads the
-    /// context.
-    async fn load(&self, state: &AppState) -> Result<Self::Context, ApiError>;
+    /// context for `principal`.
+    async fn load(
+        &self,
+        state: &AppState,
+        principal: &Principal,
+    ) -> Result<Self::Context, ApiError>;
 }
 
 /// Runs the command `build` makes on `target` for `caller`, who must be `allowed`: authorizes,
@@ -60,7 +65,7 @@ pub async fn run<T: Target>(
     build: impl FnOnce(&T::Context) -> Result<CommandOf<T>, ApiError>,
 ) -> Result<CommandOutcome<T::Aggregate>, ApiError> {
     target.authorize(&caller.principal, allowed)?;
-    let context = target.load(state).await?;
+    let context = target.load(state, &caller.principal).await?;
     let command = build(&context)?;
     execute(state, T::handler(state), target.id(), command, caller).await
 }
@@ -71,7 +76,7 @@ macro_rules! tenant_targets {
     ($($path:ty),+) => {
         $(impl Target for $path {
             type Aggregate = Tenant;
-            type Context = ();
+            type Context = Grantor;
 
             fn handler(state: &AppState) -> &CommandHandler<Tenant> {
                 &state.tenants
@@ -81,8 +86,8 @@ macro_rules! tenant_targets {
                 AggregateId::tenant(self.tenant_id)
             }
 
-            async fn load(&self, _: &AppState) -> Result<(), ApiError> {
-                Ok(())
+            async fn load(&self, _: &AppState, principal: &Principal) -> Result<Grantor, ApiError> {
+                Ok(principal.grantor())
             }
         })+
     };
@@ -106,7 +111,7 @@ macro_rules! owned_targets {
                 aggregate_id(self.tenant_id, self.$id)
             }
 
-            async fn load(&self, state: &AppState) -> Result<(), ApiError> {
+            async fn load(&self, state: &AppState, _: &Principal) -> Result<(), ApiError> {
                 owned(state, self).await
             }
         })+
@@ -146,7 +151,7 @@ impl Target for PolicyPath {
         allowed.check(principal, self.tenant_id)
     }
 
-    async fn load(&self, state: &AppState) -> Result<(), ApiError> {
+    async fn load(&self, state: &AppState, _: &Principal) -> Result<(), ApiError> {
         owned(state, self).await
     }
 }
@@ -164,7 +169,7 @@ impl Target for PlatformPolicyPath {
         aggregate_id(TenantId::PLATFORM, self.policy_id)
     }
 
-    async fn load(&self, state: &AppState) -> Result<(), ApiError> {
+    async fn load(&self, state: &AppState, _: &Principal) -> Result<(), ApiError> {
         owned(state, self).await
     }
 }
@@ -184,7 +189,7 @@ macro_rules! run_targets {
                 aggregate_id(self.tenant_id, self.run_id)
             }
 
-            async fn load(&self, state: &AppState) -> Result<Tenant, ApiError> {
+            async fn load(&self, state: &AppState, _: &Principal) -> Result<Tenant, ApiError> {
                 let tenant = require_tenant(state, self.tenant_id).await?;
                 owned(state, self).await?;
                 Ok(tenant)

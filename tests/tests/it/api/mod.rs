@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod billing;
 mod commands;
+mod grants;
 mod integrations;
 mod lifecycle;
 mod lists;
