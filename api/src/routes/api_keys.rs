@@ -5,11 +5,10 @@
 //! response arrives.
 
 use super::kit::paths::{KeyPath, TenantPath};
-use super::kit::{authorize_tenant, run, Allowed, Target};
+use super::kit::{key_change_in_effect, list_route, run, Allowed, Target};
 use crate::auth::{token, Access};
 use crate::body::JsonBody;
 use crate::command::{respond, Caller, CommandResult};
-use crate::consistency::ReadAfter;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use crate::views::{ApiKeyView, IssuedKeyView};
@@ -40,32 +39,9 @@ pub struct IssueKeyRequest {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// Lists a tenant's API keys (never their secrets).
-#[utoipa::path(
-    tag = "api-keys",
-    params(TenantPath),
-    responses(
-        (status = 403, description = "The key may not do this"),
-        (status = 200, body = Vec<ApiKeyView>), (status = 404, body = Problem)),
-    security(("api_key" = []))
-)]
-#[get("/v1/tenants/{tenant_id}/api-keys")]
-async fn list(
-    state: Data<AppState>,
-    caller: Caller,
-    path: Path<TenantPath>,
-    _consistent: ReadAfter,
-) -> Result<HttpResponse, ApiError> {
-    let tenant = authorize_tenant(
-        &state,
-        &caller.principal,
-        path.tenant_id,
-        "keys",
-        Access::Read,
-    )
-    .await?;
-    let keys: Vec<ApiKeyView> = tenant.api_keys().values().map(ApiKeyView::of).collect();
-    Ok(HttpResponse::Ok().json(keys))
+list_route! {
+    /// Lists a tenant's API keys (never their secrets).
+    list: "/v1/tenants/{tenant_id}/api-keys", "api-keys", "keys", tenant.api_keys() => ApiKeyView
 }
 
 /// Issues an API key. The response is the only time its secret is shown.
@@ -148,12 +124,6 @@ async fn run_key_command(
 ) -> Result<CommandOutcome<Tenant>, ApiError> {
     let allowed = Allowed::Scope("keys", Access::Admin);
     let outcome = run(state, caller, target, allowed, |()| Ok(command)).await?;
-    if let Some(position) = outcome.global_position {
-        if !state.directory.wait_for(position, state.read_wait).await {
-            return Err(ApiError::Unavailable(
-                "the key change is stored but not yet in effect; retry shortly".into(),
-            ));
-        }
-    }
+    key_change_in_effect(state, outcome.global_position).await?;
     Ok(outcome)
 }
