@@ -87,7 +87,6 @@ async fn issue(
     caller: Caller,
     body: JsonBody<IssueAdminKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require_admin()?;
     let key_id = Uuid::now_v7();
     let new = token::generate();
     let command = PlatformCommand::IssueAdminKey {
@@ -122,7 +121,6 @@ async fn revoke(
     caller: Caller,
     path: Path<AdminKeyPath>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require_admin()?;
     let command = PlatformCommand::RevokeAdminKey {
         key_id: path.key_id,
     };
@@ -130,12 +128,14 @@ async fn revoke(
     Ok(respond(StatusCode::OK, &outcome, views(&outcome.state)))
 }
 
-/// Runs a command on the platform's keys and waits for the directory to fold it.
+/// Runs a command on the platform's keys for a platform admin key, and waits for the
+/// directory to fold it.
 async fn run_key_command(
     state: &AppState,
     caller: &Caller,
     command: PlatformCommand,
 ) -> Result<CommandOutcome<PlatformKeys>, ApiError> {
+    caller.principal.require_admin()?;
     let outcome = execute(state, &state.platform, platform_keys_id(), command, caller).await?;
     key_change_in_effect(state, outcome.global_position).await?;
     Ok(outcome)
