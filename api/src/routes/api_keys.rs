@@ -5,7 +5,7 @@
 //! response arrives.
 
 use super::kit::paths::{KeyPath, TenantPath};
-use super::kit::{authorize_tenant, run, Allowed, Target};
+use super::kit::{authorize_tenant, key_change_in_effect, run, Allowed, Target};
 use crate::auth::{token, Access};
 use crate::body::JsonBody;
 use crate::command::{respond, Caller, CommandResult};
@@ -165,12 +165,6 @@ async fn run_key_command(
 ) -> Result<CommandOutcome<Tenant>, ApiError> {
     let allowed = Allowed::Scope("keys", Access::Admin);
     let outcome = run(state, caller, target, allowed, |_| Ok(command)).await?;
-    if let Some(position) = outcome.global_position {
-        if !state.directory.wait_for(position, state.read_wait).await {
-            return Err(ApiError::Unavailable(
-                "the key change is stored but not yet in effect; retry shortly".into(),
-            ));
-        }
-    }
+    key_change_in_effect(state, outcome.global_position).await?;
     Ok(outcome)
 }

@@ -13,20 +13,16 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 }
 
 command_route! {
+    "domains", Allowed::Scope("tenants", Access::Write), TenantPath => TenantView;
     /// Adds a custom domain (unverified).
-    add: "/v1/tenants/{tenant_id}/domains", "domains",
-    Allowed::Scope("tenants", Access::Write), TenantPath, body AddDomain => TenantView,
-    |_, body, _| Ok(body.into())
+    add: "/v1/tenants/{tenant_id}/domains", body AddDomain;
 }
 command_route! {
+    "domains", Allowed::Scope("tenants", Access::Write), DomainPath => TenantView;
     /// Records that control of a custom domain was proven.
-    verify: "/v1/tenants/{tenant_id}/domains/{domain}/verify", "domains",
-    Allowed::Scope("tenants", Access::Write), DomainPath => TenantView,
-    |path, (), _| Ok(VerifyDomain { domain: path.domain.clone() }.into())
-}
-command_route! {
+    verify: "/v1/tenants/{tenant_id}/domains/{domain}/verify"
+        => |path, (), _| Ok(VerifyDomain { domain: path.domain.clone() }.into());
     /// Removes a custom domain.
-    remove: "/v1/tenants/{tenant_id}/domains/{domain}/remove", "domains",
-    Allowed::Scope("tenants", Access::Write), DomainPath => TenantView,
-    |path, (), _| Ok(RemoveDomain { domain: path.domain.clone() }.into())
+    remove: "/v1/tenants/{tenant_id}/domains/{domain}/remove"
+        => |path, (), _| Ok(RemoveDomain { domain: path.domain.clone() }.into());
 }

@@ -4,7 +4,8 @@
 //! who may run commands on it, and what must hold before a command is decided (a tenant's
 //! policy, workflow, run or integration must be that tenant's: another tenant's is a 404,
 //! exactly like a missing one). [`run`] does those checks in that order, then builds the
-//! command and executes it, so every command route authorizes and loads the same way.
+//! command and executes it, so every command route authorizes and loads the same way; a route
+//! creating an aggregate names it by the path it will be found at, for [`run_create`].
 
 use super::access::{require_tenant, Allowed};
 use super::paths::{
@@ -12,16 +13,20 @@ use super::paths::{
     RunPath, StepPath, TenantPath, WorkflowPath,
 };
 use crate::auth::Principal;
-use crate::command::{execute, Caller, Named};
+use crate::command::{execute, respond, Caller, Named};
 use crate::error::ApiError;
 use crate::routes::tenant_aggregates::{aggregate_id, load_owned, Owned};
 use crate::state::AppState;
+use actix_web::http::header::LOCATION;
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
 use keel_commands::handler::{CommandHandler, CommandOutcome};
 use keel_domain::integration::Integration;
 use keel_domain::policy::Policy;
 use keel_domain::tenant::{Grantor, Tenant};
 use keel_domain::workflow::{WorkflowDefinition, WorkflowRun};
 use keel_domain::{Aggregate, AggregateId, Refusal, TenantId};
+use serde::Serialize;
 
 /// The command type of a target's aggregate.
 pub type CommandOf<T> = <<T as Target>::Aggregate as Aggregate>::Command;
@@ -68,6 +73,26 @@ pub async fn run<T: Target>(
     let context = target.load(state, &caller.principal).await?;
     let command = build(&context)?;
     execute(state, T::handler(state), target.id(), command, caller).await
+}
+
+/// Executes `command`, which creates `target`'s aggregate, for `caller`, and answers `201` with
+/// `view` of the aggregate it made, its `ETag`, `X-Keel-Position`, and `location` (where it is
+/// shown) as its `Location`. Unlike [`run`], it neither authorizes nor loads: the aggregate does
+/// not exist yet, and the route has authorized the caller on the tenant it creates it for.
+pub async fn run_create<T: Target, V: Serialize>(
+    state: &AppState,
+    caller: &Caller,
+    target: &T,
+    command: CommandOf<T>,
+    view: impl FnOnce(&T::Aggregate) -> V,
+    location: String,
+) -> Result<HttpResponse, ApiError> {
+    let outcome = execute(state, T::handler(state), target.id(), command, caller).await?;
+    let mut response = respond(StatusCode::CREATED, &outcome, view(&outcome.state));
+    if let Ok(value) = location.parse() {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    Ok(response)
 }
 
 /// Paths naming a tenant: their commands go to the tenant aggregate, which decides itself
