@@ -251,6 +251,12 @@ async fn compliance(
     let asked = query
         .prepare(&state, &caller, &request, Some(tenant), None)
         .await?;
-    let report = reports::compliance(&state.store.database(), tenant, &asked.range).await?;
+    let report = reports::compliance(
+        &state.store.database(),
+        tenant,
+        &asked.range,
+        state.audit_key(),
+    )
+    .await?;
     Ok(respond(&report, &asked, format!("compliance-{tenant}")))
 }

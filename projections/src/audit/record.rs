@@ -1,14 +1,15 @@
-//! An audit record as stored and as shown.
+//! An audit record as stored, as the API shows it, and as exports carry it (every hashed
+//! field exactly as hashed).
 
-use super::chain::Hashed;
+use super::chain::{commitment, Hashed, AFTER, BEFORE, SOURCE_IP};
 use crate::db::from_micros;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The columns of `audit_records`, in order.
 pub const COLUMNS: &str = "tenant_id, seq, position, event_id, occurred_at, actor_kind, actor_id, \
     action, entity_type, entity_id, before_json, after_json, correlation_id, causation_id, \
-    source_ip, prev_hash, hash";
+    source_ip, salt, before_digest, after_digest, source_ip_digest, prev_hash, hash";
 
 /// A stored row of `audit_records`.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -43,6 +44,14 @@ pub struct AuditRow {
     pub causation_id: Option<String>,
     /// Source IP.
     pub source_ip: Option<String>,
+    /// The record's salt (32 hex digits) of the commitments to its personal values.
+    pub salt: Option<String>,
+    /// Commitment to `before_json`.
+    pub before_digest: Option<String>,
+    /// Commitment to `after_json`.
+    pub after_digest: Option<String>,
+    /// Commitment to `source_ip`.
+    pub source_ip_digest: Option<String>,
     /// Previous record's hash.
     pub prev_hash: String,
     /// This record's hash.
@@ -64,12 +73,30 @@ impl AuditRow {
             action: &self.action,
             entity_type: &self.entity_type,
             entity_id: &self.entity_id,
-            before: self.before_json.as_deref(),
-            after: self.after_json.as_deref(),
+            before_digest: self.before_digest.as_deref(),
+            after_digest: self.after_digest.as_deref(),
             correlation_id: &self.correlation_id,
             causation_id: self.causation_id.as_deref(),
-            source_ip: self.source_ip.as_deref(),
+            source_ip_digest: self.source_ip_digest.as_deref(),
         }
+    }
+
+    /// Why the commitments do not match the values they commit to, if they do not. A value
+    /// erased together with its salt is not checked: its commitment stands for it.
+    pub fn commitment_mismatch(&self) -> Option<&'static str> {
+        let Some(salt) = &self.salt else {
+            return None;
+        };
+        [
+            (BEFORE, &self.before_json, &self.before_digest),
+            (AFTER, &self.after_json, &self.after_digest),
+            (SOURCE_IP, &self.source_ip, &self.source_ip_digest),
+        ]
+        .into_iter()
+        .find(|(field, value, digest)| {
+            value.is_some() && commitment(field, salt, value.as_deref()) != **digest
+        })
+        .map(|(field, _, _)| field)
     }
 }
 
@@ -111,6 +138,115 @@ pub struct AuditRecord {
     pub prev_hash: String,
     /// This record's hash.
     pub hash: String,
+}
+
+/// A record as exports carry it: every field the hash covers as it was hashed (times as the
+/// integer microseconds, before and after as the exact JSON text), the values the commitments
+/// cover with the record's salt, and the time again in RFC 3339 for people.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedRecord {
+    /// The tenant.
+    pub tenant_id: String,
+    /// Number in the tenant's chain.
+    pub seq: i64,
+    /// The event's global position.
+    pub position: i64,
+    /// The event's id.
+    pub event_id: String,
+    /// When it happened, RFC 3339 (not hashed: `occurred_at_us` is).
+    pub occurred_at: String,
+    /// When it happened, microseconds since the Unix epoch, as hashed.
+    pub occurred_at_us: i64,
+    /// Actor kind.
+    pub actor_kind: String,
+    /// Actor id.
+    pub actor_id: String,
+    /// Event type.
+    pub action: String,
+    /// Entity type.
+    pub entity_type: String,
+    /// Entity id.
+    pub entity_id: String,
+    /// The values before, as the JSON text committed to.
+    pub before: Option<String>,
+    /// The values after, as the JSON text committed to.
+    pub after: Option<String>,
+    /// Correlation id.
+    pub correlation_id: String,
+    /// Causation id.
+    pub causation_id: Option<String>,
+    /// Source IP.
+    pub source_ip: Option<String>,
+    /// The salt of the commitments.
+    pub salt: Option<String>,
+    /// Commitment to `before`.
+    pub before_digest: Option<String>,
+    /// Commitment to `after`.
+    pub after_digest: Option<String>,
+    /// Commitment to `source_ip`.
+    pub source_ip_digest: Option<String>,
+    /// The previous record's hash.
+    pub prev_hash: String,
+    /// This record's hash.
+    pub hash: String,
+}
+
+impl From<AuditRow> for ExportedRecord {
+    fn from(row: AuditRow) -> Self {
+        ExportedRecord {
+            occurred_at: from_micros(row.occurred_at)
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            tenant_id: row.tenant_id,
+            seq: row.seq,
+            position: row.position,
+            event_id: row.event_id,
+            occurred_at_us: row.occurred_at,
+            actor_kind: row.actor_kind,
+            actor_id: row.actor_id,
+            action: row.action,
+            entity_type: row.entity_type,
+            entity_id: row.entity_id,
+            before: row.before_json,
+            after: row.after_json,
+            correlation_id: row.correlation_id,
+            causation_id: row.causation_id,
+            source_ip: row.source_ip,
+            salt: row.salt,
+            before_digest: row.before_digest,
+            after_digest: row.after_digest,
+            source_ip_digest: row.source_ip_digest,
+            prev_hash: row.prev_hash,
+            hash: row.hash,
+        }
+    }
+}
+
+impl From<ExportedRecord> for AuditRow {
+    fn from(record: ExportedRecord) -> Self {
+        AuditRow {
+            tenant_id: record.tenant_id,
+            seq: record.seq,
+            position: record.position,
+            event_id: record.event_id,
+            occurred_at: record.occurred_at_us,
+            actor_kind: record.actor_kind,
+            actor_id: record.actor_id,
+            action: record.action,
+            entity_type: record.entity_type,
+            entity_id: record.entity_id,
+            before_json: record.before,
+            after_json: record.after,
+            correlation_id: record.correlation_id,
+            causation_id: record.causation_id,
+            source_ip: record.source_ip,
+            salt: record.salt,
+            before_digest: record.before_digest,
+            after_digest: record.after_digest,
+            source_ip_digest: record.source_ip_digest,
+            prev_hash: record.prev_hash,
+            hash: record.hash,
+        }
+    }
 }
 
 impl From<AuditRow> for AuditRecord {
