@@ -43,6 +43,7 @@ const ROUTES: &[&str] = &[
     "GET /v1/tenants/{tenant_id}/audit",
     "GET /v1/tenants/{tenant_id}/audit/export",
     "GET /v1/tenants/{tenant_id}/audit/verify",
+    "GET /.well-known/keel-audit-key",
     "GET /v1/projections",
     "POST /v1/tenants/{tenant_id}/usage",
     "GET /v1/tenants/{tenant_id}/usage",
