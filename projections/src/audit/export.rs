@@ -88,8 +88,8 @@ pub fn export_stream(
         let mut last = None;
         while let Some(row) = rows.next().await {
             let record = ExportedRecord::from(row?);
-            let checkpoint = checkpoints.get(&record.seq).cloned();
-            last = Some((record.seq, record.position, record.hash.clone()));
+            let checkpoint = checkpoints.get(&record.row.seq).cloned();
+            last = Some((record.row.seq, record.row.position, record.row.hash.clone()));
             encode(&ExportLine::Record(record), format, &mut buffer);
             if let Some(checkpoint) = checkpoint {
                 encode(&ExportLine::Checkpoint(checkpoint), format, &mut buffer);
@@ -139,21 +139,24 @@ fn encode(line: &ExportLine, format: ExportFormat, out: &mut Vec<u8>) {
         ExportFormat::Csv => {
             let text = |v: &Option<String>| v.clone().unwrap_or_default();
             let fields: Vec<String> = match line {
-                ExportLine::Record(r) => vec![
+                ExportLine::Record(ExportedRecord {
+                    occurred_at,
+                    row: r,
+                }) => vec![
                     "record".into(),
                     r.tenant_id.clone(),
                     r.seq.to_string(),
                     r.position.to_string(),
                     r.event_id.clone(),
-                    r.occurred_at.clone(),
-                    r.occurred_at_us.to_string(),
+                    occurred_at.clone(),
+                    r.occurred_at.to_string(),
                     r.actor_kind.clone(),
                     r.actor_id.clone(),
                     r.action.clone(),
                     r.entity_type.clone(),
                     r.entity_id.clone(),
-                    text(&r.before),
-                    text(&r.after),
+                    text(&r.before_json),
+                    text(&r.after_json),
                     r.correlation_id.clone(),
                     text(&r.causation_id),
                     text(&r.source_ip),

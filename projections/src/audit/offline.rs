@@ -4,9 +4,8 @@
 //! script does the same from docs/AUDIT.md.
 
 use super::export::ExportLine;
-use super::record::AuditRow;
 use super::sign::AuditKey;
-use super::verify::{ChainCheck, VerifyReport};
+use super::verify::{ChainCheck, VerifyReport, HEAD};
 use crate::error::ProjectionError;
 use std::io::BufRead;
 
@@ -35,16 +34,16 @@ pub fn verify_export(
             });
         }
         let tenant = match &parsed {
-            ExportLine::Record(r) => &r.tenant_id,
+            ExportLine::Record(r) => &r.row.tenant_id,
             ExportLine::Checkpoint(c) | ExportLine::Head(c) => &c.tenant_id,
         };
         let check = check.get_or_insert_with(|| ChainCheck::new(tenant.clone(), key, false));
         match parsed {
-            ExportLine::Record(record) => check.record(&AuditRow::from(record)),
+            ExportLine::Record(record) => check.record(&record.row),
             ExportLine::Checkpoint(checkpoint) => check.checkpoint(&checkpoint, "checkpoint"),
             ExportLine::Head(head) => {
                 head_seen = true;
-                check.checkpoint(&head, "head");
+                check.checkpoint(&head, HEAD);
             }
         }
     }

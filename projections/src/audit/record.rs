@@ -11,8 +11,8 @@ pub const COLUMNS: &str = "tenant_id, seq, position, event_id, occurred_at, acto
     action, entity_type, entity_id, before_json, after_json, correlation_id, causation_id, \
     source_ip, salt, before_digest, after_digest, source_ip_digest, prev_hash, hash";
 
-/// A stored row of `audit_records`.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// A stored row of `audit_records`; in exports under the names docs/AUDIT.md gives.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize, Deserialize)]
 pub struct AuditRow {
     /// Tenant id.
     pub tenant_id: String,
@@ -23,6 +23,7 @@ pub struct AuditRow {
     /// Event id.
     pub event_id: String,
     /// Microseconds since the epoch.
+    #[serde(rename = "occurred_at_us")]
     pub occurred_at: i64,
     /// Actor kind.
     pub actor_kind: String,
@@ -35,8 +36,10 @@ pub struct AuditRow {
     /// Entity id.
     pub entity_id: String,
     /// JSON text.
+    #[serde(rename = "before")]
     pub before_json: Option<String>,
     /// JSON text.
+    #[serde(rename = "after")]
     pub after_json: Option<String>,
     /// Correlation id.
     pub correlation_id: String,
@@ -140,55 +143,17 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
-/// A record as exports carry it: every field the hash covers as it was hashed (times as the
-/// integer microseconds, before and after as the exact JSON text), the values the commitments
-/// cover with the record's salt, and the time again in RFC 3339 for people.
+/// A record as exports carry it: the stored row, whose fields are exactly those the hash
+/// covers as hashed (the time as `occurred_at_us`, before and after as the exact JSON text),
+/// the values the commitments cover with the record's salt, and the time again in RFC 3339
+/// for people (not hashed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportedRecord {
-    /// The tenant.
-    pub tenant_id: String,
-    /// Number in the tenant's chain.
-    pub seq: i64,
-    /// The event's global position.
-    pub position: i64,
-    /// The event's id.
-    pub event_id: String,
-    /// When it happened, RFC 3339 (not hashed: `occurred_at_us` is).
+    /// When it happened, RFC 3339.
     pub occurred_at: String,
-    /// When it happened, microseconds since the Unix epoch, as hashed.
-    pub occurred_at_us: i64,
-    /// Actor kind.
-    pub actor_kind: String,
-    /// Actor id.
-    pub actor_id: String,
-    /// Event type.
-    pub action: String,
-    /// Entity type.
-    pub entity_type: String,
-    /// Entity id.
-    pub entity_id: String,
-    /// The values before, as the JSON text committed to.
-    pub before: Option<String>,
-    /// The values after, as the JSON text committed to.
-    pub after: Option<String>,
-    /// Correlation id.
-    pub correlation_id: String,
-    /// Causation id.
-    pub causation_id: Option<String>,
-    /// Source IP.
-    pub source_ip: Option<String>,
-    /// The salt of the commitments.
-    pub salt: Option<String>,
-    /// Commitment to `before`.
-    pub before_digest: Option<String>,
-    /// Commitment to `after`.
-    pub after_digest: Option<String>,
-    /// Commitment to `source_ip`.
-    pub source_ip_digest: Option<String>,
-    /// The previous record's hash.
-    pub prev_hash: String,
-    /// This record's hash.
-    pub hash: String,
+    /// The record as stored and hashed.
+    #[serde(flatten)]
+    pub row: AuditRow,
 }
 
 impl From<AuditRow> for ExportedRecord {
@@ -196,55 +161,7 @@ impl From<AuditRow> for ExportedRecord {
         ExportedRecord {
             occurred_at: from_micros(row.occurred_at)
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            tenant_id: row.tenant_id,
-            seq: row.seq,
-            position: row.position,
-            event_id: row.event_id,
-            occurred_at_us: row.occurred_at,
-            actor_kind: row.actor_kind,
-            actor_id: row.actor_id,
-            action: row.action,
-            entity_type: row.entity_type,
-            entity_id: row.entity_id,
-            before: row.before_json,
-            after: row.after_json,
-            correlation_id: row.correlation_id,
-            causation_id: row.causation_id,
-            source_ip: row.source_ip,
-            salt: row.salt,
-            before_digest: row.before_digest,
-            after_digest: row.after_digest,
-            source_ip_digest: row.source_ip_digest,
-            prev_hash: row.prev_hash,
-            hash: row.hash,
-        }
-    }
-}
-
-impl From<ExportedRecord> for AuditRow {
-    fn from(record: ExportedRecord) -> Self {
-        AuditRow {
-            tenant_id: record.tenant_id,
-            seq: record.seq,
-            position: record.position,
-            event_id: record.event_id,
-            occurred_at: record.occurred_at_us,
-            actor_kind: record.actor_kind,
-            actor_id: record.actor_id,
-            action: record.action,
-            entity_type: record.entity_type,
-            entity_id: record.entity_id,
-            before_json: record.before,
-            after_json: record.after,
-            correlation_id: record.correlation_id,
-            causation_id: record.causation_id,
-            source_ip: record.source_ip,
-            salt: record.salt,
-            before_digest: record.before_digest,
-            after_digest: record.after_digest,
-            source_ip_digest: record.source_ip_digest,
-            prev_hash: record.prev_hash,
-            hash: record.hash,
+            row,
         }
     }
 }

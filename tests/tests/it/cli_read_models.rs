@@ -252,9 +252,18 @@ async fn an_interrupted_replay_resumes_and_ends_as_a_full_one(backend: Backend) 
     let db = TestDatabase::create(backend).await;
     let store = db.open().await;
     append_samples(&store, 30_000, 3).await;
-    keel_projections::rebuild(
-        &store.log(),
+    // Signed as the tools sign (the tests' key), so the checksums compare.
+    let signed = keel_projections::projection_with(
         "audit",
+        std::sync::Arc::new(keel_domain::billing::Catalogue::builtin()),
+        Some(std::sync::Arc::new(
+            keel_tests::audit_key::test_audit_signer(),
+        )),
+    )
+    .unwrap();
+    keel_projections::rebuild_with(
+        &store.log(),
+        &signed,
         keel_projections::RebuildMode::Reset,
         |_| {},
     )
