@@ -34,7 +34,7 @@ pub enum ExportFormat {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ExportLine {
     /// An audit record.
-    Record(ExportedRecord),
+    Record(Box<ExportedRecord>),
     /// A stored checkpoint of the record on the line before.
     Checkpoint(SignedCheckpoint),
     /// The last line: the last record's hash, signed when the export was made.
@@ -87,7 +87,7 @@ pub fn export_stream(
         let mut rows = rows;
         let mut last = None;
         while let Some(row) = rows.next().await {
-            let record = ExportedRecord::from(row?);
+            let record = Box::new(ExportedRecord::from(row?));
             let checkpoint = checkpoints.get(&record.row.seq).cloned();
             last = Some((record.row.seq, record.row.position, record.row.hash.clone()));
             encode(&ExportLine::Record(record), format, &mut buffer);
@@ -139,36 +139,36 @@ fn encode(line: &ExportLine, format: ExportFormat, out: &mut Vec<u8>) {
         ExportFormat::Csv => {
             let text = |v: &Option<String>| v.clone().unwrap_or_default();
             let fields: Vec<String> = match line {
-                ExportLine::Record(ExportedRecord {
-                    occurred_at,
-                    row: r,
-                }) => vec![
-                    "record".into(),
-                    r.tenant_id.clone(),
-                    r.seq.to_string(),
-                    r.position.to_string(),
-                    r.event_id.clone(),
-                    occurred_at.clone(),
-                    r.occurred_at.to_string(),
-                    r.actor_kind.clone(),
-                    r.actor_id.clone(),
-                    r.action.clone(),
-                    r.entity_type.clone(),
-                    r.entity_id.clone(),
-                    text(&r.before_json),
-                    text(&r.after_json),
-                    r.correlation_id.clone(),
-                    text(&r.causation_id),
-                    text(&r.source_ip),
-                    text(&r.salt),
-                    text(&r.before_digest),
-                    text(&r.after_digest),
-                    text(&r.source_ip_digest),
-                    r.prev_hash.clone(),
-                    r.hash.clone(),
-                    String::new(),
-                    String::new(),
-                ],
+                ExportLine::Record(record) => {
+                    let (occurred_at, r) = (&record.occurred_at, &record.row);
+                    vec![
+                        "record".into(),
+                        r.tenant_id.clone(),
+                        r.seq.to_string(),
+                        r.position.to_string(),
+                        r.event_id.clone(),
+                        occurred_at.clone(),
+                        r.occurred_at.to_string(),
+                        r.actor_kind.clone(),
+                        r.actor_id.clone(),
+                        r.action.clone(),
+                        r.entity_type.clone(),
+                        r.entity_id.clone(),
+                        text(&r.before_json),
+                        text(&r.after_json),
+                        r.correlation_id.clone(),
+                        text(&r.causation_id),
+                        text(&r.source_ip),
+                        text(&r.salt),
+                        text(&r.before_digest),
+                        text(&r.after_digest),
+                        text(&r.source_ip_digest),
+                        r.prev_hash.clone(),
+                        r.hash.clone(),
+                        String::new(),
+                        String::new(),
+                    ]
+                }
                 ExportLine::Checkpoint(c) | ExportLine::Head(c) => {
                     let kind = match line {
                         ExportLine::Head(_) => "head",
