@@ -34,6 +34,7 @@ use keel_commands::handler::{CommandHandler, HandlerConfig};
 use keel_domain::billing::Catalogue;
 use keel_domain::platform::{platform_keys_id, PlatformCommand};
 use keel_domain::{Actor, TenantId};
+use keel_projections::audit::AuditSigner;
 use keel_projections::{Directory, Workers};
 use keel_reactors::access_denials::AccessDenials;
 use keel_reactors::api_calls::ApiCalls;
@@ -92,6 +93,13 @@ impl Application {
             );
         }
         let catalogue = Arc::new(settings.catalogue()?);
+        let audit_signer = settings.audit_signer(true)?;
+        match &audit_signer {
+            Some(signer) => {
+                tracing::info!(key_id = %signer.public().key_id, "audit checkpoints are signed")
+            }
+            None => tracing::warn!("audit_signing is off: audit checkpoints are unsigned"),
+        }
         // Every projection's tables, also those run elsewhere: queries read them all.
         keel_projections::setup(&log)
             .await
@@ -99,7 +107,7 @@ impl Application {
         let workers = Arc::new(
             Workers::start_on(
                 log.clone(),
-                in_process_projections(&settings, &catalogue)?,
+                in_process_projections(&settings, &catalogue, &audit_signer)?,
                 tasks.tracker(),
                 tasks.token(),
             )
@@ -136,6 +144,7 @@ impl Application {
             integrations: CommandHandler::new(store.clone(), HandlerConfig::default()),
             invoices: CommandHandler::new(store.clone(), HandlerConfig::default()),
             catalogue,
+            audit_signer,
             secret_keys: settings.secret_keys()?.map(Arc::new),
             store,
             log,
@@ -371,15 +380,18 @@ fn start_reactors(
 fn in_process_projections(
     settings: &Settings,
     catalogue: &Arc<Catalogue>,
+    audit_signer: &Option<Arc<AuditSigner>>,
 ) -> anyhow::Result<Vec<Arc<dyn keel_projections::Projection>>> {
     let external = settings.external_projections()?;
     if !external.is_empty() {
         tracing::info!(projections = ?external, "projections left to `keel project` processes");
     }
-    Ok(keel_projections::registry_with(catalogue.clone())
-        .into_iter()
-        .filter(|p| !external.iter().any(|name| name == p.name()))
-        .collect())
+    Ok(
+        keel_projections::registry_with(catalogue.clone(), audit_signer.clone())
+            .into_iter()
+            .filter(|p| !external.iter().any(|name| name == p.name()))
+            .collect(),
+    )
 }
 
 /// Connects the NATS relay if `nats_url` is set; refuses to start if NATS is unreachable or

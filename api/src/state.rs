@@ -10,6 +10,7 @@ use keel_domain::platform::PlatformKeys;
 use keel_domain::policy::Policy;
 use keel_domain::tenant::Tenant;
 use keel_domain::workflow::{WorkflowDefinition, WorkflowRun};
+use keel_projections::audit::{AuditKey, AuditSigner};
 use keel_projections::{Directory, Workers};
 use keel_reactors::access_denials::AccessDenials;
 use keel_reactors::api_calls::ApiCalls;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub invoices: CommandHandler<Invoice>,
     /// The plan catalogue (prices, included units, quotas).
     pub catalogue: Arc<Catalogue>,
+    /// Signs audit checkpoints and exported heads; `None` when `audit_signing` is off.
+    pub audit_signer: Option<Arc<AuditSigner>>,
     /// Keys that encrypt integration secrets at rest; `None` if not configured (then
     /// integrations cannot be registered).
     pub secret_keys: Option<Arc<SecretKeys>>,
@@ -63,4 +66,11 @@ pub struct AppState {
     pub relay: Option<Arc<RelayStatus>>,
     /// How long a read waits for the read side to reach a requested position.
     pub read_wait: Duration,
+}
+
+impl AppState {
+    /// The public key audit checkpoints are checked with; `None` when signing is off.
+    pub fn audit_key(&self) -> Option<&AuditKey> {
+        self.audit_signer.as_deref().map(AuditSigner::public)
+    }
 }

@@ -240,5 +240,8 @@ tenant_report! {
     /// the access denials recorded, API key issuance and revocation, member changes, and the
     /// verification of its audit hash chain.
     compliance: "/v1/tenants/{tenant_id}/reports/compliance", reports::Compliance, None,
-    |state, tenant, asked| reports::compliance(&state.store.database(), tenant, &asked.range).await?
+    |state, tenant, asked| {
+        reports::compliance(&state.store.database(), tenant, &asked.range, state.audit_key())
+            .await?
+    }
 }
