@@ -138,8 +138,14 @@ async fn the_server_answers_as_its_openapi_document_says() {
         output.status.success(),
         "schemathesis found the server at odds with its document:\n{report}"
     );
+    let total = report
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Operations:"))
+        .and_then(|counts| counts.split('/').nth(1))
+        .and_then(|total| total.split_whitespace().next())
+        .unwrap_or_else(|| panic!("schemathesis did not count the operations:\n{report}"));
     assert!(
-        report.contains("Tested: 89"),
+        report.contains(&format!("Tested: {total}")),
         "schemathesis did not test every operation:\n{report}"
     );
     eprintln!("schemathesis passed in {:?}", started.elapsed());
