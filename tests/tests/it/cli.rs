@@ -19,7 +19,7 @@ both_backends!(
 );
 
 /// Runs `keel <args>` on the app's database; the output, or the error.
-async fn keel(app: &TestApp, args: &[&str]) -> Result<String, CliError> {
+pub(crate) async fn keel(app: &TestApp, args: &[&str]) -> Result<String, CliError> {
     let mut argv = vec!["keel", "--database-url", &app.db.url];
     argv.extend_from_slice(args);
     let cli = Cli::try_parse_from(argv).expect("the arguments parse");
@@ -28,7 +28,7 @@ async fn keel(app: &TestApp, args: &[&str]) -> Result<String, CliError> {
     Ok(String::from_utf8(out).expect("UTF-8 output"))
 }
 
-fn json_lines(text: &str) -> Vec<Value> {
+pub(crate) fn json_lines(text: &str) -> Vec<Value> {
     text.lines()
         .map(|line| serde_json::from_str(line).expect("each line is JSON"))
         .collect()

@@ -39,6 +39,7 @@ mod policy;
 mod project;
 mod projections;
 mod reactors;
+mod secrets;
 mod store;
 mod tenant;
 mod workflow;
