@@ -11,6 +11,7 @@ mod lists;
 mod metrics;
 mod openapi;
 mod policies;
+mod references;
 mod reports;
 mod tenants;
 mod usage;
