@@ -23,7 +23,7 @@ macro_rules! both_backends {
     };
 }
 
-mod api;
+pub(crate) mod api;
 mod cli;
 mod cli_read_models;
 mod crash;

@@ -3,7 +3,8 @@
 //! view, `keel events read` and `keel tenant export`), goes out without its secret fields, and
 //! every other event goes out exactly as stored.
 
-use super::cli::{json_lines, keel};
+use super::api::integrations::{id_of, register, registration};
+use super::cli::{export, json_lines, keel};
 use super::grpc::support::client;
 use super::nats::wait_until_published;
 use eventstore::{ReadAllOptions, SubscribeToAllOptions};
@@ -34,24 +35,7 @@ async fn secret_bearing_events(app: &TestApp) -> String {
         "{:?}",
         admin_key.body
     );
-    let registered = app
-        .post(
-            &format!("/v1/tenants/{tenant}/integrations"),
-            json!({
-                "kind": "webhook",
-                "name": "Hook",
-                "endpoint_url": "https://hooks.example.com/keel",
-                "event_filter": ["tenant.*"],
-            }),
-        )
-        .await;
-    assert_eq!(
-        registered.status,
-        StatusCode::CREATED,
-        "{:?}",
-        registered.body
-    );
-    let id = registered.body["data"]["id"].as_str().unwrap();
+    let id = id_of(&register(app, &tenant, registration("Hook")).await);
     let rotated = app
         .post(
             &format!("/v1/tenants/{tenant}/integrations/{id}/rotate-secret"),
@@ -208,28 +192,15 @@ async fn no_path_shows_a_secret_and_other_events_go_out_as_stored(backend: Backe
     tool.covered(&declared);
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("export");
-    let output_arg = output.display().to_string();
-    keel(
-        &app,
-        &[
-            "--json",
-            "tenant",
-            "export",
-            &tenant,
-            "--output",
-            &output_arg,
-        ],
-    )
-    .await
-    .unwrap();
-    let mut export = Path::new("export", &by_id);
+    export(&app, &tenant, &output).await;
+    let mut exported = Path::new("export", &by_id);
     for line in json_lines(&std::fs::read_to_string(output.join("events.jsonl")).unwrap()) {
-        export.shown(event_id(&line), &line["data"], &line.to_string());
+        exported.shown(event_id(&line), &line["data"], &line.to_string());
     }
     let tenant_types = declared
         .iter()
         .filter(|t| !t.starts_with("platform."))
         .cloned()
         .collect();
-    export.covered(&tenant_types);
+    exported.covered(&tenant_types);
 }

@@ -5,7 +5,7 @@ mod auth;
 mod bad_input;
 mod billing;
 mod commands;
-mod integrations;
+pub(crate) mod integrations;
 mod lifecycle;
 mod lists;
 mod metrics;

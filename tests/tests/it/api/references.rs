@@ -1,6 +1,7 @@
 //! References to things Keel declares (meters, event types, plans) are checked: an unknown
 //! name is a 422 problem naming the field, never stored and never silently matching nothing.
 
+use super::integrations::registration;
 use keel_tests::app::{spawn_app, Reply, TestApp};
 use keel_tests::Backend;
 use reqwest::StatusCode;
@@ -10,32 +11,17 @@ both_backends!(unknown_meters_event_types_and_plans_are_refused_with_the_field_n
 
 /// Checks that `reply` is a 422 problem about `field` whose detail names `bad`.
 fn assert_refused(reply: &Reply, field: &str, bad: &str) {
-    assert_eq!(
-        reply.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{field}: {:?}",
-        reply.body
-    );
-    assert_eq!(
-        reply.header("content-type"),
-        Some("application/problem+json")
-    );
-    assert_eq!(reply.body["errors"][0]["field"], field, "{:?}", reply.body);
+    reply.assert_invalid(field);
     let detail = reply.body["detail"].as_str().unwrap_or_default();
     assert!(detail.contains(bad), "{field}: {detail}");
 }
 
+/// Registers an integration with `filter`; the reply, whatever it is.
 async fn integration(app: &TestApp, tenant: &str, filter: &[&str]) -> Reply {
-    app.post(
-        &format!("/v1/tenants/{tenant}/integrations"),
-        json!({
-            "kind": "webhook",
-            "name": "Hook",
-            "endpoint_url": "https://hooks.example.com/keel",
-            "event_filter": filter,
-        }),
-    )
-    .await
+    let mut body = registration("Hook");
+    body["event_filter"] = json!(filter);
+    app.post(&format!("/v1/tenants/{tenant}/integrations"), body)
+        .await
 }
 
 async fn unknown_meters_event_types_and_plans_are_refused_with_the_field_named(backend: Backend) {
