@@ -90,7 +90,7 @@ impl Caller {
         EventMetadata {
             tenant_id,
             actor: self.principal.actor(),
-            correlation_id: self.request_id.0,
+            correlation_id: self.request_id.correlation_id,
             causation_id: None,
             occurred_at: Utc::now(),
             source_ip: self.source_ip,

@@ -11,8 +11,9 @@
 //! - [`command`] and [`consistency`]: running commands (ETag, If-Match, positions) and
 //!   read-your-writes waits.
 //! - [`body`], [`error`]: JSON input with precise errors; every error is `application/problem+json`.
-//! - [`observe`], [`metrics`], [`relay_metrics`], [`task_metrics`], [`telemetry`]: request ids,
-//!   spans, Prometheus metrics (the NATS relay's and the background tasks' among them), logs.
+//! - [`observe`], [`request_id`], [`metrics`], [`relay_metrics`], [`task_metrics`],
+//!   [`telemetry`]: request ids, spans, Prometheus metrics (the NATS relay's and the background
+//!   tasks' among them), logs.
 //! - [`redact`]: secret-bearing fields kept out of stored responses and event views.
 //! - [`openapi`]: the OpenAPI 3.1 document served at `/openapi.json`.
 //!
@@ -34,6 +35,7 @@ pub mod observe;
 pub mod openapi;
 pub mod redact;
 pub mod relay_metrics;
+pub mod request_id;
 pub mod routes;
 pub mod startup;
 pub mod state;

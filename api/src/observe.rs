@@ -1,25 +1,22 @@
 //! Every request's context: a request id, a tracing span, and its metrics.
 //!
-//! The request id is taken from an incoming `X-Request-Id` (if it is a UUID) or made up, is
-//! returned as `X-Request-Id`, and becomes the correlation id of every event the request causes.
+//! The request id is the caller's `X-Request-Id` when well-formed or else made up
+//! ([`crate::request_id`]), is returned as `X-Request-Id` and recorded on the request's span,
+//! and gives the correlation id of every event the request causes.
 
 use crate::metrics::Metrics;
+pub use crate::request_id::RequestId;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::HeaderName;
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use std::future::{ready, Ready};
 use std::time::Instant;
 use tracing::Instrument;
-use uuid::Uuid;
 
 /// The header carrying the request id.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// The id of the current request (also the correlation id of the events it causes).
-#[derive(Debug, Clone, Copy)]
-pub struct RequestId(pub Uuid);
 
 impl FromRequest for RequestId {
     type Error = actix_web::Error;
@@ -30,8 +27,8 @@ impl FromRequest for RequestId {
         let id = req
             .extensions()
             .get::<RequestId>()
-            .copied()
-            .unwrap_or(RequestId(Uuid::now_v7()));
+            .cloned()
+            .unwrap_or_default();
         ready(Ok(id))
     }
 }
@@ -41,18 +38,14 @@ pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let request_id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Uuid::parse_str(v).ok())
-        .unwrap_or_else(Uuid::now_v7);
-    req.extensions_mut().insert(RequestId(request_id));
+    let request_id = RequestId::from_header(req.headers().get(&REQUEST_ID));
+    req.extensions_mut().insert(request_id.clone());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
     let span = tracing::info_span!(
         "request",
-        %request_id,
+        request_id = %request_id.id,
+        correlation_id = %request_id.correlation_id,
         %method,
         route = tracing::field::Empty,
         status = tracing::field::Empty
@@ -85,8 +78,8 @@ pub async fn observe(
             .with_label_values(&[&route])
             .observe(started.elapsed().as_secs_f64());
     }
-    if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
+    response
+        .headers_mut()
+        .insert(REQUEST_ID, request_id.header_value());
     Ok(response)
 }

@@ -143,6 +143,11 @@ pub fn payload_to_json(payload: &[u8]) -> Result<serde_json::Value, rmp_serde::d
 /// so a misspelt type is a compile error), the type name and its current schema version. The enum must also implement
 /// [`Upcaster`] (an empty `impl` when every version is 1).
 ///
+/// A payload that holds a secret or something derived from one (a key hash, an encrypted
+/// signing secret) names those fields after its version, `v 1 secret [secret_hash]`: they are
+/// removed from every copy of the event that leaves Keel ([`crate::redact`]). A field name that
+/// is not one of the payload's is a compile error.
+///
 /// ```
 /// use serde::{Deserialize, Serialize};
 /// #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,7 +169,7 @@ macro_rules! domain_events {
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident($payload:ty) = $const:ident: $type_name:literal v $version:literal ),+ $(,)?
+            $( $(#[$vmeta:meta])* $variant:ident($payload:ty) = $const:ident: $type_name:literal v $version:literal $(secret [$($secret:ident),+ $(,)?])? ),+ $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -176,11 +181,20 @@ macro_rules! domain_events {
         impl $name {
             /// Every event type name of this enum, for documentation and routing.
             pub const EVENT_TYPES: &'static [&'static str] = &[$( $type_name ),+];
+            /// The event types of this enum whose payloads hold secrets, each with the names of
+            /// the payload fields that hold them.
+            pub const SECRET_BEARING: &'static [(&'static str, &'static [&'static str])] =
+                &[$( $( ($type_name, &[$( stringify!($secret) ),+]), )? )+];
             $(
                 #[doc = concat!("The stored type name `", $type_name, "`: what readers route on.")]
                 pub const $const: &'static str = $type_name;
             )+
         }
+
+        // Names every declared secret field on its payload, so a misspelt one does not compile.
+        const _: fn() = || {
+            $( $( let _ = |payload: &$payload| { $( let _ = &payload.$secret; )+ }; )? )+
+        };
 
         impl $crate::event::DomainEvent for $name {
             fn event_type(&self) -> &'static str {

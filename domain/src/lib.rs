@@ -6,6 +6,7 @@
 //!
 //! - [`aggregate`]: the [`Aggregate`] trait every aggregate implements.
 //! - [`event`]: the [`DomainEvent`] trait, MessagePack payload encoding and upcasting.
+//! - [`event_types`]: every event type the domain declares, and the secret-bearing ones.
 //! - [`actor`]: who caused an event (an API key, a user or the system).
 //! - [`ids`]: typed identifiers shared by every aggregate.
 //! - [`refusal`]: what every aggregate's refusal says about itself (kind, code, field).
@@ -24,6 +25,7 @@ pub mod actor;
 pub mod aggregate;
 pub mod billing;
 pub mod event;
+pub mod event_types;
 pub mod ids;
 pub mod integration;
 pub mod platform;

@@ -105,7 +105,8 @@ where
 }
 
 /// Checks an aggregate's event codec with one event of every type: each round-trips through
-/// encode and decode, has a JSON view, and together they cover exactly `all_types`.
+/// encode and decode, has a JSON view with no secret field it does not declare, and together
+/// they cover exactly `all_types`.
 #[track_caller]
 pub fn assert_codec_covers<E: crate::DomainEvent + PartialEq>(events: &[E], all_types: &[&str]) {
     for event in events {
@@ -114,6 +115,15 @@ pub fn assert_codec_covers<E: crate::DomainEvent + PartialEq>(events: &[E], all_
         assert_eq!(decoded.as_ref(), Ok(event), "{}", event.event_type());
         let json = crate::event::payload_to_json(&bytes);
         assert!(json.is_ok(), "{}: {json:?}", event.event_type());
+        // A payload holding a secret-named field must declare it (`secret [...]` in
+        // `domain_events!`), or it would leave Keel in NATS messages and event views.
+        let mut outward = json.expect("checked above");
+        crate::redact::remove_secret_fields(event.event_type(), &mut outward);
+        assert!(
+            !crate::redact::redact_secrets(&mut outward),
+            "{} holds an undeclared secret field: {outward}",
+            event.event_type()
+        );
     }
     let mut covered: Vec<&str> = events.iter().map(|e| e.event_type()).collect();
     covered.sort_unstable();

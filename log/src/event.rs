@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use keel_domain::{Actor, DomainEvent, EventCodecError, TenantId};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::net::IpAddr;
 use uuid::Uuid;
 
@@ -67,9 +68,25 @@ impl RecordedEvent {
         E::decode(&self.event_type, self.schema_version, &self.payload)
     }
 
-    /// The JSON view of the whole event, for the API and the tools.
+    /// The payload as it may leave Keel (NATS, gRPC, event views, exports): as stored, but
+    /// without the secret fields of a secret-bearing event type (`keel_domain::redact`).
+    pub fn outward_payload(&self) -> Cow<'_, [u8]> {
+        keel_domain::redact::outward_payload(&self.event_type, &self.payload)
+    }
+
+    /// The JSON view of the whole event as it may leave Keel: [`Self::to_json`] of the
+    /// [`Self::outward_payload`]. The API's and the tools' event views are this.
+    pub fn outward_json(&self) -> EventJson {
+        self.json_of(&self.outward_payload())
+    }
+
+    /// The JSON view of the whole event as stored, secrets included: for Keel's own readers.
     pub fn to_json(&self) -> EventJson {
-        let data = keel_domain::event::payload_to_json(&self.payload).unwrap_or_else(|e| {
+        self.json_of(&self.payload)
+    }
+
+    fn json_of(&self, payload: &[u8]) -> EventJson {
+        let data = keel_domain::event::payload_to_json(payload).unwrap_or_else(|e| {
             // A payload that is not valid MessagePack is shown, not hidden: the tools must be
             // able to display a damaged store.
             serde_json::json!({ "undecodable_payload": e.to_string() })
@@ -126,7 +143,7 @@ pub struct EventJson {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub source_ip: Option<IpAddr>,
     /// The payload as a JSON object: the fields of the event type's payload (those of the
-    /// `schema_version` it was stored with; secret-bearing fields are `null`), or
+    /// `schema_version` it was stored with, without the fields that hold secrets), or
     /// `{"undecodable_payload": "<why>"}` for a damaged payload.
     #[cfg_attr(
         feature = "openapi",

@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use keel_domain::platform::PlatformEvent;
+use keel_domain::shared::Plan;
 use keel_domain::tenant::{Scope, TenantEvent};
 use keel_domain::TenantId;
 use keel_log::{subscribe, EventLog, RecordedEvent, StoreError};
@@ -80,9 +81,21 @@ pub struct TenantFilter {
     /// Only tenants in this status.
     pub status: Option<String>,
     /// Only tenants on this plan.
-    pub plan: Option<String>,
+    pub plan: Option<Plan>,
     /// Only tenants whose name or slug contains this text (case-insensitive).
     pub search: Option<String>,
+}
+
+impl TenantFilter {
+    /// Whether `tenant` passes every filter given.
+    pub fn matches(&self, tenant: &TenantSummary) -> bool {
+        self.status.as_deref().is_none_or(|s| s == tenant.status)
+            && self.plan.is_none_or(|p| p.as_str() == tenant.plan)
+            && self.search.as_deref().is_none_or(|s| {
+                let s = s.to_lowercase();
+                tenant.slug.contains(&s) || tenant.name.to_lowercase().contains(&s)
+            })
+    }
 }
 
 #[derive(Default)]
@@ -189,7 +202,6 @@ impl Directory {
         after: Option<TenantId>,
         limit: usize,
     ) -> Vec<TenantSummary> {
-        let search = filter.search.as_ref().map(|s| s.to_lowercase());
         let state = self.read();
         let range = match after {
             Some(after) => state
@@ -199,13 +211,7 @@ impl Directory {
         };
         range
             .map(|(_, t)| t)
-            .filter(|t| filter.status.as_deref().is_none_or(|s| s == t.status))
-            .filter(|t| filter.plan.as_deref().is_none_or(|p| p == t.plan))
-            .filter(|t| {
-                search
-                    .as_deref()
-                    .is_none_or(|s| t.slug.contains(s) || t.name.to_lowercase().contains(s))
-            })
+            .filter(|t| filter.matches(t))
             .take(limit)
             .cloned()
             .collect()

@@ -195,29 +195,9 @@ pub async fn unpark(
 
 #[cfg(test)]
 mod tests {
-    use keel_domain::access::AccessEvent;
-    use keel_domain::billing::InvoiceEvent;
-    use keel_domain::integration::IntegrationEvent;
-    use keel_domain::platform::PlatformEvent;
-    use keel_domain::policy::PolicyEvent;
-    use keel_domain::tenant::TenantEvent;
-    use keel_domain::usage::UsageEvent;
-    use keel_domain::workflow::{RunEvent, WorkflowEvent};
-
     /// Every event type the domain declares.
     fn declared() -> Vec<&'static str> {
-        [
-            AccessEvent::EVENT_TYPES,
-            InvoiceEvent::EVENT_TYPES,
-            IntegrationEvent::EVENT_TYPES,
-            PlatformEvent::EVENT_TYPES,
-            PolicyEvent::EVENT_TYPES,
-            TenantEvent::EVENT_TYPES,
-            UsageEvent::EVENT_TYPES,
-            RunEvent::EVENT_TYPES,
-            WorkflowEvent::EVENT_TYPES,
-        ]
-        .concat()
+        keel_domain::event_types::all().collect()
     }
 
     #[test]
@@ -239,7 +219,7 @@ mod tests {
         for event_type in declared() {
             assert_eq!(
                 audit.handles(event_type),
-                event_type != UsageEvent::RECORDED,
+                event_type != keel_domain::usage::UsageEvent::RECORDED,
                 "{event_type}"
             );
         }

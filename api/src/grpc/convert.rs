@@ -87,7 +87,8 @@ pub fn to_read_event(
             payload.metadata.into_bytes().unwrap_or_default(),
         ),
         None => {
-            let json = event.to_json();
+            // Keel's own events as they may leave it: without secret fields.
+            let json = event.outward_json();
             let metadata = KeelMetadata {
                 tenant_id: event.metadata.tenant_id.to_string(),
                 actor: &event.metadata.actor,

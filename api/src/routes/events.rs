@@ -1,5 +1,5 @@
 //! A tenant's event stream: a paged JSON view of every event of the tenant, in log order,
-//! with secret-bearing fields (key hashes, encrypted secrets) shown as `null`.
+//! with the fields that hold secrets (key hashes, encrypted secrets) removed.
 
 use super::kit::paths::TenantPath;
 use crate::auth::Access;

@@ -11,6 +11,7 @@ use crate::state::AppState;
 use crate::views::TenantView;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{get, post, HttpResponse};
+use keel_domain::shared::Plan;
 use keel_domain::tenant::{
     CancelDecommission, ChangePlan, ClearQuotaOverride, CreateTenant, DecommissionTenant,
     ReactivateTenant, RenameTenant, ScheduleDecommission, SetFeatureFlag, SetQuotaOverride,
@@ -98,7 +99,8 @@ async fn create(
 pub struct ListQuery {
     /// Only tenants in this status (`active`, `suspended`, `decommissioned`).
     pub status: Option<String>,
-    /// Only tenants on this plan.
+    /// Only tenants on this plan (`free`, `standard`, `premium`, `enterprise`,
+    /// `enterprise_plus` or `white_label`); another name is refused (422).
     pub plan: Option<String>,
     /// Only tenants whose name or slug contains this text.
     pub search: Option<String>,
@@ -125,7 +127,8 @@ pub struct TenantPage {
     params(ListQuery),
     responses(
         (status = 403, description = "The key may not do this"),
-        (status = 200, body = TenantPage), (status = 400, body = Problem)),
+        (status = 200, body = TenantPage), (status = 400, body = Problem),
+        (status = 422, body = Problem)),
     security(("api_key" = []))
 )]
 #[get("/v1/tenants")]
@@ -152,9 +155,14 @@ async fn list(
             })
         })
         .transpose()?;
+    let plan = query
+        .plan
+        .as_deref()
+        .map(|raw| Plan::parse(raw).map_err(|e| ApiError::invalid("plan", e.reason())))
+        .transpose()?;
     let filter = TenantFilter {
         status: query.status,
-        plan: query.plan,
+        plan,
         search: query.search,
     };
     let principal = &caller.principal;
@@ -167,8 +175,7 @@ async fn list(
             .tenant(principal.tenant_id)
             .filter(|t| after.is_none_or(|a| a < t.id))
             .into_iter()
-            .filter(|t| filter.status.as_deref().is_none_or(|s| s == t.status))
-            .filter(|t| filter.plan.as_deref().is_none_or(|p| p == t.plan))
+            .filter(|t| filter.matches(t))
             .collect()
     };
     let next_cursor = if items.len() > limit {

@@ -165,13 +165,13 @@ crate::domain_events! {
     /// Every fact of the integration aggregate.
     pub enum IntegrationEvent {
         /// See [`IntegrationRegistered`].
-        Registered(IntegrationRegistered) = REGISTERED: "integration.registered" v 1,
+        Registered(IntegrationRegistered) = REGISTERED: "integration.registered" v 1 secret [signing_secret],
         /// See [`EndpointUpdated`].
         EndpointUpdated(EndpointUpdated) = ENDPOINT_UPDATED: "integration.endpoint_updated" v 1,
         /// See [`EventFilterUpdated`].
         EventFilterUpdated(EventFilterUpdated) = EVENT_FILTER_UPDATED: "integration.filter_updated" v 1,
         /// See [`SecretRotated`].
-        SecretRotated(SecretRotated) = SECRET_ROTATED: "integration.secret_rotated" v 1,
+        SecretRotated(SecretRotated) = SECRET_ROTATED: "integration.secret_rotated" v 1 secret [signing_secret],
         /// See [`IntegrationEnabled`].
         Enabled(IntegrationEnabled) = ENABLED: "integration.enabled" v 1,
         /// See [`IntegrationDisabled`].

@@ -115,8 +115,10 @@ impl EventFilter {
     /// The most patterns a filter may hold.
     pub const MAX_PATTERNS: usize = 50;
 
-    /// Checks a list of patterns: at least one, at most [`Self::MAX_PATTERNS`], each valid, none
-    /// twice. The order given is kept, as it is how the user wrote it.
+    /// Checks a list of patterns: at least one, at most [`Self::MAX_PATTERNS`], each valid and
+    /// matching at least one event type the domain declares ([`crate::event_types`]: a pattern
+    /// that matches nothing is a typo, not a subscription), none twice. The order given is
+    /// kept, as it is how the user wrote it.
     pub fn parse(raw: &[String]) -> Result<Self, InvalidValue> {
         if raw.is_empty() {
             return Err(InvalidValue::new(
@@ -133,6 +135,13 @@ impl EventFilter {
         let mut patterns: Vec<EventPattern> = Vec::with_capacity(raw.len());
         for pattern in raw {
             let pattern = EventPattern::parse(pattern)?;
+            if !crate::event_types::all().any(|t| pattern.matches(t)) {
+                return Err(InvalidValue::new(format!(
+                    "{} matches no event type: name one (`tenant.created`), an aggregate's \
+                     (`tenant.*`), a fact of every aggregate (`*.created`) or `*`",
+                    quoted(pattern.as_str())
+                )));
+            }
             if patterns.contains(&pattern) {
                 return Err(InvalidValue::new(format!(
                     "must not list {} twice",

@@ -90,7 +90,7 @@ domain_events! {
     /// Events of the platform's admin keys.
     pub enum PlatformEvent {
         /// An admin key was issued.
-        AdminKeyIssued(AdminKeyIssued) = ADMIN_KEY_ISSUED: "platform.admin_key_issued" v 1,
+        AdminKeyIssued(AdminKeyIssued) = ADMIN_KEY_ISSUED: "platform.admin_key_issued" v 1 secret [secret_hash],
         /// An admin key was revoked.
         AdminKeyRevoked(AdminKeyRevoked) = ADMIN_KEY_REVOKED: "platform.admin_key_revoked" v 1,
     }

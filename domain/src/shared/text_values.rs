@@ -59,6 +59,26 @@ impl MeterName {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         parse_identifier(raw).map(MeterName)
     }
+
+    /// Checks a meter name and that it is one of the meter catalogue's
+    /// ([`crate::usage::meters`]): what a new reference to a meter (a quota override) needs.
+    /// Stored names are not re-checked, so a meter leaving the catalogue never makes old
+    /// events unreadable.
+    pub fn parse_known(raw: &str) -> Result<Self, InvalidValue> {
+        let name = Self::parse(raw)?;
+        if crate::usage::meters::meter(name.as_str()).is_none() {
+            let known: Vec<String> = crate::usage::meters::METERS
+                .iter()
+                .map(|m| quoted(m.name))
+                .collect();
+            return Err(InvalidValue::new(format!(
+                "{} is not a meter; the meters are {}",
+                quoted(name.as_str()),
+                known.join(", ")
+            )));
+        }
+        Ok(name)
+    }
 }
 
 string_value! {

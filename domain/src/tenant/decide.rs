@@ -248,7 +248,7 @@ impl Tenant {
     }
 
     fn set_quota_override(&self, c: &SetQuotaOverride) -> Decided {
-        let meter = MeterName::parse(&c.meter).in_field("meter")?;
+        let meter = MeterName::parse_known(&c.meter).in_field("meter")?;
         require_change(
             &self.quota_override(meter.as_str()),
             &Some(c.limit),

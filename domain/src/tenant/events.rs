@@ -273,7 +273,7 @@ crate::domain_events! {
         /// See [`DomainRemoved`].
         DomainRemoved(DomainRemoved) = DOMAIN_REMOVED: "tenant.domain_removed" v 1,
         /// See [`ApiKeyIssued`].
-        ApiKeyIssued(ApiKeyIssued) = API_KEY_ISSUED: "tenant.api_key_issued" v 2,
+        ApiKeyIssued(ApiKeyIssued) = API_KEY_ISSUED: "tenant.api_key_issued" v 2 secret [secret_hash],
         /// See [`ApiKeyRevoked`].
         ApiKeyRevoked(ApiKeyRevoked) = API_KEY_REVOKED: "tenant.api_key_revoked" v 1,
         /// See [`MemberAdded`].

@@ -11,7 +11,7 @@ use crate::db::{fetch_in, insert_rows, micros, Param, Tx};
 use crate::error::ProjectionError;
 use crate::projection::{ColumnType as C, Projection, TableSpec, Tables};
 use async_trait::async_trait;
-use keel_domain::redact::redact_secrets;
+use keel_domain::redact::{null_secret_fields, redact_secrets};
 use keel_domain::usage::UsageEvent;
 use keel_log::RecordedEvent;
 use serde_json::{Map, Value};
@@ -158,6 +158,9 @@ impl Projection for AuditProjection {
         for event in events {
             let mut data = keel_domain::event::payload_to_json(&event.payload)
                 .map_err(|e| ProjectionError::handler(event.global_position, e))?;
+            // Nulled whether the secret fields are stored or were removed on the way over NATS,
+            // so both sources give the same records and the same chain.
+            null_secret_fields(&event.event_type, &mut data);
             redact_secrets(&mut data);
             let (entity_type, entity_id) = entity_of(event, &data);
             let tenant = event.metadata.tenant_id.to_string();

@@ -5,7 +5,9 @@
 //! Keel adds its own headers for what a consumer needs to order and trace events, and
 //! `Nats-Msg-Id` (the event id) so JetStream absorbs a republished event. Headers and body
 //! together carry every field of the stored event, so a consumer can rebuild it exactly
-//! ([`crate::consume::decode`] does, for `keel project --from-nats`).
+//! ([`crate::consume::decode`] does, for `keel project --from-nats`), except the secret fields
+//! of the secret-bearing event types, which never leave Keel (`keel_domain::redact`): their
+//! body is the payload without them, every other body is the stored payload byte for byte.
 
 use super::config::BodyFormat;
 use async_nats::header::HeaderName;
@@ -150,10 +152,10 @@ fn rfc3339_micros(time: chrono::DateTime<chrono::Utc>) -> String {
 
 fn body(format: BodyFormat, event: &RecordedEvent) -> Bytes {
     match format {
-        // Exactly the stored bytes: consumers decode what Keel decodes.
-        BodyFormat::MessagePack => Bytes::from(event.payload.clone()),
+        // The stored bytes (secret fields removed): consumers decode what Keel decodes.
+        BodyFormat::MessagePack => Bytes::from(event.outward_payload().into_owned()),
         BodyFormat::Json => {
-            let data = event.to_json().data;
+            let data = event.outward_json().data;
             Bytes::from(serde_json::to_vec(&data).expect("a JSON value always serializes"))
         }
     }

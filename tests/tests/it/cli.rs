@@ -19,7 +19,7 @@ both_backends!(
 );
 
 /// Runs `keel <args>` on the app's database; the output, or the error.
-async fn keel(app: &TestApp, args: &[&str]) -> Result<String, CliError> {
+pub(crate) async fn keel(app: &TestApp, args: &[&str]) -> Result<String, CliError> {
     let config = keel_tests::audit_key::test_config_file()
         .display()
         .to_string();
@@ -31,7 +31,19 @@ async fn keel(app: &TestApp, args: &[&str]) -> Result<String, CliError> {
     Ok(String::from_utf8(out).expect("UTF-8 output"))
 }
 
-fn json_lines(text: &str) -> Vec<Value> {
+/// Runs `keel --json tenant export <tenant> --output <output>`; its JSON summary.
+pub(crate) async fn export(app: &TestApp, tenant: &str, output: &std::path::Path) -> Value {
+    let output = output.display().to_string();
+    let printed = keel(
+        app,
+        &["--json", "tenant", "export", tenant, "--output", &output],
+    )
+    .await
+    .unwrap();
+    serde_json::from_str(&printed).expect("a JSON summary")
+}
+
+pub(crate) fn json_lines(text: &str) -> Vec<Value> {
     text.lines()
         .map(|line| serde_json::from_str(line).expect("each line is JSON"))
         .collect()
@@ -344,23 +356,7 @@ async fn tenant_export_writes_events_and_aggregates(backend: Backend) {
     }
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("export");
-    let output_arg = output.display().to_string();
-    let summary: Value = serde_json::from_str(
-        &keel(
-            &app,
-            &[
-                "--json",
-                "tenant",
-                "export",
-                &tenant,
-                "--output",
-                &output_arg,
-            ],
-        )
-        .await
-        .unwrap(),
-    )
-    .unwrap();
+    let summary = export(&app, &tenant, &output).await;
     let events = json_lines(&std::fs::read_to_string(output.join("events.jsonl")).unwrap());
     assert_eq!(summary["events"], events.len());
     assert!(
@@ -385,7 +381,13 @@ async fn tenant_export_writes_events_and_aggregates(backend: Backend) {
     // An export never overwrites an earlier one.
     let again = keel(
         &app,
-        &["tenant", "export", &tenant, "--output", &output_arg],
+        &[
+            "tenant",
+            "export",
+            &tenant,
+            "--output",
+            &output.display().to_string(),
+        ],
     )
     .await;
     assert!(

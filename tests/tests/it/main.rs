@@ -23,7 +23,7 @@ macro_rules! both_backends {
     };
 }
 
-mod api;
+pub(crate) mod api;
 mod audit_signatures;
 mod cli;
 mod cli_read_models;
@@ -40,6 +40,7 @@ mod policy;
 mod project;
 mod projections;
 mod reactors;
+mod secrets;
 mod store;
 mod tenant;
 mod workflow;

@@ -70,7 +70,7 @@ fn payloads_have_a_readable_json_view() {
     assert_eq!(json["endpoint_url"], URL);
     assert_eq!(
         json["event_filter"],
-        serde_json::json!(["tenant.*", "workflow.completed"])
+        serde_json::json!(["tenant.*", "workflow_run.completed"])
     );
     assert_eq!(json["signing_secret"]["key_id"], "k1");
     assert_eq!(json["signing_secret"]["nonce"], secret(1).nonce);
@@ -99,7 +99,7 @@ fn commands_deserialize_from_json_named_by_a_command_field() {
         "kind": "webhook",
         "name": "Billing hook",
         "endpoint_url": URL,
-        "event_filter": ["tenant.*", "workflow.completed"],
+        "event_filter": ["tenant.*", "workflow_run.completed"],
         "signing_secret": secret(1),
         "disable_after_failures": 3,
     }))

@@ -126,7 +126,7 @@ fn update_event_filter_refuses_invalid_patterns() {
 #[test]
 fn update_event_filter_to_the_same_filter_is_refused_as_unchanged() {
     given::<Integration>(vec![registered()])
-        .when(&update_filter(&["tenant.*", "workflow.completed"]))
+        .when(&update_filter(&["tenant.*", "workflow_run.completed"]))
         .then_err(IntegrationError::Unchanged {
             field: "event_filter",
         });

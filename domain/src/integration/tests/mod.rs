@@ -78,7 +78,7 @@ fn register_command() -> RegisterIntegration {
         kind: "webhook".into(),
         name: "Billing hook".into(),
         endpoint_url: URL.into(),
-        event_filter: vec!["tenant.*".into(), "workflow.completed".into()],
+        event_filter: vec!["tenant.*".into(), "workflow_run.completed".into()],
         signing_secret: secret(1),
         disable_after_failures: Some(3),
     }
@@ -97,7 +97,7 @@ fn registered() -> IntegrationEvent {
         kind: IntegrationKind::Webhook,
         name: IntegrationName::parse("Billing hook").unwrap(),
         endpoint_url: EndpointUrl::parse(URL).unwrap(),
-        event_filter: filter(&["tenant.*", "workflow.completed"]),
+        event_filter: filter(&["tenant.*", "workflow_run.completed"]),
         signing_secret: secret(1),
         disable_after_failures: FailureThreshold::parse(3).unwrap(),
     })

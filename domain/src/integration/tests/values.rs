@@ -127,9 +127,30 @@ fn filters_need_one_to_fifty_distinct_patterns() {
             .reason(),
         "must not list `*` twice"
     );
-    let many: Vec<String> = (0..51).map(|i| format!("tenant.e{i}")).collect();
+    let many: Vec<String> = crate::event_types::all()
+        .take(51)
+        .map(str::to_owned)
+        .collect();
     assert!(EventFilter::parse(&many).is_err());
     assert!(EventFilter::parse(&many[..50]).is_ok());
+}
+
+#[test]
+fn filters_refuse_patterns_that_match_no_event_type() {
+    for refused in ["bogus.*", "tenant.bogus", "*.bogus", "tenant.created.v2"] {
+        assert_eq!(
+            EventFilter::parse(&["tenant.*".into(), refused.into()])
+                .unwrap_err()
+                .reason(),
+            format!(
+                "`{refused}` matches no event type: name one (`tenant.created`), an \
+                 aggregate's (`tenant.*`), a fact of every aggregate (`*.created`) or `*`"
+            )
+        );
+    }
+    for kept in ["*", "tenant.*", "*.created", "workflow_run.approved"] {
+        assert!(EventFilter::parse(&[kept.into()]).is_ok(), "{kept}");
+    }
     let filter = filter(&["tenant.*", "*.completed"]);
     assert!(filter.matches("tenant.renamed"));
     assert!(filter.matches("workflow.completed"));

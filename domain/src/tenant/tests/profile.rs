@@ -140,6 +140,30 @@ fn set_quota_override_refuses_an_invalid_meter_name() {
 }
 
 #[test]
+fn set_quota_override_refuses_a_meter_the_catalogue_does_not_know() {
+    let outcome = given::<Tenant>(created())
+        .when(&set_quota("bogus_meter", 1))
+        .outcome();
+    assert_eq!(refused_field(outcome), Some("meter"));
+}
+
+#[test]
+fn clear_quota_override_still_clears_an_override_of_a_retired_meter() {
+    given::<Tenant>(created_and([quota_set("retired_meter", 10)]))
+        .when(
+            &ClearQuotaOverride {
+                meter: "retired_meter".into(),
+            }
+            .into(),
+        )
+        .then(vec![TenantEvent::QuotaOverrideCleared(
+            QuotaOverrideCleared {
+                meter: MeterName::parse("retired_meter").unwrap(),
+            },
+        )]);
+}
+
+#[test]
 fn set_quota_override_to_the_current_limit_is_refused_as_unchanged() {
     given::<Tenant>(created_and([quota_set("api_calls", 10)]))
         .when(&set_quota("api_calls", 10))

@@ -252,5 +252,5 @@ async fn a_secret_is_shown_once_even_to_an_idempotent_retry(backend: Backend) {
         .find(|e| e["event_type"] == "tenant.api_key_issued")
         .cloned()
         .unwrap();
-    assert_eq!(issued["data"]["secret_hash"], serde_json::Value::Null);
+    assert!(issued["data"].get("secret_hash").is_none(), "{issued}");
 }

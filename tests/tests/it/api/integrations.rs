@@ -18,7 +18,7 @@ both_backends!(
 );
 
 /// A valid registration body.
-fn registration(name: &str) -> Value {
+pub(crate) fn registration(name: &str) -> Value {
     json!({
         "kind": "webhook",
         "name": name,
@@ -28,7 +28,7 @@ fn registration(name: &str) -> Value {
 }
 
 /// Registers an integration as the admin; returns the reply (asserted 201).
-async fn register(app: &TestApp, tenant: &str, body: Value) -> Reply {
+pub(crate) async fn register(app: &TestApp, tenant: &str, body: Value) -> Reply {
     let reply = app
         .post(&format!("/v1/tenants/{tenant}/integrations"), body)
         .await;
@@ -37,7 +37,7 @@ async fn register(app: &TestApp, tenant: &str, body: Value) -> Reply {
 }
 
 /// The id of a registered integration.
-fn id_of(reply: &Reply) -> String {
+pub(crate) fn id_of(reply: &Reply) -> String {
     reply.body["data"]["id"].as_str().expect("an id").to_owned()
 }
 
@@ -612,18 +612,7 @@ async fn invalid_input_is_refused_naming_the_field(backend: Backend) {
         for (key, value) in change.as_object().unwrap() {
             body[key] = value.clone();
         }
-        let reply = app.post(&list, body).await;
-        assert_eq!(
-            reply.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{field}: {:?}",
-            reply.body
-        );
-        assert_eq!(
-            reply.header("content-type"),
-            Some("application/problem+json")
-        );
-        assert_eq!(reply.body["errors"][0]["field"], field, "{:?}", reply.body);
+        app.post(&list, body).await.assert_invalid(field);
     }
     assert_eq!(
         app.get(&list).await.body,

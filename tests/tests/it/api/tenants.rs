@@ -11,6 +11,7 @@ both_backends!(
     the_tenant_list_pages_with_a_cursor_and_filters,
     a_tenants_event_stream_holds_its_events_only,
     the_request_id_is_the_events_correlation_id,
+    a_well_formed_request_id_is_echoed_and_anything_else_replaced,
 );
 
 async fn a_created_tenant_can_be_shown_and_listed(backend: Backend) {
@@ -224,4 +225,44 @@ async fn the_request_id_is_the_events_correlation_id(backend: Backend) {
         .body;
     assert_eq!(events["items"][0]["correlation_id"], request_id);
     assert_eq!(events["items"][0]["actor"]["kind"], "api_key");
+}
+
+async fn a_well_formed_request_id_is_echoed_and_anything_else_replaced(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.create_tenant("echoed").await;
+    let with_id = |request_id: String| {
+        let app = &app;
+        let path = format!("/v1/tenants/{id}");
+        async move {
+            app.send(
+                reqwest::Method::GET,
+                &path,
+                Some(&app.admin_key),
+                None,
+                &[("x-request-id", request_id.as_str())],
+            )
+            .await
+        }
+    };
+    for kept in ["req-42:retry_1.a".to_owned(), "a".repeat(128)] {
+        let reply = with_id(kept.clone()).await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        assert_eq!(reply.header("x-request-id"), Some(kept.as_str()));
+    }
+    let refused = [
+        "a".repeat(129),
+        "two words".to_owned(),
+        "<script>alert(1)</script>".to_owned(),
+        "a;b=c".to_owned(),
+    ];
+    for raw in refused {
+        let reply = with_id(raw.clone()).await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        let echoed = reply.header("x-request-id").expect("a request id");
+        assert_ne!(echoed, raw);
+        assert!(
+            uuid::Uuid::parse_str(echoed).is_ok(),
+            "a fresh UUID instead of {raw:?}: {echoed}"
+        );
+    }
 }

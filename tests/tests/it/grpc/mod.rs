@@ -7,5 +7,5 @@ mod delete;
 mod official_clients;
 mod read;
 mod subscribe;
-mod support;
+pub(crate) mod support;
 mod tenancy;
