@@ -344,6 +344,21 @@ impl Tenant {
         if ctx.now < scheduled_at {
             return Err(TenantError::DecommissionNotDue { scheduled_at });
         }
-        Ok(vec![TenantEvent::Decommissioned(TenantDecommissioned {})])
+        // Its verified domains are un-verified first, which gives up their claims: a tenant
+        // that is gone must not keep other tenants from verifying them.
+        let reason = Reason::parse("the tenant was decommissioned").in_field("reason")?;
+        let mut events: Vec<TenantEvent> = self
+            .domains
+            .values()
+            .filter(|d| d.verified)
+            .map(|d| {
+                TenantEvent::DomainUnverified(DomainUnverified {
+                    domain: d.name.clone(),
+                    reason: reason.clone(),
+                })
+            })
+            .collect();
+        events.push(TenantEvent::Decommissioned(TenantDecommissioned {}));
+        Ok(events)
     }
 }

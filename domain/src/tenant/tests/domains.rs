@@ -336,3 +336,19 @@ fn remove_domain_refuses_an_unknown_domain() {
             domain: "app.acme.com".into(),
         });
 }
+
+#[test]
+fn decommission_un_verifies_verified_domains_giving_up_their_claims() {
+    let events = created_and([
+        domain_added("app.acme.com"),
+        domain_verified("app.acme.com"),
+        domain_added("www.acme.com"),
+        decommission_scheduled(days(30)),
+    ]);
+    let unverified = domain_unverified("app.acme.com", "the tenant was decommissioned");
+    assert!(!Tenant::releases(&unverified).is_empty());
+    given::<Tenant>(events)
+        .at(days(30))
+        .when(&DecommissionTenant {}.into())
+        .then(vec![unverified, decommissioned()]);
+}
