@@ -21,7 +21,7 @@
 //! | `secret_keys` | `KEEL_SECRET_KEYS` | unset: integrations cannot be registered |
 //! | `body_limit_bytes` | `KEEL_BODY_LIMIT_BYTES` | `1048576` |
 //! | `read_wait_ms` | `KEEL_READ_WAIT_MS` | `2000` (read-your-writes bound) |
-//! | `usage_flush_ms` | `KEEL_USAGE_FLUSH_MS` | `10000` (how often counted `api_calls` and collected access denials are appended) |
+//! | `usage_flush_ms` | `KEEL_USAGE_FLUSH_MS` | `10000` (how often counted `api_calls`, collected access denials and keys' last use are written) |
 //! | `reactor_lease_ms` | `KEEL_REACTOR_LEASE_MS` | `10000` (how long a process's lease on a reactor lasts unless renewed: after a crash, another process takes the reactor over within it) |
 //! | `plan_catalogue` | `KEEL_PLAN_CATALOGUE` | unset: the built-in catalogue; else a TOML file of plan prices and quotas |
 //! | `external_projections` | `KEEL_EXTERNAL_PROJECTIONS` | empty: every projection runs in the server; `usage,audit`: those run in `keel project` processes |
@@ -30,22 +30,30 @@
 //! | `grpc_tls_key` | `KEEL_GRPC_TLS_KEY` | unset; the PEM private key of `grpc_tls_cert` |
 //! | `dns_nameserver` | `KEEL_DNS_NAMESERVER` | unset: the system's resolvers; `127.0.0.1:5353`: the name server that custom domains' challenge records are looked up at |
 //! | `domain_recheck_secs` | `KEEL_DOMAIN_RECHECK_SECS` | `86400` (how often verified custom domains are re-checked) |
+//! | `audit_signing` | `KEEL_AUDIT_SIGNING` | `on` (audit checkpoints signed with Ed25519); `off`: unsigned, and said so |
+//! | `audit_signing_key_file` | `KEEL_AUDIT_SIGNING_KEY_FILE` | unset: on SQLite `audit-signing-key.pem` beside the database file (generated, mode 0600); on PostgreSQL required unless `audit_signing = off`. A PKCS#8 PEM Ed25519 private key (`openssl genpkey -algorithm ed25519`) |
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use keel_commands::secrets::SecretKeys;
 use keel_domain::billing::Catalogue;
+use keel_projections::audit::sign::generate_key_file;
+use keel_projections::audit::AuditSigner;
 use keel_projections::usage::meters::meter_names;
 use keel_reactors::relay::{BodyFormat, RelayConfig, Retention};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The audit signing key's file beside an embedded SQLite database, when none is configured.
+pub const DEFAULT_AUDIT_KEY_FILE: &str = "audit-signing-key.pem";
 
 /// The settings `KEEL_*` variables may set. Other `KEEL_*` variables (of tests, tools) are
 /// not settings of the server and are ignored.
-const ENV_SETTINGS: [&str; 27] = [
+const ENV_SETTINGS: [&str; 29] = [
     "listen",
     "database_url",
     "database_connections",
@@ -73,6 +81,8 @@ const ENV_SETTINGS: [&str; 27] = [
     "grpc_tls_key",
     "dns_nameserver",
     "domain_recheck_secs",
+    "audit_signing",
+    "audit_signing_key_file",
 ];
 
 /// Keel's server settings.
@@ -145,6 +155,10 @@ pub struct Settings {
     /// How often every verified custom domain's proof is checked again, in seconds (at
     /// least 1).
     pub domain_recheck_secs: u64,
+    /// `on` or `off`: whether audit checkpoints are signed.
+    pub audit_signing: String,
+    /// The audit signing key (PKCS#8 PEM); see [`Settings::audit_signer`].
+    pub audit_signing_key_file: Option<PathBuf>,
 }
 
 /// The gRPC server's TLS identity, as PEM.
@@ -196,6 +210,8 @@ impl Default for Settings {
             grpc_tls_key: None,
             dns_nameserver: None,
             domain_recheck_secs: 24 * 60 * 60,
+            audit_signing: "on".into(),
+            audit_signing_key_file: None,
         }
     }
 }
@@ -304,7 +320,62 @@ impl Settings {
         self.external_projections()?;
         self.grpc_listen()?;
         self.grpc_tls()?;
+        self.audit_signing_on()?;
         Ok(())
+    }
+
+    /// Whether `audit_signing` is `on`.
+    fn audit_signing_on(&self) -> Result<bool, ConfigError> {
+        match self.audit_signing.trim() {
+            s if s.eq_ignore_ascii_case("on") => Ok(true),
+            s if s.eq_ignore_ascii_case("off") => Ok(false),
+            other => Err(ConfigError::Invalid {
+                setting: "audit_signing",
+                reason: format!("`{other}` is neither `on` nor `off`"),
+            }),
+        }
+    }
+
+    /// The key that signs audit checkpoints: `None` when `audit_signing` is `off`. Otherwise
+    /// `audit_signing_key_file`, or on SQLite `audit-signing-key.pem` beside the database
+    /// file, generated (mode 0600) when `generate` and it does not exist yet (`None` when it
+    /// does not and not `generate`). On PostgreSQL the key must be configured: every node
+    /// must sign with the same key, so none may make up its own.
+    pub fn audit_signer(&self, generate: bool) -> Result<Option<Arc<AuditSigner>>, ConfigError> {
+        if !self.audit_signing_on()? {
+            return Ok(None);
+        }
+        let invalid = |reason: String| ConfigError::Invalid {
+            setting: "audit_signing_key_file",
+            reason,
+        };
+        let read = |path: &Path| {
+            AuditSigner::read_pem_file(path)
+                .map(|signer| Some(Arc::new(signer)))
+                .map_err(|e| invalid(e.to_string()))
+        };
+        if let Some(path) = &self.audit_signing_key_file {
+            return read(path);
+        }
+        let Some(database) = crate::database::sqlite_path(&self.database_url) else {
+            return Err(invalid(
+                "on PostgreSQL set the file of the Ed25519 key that signs audit checkpoints, or set `audit_signing = off`".into(),
+            ));
+        };
+        let path = Path::new(database)
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .join(DEFAULT_AUDIT_KEY_FILE);
+        if path.exists() {
+            read(&path)
+        } else if generate {
+            generate_key_file(&path)
+                .map(|signer| Some(Arc::new(signer)))
+                .map_err(|e| invalid(e.to_string()))
+        } else {
+            Ok(None)
+        }
     }
 
     /// The gRPC server's certificate chain and private key, if TLS is configured.

@@ -44,7 +44,7 @@ pub async fn open_store(
 }
 
 /// The file of a `sqlite://` URL.
-fn sqlite_path(url: &str) -> Option<&str> {
+pub fn sqlite_path(url: &str) -> Option<&str> {
     let path = url.strip_prefix("sqlite://")?;
     Some(path.split('?').next().unwrap_or(path))
 }

@@ -37,8 +37,16 @@ pub enum ApiError {
     },
     /// No or an unknown, revoked or expired API key (401).
     Unauthorized(&'static str),
-    /// The key is valid but lacks the scope (403).
-    Forbidden(String),
+    /// The key is valid but may not do this: it lacks the scope, or would grant more than it
+    /// holds (403).
+    Forbidden {
+        /// Stable code (`forbidden` for a missing scope).
+        code: &'static str,
+        /// What is not allowed.
+        detail: String,
+        /// The field it is about, if any.
+        field: Option<String>,
+    },
     /// Nothing here, or nothing this key may see (404). Use [`ApiError::not_found`] for the
     /// generic answer that reveals nothing about other tenants.
     NotFound {
@@ -109,6 +117,15 @@ impl ApiError {
         }
     }
 
+    /// A 403 for a key that lacks what the route requires.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        ApiError::Forbidden {
+            code: "forbidden",
+            detail: detail.into(),
+            field: None,
+        }
+    }
+
     /// The 404 for anything absent or out of the caller's reach: identical in both cases.
     pub fn not_found() -> Self {
         ApiError::NotFound {
@@ -153,12 +170,16 @@ impl ApiError {
                 (*detail).to_owned(),
                 None,
             ),
-            Forbidden(detail) => (
+            Forbidden {
+                code,
+                detail,
+                field,
+            } => (
                 StatusCode::FORBIDDEN,
-                "forbidden",
+                code,
                 "Forbidden",
                 detail.clone(),
-                None,
+                field.as_deref(),
             ),
             NotFound { code, detail } => (
                 StatusCode::NOT_FOUND,
@@ -291,6 +312,11 @@ impl<E: Refusal> From<CommandError<E>> for ApiError {
                         detail,
                     },
                     RefusalKind::Conflict => ApiError::Conflict {
+                        code: refusal.code(),
+                        detail,
+                        field,
+                    },
+                    RefusalKind::Forbidden => ApiError::Forbidden {
                         code: refusal.code(),
                         detail,
                         field,

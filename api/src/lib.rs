@@ -28,6 +28,7 @@ pub mod database;
 pub mod error;
 pub mod grpc;
 pub mod idempotency;
+pub mod key_use;
 pub mod metrics;
 pub mod observe;
 pub mod openapi;

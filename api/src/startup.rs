@@ -17,6 +17,7 @@ use crate::database::{open_store, Missing};
 use crate::error::ApiError;
 use crate::idempotency::idempotency as idempotency_middleware;
 use crate::idempotency::records::IdempotencyStore;
+use crate::key_use::KeyUse;
 use crate::metrics::Metrics;
 use crate::observe::observe;
 use crate::openapi::ApiDoc;
@@ -34,6 +35,7 @@ use keel_commands::handler::{CommandHandler, HandlerConfig};
 use keel_domain::billing::Catalogue;
 use keel_domain::platform::{platform_keys_id, PlatformCommand};
 use keel_domain::{Actor, TenantId};
+use keel_projections::audit::AuditSigner;
 use keel_projections::{Directory, Workers};
 use keel_reactors::access_denials::AccessDenials;
 use keel_reactors::api_calls::ApiCalls;
@@ -93,6 +95,13 @@ impl Application {
             );
         }
         let catalogue = Arc::new(settings.catalogue()?);
+        let audit_signer = settings.audit_signer(true)?;
+        match &audit_signer {
+            Some(signer) => {
+                tracing::info!(key_id = %signer.public().key_id, "audit checkpoints are signed")
+            }
+            None => tracing::warn!("audit_signing is off: audit checkpoints are unsigned"),
+        }
         // Every projection's tables, also those run elsewhere: queries read them all.
         keel_projections::setup(&log)
             .await
@@ -100,7 +109,7 @@ impl Application {
         let workers = Arc::new(
             Workers::start_on(
                 log.clone(),
-                in_process_projections(&settings, &catalogue)?,
+                in_process_projections(&settings, &catalogue, &audit_signer)?,
                 tasks.tracker(),
                 tasks.token(),
             )
@@ -120,9 +129,11 @@ impl Application {
 
         let api_calls = Arc::new(ApiCalls::default());
         let denials = Arc::new(AccessDenials::default());
-        let flushers: [(&'static str, Arc<dyn Flush>); 2] = [
+        let key_use = Arc::new(KeyUse::default());
+        let flushers: [(&'static str, Arc<dyn Flush>); 3] = [
             ("api_calls_flush", api_calls.clone()),
             ("access_denials_flush", denials.clone()),
+            ("key_use_flush", key_use.clone()),
         ];
         for (name, what) in flushers {
             let (store, interval) = (store.clone(), settings.usage_flush());
@@ -142,6 +153,7 @@ impl Application {
             integrations: CommandHandler::new(store.clone(), HandlerConfig::default()),
             invoices: CommandHandler::new(store.clone(), HandlerConfig::default()),
             catalogue,
+            audit_signer,
             secret_keys: settings.secret_keys()?.map(Arc::new),
             store,
             log,
@@ -149,6 +161,7 @@ impl Application {
             workers,
             api_calls,
             denials,
+            key_use,
             metrics: Metrics::new(),
             read_wait: settings.read_wait(),
             tasks: tasks.clone(),
@@ -165,6 +178,7 @@ impl Application {
                     state.store.clone(),
                     state.directory.clone(),
                     state.api_calls.clone(),
+                    state.key_use.clone(),
                 )
                 .await?,
             ),
@@ -399,15 +413,18 @@ fn spawn_rounds<R: Send + Sync + 'static>(
 fn in_process_projections(
     settings: &Settings,
     catalogue: &Arc<Catalogue>,
+    audit_signer: &Option<Arc<AuditSigner>>,
 ) -> anyhow::Result<Vec<Arc<dyn keel_projections::Projection>>> {
     let external = settings.external_projections()?;
     if !external.is_empty() {
         tracing::info!(projections = ?external, "projections left to `keel project` processes");
     }
-    Ok(keel_projections::registry_with(catalogue.clone())
-        .into_iter()
-        .filter(|p| !external.iter().any(|name| name == p.name()))
-        .collect())
+    Ok(
+        keel_projections::registry_with(catalogue.clone(), audit_signer.clone())
+            .into_iter()
+            .filter(|p| !external.iter().any(|name| name == p.name()))
+            .collect(),
+    )
 }
 
 /// Connects the NATS relay if `nats_url` is set; refuses to start if NATS is unreachable or

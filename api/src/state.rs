@@ -1,5 +1,6 @@
 //! What every request handler shares.
 
+use crate::key_use::KeyUse;
 use crate::metrics::Metrics;
 use keel_commands::handler::CommandHandler;
 use keel_commands::secrets::SecretKeys;
@@ -9,6 +10,7 @@ use keel_domain::platform::PlatformKeys;
 use keel_domain::policy::Policy;
 use keel_domain::tenant::Tenant;
 use keel_domain::workflow::{WorkflowDefinition, WorkflowRun};
+use keel_projections::audit::{AuditKey, AuditSigner};
 use keel_projections::{Directory, Workers};
 use keel_reactors::access_denials::AccessDenials;
 use keel_reactors::api_calls::ApiCalls;
@@ -42,6 +44,8 @@ pub struct AppState {
     pub invoices: CommandHandler<Invoice>,
     /// The plan catalogue (prices, included units, quotas).
     pub catalogue: Arc<Catalogue>,
+    /// Signs audit checkpoints and exported heads; `None` when `audit_signing` is off.
+    pub audit_signer: Option<Arc<AuditSigner>>,
     /// Keys that encrypt integration secrets at rest; `None` if not configured (then
     /// integrations cannot be registered).
     pub secret_keys: Option<Arc<SecretKeys>>,
@@ -53,6 +57,8 @@ pub struct AppState {
     pub api_calls: Arc<ApiCalls>,
     /// Access denials of the policy decision endpoint, recorded periodically.
     pub denials: Arc<AccessDenials>,
+    /// When each key was last used, recorded periodically.
+    pub key_use: Arc<KeyUse>,
     /// Metrics.
     pub metrics: Metrics,
     /// The background tasks (reactors, read side followers), for `/readyz` and `/metrics`.
@@ -63,4 +69,11 @@ pub struct AppState {
     pub relay: Option<Arc<RelayStatus>>,
     /// How long a read waits for the read side to reach a requested position.
     pub read_wait: Duration,
+}
+
+impl AppState {
+    /// The public key audit checkpoints are checked with; `None` when signing is off.
+    pub fn audit_key(&self) -> Option<&AuditKey> {
+        self.audit_signer.as_deref().map(AuditSigner::public)
+    }
 }

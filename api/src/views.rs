@@ -121,10 +121,17 @@ pub struct ApiKeyView {
     pub prefix: String,
     /// What it may do.
     pub scopes: Vec<String>,
+    /// The member it acts for (its approvals are that member's); absent for a service key.
+    pub member_id: Option<Uuid>,
     /// When it stops working.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Whether it has expired (it then authenticates nothing, though not revoked).
+    pub expired: bool,
     /// Whether it was revoked.
     pub revoked: bool,
+    /// When it last authenticated a request, to about a minute; absent if never (or not
+    /// since uses were recorded).
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// A newly issued API key: the only time its secret is shown.
@@ -212,15 +219,18 @@ impl MemberView {
 }
 
 impl ApiKeyView {
-    /// The view of an API key.
-    pub fn of(key: &ApiKey) -> Self {
+    /// The view of an API key at `now`, last used at `last_used_at`.
+    pub fn of(key: &ApiKey, now: DateTime<Utc>, last_used_at: Option<DateTime<Utc>>) -> Self {
         ApiKeyView {
             id: key.id,
             name: key.name.as_str().to_owned(),
             prefix: key.prefix.as_str().to_owned(),
             scopes: key.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+            member_id: key.member_id,
             expires_at: key.expires_at,
+            expired: key.expires_at.is_some_and(|expiry| expiry <= now),
             revoked: key.revoked,
+            last_used_at,
         }
     }
 }

@@ -29,7 +29,7 @@ pub struct DenialReason {
     /// `access_denied`, `no_access_rule`, `ip_not_allowed`, `ip_unknown` or `mfa_required`.
     pub code: ReasonCode,
     /// The policy the violation comes from; absent for the default deny.
-    #[serde(default, with = "optional_uuid_text")]
+    #[serde(default, with = "crate::ids::optional_uuid_text")]
     pub policy_id: Option<Uuid>,
     /// That policy's version in force.
     #[serde(default)]
@@ -146,25 +146,6 @@ impl DenialBatch {
             denials: self.denials,
             omitted: self.omitted,
         })
-    }
-}
-
-/// Stores an optional [`Uuid`] as hyphenated text, like the ids of other payloads.
-mod optional_uuid_text {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use uuid::Uuid;
-
-    pub fn serialize<S: Serializer>(id: &Option<Uuid>, serializer: S) -> Result<S::Ok, S::Error> {
-        id.map(|id| id.hyphenated().to_string())
-            .serialize(serializer)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<Uuid>, D::Error> {
-        Option::<String>::deserialize(deserializer)?
-            .map(|text| Uuid::parse_str(&text).map_err(serde::de::Error::custom))
-            .transpose()
     }
 }
 

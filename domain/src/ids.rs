@@ -67,3 +67,22 @@ impl AggregateId {
         format!("{kind}-{}", self.id)
     }
 }
+
+/// Stores an optional [`Uuid`] as hyphenated text, like the ids of other payloads.
+pub(crate) mod optional_uuid_text {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use uuid::Uuid;
+
+    pub fn serialize<S: Serializer>(id: &Option<Uuid>, serializer: S) -> Result<S::Ok, S::Error> {
+        id.map(|id| id.hyphenated().to_string())
+            .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Uuid>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| Uuid::parse_str(&text).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}

@@ -10,6 +10,8 @@ pub enum RefusalKind {
     NotFound,
     /// The command is well-formed but the aggregate's current state forbids it (HTTP 409).
     Conflict,
+    /// The caller may not do this: it would grant more than the caller holds (HTTP 403).
+    Forbidden,
 }
 
 /// A domain error as the outside world sees it.

@@ -83,6 +83,21 @@ where
         }
     }
 
+    /// Asserts the command was accepted, whatever it recorded; returns the state after it.
+    #[track_caller]
+    pub fn then_ok(self) -> A {
+        match self.outcome {
+            Ok(events) => {
+                let mut state = self.state;
+                for event in &events {
+                    state.apply(event);
+                }
+                state
+            }
+            Err(error) => panic!("expected acceptance, got refusal {error:?}"),
+        }
+    }
+
     /// The raw outcome, for assertions the helpers above do not cover.
     pub fn outcome(self) -> Result<Vec<A::Event>, A::Error> {
         self.outcome

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use keel_domain::platform::PlatformEvent;
-use keel_domain::tenant::TenantEvent;
+use keel_domain::tenant::{Scope, TenantEvent};
 use keel_domain::TenantId;
 use keel_log::{subscribe, EventLog, RecordedEvent, StoreError};
 use serde::Serialize;
@@ -52,8 +52,10 @@ pub struct KeyEntry {
     pub key_id: Uuid,
     /// The tenant it acts for; [`TenantId::PLATFORM`] for platform admin keys.
     pub tenant_id: TenantId,
-    /// What it may do (`resource:action`); empty for admin keys, which may do everything.
-    pub scopes: Vec<String>,
+    /// What it may do; empty for admin keys, which may do everything.
+    pub scopes: Vec<Scope>,
+    /// The member it acts for; `None` for service keys and admin keys.
+    pub member_id: Option<Uuid>,
     /// When it stops working.
     pub expires_at: Option<DateTime<Utc>>,
     /// Whether it was revoked.
@@ -243,11 +245,8 @@ impl State {
                     KeyEntry {
                         key_id: issued.key_id,
                         tenant_id,
-                        scopes: issued
-                            .scopes
-                            .iter()
-                            .map(|s| s.as_str().to_owned())
-                            .collect(),
+                        scopes: issued.scopes.clone(),
+                        member_id: issued.member_id,
                         expires_at: issued.expires_at,
                         revoked: false,
                     },
@@ -281,6 +280,7 @@ impl State {
                         key_id: issued.key_id,
                         tenant_id: TenantId::PLATFORM,
                         scopes: Vec::new(),
+                        member_id: None,
                         expires_at: None,
                         revoked: false,
                     },

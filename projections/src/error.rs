@@ -55,6 +55,17 @@ pub enum ProjectionError {
         /// What is wrong with it.
         reason: String,
     },
+    /// An audit signing or public key could not be read, written or parsed.
+    #[error("audit key: {0}")]
+    AuditKey(String),
+    /// An audit export to verify is not as Keel writes them.
+    #[error("line {line} of the audit export: {reason}")]
+    AuditExport {
+        /// The line (from 1).
+        line: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Writing an export failed.
     #[error("cannot write the export: {0}")]
     Io(#[from] std::io::Error),

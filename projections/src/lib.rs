@@ -60,16 +60,21 @@ use keel_log::EventLog;
 use std::sync::Arc;
 
 /// Every durable projection, by name: `audit`, `usage`, `billing`, `reports`, `resources`;
-/// usage quotas from the built-in plan catalogue.
+/// usage quotas from the built-in plan catalogue, audit checkpoints unsigned.
 pub fn registry() -> Vec<Arc<dyn Projection>> {
-    registry_with(Arc::new(Catalogue::builtin()))
+    registry_with(Arc::new(Catalogue::builtin()), None)
 }
 
-/// Every durable projection, with usage quotas from `catalogue` (the server passes the
-/// configured one).
-pub fn registry_with(catalogue: Arc<Catalogue>) -> Vec<Arc<dyn Projection>> {
+/// Every durable projection, with usage quotas from `catalogue` and audit checkpoints signed
+/// by `audit_signer` (the server and the tools pass the configured ones).
+pub fn registry_with(
+    catalogue: Arc<Catalogue>,
+    audit_signer: Option<Arc<audit::AuditSigner>>,
+) -> Vec<Arc<dyn Projection>> {
     vec![
-        Arc::new(audit::AuditProjection),
+        Arc::new(audit::AuditProjection {
+            signer: audit_signer,
+        }),
         Arc::new(usage::UsageProjection::new(catalogue)),
         Arc::new(billing::BillingProjection),
         Arc::new(reports::ReportsProjection),
@@ -77,18 +82,21 @@ pub fn registry_with(catalogue: Arc<Catalogue>) -> Vec<Arc<dyn Projection>> {
     ]
 }
 
-/// The projection called `name` (usage quotas from the built-in catalogue).
+/// The projection called `name` (usage quotas from the built-in catalogue, audit checkpoints
+/// unsigned).
 pub fn projection(name: &str) -> Result<Arc<dyn Projection>, ProjectionError> {
-    projection_with(name, Arc::new(Catalogue::builtin()))
+    projection_with(name, Arc::new(Catalogue::builtin()), None)
 }
 
-/// The projection called `name`, with usage quotas from `catalogue` (the tools pass the
-/// configured one, so a rebuild raises thresholds where the server does).
+/// The projection called `name`, with usage quotas from `catalogue` and audit checkpoints
+/// signed by `audit_signer` (the tools pass the configured ones, so a rebuild raises
+/// thresholds and signs where the server does).
 pub fn projection_with(
     name: &str,
     catalogue: Arc<Catalogue>,
+    audit_signer: Option<Arc<audit::AuditSigner>>,
 ) -> Result<Arc<dyn Projection>, ProjectionError> {
-    registry_with(catalogue)
+    registry_with(catalogue, audit_signer)
         .into_iter()
         .find(|p| p.name() == name)
         .ok_or_else(|| ProjectionError::UnknownProjection(name.to_owned()))

@@ -14,12 +14,22 @@ use keel_log::Database;
 /// One migration: version, description, SQL for SQLite, SQL for PostgreSQL.
 type Migration = (i64, &'static str, &'static str, &'static str);
 
-const MIGRATIONS: &[Migration] = &[(
-    20261201100001,
-    "projection framework",
-    include_str!("../migrations/sqlite/20261201100001_projection_framework.sql"),
-    include_str!("../migrations/postgres/20261201100001_projection_framework.sql"),
-)];
+const MIGRATIONS: &[Migration] = &[
+    (
+        20261201100001,
+        "projection framework",
+        include_str!("../migrations/sqlite/20261201100001_projection_framework.sql"),
+        include_str!("../migrations/postgres/20261201100001_projection_framework.sql"),
+    ),
+    (
+        20261201100002,
+        "projection versions and audit salts",
+        include_str!("../migrations/sqlite/20261201100002_projection_versions_and_audit_salts.sql"),
+        include_str!(
+            "../migrations/postgres/20261201100002_projection_versions_and_audit_salts.sql"
+        ),
+    ),
+];
 
 /// An arbitrary constant naming the advisory lock ("keel proj").
 const LOCK_KEY: i64 = 0x6b65_656c_7072_6f6a;

@@ -144,6 +144,13 @@ pub trait Projection: Send + Sync + 'static {
     /// A stable name (checkpoints and the CLI use it): `audit`, `usage`.
     fn name(&self) -> &'static str;
 
+    /// The version of what the projection writes. Raising it makes the next start (any
+    /// `setup`) replace the serving tables with empty ones of the new shape and fold the whole
+    /// log again: rows written by an older version would not be what this one writes.
+    fn version(&self) -> i64 {
+        1
+    }
+
     /// Whether the projection folds events of this type.
     fn handles(&self, event_type: &str) -> bool;
 

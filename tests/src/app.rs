@@ -76,7 +76,12 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Starts a server on `backend`, letting the test adjust the settings first.
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let db = TestDatabase::create(backend).await;
+    spawn_app_on(TestDatabase::create(backend).await, adjust).await
+}
+
+/// Starts a server on an existing database (a copy, a database an older release left),
+/// letting the test adjust the settings first.
+pub async fn spawn_app_on(db: TestDatabase, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let admin_key = test_admin_key();
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().expect("valid address"),
@@ -85,6 +90,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         secret_keys: Some(TEST_SECRET_KEYS.to_owned().into()),
         log_level: "warn".into(),
         grpc_listen: "127.0.0.1:0".into(),
+        audit_signing_key_file: Some(crate::audit_key::test_audit_key_file().to_owned()),
         ..Settings::default()
     };
     adjust(&mut settings);

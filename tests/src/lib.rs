@@ -6,6 +6,7 @@
 //! it fails. Tests can therefore run in parallel and leave nothing behind.
 
 pub mod app;
+pub mod audit_key;
 pub mod bench_args;
 pub mod counter;
 pub mod cpu;

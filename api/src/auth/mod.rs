@@ -12,41 +12,15 @@ use crate::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use chrono::Utc;
+use keel_domain::tenant::{scopes_grant, Grantor, Scope};
 use keel_domain::{Actor, TenantId};
 use keel_projections::Directory;
 use std::future::{ready, Ready};
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// What a route requires a key to be allowed to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Access {
-    /// See.
-    Read,
-    /// Change.
-    Write,
-    /// Manage (issue keys, change roles...).
-    Admin,
-}
-
-impl Access {
-    fn parse(action: &str) -> Option<Access> {
-        match action {
-            "read" => Some(Access::Read),
-            "write" => Some(Access::Write),
-            "admin" => Some(Access::Admin),
-            _ => None,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Access::Read => "read",
-            Access::Write => "write",
-            Access::Admin => "admin",
-        }
-    }
-}
+/// What a route requires a key to be allowed to do: the domain's scope levels.
+pub use keel_domain::tenant::Access;
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -55,13 +29,24 @@ pub struct Principal {
     pub key_id: Uuid,
     /// The tenant the key belongs to ([`TenantId::PLATFORM`] for admin keys).
     pub tenant_id: TenantId,
-    scopes: Vec<String>,
+    /// The member the key acts for; `None` for service keys and admin keys.
+    pub member_id: Option<Uuid>,
+    scopes: Vec<Scope>,
 }
 
 impl Principal {
     /// Whether this is a platform admin key.
     pub fn is_admin(&self) -> bool {
         self.tenant_id.is_platform()
+    }
+
+    /// Who gives power away when this caller issues a key or hands out a role.
+    pub fn grantor(&self) -> Grantor {
+        if self.is_admin() {
+            Grantor::Platform
+        } else {
+            Grantor::Key(self.key_id)
+        }
     }
 
     /// The actor recorded on the events this caller causes.
@@ -74,9 +59,7 @@ impl Principal {
         if self.is_admin() {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(
-                "only a platform admin key may do this".into(),
-            ))
+            Err(ApiError::forbidden("only a platform admin key may do this"))
         }
     }
 
@@ -94,25 +77,14 @@ impl Principal {
         if self.tenant_id != tenant {
             return Err(ApiError::not_found());
         }
-        if self.allows(resource, access) {
+        if scopes_grant(&self.scopes, resource, access) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!(
+            Err(ApiError::forbidden(format!(
                 "this key lacks the scope `{resource}:{}`",
                 access.as_str()
             )))
         }
-    }
-
-    /// Whether a scope grants `access` on `resource` (`admin` includes `write` includes `read`;
-    /// `*` stands for every resource).
-    fn allows(&self, resource: &str, access: Access) -> bool {
-        self.scopes.iter().any(|scope| {
-            scope.split_once(':').is_some_and(|(res, action)| {
-                (res == "*" || res == resource)
-                    && Access::parse(action).is_some_and(|a| a >= access)
-            })
-        })
     }
 }
 
@@ -147,9 +119,10 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let principal = principal_for_token(directory, token).ok_or(ApiError::Unauthorized(
         "the API key is unknown, revoked or expired",
     ))?;
-    if !principal.is_admin() {
+    if let Some(state) = req.app_data::<web::Data<crate::state::AppState>>() {
+        state.key_use.record(principal.key_id);
         // Metering: every authenticated request of a tenant's key is one `api_calls`.
-        if let Some(state) = req.app_data::<web::Data<crate::state::AppState>>() {
+        if !principal.is_admin() {
             state.api_calls.count(principal.tenant_id);
         }
     }
@@ -165,6 +138,7 @@ pub fn principal_for_token(directory: &Directory, token: &str) -> Option<Princip
     Some(Principal {
         key_id: key.key_id,
         tenant_id: key.tenant_id,
+        member_id: key.member_id,
         scopes: key.scopes,
     })
 }
@@ -176,7 +150,8 @@ impl Principal {
         Principal {
             key_id: Uuid::now_v7(),
             tenant_id: tenant,
-            scopes: vec!["*:admin".into()],
+            member_id: None,
+            scopes: vec![Scope::parse("*:admin").expect("a valid scope")],
         }
     }
 }
@@ -189,7 +164,8 @@ mod tests {
         Principal {
             key_id: Uuid::now_v7(),
             tenant_id: tenant,
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            member_id: None,
+            scopes: scopes.iter().map(|s| Scope::parse(s).unwrap()).collect(),
         }
     }
 
@@ -202,11 +178,11 @@ mod tests {
         assert!(key.require(tenant, "audit", Access::Read).is_ok());
         assert!(matches!(
             key.require(tenant, "members", Access::Admin),
-            Err(ApiError::Forbidden(_))
+            Err(ApiError::Forbidden { .. })
         ));
         assert!(matches!(
             key.require(tenant, "keys", Access::Write),
-            Err(ApiError::Forbidden(_))
+            Err(ApiError::Forbidden { .. })
         ));
     }
 

@@ -14,12 +14,14 @@
 //! - [`project`]: `keel project`, read-model workers in a process of their own, from the log
 //!   or from JetStream.
 //! - [`audit`]: `keel audit verify` and `keel audit export`.
+//! - [`keys`]: `keel keys audit`, tenant keys that hold more than the key that issued them.
 //! - [`progress`]: progress of long work.
 //! - [`output`]: human and JSON output; [`filter`]: which events a tool reads.
 
 pub mod audit;
 pub mod events;
 pub mod filter;
+pub mod keys;
 pub mod output;
 pub mod progress;
 pub mod project;
@@ -32,6 +34,7 @@ pub mod tenant;
 use crate::config::Settings;
 use crate::database::{open_store, Missing};
 use clap::{Parser, Subcommand};
+use keel_projections::Projection;
 use keel_store::EventStore;
 use output::Output;
 use std::io::Write;
@@ -79,6 +82,9 @@ pub enum Command {
     /// Verifies or exports the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Reviews API keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Applies pending database migrations (creating a SQLite file if missing) and says which.
     Migrate,
     /// Shows the backend, the log's head and each read model's position.
@@ -144,6 +150,39 @@ pub struct ToolContext<'a> {
     pub catalogue: Arc<keel_domain::billing::Catalogue>,
     /// Human or JSON output.
     pub out: Output<'a>,
+    /// The configuration (the audit signing key).
+    pub settings: Settings,
+}
+
+impl ToolContext<'_> {
+    /// The projection called `name` as the server builds it: usage quotas from the configured
+    /// plan catalogue, audit checkpoints signed with the configured key (generated beside an
+    /// embedded database that has none yet).
+    pub fn projection(&self, name: &str) -> Result<Arc<dyn Projection>, CliError> {
+        let signer = match name {
+            "audit" => self.settings.audit_signer(true)?,
+            _ => None,
+        };
+        Ok(keel_projections::projection_with(
+            name,
+            self.catalogue.clone(),
+            signer,
+        )?)
+    }
+
+    /// The configured audit signing key, if it exists: tools that only read (verify, export)
+    /// never make one up, and without one they leave signatures unchecked or the head unsigned.
+    pub fn existing_audit_signer(&self) -> Option<Arc<keel_projections::audit::AuditSigner>> {
+        self.settings.audit_signer(false).ok().flatten()
+    }
+
+    /// Every projection as the server builds it (see [`ToolContext::projection`]).
+    pub fn projections(&self) -> Result<Vec<Arc<dyn Projection>>, CliError> {
+        Ok(keel_projections::registry_with(
+            self.catalogue.clone(),
+            self.settings.audit_signer(true)?,
+        ))
+    }
 }
 
 /// Settings for the tools: the configuration, with `--database-url` on top.
@@ -206,6 +245,14 @@ pub async fn run_until(
         crate::telemetry::init(&settings);
         return serve::serve(settings, out).await;
     }
+    if let Command::Audit(command) = &cli.command {
+        // An export is verified, and the public key printed, without any database.
+        if let Some(done) =
+            audit::run_without_store(command, &settings, &mut Output::new(out, cli.json))
+        {
+            return done;
+        }
+    }
     let missing = match cli.command {
         Command::Migrate => Missing::Create,
         _ => Missing::Refuse,
@@ -217,6 +264,7 @@ pub async fn run_until(
         store,
         catalogue: Arc::new(settings.catalogue()?),
         out: Output::new(out, cli.json),
+        settings: settings.clone(),
     };
     match cli.command {
         Command::Serve => Ok(()),
@@ -226,6 +274,7 @@ pub async fn run_until(
         Command::Replay(args) => replay::run(args, &mut context, interrupt).await,
         Command::Project(args) => project::run(args, &mut context, &settings, interrupt).await,
         Command::Audit(command) => audit::run(command, &mut context).await,
+        Command::Keys(command) => keys::run(command, &mut context).await,
         Command::Migrate => status::migrate(&mut context, &settings.database_url).await,
         Command::Status => status::status(&mut context).await,
     }

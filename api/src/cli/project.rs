@@ -16,7 +16,6 @@
 use super::{CliError, ToolContext};
 use crate::config::Settings;
 use clap::Args;
-use keel_domain::billing::Catalogue;
 use keel_projections::consume::{NatsWorker, Source};
 use keel_projections::framework::worker::{Worker, DEFAULT_BATCH};
 use keel_projections::{Projection, ProjectionError};
@@ -79,7 +78,7 @@ pub async fn run(
             reason: "must be between 1 and 100000".into(),
         });
     }
-    let projections = chosen(&args.projections, &context.catalogue)?;
+    let projections = chosen(&args.projections, context)?;
     let store = context.log.clone();
     keel_projections::setup(&store).await?;
     let source = if args.from_nats {
@@ -150,17 +149,17 @@ pub async fn run(
 }
 
 /// The projections named (all if none), each once, in the order given; usage quotas from the
-/// configured plan catalogue, as in the server.
+/// configured plan catalogue and audit checkpoints signed, as in the server.
 fn chosen(
     names: &[String],
-    catalogue: &Arc<Catalogue>,
+    context: &ToolContext<'_>,
 ) -> Result<Vec<Arc<dyn Projection>>, CliError> {
     if names.is_empty() {
-        return Ok(keel_projections::registry_with(catalogue.clone()));
+        return context.projections();
     }
     let mut chosen: Vec<Arc<dyn Projection>> = Vec::new();
     for name in names {
-        let projection = keel_projections::projection_with(name, catalogue.clone())?;
+        let projection = context.projection(name)?;
         if !chosen.iter().any(|p| p.name() == projection.name()) {
             chosen.push(projection);
         }

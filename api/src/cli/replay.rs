@@ -52,8 +52,7 @@ pub async fn run(
     interrupt: impl Future<Output = ()>,
 ) -> Result<(), CliError> {
     let store = context.log.clone();
-    let projection =
-        keel_projections::projection_with(&args.projection, context.catalogue.clone())?;
+    let projection = context.projection(&args.projection)?;
     if args.check {
         return check(&store, &projection, context).await;
     }

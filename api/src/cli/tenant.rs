@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use futures::TryStreamExt;
 use keel_domain::TenantId;
-use keel_projections::audit::{export_stream, AuditFilter, ExportFormat};
+use keel_projections::audit::{export_stream, AuditFilter, AuditSigner, ExportFormat};
 use keel_projections::usage::meters::METERS;
 use keel_projections::usage::usage;
 use keel_store::EventStore;
@@ -23,6 +23,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// `keel tenant ...`.
 #[derive(Debug, Subcommand)]
@@ -64,7 +65,8 @@ pub async fn run(command: TenantCliCommand, context: &mut ToolContext<'_>) -> Re
         .output
         .unwrap_or_else(|| PathBuf::from(format!("keel-export-{}", args.tenant)));
     keel_projections::setup(&context.log).await?;
-    let summary = export(&*context.store, args.tenant, directory).await?;
+    let signer = context.existing_audit_signer();
+    let summary = export(&*context.store, args.tenant, directory, signer).await?;
     if context.out.is_json() {
         context.out.json_pretty(&summary)?;
     } else {
@@ -84,6 +86,7 @@ async fn export(
     store: &dyn EventStore,
     tenant: TenantId,
     directory: PathBuf,
+    audit_signer: Option<Arc<AuditSigner>>,
 ) -> Result<ExportSummary, CliError> {
     let first = store.read_tenant(tenant, 0, 1).await?;
     if first.is_empty() {
@@ -135,7 +138,12 @@ async fn export(
 
     let db = store.database();
     let mut audit = create(&directory, "audit.jsonl")?;
-    let mut chunks = export_stream(&db, &AuditFilter::tenant(tenant), ExportFormat::JsonLines);
+    let mut chunks = export_stream(
+        &db,
+        &AuditFilter::tenant(tenant),
+        ExportFormat::JsonLines,
+        audit_signer,
+    );
     while let Some(chunk) = chunks.try_next().await? {
         audit.write_all(&chunk)?;
     }

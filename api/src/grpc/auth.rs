@@ -4,6 +4,7 @@
 use super::error::GrpcError;
 use super::names::GrpcCaller;
 use crate::auth::{principal_for_token, token, Access};
+use crate::key_use::KeyUse;
 use base64::Engine;
 use keel_projections::Directory;
 use keel_reactors::api_calls::ApiCalls;
@@ -11,10 +12,12 @@ use tonic::metadata::MetadataMap;
 
 /// The caller of a request, checked for `access` to streams (scope `streams:read` or
 /// `streams:write` for a tenant's key; a platform admin key may do everything). Every
-/// authenticated call of a tenant's key counts as one `api_calls`, as over HTTP.
+/// authenticated call of a tenant's key counts as one `api_calls`, and every call is a use of
+/// its key, as over HTTP.
 pub fn authenticate(
     directory: &Directory,
     api_calls: &ApiCalls,
+    key_use: &KeyUse,
     metadata: &MetadataMap,
     access: Access,
 ) -> Result<GrpcCaller, GrpcError> {
@@ -44,6 +47,7 @@ pub fn authenticate(
     let principal = principal_for_token(directory, &key).ok_or(GrpcError::Unauthenticated(
         "the API key is unknown, revoked or expired",
     ))?;
+    key_use.record(principal.key_id);
     if !principal.is_admin() {
         api_calls.count(principal.tenant_id);
     }

@@ -24,6 +24,7 @@ pub mod proto;
 pub mod streams;
 pub mod unoffered;
 
+use crate::key_use::KeyUse;
 use anyhow::Context as _;
 use futures::TryStreamExt as _;
 use keel_projections::Directory;
@@ -54,6 +55,8 @@ pub struct GrpcContext {
     pub directory: Arc<Directory>,
     /// The tenants' metered API calls.
     pub api_calls: Arc<ApiCalls>,
+    /// When each key was last used.
+    pub key_use: Arc<KeyUse>,
     /// Becomes `true` when the server stops: live subscriptions end.
     pub stop: watch::Receiver<bool>,
 }
@@ -74,6 +77,7 @@ impl GrpcServer {
         store: Arc<dyn EventStore>,
         directory: Arc<Directory>,
         api_calls: Arc<ApiCalls>,
+        key_use: Arc<KeyUse>,
     ) -> anyhow::Result<GrpcServer> {
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -85,6 +89,7 @@ impl GrpcServer {
             store,
             directory,
             api_calls,
+            key_use,
             stop: stopped.clone(),
         };
         let streams = StreamsServer::new(streams::StreamsService::new(context))

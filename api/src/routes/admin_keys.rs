@@ -1,5 +1,9 @@
 //! Platform admin keys: issue (the secret is shown once), revoke, list. Admin keys only.
+//!
+//! Like a tenant's keys, issuing and revoking answer only once the tenant directory (which
+//! authenticates requests) has folded the event.
 
+use super::kit::key_change_in_effect;
 use super::kit::paths::AdminKeyPath;
 use crate::auth::token;
 use crate::body::JsonBody;
@@ -9,6 +13,7 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
+use keel_commands::handler::CommandOutcome;
 use keel_domain::platform::{platform_keys_id, PlatformCommand, PlatformKeys};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -82,7 +87,6 @@ async fn issue(
     caller: Caller,
     body: JsonBody<IssueAdminKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require_admin()?;
     let key_id = Uuid::now_v7();
     let new = token::generate();
     let command = PlatformCommand::IssueAdminKey {
@@ -91,15 +95,7 @@ async fn issue(
         prefix: new.prefix.clone(),
         secret_hash: new.hash,
     };
-    let outcome = execute(
-        &state,
-        &state.platform,
-        platform_keys_id(),
-        command,
-        &caller,
-    )
-    .await?;
-    wait_for_directory(&state, outcome.global_position).await?;
+    let outcome = run_key_command(&state, &caller, command).await?;
     let view = AdminKeyView {
         id: key_id,
         name: outcome.state.keys[&key_id].name.clone(),
@@ -125,29 +121,22 @@ async fn revoke(
     caller: Caller,
     path: Path<AdminKeyPath>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require_admin()?;
     let command = PlatformCommand::RevokeAdminKey {
         key_id: path.key_id,
     };
-    let outcome = execute(
-        &state,
-        &state.platform,
-        platform_keys_id(),
-        command,
-        &caller,
-    )
-    .await?;
-    wait_for_directory(&state, outcome.global_position).await?;
+    let outcome = run_key_command(&state, &caller, command).await?;
     Ok(respond(StatusCode::OK, &outcome, views(&outcome.state)))
 }
 
-async fn wait_for_directory(state: &AppState, position: Option<u64>) -> Result<(), ApiError> {
-    match position {
-        Some(position) if !state.directory.wait_for(position, state.read_wait).await => {
-            Err(ApiError::Unavailable(
-                "the key change is stored but not yet in effect; retry shortly".into(),
-            ))
-        }
-        _ => Ok(()),
-    }
+/// Runs a command on the platform's keys for a platform admin key, and waits for the
+/// directory to fold it.
+async fn run_key_command(
+    state: &AppState,
+    caller: &Caller,
+    command: PlatformCommand,
+) -> Result<CommandOutcome<PlatformKeys>, ApiError> {
+    caller.principal.require_admin()?;
+    let outcome = execute(state, &state.platform, platform_keys_id(), command, caller).await?;
+    key_change_in_effect(state, outcome.global_position).await?;
+    Ok(outcome)
 }

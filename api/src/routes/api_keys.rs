@@ -5,7 +5,7 @@
 //! response arrives.
 
 use super::kit::paths::{KeyPath, TenantPath};
-use super::kit::{authorize_tenant, run, Allowed, Target};
+use super::kit::{authorize_tenant, key_change_in_effect, run, Allowed, Target};
 use crate::auth::{token, Access};
 use crate::body::JsonBody;
 use crate::command::{respond, Caller, CommandResult};
@@ -18,7 +18,7 @@ use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
 use chrono::{DateTime, Utc};
 use keel_commands::handler::CommandOutcome;
-use keel_domain::tenant::{IssueApiKey, RevokeApiKey, Tenant, TenantCommand};
+use keel_domain::tenant::{Grantor, IssueApiKey, RevokeApiKey, Tenant, TenantCommand};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -36,8 +36,13 @@ pub struct IssueKeyRequest {
     pub name: String,
     /// What the key may do, e.g. `["tenants:read", "members:write"]`.
     pub scopes: Vec<String>,
-    /// When it stops working; never if absent.
+    /// When it stops working; never if absent. A key that expires issues only keys that
+    /// expire no later.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The member the key acts for: its approvals are that member's. Absent: a service key,
+    /// which never approves. A member's key issues keys only for members whose role its
+    /// member's role includes; a service key issues only service keys.
+    pub member_id: Option<Uuid>,
 }
 
 /// Lists a tenant's API keys (never their secrets).
@@ -64,7 +69,17 @@ async fn list(
         Access::Read,
     )
     .await?;
-    let keys: Vec<ApiKeyView> = tenant.api_keys().values().map(ApiKeyView::of).collect();
+    let ids: Vec<Uuid> = tenant.api_keys().keys().copied().collect();
+    let last_used = state
+        .key_use
+        .last_used(&state.store.database(), &ids)
+        .await?;
+    let now = Utc::now();
+    let keys: Vec<ApiKeyView> = tenant
+        .api_keys()
+        .values()
+        .map(|key| ApiKeyView::of(key, now, last_used.get(&key.id).copied()))
+        .collect();
     Ok(HttpResponse::Ok().json(keys))
 }
 
@@ -89,7 +104,9 @@ async fn issue(
     let key_id = Uuid::now_v7();
     let new = token::generate();
     let command = TenantCommand::IssueApiKey(IssueApiKey {
+        grantor: caller.principal.grantor(),
         key_id,
+        member_id: request.member_id,
         name: request.name,
         scopes: request.scopes,
         prefix: new.prefix,
@@ -100,7 +117,7 @@ async fn issue(
     let key = outcome
         .state
         .api_key(key_id)
-        .map(ApiKeyView::of)
+        .map(|key| ApiKeyView::of(key, Utc::now(), None))
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("issued key {key_id} is missing")))?;
     Ok(respond(
         StatusCode::CREATED,
@@ -134,7 +151,7 @@ async fn revoke(
     let key = outcome
         .state
         .api_key(path.key_id)
-        .map(ApiKeyView::of)
+        .map(|key| ApiKeyView::of(key, Utc::now(), None))
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("revoked key is missing")))?;
     Ok(respond(StatusCode::OK, &outcome, key))
 }
@@ -143,17 +160,11 @@ async fn revoke(
 async fn run_key_command(
     state: &AppState,
     caller: &Caller,
-    target: &impl Target<Aggregate = Tenant, Context = ()>,
+    target: &impl Target<Aggregate = Tenant, Context = Grantor>,
     command: TenantCommand,
 ) -> Result<CommandOutcome<Tenant>, ApiError> {
     let allowed = Allowed::Scope("keys", Access::Admin);
-    let outcome = run(state, caller, target, allowed, |()| Ok(command)).await?;
-    if let Some(position) = outcome.global_position {
-        if !state.directory.wait_for(position, state.read_wait).await {
-            return Err(ApiError::Unavailable(
-                "the key change is stored but not yet in effect; retry shortly".into(),
-            ));
-        }
-    }
+    let outcome = run(state, caller, target, allowed, |_| Ok(command)).await?;
+    key_change_in_effect(state, outcome.global_position).await?;
     Ok(outcome)
 }

@@ -1,6 +1,7 @@
 //! A tenant's audit trail: filtered, cursor-paginated records; streamed JSON Lines and CSV
 //! exports; verification of the tenant's hash chain. Scope `audit:read`; another tenant's
-//! trail answers 404.
+//! trail answers 404. And the public key that checks the chains' signed checkpoints, served to
+//! anyone at `/.well-known/keel-audit-key` (auditors verify exports offline with it).
 
 use super::kit::authorize_read_model;
 use super::kit::paths::TenantPath;
@@ -14,14 +15,17 @@ use actix_web::{get, HttpResponse};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use keel_domain::TenantId;
-use keel_projections::audit::{self, AuditFilter, ExportFormat};
+use keel_projections::audit::{self, AuditFilter, ExportFormat, PublicKeyView};
 use keel_projections::reports::compliance::ChainVerification;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list).service(export).service(verify);
+    cfg.service(list)
+        .service(export)
+        .service(verify)
+        .service(public_key);
 }
 
 /// Filters shared by the audit list and export.
@@ -153,6 +157,7 @@ async fn export(
         &state.store.database(),
         &query.filter(path.tenant_id)?,
         format,
+        state.audit_signer.clone(),
     )
     .map(|chunk| {
         chunk.map(Bytes::from).map_err(|error| {
@@ -189,11 +194,27 @@ async fn verify(
     path: Path<TenantPath>,
 ) -> Result<HttpResponse, ApiError> {
     authorize_and_wait(&state, &caller, path.tenant_id, None).await?;
-    let report = audit::verify(&state.store.database(), Some(path.tenant_id)).await?;
-    let chain = report.chains.into_iter().next();
-    Ok(HttpResponse::Ok().json(ChainVerification {
-        valid: report.valid,
-        records: chain.as_ref().map_or(0, |c| c.records),
-        first_broken: chain.and_then(|c| c.first_broken),
-    }))
+    let report = audit::verify(
+        &state.store.database(),
+        Some(path.tenant_id),
+        state.audit_key(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(ChainVerification::of(report)))
+}
+
+/// The public key audit checkpoints and exported heads are signed with (Ed25519), for
+/// auditors who verify exports offline (`keel audit verify --export FILE --public-key KEY`).
+/// No authentication: the key is public. 404 when `audit_signing` is off.
+#[utoipa::path(
+    tag = "audit",
+    responses((status = 200, body = PublicKeyView), (status = 404, body = Problem))
+)]
+#[get("/.well-known/keel-audit-key")]
+async fn public_key(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let key = state.audit_key().ok_or_else(|| ApiError::NotFound {
+        code: "audit_unsigned",
+        detail: "audit signing is off: audit checkpoints are unsigned".into(),
+    })?;
+    Ok(HttpResponse::Ok().json(key.view()))
 }

@@ -29,11 +29,11 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 }
 
 command_route! {
+    "domains", Allowed::Scope("tenants", Access::Write), TenantPath => TenantView;
     /// Adds a custom domain, unverified, with the challenge token its TXT record
     /// `_keel-challenge.<domain>` must hold for it to be verified (see the domain's view).
-    add: "/v1/tenants/{tenant_id}/domains", "domains",
-    Allowed::Scope("tenants", Access::Write), TenantPath, body AddDomain => TenantView,
-    |_, body, _| Ok(AddDomain { challenge: random_url_safe::<CHALLENGE_BYTES>(), ..body }.into())
+    add: "/v1/tenants/{tenant_id}/domains", body AddDomain
+        => |_, body, _| Ok(AddDomain { challenge: random_url_safe::<CHALLENGE_BYTES>(), ..body }.into());
 }
 
 /// Verifies a custom domain if the TXT record `_keel-challenge.<domain>` holds its challenge
@@ -90,8 +90,8 @@ async fn look_up(state: &AppState, path: &DomainPath) -> Result<TxtLookup, ApiEr
 }
 
 command_route! {
+    "domains", Allowed::Scope("tenants", Access::Write), DomainPath => TenantView;
     /// Removes a custom domain (and gives up its claim, if it was verified).
-    remove: "/v1/tenants/{tenant_id}/domains/{domain}/remove", "domains",
-    Allowed::Scope("tenants", Access::Write), DomainPath => TenantView,
-    |path, (), _| Ok(RemoveDomain { domain: path.domain.clone() }.into())
+    remove: "/v1/tenants/{tenant_id}/domains/{domain}/remove"
+        => |path, (), _| Ok(RemoveDomain { domain: path.domain.clone() }.into());
 }

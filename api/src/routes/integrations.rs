@@ -15,10 +15,12 @@
 //! outcomes (the delivery worker's job) `integrations:admin` or a platform admin key.
 
 use super::kit::paths::{IntegrationPath, TenantPath};
-use super::kit::{authorize_tenant, command_route, created, list_route, run, show_route, Allowed};
+use super::kit::{
+    authorize_tenant, command_route, list_route, run, run_create, show_route, Allowed,
+};
 use crate::auth::Access;
 use crate::body::JsonBody;
-use crate::command::{execute, respond, Caller, CommandResult};
+use crate::command::{respond, Caller, CommandResult};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -31,7 +33,7 @@ use keel_domain::integration::{
     IntegrationCommand, RecordDeliveryFailed, RecordDeliverySucceeded, RegisterIntegration,
     RotateSecret, UpdateEndpoint, UpdateEventFilter,
 };
-use keel_domain::{AggregateId, TenantId};
+use keel_domain::TenantId;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -278,24 +280,15 @@ async fn register(
     path: Path<TenantPath>,
     body: JsonBody<RegisterIntegrationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant_id = path.tenant_id;
-    caller
-        .principal
-        .require(tenant_id, RESOURCE, Access::Write)?;
+    let tenant = path.tenant_id;
+    caller.principal.require(tenant, RESOURCE, Access::Write)?;
     let keys = secret_keys(&state)?;
-    authorize_tenant(
-        &state,
-        &caller.principal,
-        tenant_id,
-        RESOURCE,
-        Access::Write,
-    )
-    .await?;
+    authorize_tenant(&state, &caller.principal, tenant, RESOURCE, Access::Write).await?;
     let request = body.0;
     let integration_id = Uuid::now_v7();
     let (secret, encrypted) = new_secret(&keys, integration_id)?;
     let command = IntegrationCommand::Register(RegisterIntegration {
-        tenant_id,
+        tenant_id: tenant,
         integration_id,
         kind: request.kind,
         name: request.name,
@@ -304,20 +297,16 @@ async fn register(
         signing_secret: encrypted,
         disable_after_failures: request.disable_after_failures,
     });
-    let id = AggregateId {
-        tenant_id,
-        id: integration_id,
-    };
-    let outcome = execute(&state, &state.integrations, id, command, &caller).await?;
-    let view = IntegrationWithSecretView {
-        integration: IntegrationView::of(&outcome.state),
+    let view = |integration: &Integration| IntegrationWithSecretView {
+        integration: IntegrationView::of(integration),
         signing_secret: secret.expose().to_owned(),
     };
-    let response = respond(StatusCode::CREATED, &outcome, view);
-    Ok(created(
-        response,
-        format!("/v1/tenants/{tenant_id}/integrations/{integration_id}"),
-    ))
+    let location = format!("/v1/tenants/{tenant}/integrations/{integration_id}");
+    let target = IntegrationPath {
+        tenant_id: tenant,
+        integration_id,
+    };
+    run_create(&state, &caller, &target, command, view, location).await
 }
 
 show_route! {
@@ -327,19 +316,21 @@ show_route! {
 }
 
 command_route! {
+    "integrations", Allowed::Scope(RESOURCE, Access::Write), IntegrationPath => IntegrationView;
     /// Points an integration at another endpoint.
     update_endpoint: "/v1/tenants/{tenant_id}/integrations/{integration_id}/endpoint",
-    "integrations",
-    Allowed::Scope(RESOURCE,
-    Access::Write), IntegrationPath, body UpdateEndpointRequest => IntegrationView,
-    |_, b, _| Ok(UpdateEndpoint { endpoint_url: b.endpoint_url }.into())
-}
-command_route! {
+        body UpdateEndpointRequest
+        => |_, b, _| Ok(UpdateEndpoint { endpoint_url: b.endpoint_url }.into());
     /// Replaces an integration's event type filter.
-    update_filter: "/v1/tenants/{tenant_id}/integrations/{integration_id}/filter", "integrations",
-    Allowed::Scope(RESOURCE,
-    Access::Write), IntegrationPath, body UpdateFilterRequest => IntegrationView,
-    |_, b, _| Ok(UpdateEventFilter { event_filter: b.event_filter }.into())
+    update_filter: "/v1/tenants/{tenant_id}/integrations/{integration_id}/filter",
+        body UpdateFilterRequest
+        => |_, b, _| Ok(UpdateEventFilter { event_filter: b.event_filter }.into());
+    /// Resumes deliveries of a disabled integration, with a clean failure count.
+    enable: "/v1/tenants/{tenant_id}/integrations/{integration_id}/enable", body EnableRequest
+        => |_, _, _| Ok(EnableIntegration {}.into());
+    /// Stops deliveries until the integration is enabled again.
+    disable: "/v1/tenants/{tenant_id}/integrations/{integration_id}/disable", body DisableRequest
+        => |_, b, _| Ok(DisableIntegration { note: b.note }.into());
 }
 
 /// Replaces an integration's signing secret with a newly generated one, shown in this response
@@ -380,20 +371,6 @@ async fn rotate_secret(
         signing_secret: secret.expose().to_owned(),
     };
     Ok(respond(StatusCode::OK, &outcome, view))
-}
-
-command_route! {
-    /// Resumes deliveries of a disabled integration, with a clean failure count.
-    enable: "/v1/tenants/{tenant_id}/integrations/{integration_id}/enable", "integrations",
-    Allowed::Scope(RESOURCE, Access::Write), IntegrationPath, body EnableRequest => IntegrationView,
-    |_, _, _| Ok(EnableIntegration {}.into())
-}
-command_route! {
-    /// Stops deliveries until the integration is enabled again.
-    disable: "/v1/tenants/{tenant_id}/integrations/{integration_id}/disable", "integrations",
-    Allowed::Scope(RESOURCE,
-    Access::Write), IntegrationPath, body DisableRequest => IntegrationView,
-    |_, b, _| Ok(DisableIntegration { note: b.note }.into())
 }
 
 /// Records how a delivery attempt ended (the delivery worker's call; needs

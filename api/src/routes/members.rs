@@ -1,15 +1,10 @@
 //! A tenant's members: add, change role, remove, list.
 
 use super::kit::paths::{MemberPath, TenantPath};
-use super::kit::{authorize_tenant, command_route, Allowed};
+use super::kit::{command_route, list_route, Allowed};
 use crate::auth::Access;
-use crate::command::Caller;
-use crate::consistency::ReadAfter;
-use crate::error::{ApiError, Problem};
-use crate::state::AppState;
 use crate::views::{MemberView, TenantView};
-use actix_web::web::{Data, Path};
-use actix_web::{get, post, HttpResponse};
+use actix_web::{get, post};
 use keel_domain::tenant::{AddMember, ChangeMemberRole, RemoveMember};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -41,50 +36,30 @@ pub struct ChangeRoleRequest {
     pub role: String,
 }
 
-/// Lists a tenant's members.
-#[utoipa::path(
-    tag = "members",
-    params(TenantPath),
-    responses(
-        (status = 403, description = "The key may not do this"),
-        (status = 200, body = Vec<MemberView>), (status = 404, body = Problem)),
-    security(("api_key" = []))
-)]
-#[get("/v1/tenants/{tenant_id}/members")]
-async fn list(
-    state: Data<AppState>,
-    caller: Caller,
-    path: Path<TenantPath>,
-    _consistent: ReadAfter,
-) -> Result<HttpResponse, ApiError> {
-    let tenant = authorize_tenant(
-        &state,
-        &caller.principal,
-        path.tenant_id,
-        "members",
-        Access::Read,
-    )
-    .await?;
-    let members: Vec<MemberView> = tenant.members().values().map(MemberView::of).collect();
-    Ok(HttpResponse::Ok().json(members))
+list_route! {
+    /// Lists a tenant's members.
+    list: "/v1/tenants/{tenant_id}/members", "members", "members", tenant.members() => MemberView
 }
 
 command_route! {
+    "members", Allowed::Scope("members", Access::Write), TenantPath => TenantView;
     /// Adds a member.
-    add: "/v1/tenants/{tenant_id}/members", "members",
-    Allowed::Scope("members", Access::Write), TenantPath, body AddMemberRequest => TenantView,
-    |_, body, _|
-        Ok(AddMember { member_id: Uuid::now_v7(), email: body.email, role: body.role }.into())
+    add: "/v1/tenants/{tenant_id}/members", body AddMemberRequest
+        => |_, b, &grantor| Ok(AddMember {
+            grantor, member_id: Uuid::now_v7(), email: b.email, role: b.role,
+        }.into());
 }
 command_route! {
+    "members", Allowed::Scope("members", Access::Admin), MemberPath => TenantView;
     /// Gives a member another role; the last owner cannot be demoted.
-    change_role: "/v1/tenants/{tenant_id}/members/{member_id}/role", "members",
-    Allowed::Scope("members", Access::Admin), MemberPath, body ChangeRoleRequest => TenantView,
-    |path, body, _| Ok(ChangeMemberRole { member_id: path.member_id, role: body.role }.into())
+    change_role: "/v1/tenants/{tenant_id}/members/{member_id}/role", body ChangeRoleRequest
+        => |path, b, &grantor| Ok(ChangeMemberRole {
+            grantor, member_id: path.member_id, role: b.role,
+        }.into());
 }
 command_route! {
+    "members", Allowed::Scope("members", Access::Write), MemberPath => TenantView;
     /// Removes a member; the last owner cannot be removed.
-    remove: "/v1/tenants/{tenant_id}/members/{member_id}/remove", "members",
-    Allowed::Scope("members", Access::Write), MemberPath => TenantView,
-    |path, (), _| Ok(RemoveMember { member_id: path.member_id }.into())
+    remove: "/v1/tenants/{tenant_id}/members/{member_id}/remove"
+        => |path, (), &grantor| Ok(RemoveMember { grantor, member_id: path.member_id }.into());
 }

@@ -15,16 +15,15 @@
 //! it has not folded yet), then load each policy from its stream through the handler's cache.
 
 use super::kit::paths::{PlatformPolicyPath, PolicyPath, TenantPath};
-use super::kit::{authorize_owner, command_route, created, Allowed, NoFields};
+use super::kit::{authorize_owner, command_route, run_create, Allowed, NoFields};
 use super::tenant_aggregates;
 use crate::auth::Access;
 use crate::body::JsonBody;
-use crate::command::{execute, respond, Caller, CommandResult};
+use crate::command::{Caller, CommandResult};
 use crate::consistency::ReadAfter;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use actix_web::http::header::ETAG;
-use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -36,7 +35,7 @@ use keel_domain::policy::{
     PolicyStatus, PolicyVersion, PublishPolicy, ReasonCode, RequestContext, RevisePolicy,
     VersionStatus,
 };
-use keel_domain::{AggregateId, TenantId};
+use keel_domain::TenantId;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use utoipa::ToSchema;
@@ -286,17 +285,12 @@ async fn draft(
         name: request.name,
         document: request.document,
     });
-    let id = AggregateId {
+    let location = location(owner, policy_id);
+    let target = PolicyPath {
         tenant_id: owner,
-        id: policy_id,
+        policy_id,
     };
-    let outcome = execute(state, &state.policies, id, command, caller).await?;
-    let response = respond(
-        StatusCode::CREATED,
-        &outcome,
-        PolicyView::of(&outcome.state),
-    );
-    Ok(created(response, location(owner, policy_id)))
+    run_create(state, caller, &target, command, PolicyView::of, location).await
 }
 
 /// Shows a policy of `owner` with every version; its stream version is the `ETag`.
@@ -433,52 +427,34 @@ async fn platform_show(
 }
 
 command_route! {
+    "policies", Allowed::Scope(RESOURCE, Access::Write), PolicyPath => PolicyView;
     /// Adds a draft version with new rules of the policy's kind; existing versions never change.
-    tenant_revise: "/v1/tenants/{tenant_id}/policies/{policy_id}/revise", "policies",
-    Allowed::Scope(RESOURCE, Access::Write), PolicyPath, body ReviseRequest => PolicyView,
-    |_, r, _| Ok(RevisePolicy { document: r.document }.into())
-}
-command_route! {
-    /// Adds a draft version to a platform-wide policy (platform admin only).
-    platform_revise: "/v1/platform/policies/{policy_id}/revise", "policies",
-    Allowed::Admin, PlatformPolicyPath, body ReviseRequest => PolicyView,
-    |_, r, _| Ok(RevisePolicy { document: r.document }.into())
-}
-command_route! {
+    tenant_revise: "/v1/tenants/{tenant_id}/policies/{policy_id}/revise", body ReviseRequest
+        => |_, r, _| Ok(RevisePolicy { document: r.document }.into());
     /// Puts a draft version in force, retiring the one it replaces.
-    tenant_publish: "/v1/tenants/{tenant_id}/policies/{policy_id}/publish", "policies",
-    Allowed::Scope(RESOURCE, Access::Write), PolicyPath, body PublishRequest => PolicyView,
-    |_, r, _| Ok(PublishPolicy { version: r.version }.into())
-}
-command_route! {
-    /// Puts a draft version of a platform-wide policy in force (platform admin only).
-    platform_publish: "/v1/platform/policies/{policy_id}/publish", "policies",
-    Allowed::Admin, PlatformPolicyPath, body PublishRequest => PolicyView,
-    |_, r, _| Ok(PublishPolicy { version: r.version }.into())
-}
-command_route! {
+    tenant_publish: "/v1/tenants/{tenant_id}/policies/{policy_id}/publish", body PublishRequest
+        => |_, r, _| Ok(PublishPolicy { version: r.version }.into());
     /// Takes the version in force out of force, leaving the policy with none.
-    tenant_deactivate: "/v1/tenants/{tenant_id}/policies/{policy_id}/deactivate", "policies",
-    Allowed::Scope(RESOURCE, Access::Write), PolicyPath, body NoFields => PolicyView,
-    |_, _, _| Ok(DeactivatePolicy {}.into())
-}
-command_route! {
-    /// Takes a platform-wide policy out of force (platform admin only).
-    platform_deactivate: "/v1/platform/policies/{policy_id}/deactivate", "policies",
-    Allowed::Admin, PlatformPolicyPath, body NoFields => PolicyView,
-    |_, _, _| Ok(DeactivatePolicy {}.into())
-}
-command_route! {
+    tenant_deactivate: "/v1/tenants/{tenant_id}/policies/{policy_id}/deactivate", body NoFields
+        => |_, _, _| Ok(DeactivatePolicy {}.into());
     /// Archives a policy for good (deactivating it first); every later command is refused.
-    tenant_archive: "/v1/tenants/{tenant_id}/policies/{policy_id}/archive", "policies",
-    Allowed::Scope(RESOURCE, Access::Write), PolicyPath, body NoFields => PolicyView,
-    |_, _, _| Ok(ArchivePolicy {}.into())
+    tenant_archive: "/v1/tenants/{tenant_id}/policies/{policy_id}/archive", body NoFields
+        => |_, _, _| Ok(ArchivePolicy {}.into());
 }
 command_route! {
+    "policies", Allowed::Admin, PlatformPolicyPath => PolicyView;
+    /// Adds a draft version to a platform-wide policy (platform admin only).
+    platform_revise: "/v1/platform/policies/{policy_id}/revise", body ReviseRequest
+        => |_, r, _| Ok(RevisePolicy { document: r.document }.into());
+    /// Puts a draft version of a platform-wide policy in force (platform admin only).
+    platform_publish: "/v1/platform/policies/{policy_id}/publish", body PublishRequest
+        => |_, r, _| Ok(PublishPolicy { version: r.version }.into());
+    /// Takes a platform-wide policy out of force (platform admin only).
+    platform_deactivate: "/v1/platform/policies/{policy_id}/deactivate", body NoFields
+        => |_, _, _| Ok(DeactivatePolicy {}.into());
     /// Archives a platform-wide policy for good (platform admin only).
-    platform_archive: "/v1/platform/policies/{policy_id}/archive", "policies",
-    Allowed::Admin, PlatformPolicyPath, body NoFields => PolicyView,
-    |_, _, _| Ok(ArchivePolicy {}.into())
+    platform_archive: "/v1/platform/policies/{policy_id}/archive", body NoFields
+        => |_, _, _| Ok(ArchivePolicy {}.into());
 }
 
 /// Decides whether a request is allowed by the tenant's policies in force: the platform-wide

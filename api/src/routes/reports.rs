@@ -186,71 +186,62 @@ async fn overview(
     Ok(respond(&report, &asked, "overview".into()))
 }
 
-/// A tenant's activity: usage trends, quota status, member and key activity, who acted, and a
-/// summary of its policies and workflows.
-#[utoipa::path(
-    tag = "reports",
-    params(TenantPath, ReportQuery),
-    responses(
-        (status = 200, description = "The report as JSON, or as CSV (`text/csv`) with `format=csv` or `Accept: text/csv`", content((reports::Activity = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)
-    ),
-    security(("api_key" = []))
-)]
-#[get("/v1/tenants/{tenant_id}/reports/activity")]
-async fn activity(
-    state: Data<AppState>,
-    caller: Caller,
-    request: HttpRequest,
-    path: Path<TenantPath>,
-    query: Query<ReportQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let tenant = path.tenant_id;
-    let asked = query
-        .prepare(
-            &state,
-            &caller,
-            &request,
-            Some(tenant),
-            Some(Granularity::Day),
-        )
-        .await?;
-    let database = state.store.database();
-    let report = reports::activity(
-        &database,
-        &state.catalogue,
-        tenant,
-        &asked.range,
-        asked.granularity,
-    )
-    .await?;
-    Ok(respond(&report, &asked, format!("activity-{tenant}")))
+/// Declares the route of a tenant's report (`GET`, scope `reports:read`): `$report` as JSON, or
+/// as a CSV download named after the route, `$compute`d from the state, the tenant and what
+/// the request asked for; trends by `$granularity` by default (`None`: the report has none).
+macro_rules! tenant_report {
+    (
+        $(#[$doc:meta])*
+        $name:ident: $url:literal, $report:ty, $granularity:expr,
+        |$state:ident, $tenant:ident, $asked:ident| $compute:expr
+    ) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            tag = "reports",
+            params(TenantPath, ReportQuery),
+            responses(
+                (status = 200, description = "The report as JSON, or as CSV (`text/csv`) with `format=csv` or `Accept: text/csv`", content(($report = "application/json"), (String = "text/csv"))),
+                (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)
+            ),
+            security(("api_key" = []))
+        )]
+        #[get($url)]
+        async fn $name(
+            $state: Data<AppState>,
+            caller: Caller,
+            request: HttpRequest,
+            path: Path<TenantPath>,
+            query: Query<ReportQuery>,
+        ) -> Result<HttpResponse, ApiError> {
+            let $tenant = path.tenant_id;
+            let $asked = query
+                .prepare(&$state, &caller, &request, Some($tenant), $granularity)
+                .await?;
+            let report = $compute;
+            let file = format!(concat!(stringify!($name), "-{}"), $tenant);
+            Ok(respond(&report, &$asked, file))
+        }
+    };
 }
 
-/// A tenant's compliance report: the policy versions in force (platform-wide ones included),
-/// the access denials recorded, API key issuance and revocation, member changes, and the
-/// verification of its audit hash chain.
-#[utoipa::path(
-    tag = "reports",
-    params(TenantPath, ReportQuery),
-    responses(
-        (status = 200, description = "The report as JSON, or as CSV (`text/csv`) with `format=csv` or `Accept: text/csv`", content((reports::Compliance = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)
-    ),
-    security(("api_key" = []))
-)]
-#[get("/v1/tenants/{tenant_id}/reports/compliance")]
-async fn compliance(
-    state: Data<AppState>,
-    caller: Caller,
-    request: HttpRequest,
-    path: Path<TenantPath>,
-    query: Query<ReportQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let tenant = path.tenant_id;
-    let asked = query
-        .prepare(&state, &caller, &request, Some(tenant), None)
-        .await?;
-    let report = reports::compliance(&state.store.database(), tenant, &asked.range).await?;
-    Ok(respond(&report, &asked, format!("compliance-{tenant}")))
+tenant_report! {
+    /// A tenant's activity: usage trends, quota status, member and key activity, who acted, and a
+    /// summary of its policies and workflows.
+    activity: "/v1/tenants/{tenant_id}/reports/activity", reports::Activity, Some(Granularity::Day),
+    |state, tenant, asked| {
+        let (range, granularity) = (&asked.range, asked.granularity);
+        reports::activity(&state.store.database(), &state.catalogue, tenant, range, granularity)
+            .await?
+    }
+}
+
+tenant_report! {
+    /// A tenant's compliance report: the policy versions in force (platform-wide ones included),
+    /// the access denials recorded, API key issuance and revocation, member changes, and the
+    /// verification of its audit hash chain.
+    compliance: "/v1/tenants/{tenant_id}/reports/compliance", reports::Compliance, None,
+    |state, tenant, asked| {
+        reports::compliance(&state.store.database(), tenant, &asked.range, state.audit_key())
+            .await?
+    }
 }

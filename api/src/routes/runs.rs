@@ -17,15 +17,14 @@
 
 use super::kit::paths::{RunPath, StepPath, WorkflowPath};
 use super::kit::{
-    authorize_tenant, command_route, created, list_route, show_route, Allowed, NoFields,
+    authorize_tenant, command_route, list_route, run_create, show_route, Allowed, NoFields,
 };
-use super::tenant_aggregates::{aggregate_id, load_owned};
+use super::tenant_aggregates::load_owned;
 use crate::auth::Access;
 use crate::body::JsonBody;
-use crate::command::{execute, respond, Caller, CommandResult};
+use crate::command::{Caller, CommandResult};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
 use keel_domain::tenant::Tenant;
@@ -229,35 +228,27 @@ async fn start(
     path: Path<WorkflowPath>,
     body: JsonBody<StartRunRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant_id = path.tenant_id;
-    authorize_tenant(
-        &state,
-        &caller.principal,
-        tenant_id,
-        RESOURCE,
-        Access::Write,
-    )
-    .await?;
-    let workflow = load_owned(&state.workflows, tenant_id, path.workflow_id).await?;
+    let tenant = path.tenant_id;
+    authorize_tenant(&state, &caller.principal, tenant, RESOURCE, Access::Write).await?;
+    let workflow = load_owned(&state.workflows, tenant, path.workflow_id).await?;
     let definition = workflow
         .state
         .pinned()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a defined workflow has no version")))?;
     let run_id = Uuid::now_v7();
     let command = RunCommand::from(StartRun {
-        tenant_id,
+        tenant_id: tenant,
         run_id,
         definition,
         trigger: RunTriggerInput::Manual {},
         input: body.0.input,
     });
-    let id = aggregate_id(tenant_id, run_id);
-    let outcome = execute(&state, &state.runs, id, command, &caller).await?;
-    let response = respond(StatusCode::CREATED, &outcome, RunView::of(&outcome.state));
-    Ok(created(
-        response,
-        format!("/v1/tenants/{tenant_id}/workflow-runs/{run_id}"),
-    ))
+    let location = format!("/v1/tenants/{tenant}/workflow-runs/{run_id}");
+    let target = RunPath {
+        tenant_id: tenant,
+        run_id,
+    };
+    run_create(&state, &caller, &target, command, RunView::of, location).await
 }
 
 list_route! {
@@ -281,77 +272,53 @@ fn member_role(tenant: &Tenant, member_id: Uuid) -> Result<String, ApiError> {
 }
 
 command_route! {
+    "workflow-runs", Allowed::Scope(RESOURCE, Access::Write), StepPath => RunView;
     /// Starts an attempt of the run's current step. An approval step asks for approval as it
     /// starts; a wait step starts waiting.
     start_step: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/start",
-    "workflow-runs",
-    Allowed::Scope(RESOURCE, Access::Write), StepPath, body StartStepRequest => RunView,
-    |p, b, _| Ok(StartStep { step_id: p.step_id.clone(), attempt: b.attempt }.into())
-}
-command_route! {
+        body StartStepRequest
+        => |p, b, _| Ok(StartStep { step_id: p.step_id.clone(), attempt: b.attempt }.into());
     /// Reports that a started attempt succeeded (with a condition's `result` or an action's
     /// `output`); a step without a successor completes the run. Not for approval steps.
     complete_step: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/complete",
-    "workflow-runs",
-    Allowed::Scope(RESOURCE, Access::Write), StepPath, body CompleteStepRequest => RunView,
-    |p, b, _| Ok(CompleteStep {
-        step_id: p.step_id.clone(),
-        attempt: b.attempt,
-        result: b.result,
-        output: b.output,
-    }
-    .into())
-}
-command_route! {
+        body CompleteStepRequest
+        => |p, b, _| {
+            let (attempt, result, output) = (b.attempt, b.result, b.output);
+            Ok(CompleteStep { step_id: p.step_id.clone(), attempt, result, output }.into())
+        };
     /// Reports that a started attempt failed: an action with attempts left is retried after its
     /// backoff; any other failure fails the run.
     fail_step: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/fail",
-    "workflow-runs",
-    Allowed::Scope(RESOURCE, Access::Write), StepPath, body FailStepRequest => RunView,
-    |p, b, _| Ok(FailStep { step_id: p.step_id.clone(), attempt: b.attempt, error: b.error }.into())
-}
-command_route! {
+        body FailStepRequest
+        => |p, b, _| {
+            let (attempt, error) = (b.attempt, b.error);
+            Ok(FailStep { step_id: p.step_id.clone(), attempt, error }.into())
+        };
     /// Applies an approval step's timeout rule, once its deadline has passed.
     time_out: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/time-out",
-    "workflow-runs",
-    Allowed::Scope(RESOURCE, Access::Write), StepPath, body NoFields => RunView,
-    |p, _, _| Ok(TimeOutApproval { step_id: p.step_id.clone() }.into())
+        body NoFields
+        => |p, _, _| Ok(TimeOutApproval { step_id: p.step_id.clone() }.into());
 }
 command_route! {
+    "workflow-runs", Allowed::Scope(RESOURCE, Access::Write), RunPath => RunView;
     /// Records a member's approval of the approval step awaiting decisions; the member's role
     /// is their current role in the tenant.
-    approve: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/approve", "workflow-runs",
-    Allowed::Scope(RESOURCE, Access::Write), RunPath, body ApproveRequest => RunView,
-    |_, b, tenant| Ok(ApproveStep {
-        role: member_role(tenant, b.member_id)?,
-        step_id: b.step_id,
-        member_id: b.member_id,
-        comment: b.comment,
-    }
-    .into())
-}
-command_route! {
+    approve: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/approve", body ApproveRequest
+        => |_, b, tenant| {
+            let (role, step_id) = (member_role(tenant, b.member_id)?, b.step_id);
+            Ok(ApproveStep { role, step_id, member_id: b.member_id, comment: b.comment }.into())
+        };
     /// Records a member's rejection of the approval step awaiting decisions (one rejection
     /// rejects); the member's role is their current role in the tenant.
-    reject: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/reject", "workflow-runs",
-    Allowed::Scope(RESOURCE, Access::Write), RunPath, body RejectRequest => RunView,
-    |_, b, tenant| Ok(RejectStep {
-        role: member_role(tenant, b.member_id)?,
-        step_id: b.step_id,
-        member_id: b.member_id,
-        reason: b.reason,
-    }
-    .into())
-}
-command_route! {
+    reject: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/reject", body RejectRequest
+        => |_, b, tenant| {
+            let (role, step_id) = (member_role(tenant, b.member_id)?, b.step_id);
+            Ok(RejectStep { role, step_id, member_id: b.member_id, reason: b.reason }.into())
+        };
     /// Fails the run for a reason outside any one step.
-    fail: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/fail", "workflow-runs",
-    Allowed::Scope(RESOURCE, Access::Write), RunPath, body ReasonRequest => RunView,
-    |_, b, _| Ok(FailRun { reason: b.reason }.into())
-}
-command_route! {
+    fail: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/fail", body ReasonRequest
+        => |_, b, _| Ok(FailRun { reason: b.reason }.into());
     /// Stops the run for good.
-    cancel: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/cancel", "workflow-runs",
-    Allowed::Scope(RESOURCE, Access::Write), RunPath, body ReasonRequest => RunView,
-    |_, b, _| Ok(CancelRun { reason: b.reason }.into())
+    cancel: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/cancel", body ReasonRequest
+        => |_, b, _| Ok(CancelRun { reason: b.reason }.into());
 }

@@ -41,6 +41,13 @@ pub struct Health {
     /// Each background task (reactors, the read side's followers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tasks: Option<Vec<TaskHealth>>,
+    /// `signed` (audit checkpoints are signed with the key `audit_key_id`, served on
+    /// `/.well-known/keel-audit-key`) or `unsigned` (`audit_signing = off`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_signing: Option<&'static str>,
+    /// The id of the key audit checkpoints are signed with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_key_id: Option<String>,
 }
 
 /// A read model's state on `/readyz`.
@@ -110,6 +117,8 @@ async fn healthz() -> HttpResponse {
         relay: None,
         projections: None,
         tasks: None,
+        audit_signing: None,
+        audit_key_id: None,
     })
 }
 
@@ -160,6 +169,11 @@ async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
                 })
                 .collect(),
         ),
+        audit_signing: Some(match state.audit_key() {
+            Some(_) => "signed",
+            None => "unsigned",
+        }),
+        audit_key_id: state.audit_key().map(|key| key.key_id.clone()),
     }))
 }
 

@@ -1,15 +1,14 @@
 //! Tenants: create, list, show, and the commands on a tenant's profile and life cycle.
 
 use super::kit::paths::{MeterPath, TenantPath};
-use super::kit::{command_route, created, Allowed};
+use super::kit::{command_route, run_create, Allowed};
 use crate::auth::Access;
 use crate::body::JsonBody;
-use crate::command::{execute, respond, Caller, CommandResult};
+use crate::command::{Caller, CommandResult};
 use crate::consistency::ReadAfter;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use crate::views::TenantView;
-use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{get, post, HttpResponse};
 use keel_domain::tenant::{
@@ -88,14 +87,9 @@ async fn create(
         owner_email: request.owner_email,
         owner_member_id: Uuid::now_v7(),
     });
-    let id = AggregateId::tenant(tenant_id);
-    let outcome = execute(&state, &state.tenants, id, command, &caller).await?;
-    let response = respond(
-        StatusCode::CREATED,
-        &outcome,
-        TenantView::of(&outcome.state),
-    );
-    Ok(created(response, format!("/v1/tenants/{tenant_id}")))
+    let location = format!("/v1/tenants/{tenant_id}");
+    let target = TenantPath { tenant_id };
+    run_create(&state, &caller, &target, command, TenantView::of, location).await
 }
 
 /// Filters and paging of `GET /v1/tenants`.
@@ -219,74 +213,37 @@ async fn show(
 }
 
 command_route! {
+    "tenants", Allowed::Scope("tenants", Access::Write), TenantPath => TenantView;
     /// Renames a tenant.
-    rename: "/v1/tenants/{tenant_id}/rename", "tenants",
-    Allowed::Scope("tenants", Access::Write), TenantPath, body RenameTenant => TenantView,
-    |_, body, _| Ok(body.into())
-}
-command_route! {
+    rename: "/v1/tenants/{tenant_id}/rename", body RenameTenant;
     /// Replaces a tenant's branding.
-    branding: "/v1/tenants/{tenant_id}/branding", "tenants",
-    Allowed::Scope("tenants", Access::Write), TenantPath, body UpdateBranding => TenantView,
-    |_, body, _| Ok(body.into())
-}
-command_route! {
+    branding: "/v1/tenants/{tenant_id}/branding", body UpdateBranding;
     /// Changes some of a tenant's settings (only the fields given).
-    settings: "/v1/tenants/{tenant_id}/settings", "tenants",
-    Allowed::Scope("tenants", Access::Write), TenantPath, body UpdateSettings => TenantView,
-    |_, body, _| Ok(body.into())
+    settings: "/v1/tenants/{tenant_id}/settings", body UpdateSettings;
 }
 command_route! {
+    "tenants", Allowed::Admin, TenantPath => TenantView;
     /// Moves a tenant to another plan (platform admin only).
-    change_plan: "/v1/tenants/{tenant_id}/plan", "tenants",
-    Allowed::Admin, TenantPath, body ChangePlan => TenantView,
-    |_, body, _| Ok(body.into())
-}
-command_route! {
+    change_plan: "/v1/tenants/{tenant_id}/plan", body ChangePlan;
     /// Sets a quota override for a meter (platform admin only).
-    set_quota_override: "/v1/tenants/{tenant_id}/quota-overrides", "tenants",
-    Allowed::Admin, TenantPath, body SetQuotaOverride => TenantView,
-    |_, body, _| Ok(body.into())
-}
-command_route! {
-    /// Removes a quota override (platform admin only).
-    clear_quota_override: "/v1/tenants/{tenant_id}/quota-overrides/{meter}/clear", "tenants",
-    Allowed::Admin, MeterPath => TenantView,
-    |path, (), _| Ok(ClearQuotaOverride { meter: path.meter.clone() }.into())
-}
-command_route! {
+    set_quota_override: "/v1/tenants/{tenant_id}/quota-overrides", body SetQuotaOverride;
     /// Sets a feature flag (platform admin only).
-    set_feature_flag: "/v1/tenants/{tenant_id}/feature-flags", "tenants",
-    Allowed::Admin, TenantPath, body SetFeatureFlag => TenantView,
-    |_, body, _| Ok(body.into())
-}
-command_route! {
+    set_feature_flag: "/v1/tenants/{tenant_id}/feature-flags", body SetFeatureFlag;
     /// Suspends a tenant (platform admin only).
-    suspend: "/v1/tenants/{tenant_id}/suspend", "tenants",
-    Allowed::Admin, TenantPath, body SuspendTenant => TenantView,
-    |_, body, _| Ok(body.into())
-}
-command_route! {
+    suspend: "/v1/tenants/{tenant_id}/suspend", body SuspendTenant;
     /// Reactivates a suspended tenant (platform admin only).
-    reactivate: "/v1/tenants/{tenant_id}/reactivate", "tenants",
-    Allowed::Admin, TenantPath, body ReactivateTenant => TenantView,
-    |_, body, _| Ok(body.into())
-}
-command_route! {
+    reactivate: "/v1/tenants/{tenant_id}/reactivate", body ReactivateTenant;
     /// Schedules a tenant's decommissioning (platform admin only).
-    schedule_decommission: "/v1/tenants/{tenant_id}/decommission/schedule", "tenants",
-    Allowed::Admin, TenantPath, body ScheduleDecommission => TenantView,
-    |_, body, _| Ok(body.into())
-}
-command_route! {
+    schedule_decommission: "/v1/tenants/{tenant_id}/decommission/schedule",
+        body ScheduleDecommission;
     /// Cancels a scheduled decommissioning (platform admin only).
-    cancel_decommission: "/v1/tenants/{tenant_id}/decommission/cancel", "tenants",
-    Allowed::Admin, TenantPath, body CancelDecommission => TenantView,
-    |_, body, _| Ok(body.into())
+    cancel_decommission: "/v1/tenants/{tenant_id}/decommission/cancel", body CancelDecommission;
+    /// Decommissions a tenant for good, once its scheduled time has come (platform admin only).
+    decommission: "/v1/tenants/{tenant_id}/decommission", body DecommissionTenant;
 }
 command_route! {
-    /// Decommissions a tenant for good, once its scheduled time has come (platform admin only).
-    decommission: "/v1/tenants/{tenant_id}/decommission", "tenants",
-    Allowed::Admin, TenantPath, body DecommissionTenant => TenantView,
-    |_, body, _| Ok(body.into())
+    "tenants", Allowed::Admin, MeterPath => TenantView;
+    /// Removes a quota override (platform admin only).
+    clear_quota_override: "/v1/tenants/{tenant_id}/quota-overrides/{meter}/clear"
+        => |path, (), _| Ok(ClearQuotaOverride { meter: path.meter.clone() }.into());
 }

@@ -12,15 +12,13 @@
 
 use super::kit::paths::{TenantPath, WorkflowPath};
 use super::kit::{
-    authorize_tenant, command_route, created, list_route, show_route, Allowed, NoFields,
+    authorize_tenant, command_route, list_route, run_create, show_route, Allowed, NoFields,
 };
-use super::tenant_aggregates::aggregate_id;
 use crate::auth::Access;
 use crate::body::JsonBody;
-use crate::command::{execute, respond, Caller, CommandResult};
+use crate::command::{Caller, CommandResult};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
 use keel_domain::workflow::definition::{
@@ -141,35 +139,31 @@ async fn define(
     path: Path<TenantPath>,
     body: JsonBody<WorkflowRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant_id = path.tenant_id;
-    authorize_tenant(
-        &state,
-        &caller.principal,
-        tenant_id,
-        RESOURCE,
-        Access::Write,
-    )
-    .await?;
+    let tenant = path.tenant_id;
+    authorize_tenant(&state, &caller.principal, tenant, RESOURCE, Access::Write).await?;
     let request = body.0;
     let workflow_id = Uuid::now_v7();
     let command = WorkflowCommand::from(DefineWorkflow {
-        tenant_id,
+        tenant_id: tenant,
         workflow_id,
         name: request.name,
         trigger: request.trigger,
         steps: request.steps,
     });
-    let id = aggregate_id(tenant_id, workflow_id);
-    let outcome = execute(&state, &state.workflows, id, command, &caller).await?;
-    let response = respond(
-        StatusCode::CREATED,
-        &outcome,
-        WorkflowView::of(&outcome.state),
-    );
-    Ok(created(
-        response,
-        format!("/v1/tenants/{tenant_id}/workflows/{workflow_id}"),
-    ))
+    let location = format!("/v1/tenants/{tenant}/workflows/{workflow_id}");
+    let target = WorkflowPath {
+        tenant_id: tenant,
+        workflow_id,
+    };
+    run_create(
+        &state,
+        &caller,
+        &target,
+        command,
+        WorkflowView::of,
+        location,
+    )
+    .await
 }
 
 show_route! {
@@ -179,27 +173,18 @@ show_route! {
 }
 
 command_route! {
+    "workflows", Allowed::Scope(RESOURCE, Access::Write), WorkflowPath => WorkflowView;
     /// Replaces the workflow's name, trigger and steps as a new version. Runs already started
     /// keep their version; an identical revision is refused (409).
-    revise: "/v1/tenants/{tenant_id}/workflows/{workflow_id}/revise", "workflows",
-    Allowed::Scope(RESOURCE, Access::Write), WorkflowPath, body WorkflowRequest => WorkflowView,
-    |_, r, _| Ok(ReviseWorkflow { name: r.name, trigger: r.trigger, steps: r.steps }.into())
-}
-command_route! {
+    revise: "/v1/tenants/{tenant_id}/workflows/{workflow_id}/revise", body WorkflowRequest
+        => |_, r, _| Ok(ReviseWorkflow { name: r.name, trigger: r.trigger, steps: r.steps }.into());
     /// Lets the workflow start runs.
-    enable: "/v1/tenants/{tenant_id}/workflows/{workflow_id}/enable", "workflows",
-    Allowed::Scope(RESOURCE, Access::Write), WorkflowPath, body NoFields => WorkflowView,
-    |_, _, _| Ok(EnableWorkflow {}.into())
-}
-command_route! {
+    enable: "/v1/tenants/{tenant_id}/workflows/{workflow_id}/enable", body NoFields
+        => |_, _, _| Ok(EnableWorkflow {}.into());
     /// Stops the workflow from starting runs; runs under way continue.
-    disable: "/v1/tenants/{tenant_id}/workflows/{workflow_id}/disable", "workflows",
-    Allowed::Scope(RESOURCE, Access::Write), WorkflowPath, body NoFields => WorkflowView,
-    |_, _, _| Ok(DisableWorkflow {}.into())
-}
-command_route! {
+    disable: "/v1/tenants/{tenant_id}/workflows/{workflow_id}/disable", body NoFields
+        => |_, _, _| Ok(DisableWorkflow {}.into());
     /// Retires the workflow for good: it starts no runs and accepts no more commands.
-    archive: "/v1/tenants/{tenant_id}/workflows/{workflow_id}/archive", "workflows",
-    Allowed::Scope(RESOURCE, Access::Write), WorkflowPath, body NoFields => WorkflowView,
-    |_, _, _| Ok(ArchiveWorkflow {}.into())
+    archive: "/v1/tenants/{tenant_id}/workflows/{workflow_id}/archive", body NoFields
+        => |_, _, _| Ok(ArchiveWorkflow {}.into());
 }

@@ -37,3 +37,11 @@ crate::value::closed_set! {
         Auditor = "auditor",
     }
 }
+
+impl Role {
+    /// Whether this role may do all that `other` may: `owner > admin > member > auditor`. The
+    /// roles are declared strongest first, so this is the reverse of the derived order.
+    pub fn includes(self, other: Role) -> bool {
+        self <= other
+    }
+}

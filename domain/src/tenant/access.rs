@@ -1,5 +1,6 @@
 //! The tenant's decisions about who and what may reach it: custom domains, API keys and
-//! members (including the rule that a tenant always keeps an owner).
+//! members (including the rule that a tenant always keeps an owner, and, through
+//! [`super::grants`], that no key grants more than it holds).
 
 use super::commands::{
     AddDomain, AddMember, ChangeMemberRole, IssueApiKey, RecheckDomain, RemoveDomain, RemoveMember,
@@ -118,6 +119,11 @@ impl Tenant {
         if c.expires_at.is_some_and(|expiry| expiry <= ctx.now) {
             return Err(TenantError::invalid("expires_at", "must be in the future"));
         }
+        let holder = c.member_id.map(|id| self.known_member(id)).transpose()?;
+        let authority = self.authority(c.grantor, ctx.now)?;
+        authority.may_grant_scopes(&scopes)?;
+        authority.may_grant_until(c.expires_at)?;
+        authority.may_issue_for(holder)?;
         Ok(vec![TenantEvent::ApiKeyIssued(ApiKeyIssued {
             key_id,
             name,
@@ -125,6 +131,7 @@ impl Tenant {
             prefix,
             secret_hash,
             expires_at: c.expires_at,
+            member_id: holder.map(|member| member.id),
         })])
     }
 
@@ -141,13 +148,14 @@ impl Tenant {
         })])
     }
 
-    pub(super) fn add_member(&self, c: &AddMember) -> Decided {
+    pub(super) fn add_member(&self, c: &AddMember, ctx: &DecisionContext) -> Decided {
         let member_id = require_id(c.member_id, "member_id")?;
         if self.members.contains_key(&member_id) {
             return Err(TenantError::MemberAlreadyExists { member_id });
         }
         let email = Email::parse(&c.email).in_field("email")?;
         let role = Role::parse(&c.role).in_field("role")?;
+        self.authority(c.grantor, ctx.now)?.may_handle_role(role)?;
         if self.member_by_email(email.as_str()).is_some() {
             return Err(TenantError::MemberEmailTaken {
                 email: email.into_string(),
@@ -160,12 +168,19 @@ impl Tenant {
         })])
     }
 
-    pub(super) fn change_member_role(&self, c: &ChangeMemberRole) -> Decided {
+    pub(super) fn change_member_role(
+        &self,
+        c: &ChangeMemberRole,
+        ctx: &DecisionContext,
+    ) -> Decided {
         let member = self.known_member(c.member_id)?;
         let role = Role::parse(&c.role).in_field("role")?;
         if member.role == role {
             return Err(TenantError::Unchanged { field: "role" });
         }
+        let authority = self.authority(c.grantor, ctx.now)?;
+        authority.may_handle_role(member.role)?;
+        authority.may_handle_role(role)?;
         self.keep_an_owner(member)?;
         Ok(vec![TenantEvent::MemberRoleChanged(MemberRoleChanged {
             member_id: member.id,
@@ -175,14 +190,25 @@ impl Tenant {
         })])
     }
 
-    pub(super) fn remove_member(&self, c: &RemoveMember) -> Decided {
+    /// Removes a member and revokes the keys that act for it: a key must not outlive the
+    /// membership it speaks for.
+    pub(super) fn remove_member(&self, c: &RemoveMember, ctx: &DecisionContext) -> Decided {
         let member = self.known_member(c.member_id)?;
+        self.authority(c.grantor, ctx.now)?
+            .may_handle_role(member.role)?;
         self.keep_an_owner(member)?;
-        Ok(vec![TenantEvent::MemberRemoved(MemberRemoved {
+        let revocations = self
+            .api_keys
+            .values()
+            .filter(|key| key.member_id == Some(member.id) && !key.revoked)
+            .map(|key| TenantEvent::ApiKeyRevoked(ApiKeyRevoked { key_id: key.id }));
+        Ok(std::iter::once(TenantEvent::MemberRemoved(MemberRemoved {
             member_id: member.id,
             email: member.email.clone(),
             role: member.role,
-        })])
+        }))
+        .chain(revocations)
+        .collect())
     }
 
     fn known_member(&self, member_id: uuid::Uuid) -> Result<&Member, TenantError> {

@@ -7,6 +7,7 @@
 //! the domain, so that decisions stay deterministic.
 
 use super::domain_proof::TxtLookup;
+use super::grants::Grantor;
 use crate::ids::TenantId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -182,8 +183,14 @@ pub struct RemoveDomain {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IssueApiKey {
+    /// Who issues it: the key grants at most what the grantor holds.
+    pub grantor: Grantor,
     /// The key's id; must be new to the tenant and not nil.
     pub key_id: Uuid,
+    /// The member the key acts for (its approvals are that member's); `None`: a service key,
+    /// which can never approve.
+    #[serde(default)]
+    pub member_id: Option<Uuid>,
     /// A human-readable name, 1-100 characters after trimming.
     pub name: String,
     /// What the key may do: at least one `resource:action`, e.g. `workflows:write`, `*:read`.
@@ -211,6 +218,8 @@ pub struct RevokeApiKey {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddMember {
+    /// Who adds the member: a key acting for a member gives no role above that member's own.
+    pub grantor: Grantor,
     /// The member's id; must be new to the tenant and not nil.
     pub member_id: Uuid,
     /// The member's email address; no current member may have it.
@@ -224,6 +233,9 @@ pub struct AddMember {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChangeMemberRole {
+    /// Who changes the role: a key acting for a member neither gives nor takes a role above
+    /// that member's own.
+    pub grantor: Grantor,
     /// The member.
     pub member_id: Uuid,
     /// The new role (see [`AddMember::role`]).
@@ -235,6 +247,8 @@ pub struct ChangeMemberRole {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RemoveMember {
+    /// Who removes the member: a key acting for a member removes no one ranked above it.
+    pub grantor: Grantor,
     /// The member.
     pub member_id: Uuid,
 }

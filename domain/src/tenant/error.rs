@@ -136,6 +136,35 @@ pub enum TenantError {
     /// Demoting or removing the only owner; a tenant must always keep one.
     #[error("a tenant must keep at least one owner: promote another member to owner first")]
     LastOwner,
+    /// The granting key is unknown, revoked or expired, or acts for a member who has left.
+    #[error("API key {key_id} cannot grant anything: it is not a usable key of this tenant")]
+    GrantorNotUsable {
+        /// The granting key.
+        key_id: Uuid,
+    },
+    /// Issuing a key with a scope the issuing key does not hold.
+    #[error("the scope `{scope}` is not held by the key issuing it: a key grants at most its own scopes")]
+    ScopeNotHeld {
+        /// The first scope not held.
+        scope: String,
+    },
+    /// Issuing a key that outlives the issuing key.
+    #[error("the issuing key expires at {limit}: a key it issues must expire no later")]
+    ExpiryBeyondGrantor {
+        /// The issuing key's expiry.
+        limit: DateTime<Utc>,
+    },
+    /// Giving, taking or acting on a role above the role of the member the key acts for.
+    #[error("the role `{role}` is above `{own}`, the role of the member this key acts for")]
+    RoleAboveGrantor {
+        /// The role asked for or acted on.
+        role: &'static str,
+        /// The grantor's member's role.
+        own: &'static str,
+    },
+    /// A service key (bound to no member) issuing a key for a member.
+    #[error("a service key cannot issue a key for a member: only for a service")]
+    ServiceKeyForMember,
 }
 
 impl TenantError {
@@ -156,7 +185,12 @@ impl TenantError {
                 Some("member_id")
             }
             TenantError::MemberEmailTaken { .. } => Some("email"),
-            TenantError::NotFound
+            TenantError::ScopeNotHeld { .. } => Some("scopes"),
+            TenantError::ExpiryBeyondGrantor { .. } => Some("expires_at"),
+            TenantError::RoleAboveGrantor { .. } => Some("role"),
+            TenantError::ServiceKeyForMember => Some("member_id"),
+            TenantError::GrantorNotUsable { .. }
+            | TenantError::NotFound
             | TenantError::AlreadyExists
             | TenantError::Suspended
             | TenantError::Decommissioned
@@ -192,6 +226,11 @@ impl TenantError {
             TenantError::MemberEmailTaken { .. } => "member_email_taken",
             TenantError::MemberNotFound { .. } => "member_not_found",
             TenantError::LastOwner => "last_owner",
+            TenantError::GrantorNotUsable { .. } => "grantor_not_usable",
+            TenantError::ScopeNotHeld { .. } => "scope_not_held",
+            TenantError::ExpiryBeyondGrantor { .. } => "expiry_beyond_grantor",
+            TenantError::RoleAboveGrantor { .. } => "role_above_grantor",
+            TenantError::ServiceKeyForMember => "service_key_for_member",
         }
     }
 
@@ -206,9 +245,14 @@ impl TenantError {
 
 impl crate::Refusal for TenantError {
     fn kind(&self) -> crate::RefusalKind {
-        use crate::RefusalKind::{Conflict, Invalid, NotFound};
+        use crate::RefusalKind::{Conflict, Forbidden, Invalid, NotFound};
         match self {
             TenantError::Invalid { .. } => Invalid,
+            TenantError::GrantorNotUsable { .. }
+            | TenantError::ScopeNotHeld { .. }
+            | TenantError::ExpiryBeyondGrantor { .. }
+            | TenantError::RoleAboveGrantor { .. }
+            | TenantError::ServiceKeyForMember => Forbidden,
             TenantError::NotFound
             | TenantError::DomainNotFound { .. }
             | TenantError::ApiKeyNotFound { .. }

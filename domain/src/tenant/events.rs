@@ -1,9 +1,7 @@
-//! The facts a tenant's stream records, named `tenant.<fact>`.
-//!
-//! Schema versions: `tenant.domain_added` and `tenant.domain_verified` are at version 2 (they
-//! record the challenge token and the proof); every other payload is at version 1. Stored
-//! version-1 payloads of those two are upcast with no token and no proof: such a domain was
-//! verified before proof was required, and is un-verified on upgrade.
+//! The facts a tenant's stream records, named `tenant.<fact>`; each type's schema version is
+//! in [`TenantEvent`], and [`Upcaster`] lifts older payloads. Stored version-1 payloads of
+//! `tenant.domain_added` and `tenant.domain_verified` are upcast with no token and no proof:
+//! such a domain was verified before proof was required, and is un-verified on upgrade.
 //!
 //! Payloads carry what the read side needs to build its views without consulting the state
 //! (names, emails and roles, not only ids). They hold validated values, and never a secret: an
@@ -189,6 +187,10 @@ pub struct ApiKeyIssued {
     pub secret_hash: SecretHash,
     /// When it stops working, if ever.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The member it acts for; `None` for a service key. Keys issued before keys were bound
+    /// to members are service keys.
+    #[serde(default, with = "crate::ids::optional_uuid_text")]
+    pub member_id: Option<Uuid>,
 }
 
 /// An API key was revoked for good.
@@ -291,7 +293,7 @@ crate::domain_events! {
         /// See [`DomainRemoved`].
         DomainRemoved(DomainRemoved) = DOMAIN_REMOVED: "tenant.domain_removed" v 1,
         /// See [`ApiKeyIssued`].
-        ApiKeyIssued(ApiKeyIssued) = API_KEY_ISSUED: "tenant.api_key_issued" v 1,
+        ApiKeyIssued(ApiKeyIssued) = API_KEY_ISSUED: "tenant.api_key_issued" v 2,
         /// See [`ApiKeyRevoked`].
         ApiKeyRevoked(ApiKeyRevoked) = API_KEY_REVOKED: "tenant.api_key_revoked" v 1,
         /// See [`MemberAdded`].
@@ -313,8 +315,9 @@ crate::domain_events! {
     }
 }
 
-/// Version 1 of `tenant.domain_added` had no challenge token and version 1 of
-/// `tenant.domain_verified` no proof: both become explicit `None`s.
+/// Version-1 payloads lack a field a later version added; it becomes an explicit `None`:
+/// `tenant.api_key_issued` v1 keys were bound to no member (they are service keys),
+/// `tenant.domain_added` v1 had no challenge token and `tenant.domain_verified` v1 no proof.
 impl Upcaster for TenantEvent {
     fn upcast(
         event_type: &str,
@@ -322,6 +325,7 @@ impl Upcaster for TenantEvent {
         mut payload: serde_json::Value,
     ) -> Result<serde_json::Value, EventCodecError> {
         let added_field = match (event_type, from_version) {
+            (TenantEvent::API_KEY_ISSUED, 1) => "member_id",
             (TenantEvent::DOMAIN_ADDED, 1) => "challenge",
             (TenantEvent::DOMAIN_VERIFIED, 1) => "proof",
             _ => {

@@ -35,13 +35,23 @@ pub const SCOPE_RESOURCES: &[&str] = &[
     "reports",
 ];
 
-/// The actions a scope may grant, weakest first.
-pub const SCOPE_ACTIONS: &[&str] = &["read", "write", "admin"];
+crate::value::closed_set! {
+    /// How much a scope grants on its resource. Each level includes the ones before it
+    /// (`admin > write > read`), which is what the derived order says.
+    Access, "access" {
+        /// See.
+        Read = "read",
+        /// Change.
+        Write = "write",
+        /// Manage: issue keys, change roles and the like.
+        Admin = "admin",
+    }
+}
 
 string_value! {
     /// A permission granted to an API key, `resource:action` (e.g. `workflows:write`,
     /// `*:read`): the resource is one of [`SCOPE_RESOURCES`] or `*`, the action one of
-    /// [`SCOPE_ACTIONS`].
+    /// [`Access`].
     Scope
 }
 
@@ -61,7 +71,7 @@ impl Scope {
                 SCOPE_RESOURCES.join(", ")
             )));
         }
-        if !SCOPE_ACTIONS.contains(&action) {
+        if Access::from_name(action).is_none() {
             return Err(InvalidValue::new(format!(
                 "{} names an unknown action: use read, write or admin",
                 quoted(raw)
@@ -79,6 +89,38 @@ impl Scope {
     pub fn action(&self) -> &str {
         self.0.split_once(':').map_or("", |(_, action)| action)
     }
+
+    /// How much the scope grants; valid by construction.
+    pub fn access(&self) -> Access {
+        Access::from_name(self.action()).unwrap_or(Access::Read)
+    }
+
+    /// Whether this scope grants `access` on `resource`: the same resource or `*`, at that level
+    /// or above.
+    pub fn grants(&self, resource: &str, access: Access) -> bool {
+        (self.resource() == "*" || self.resource() == resource) && self.access() >= access
+    }
+
+    /// Whether this scope grants everything `other` grants: the lattice a key's issuer is held
+    /// to. `*` covers every resource, and `admin > write > read`.
+    pub fn covers(&self, other: &Scope) -> bool {
+        (self.resource() == "*" || self.resource() == other.resource())
+            && self.access() >= other.access()
+    }
+}
+
+/// Whether any of `scopes` grants `access` on `resource`.
+pub fn scopes_grant(scopes: &[Scope], resource: &str, access: Access) -> bool {
+    scopes.iter().any(|scope| scope.grants(resource, access))
+}
+
+/// The first of `wanted` that no scope of `held` covers, if any. A wanted scope counts as held
+/// only when one held scope covers it: `*:read` is not held by a list of every resource's
+/// `read`, because `*` also stands for resources added later.
+pub fn first_not_covered<'a>(held: &[Scope], wanted: &'a [Scope]) -> Option<&'a Scope> {
+    wanted
+        .iter()
+        .find(|scope| !held.iter().any(|h| h.covers(scope)))
 }
 
 string_value! {

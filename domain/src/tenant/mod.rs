@@ -20,7 +20,8 @@
 //! - [`commands`]: [`TenantCommand`] and one struct per command, carrying raw input.
 //! - [`events`]: [`TenantEvent`] and its payloads (`tenant.<fact>`) with their upcaster.
 //! - [`state`]: the [`Tenant`] state and how events fold into it.
-//! - `decide` and `access`: the rules (`impl Aggregate for Tenant`).
+//! - `decide` and `access`: the rules (`impl Aggregate for Tenant`); [`grants`]: what a key
+//!   may grant (scopes, expiry, roles).
 //! - [`error`]: [`TenantError`], a variant per rule.
 #![deny(missing_docs)]
 
@@ -30,6 +31,7 @@ mod decide;
 pub mod domain_proof;
 pub mod error;
 pub mod events;
+pub mod grants;
 pub mod keys;
 pub mod settings;
 pub mod state;
@@ -54,7 +56,10 @@ pub use events::{
     SettingsUpdated, TenantCreated, TenantDecommissioned, TenantEvent, TenantReactivated,
     TenantRenamed, TenantSuspended,
 };
-pub use keys::{KeyName, KeyPrefix, Scope, SecretHash, SCOPE_ACTIONS, SCOPE_RESOURCES};
+pub use grants::Grantor;
+pub use keys::{
+    first_not_covered, scopes_grant, Access, KeyName, KeyPrefix, Scope, SecretHash, SCOPE_RESOURCES,
+};
 pub use settings::{Branding, HexColor, Locale, LogoUrl, TenantSettings, Timezone};
 pub use state::{ApiKey, CustomDomain, Member, Tenant, TenantStatus};
 pub use values::{DomainName, FlagName, InvalidValue, Region, TenantName, TenantSlug};

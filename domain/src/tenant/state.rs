@@ -93,6 +93,8 @@ pub struct ApiKey {
     pub secret_hash: SecretHash,
     /// When it stops working, if ever.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The member it acts for; `None` for a service key.
+    pub member_id: Option<Uuid>,
     /// Whether it was revoked. Revoked keys are kept, so a revocation can be shown and its id
     /// never reused.
     pub revoked: bool,
@@ -336,6 +338,7 @@ impl Tenant {
                     prefix: e.prefix.clone(),
                     secret_hash: e.secret_hash.clone(),
                     expires_at: e.expires_at,
+                    member_id: e.member_id,
                     revoked: false,
                 };
                 self.api_keys.insert(e.key_id, key);

@@ -12,17 +12,23 @@
 //! - [`project`]: the projection (handler and tables).
 //! - [`query`]: filtered, cursor-paginated queries.
 //! - [`export`]: streamed JSON Lines and CSV.
-//! - [`verify`]: chain verification.
+//! - [`verify`]: chain verification, in the database or ([`offline`]) of an export alone.
+//! - [`chain`]: the exact encoding hashed and signed (specified in docs/AUDIT.md).
+//! - [`sign`]: Ed25519 signatures of checkpoints and exported heads.
 
 pub mod chain;
 pub mod export;
+pub mod offline;
 pub mod project;
 pub mod query;
 pub mod record;
+pub mod sign;
 pub mod verify;
 
 pub use export::{export, export_stream, ExportFormat};
+pub use offline::verify_export;
 pub use project::{AuditProjection, CHECKPOINT_EVERY};
 pub use query::{query, AuditFilter, AuditPage};
-pub use record::AuditRecord;
-pub use verify::{verify, BrokenRecord, ChainReport, VerifyReport};
+pub use record::{AuditRecord, ExportedRecord};
+pub use sign::{AuditKey, AuditSigner, PublicKeyView};
+pub use verify::{verify, BrokenRecord, ChainReport, Signatures, VerifyReport};

@@ -1,7 +1,12 @@
 //! The audit projection: folds every event (except internal claims and usage samples) into
-//! one chained audit record.
+//! one chained audit record, and stores a signed checkpoint every [`CHECKPOINT_EVERY`] records.
+//!
+//! Each record's salt is drawn once per event and kept in `audit_salts` (outside the
+//! generations), so a rebuild reuses it and writes the same rows and hashes; with the same
+//! signing key it also writes the same signatures.
 
-use super::chain::{Hashed, GENESIS};
+use super::chain::{commitment, Hashed, AFTER, BEFORE, GENESIS, SOURCE_IP};
+use super::sign::AuditSigner;
 use crate::db::{fetch_in, insert_rows, micros, Param, Tx};
 use crate::error::ProjectionError;
 use crate::projection::{ColumnType as C, Projection, TableSpec, Tables};
@@ -11,6 +16,7 @@ use keel_domain::usage::UsageEvent;
 use keel_log::RecordedEvent;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A checkpoint of a tenant's chain head is stored every this many records.
 pub const CHECKPOINT_EVERY: i64 = 1000;
@@ -31,8 +37,21 @@ const RECORD_COLUMNS: &[&str] = &[
     "correlation_id",
     "causation_id",
     "source_ip",
+    "salt",
+    "before_digest",
+    "after_digest",
+    "source_ip_digest",
     "prev_hash",
     "hash",
+];
+
+const CHECKPOINT_COLUMNS: &[&str] = &[
+    "tenant_id",
+    "seq",
+    "hash",
+    "position",
+    "key_id",
+    "signature",
 ];
 
 static TABLES: &[TableSpec] = &[
@@ -54,6 +73,10 @@ static TABLES: &[TableSpec] = &[
             ("correlation_id", C::Text),
             ("causation_id", C::OptText),
             ("source_ip", C::OptText),
+            ("salt", C::OptText),
+            ("before_digest", C::OptText),
+            ("after_digest", C::OptText),
+            ("source_ip_digest", C::OptText),
             ("prev_hash", C::Text),
             ("hash", C::Text),
         ],
@@ -80,6 +103,8 @@ static TABLES: &[TableSpec] = &[
             ("seq", C::Int),
             ("hash", C::Text),
             ("position", C::Int),
+            ("key_id", C::OptText),
+            ("signature", C::OptText),
         ],
         key: &["tenant_id", "seq"],
         indexes: &[],
@@ -95,12 +120,22 @@ static TABLES: &[TableSpec] = &[
 ];
 
 /// The audit trail projection (`audit`).
-pub struct AuditProjection;
+#[derive(Debug, Default)]
+pub struct AuditProjection {
+    /// Signs the checkpoints; `None` when signing is off (checkpoints stay unsigned).
+    pub signer: Option<Arc<AuditSigner>>,
+}
 
 #[async_trait]
 impl Projection for AuditProjection {
     fn name(&self) -> &'static str {
         "audit"
+    }
+
+    /// 2: the record encoding of docs/AUDIT.md (commitments to personal values, signed
+    /// checkpoints). Version 1 chains are rebuilt on upgrade.
+    fn version(&self) -> i64 {
+        2
     }
 
     fn handles(&self, event_type: &str) -> bool {
@@ -129,6 +164,7 @@ impl Projection for AuditProjection {
             let entity_key = format!("{tenant}/{entity_type}:{entity_id}");
             prepared.push((event, tenant, data, entity_type, entity_id, entity_key));
         }
+        let salts = load_salts(tx, &prepared).await?;
         let mut heads = load_heads(tx, tables, events).await?;
         let keys: Vec<String> = prepared.iter().map(|p| p.5.clone()).collect();
         let mut entities = load_entities(tx, tables, keys).await?;
@@ -164,6 +200,12 @@ impl Projection for AuditProjection {
             let correlation = event.metadata.correlation_id.to_string();
             let causation = event.metadata.causation_id.map(|c| c.to_string());
             let source_ip = event.metadata.source_ip.map(|ip| ip.to_string());
+            let salt = salts.get(&event_id).cloned().ok_or_else(|| {
+                ProjectionError::handler(event.global_position, "the event has no audit salt")
+            })?;
+            let before_digest = commitment(BEFORE, &salt, before_text.as_deref());
+            let after_digest = commitment(AFTER, &salt, Some(&after_text));
+            let source_ip_digest = commitment(SOURCE_IP, &salt, source_ip.as_deref());
             let hashed = Hashed {
                 prev_hash: &prev_hash,
                 tenant_id: &tenant,
@@ -176,19 +218,27 @@ impl Projection for AuditProjection {
                 action: &event.event_type,
                 entity_type: &entity_type,
                 entity_id: &entity_id,
-                before: before_text.as_deref(),
-                after: Some(&after_text),
+                before_digest: before_digest.as_deref(),
+                after_digest: after_digest.as_deref(),
                 correlation_id: &correlation,
                 causation_id: causation.as_deref(),
-                source_ip: source_ip.as_deref(),
+                source_ip_digest: source_ip_digest.as_deref(),
             };
             let hash = hashed.hash();
             if seq % CHECKPOINT_EVERY == 0 {
+                let position = event.global_position as i64;
+                let (key_id, signature) = self
+                    .signer
+                    .as_ref()
+                    .map(|s| s.sign(&tenant, seq, position, &hash))
+                    .unzip();
                 checkpoints.push(vec![
                     Param::Text(tenant.clone()),
                     Param::Int(seq),
                     Param::Text(hash.clone()),
-                    Param::Int(event.global_position as i64),
+                    Param::Int(position),
+                    Param::OptText(key_id),
+                    Param::OptText(signature),
                 ]);
             }
             records.push(vec![
@@ -207,6 +257,10 @@ impl Projection for AuditProjection {
                 Param::Text(correlation),
                 Param::OptText(causation),
                 Param::OptText(source_ip),
+                Param::OptText(Some(salt)),
+                Param::OptText(before_digest),
+                Param::OptText(after_digest),
+                Param::OptText(source_ip_digest),
                 Param::Text(prev_hash),
                 Param::Text(hash.clone()),
             ]);
@@ -238,7 +292,7 @@ impl Projection for AuditProjection {
         insert_rows(
             tx,
             &tables.name("audit_chain_checkpoints"),
-            &["tenant_id", "seq", "hash", "position"],
+            CHECKPOINT_COLUMNS,
             &checkpoints,
             "",
         )
@@ -285,6 +339,44 @@ fn entity_of(event: &RecordedEvent, data: &Value) -> (String, String) {
         Some((kind, id)) => (kind.to_owned(), id.to_owned()),
         None => (event.stream_id.clone(), String::new()),
     }
+}
+
+/// The salt of each event of the batch (by event id): the stored one, or a new random one
+/// stored now. A concurrent fold of the same event (a rebuild beside the live worker) keeps
+/// whichever was stored first; both then read that one.
+async fn load_salts<T>(
+    tx: &mut Tx,
+    prepared: &[(&RecordedEvent, String, T, String, String, String)],
+) -> Result<HashMap<String, String>, ProjectionError> {
+    let fresh: Vec<Vec<Param>> = prepared
+        .iter()
+        .map(|(event, tenant, ..)| {
+            vec![
+                Param::Text(event.event_id.to_string()),
+                Param::Text(tenant.clone()),
+                Param::Text(hex::encode(rand::random::<[u8; 16]>())),
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "audit_salts",
+        &["event_id", "tenant_id", "salt"],
+        &fresh,
+        "ON CONFLICT (event_id) DO NOTHING",
+    )
+    .await?;
+    let ids: Vec<String> = prepared
+        .iter()
+        .map(|(event, ..)| event.event_id.to_string())
+        .collect();
+    let rows: Vec<(String, String)> = fetch_in(
+        tx,
+        "SELECT event_id, salt FROM audit_salts WHERE event_id IN ",
+        &ids,
+    )
+    .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Chain heads of the batch's tenants: tenant -> (seq, hash).

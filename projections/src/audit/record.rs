@@ -1,17 +1,18 @@
-//! An audit record as stored and as shown.
+//! An audit record as stored, as the API shows it, and as exports carry it (every hashed
+//! field exactly as hashed).
 
-use super::chain::Hashed;
+use super::chain::{commitment, Hashed, AFTER, BEFORE, SOURCE_IP};
 use crate::db::from_micros;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The columns of `audit_records`, in order.
 pub const COLUMNS: &str = "tenant_id, seq, position, event_id, occurred_at, actor_kind, actor_id, \
     action, entity_type, entity_id, before_json, after_json, correlation_id, causation_id, \
-    source_ip, prev_hash, hash";
+    source_ip, salt, before_digest, after_digest, source_ip_digest, prev_hash, hash";
 
-/// A stored row of `audit_records`.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// A stored row of `audit_records`; in exports under the names docs/AUDIT.md gives.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize, Deserialize)]
 pub struct AuditRow {
     /// Tenant id.
     pub tenant_id: String,
@@ -22,6 +23,7 @@ pub struct AuditRow {
     /// Event id.
     pub event_id: String,
     /// Microseconds since the epoch.
+    #[serde(rename = "occurred_at_us")]
     pub occurred_at: i64,
     /// Actor kind.
     pub actor_kind: String,
@@ -34,8 +36,10 @@ pub struct AuditRow {
     /// Entity id.
     pub entity_id: String,
     /// JSON text.
+    #[serde(rename = "before")]
     pub before_json: Option<String>,
     /// JSON text.
+    #[serde(rename = "after")]
     pub after_json: Option<String>,
     /// Correlation id.
     pub correlation_id: String,
@@ -43,6 +47,14 @@ pub struct AuditRow {
     pub causation_id: Option<String>,
     /// Source IP.
     pub source_ip: Option<String>,
+    /// The record's salt (32 hex digits) of the commitments to its personal values.
+    pub salt: Option<String>,
+    /// Commitment to `before_json`.
+    pub before_digest: Option<String>,
+    /// Commitment to `after_json`.
+    pub after_digest: Option<String>,
+    /// Commitment to `source_ip`.
+    pub source_ip_digest: Option<String>,
     /// Previous record's hash.
     pub prev_hash: String,
     /// This record's hash.
@@ -64,12 +76,30 @@ impl AuditRow {
             action: &self.action,
             entity_type: &self.entity_type,
             entity_id: &self.entity_id,
-            before: self.before_json.as_deref(),
-            after: self.after_json.as_deref(),
+            before_digest: self.before_digest.as_deref(),
+            after_digest: self.after_digest.as_deref(),
             correlation_id: &self.correlation_id,
             causation_id: self.causation_id.as_deref(),
-            source_ip: self.source_ip.as_deref(),
+            source_ip_digest: self.source_ip_digest.as_deref(),
         }
+    }
+
+    /// Why the commitments do not match the values they commit to, if they do not. A value
+    /// erased together with its salt is not checked: its commitment stands for it.
+    pub fn commitment_mismatch(&self) -> Option<&'static str> {
+        let Some(salt) = &self.salt else {
+            return None;
+        };
+        [
+            (BEFORE, &self.before_json, &self.before_digest),
+            (AFTER, &self.after_json, &self.after_digest),
+            (SOURCE_IP, &self.source_ip, &self.source_ip_digest),
+        ]
+        .into_iter()
+        .find(|(field, value, digest)| {
+            value.is_some() && commitment(field, salt, value.as_deref()) != **digest
+        })
+        .map(|(field, _, _)| field)
     }
 }
 
@@ -111,6 +141,29 @@ pub struct AuditRecord {
     pub prev_hash: String,
     /// This record's hash.
     pub hash: String,
+}
+
+/// A record as exports carry it: the stored row, whose fields are exactly those the hash
+/// covers as hashed (the time as `occurred_at_us`, before and after as the exact JSON text),
+/// the values the commitments cover with the record's salt, and the time again in RFC 3339
+/// for people (not hashed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedRecord {
+    /// When it happened, RFC 3339.
+    pub occurred_at: String,
+    /// The record as stored and hashed.
+    #[serde(flatten)]
+    pub row: AuditRow,
+}
+
+impl From<AuditRow> for ExportedRecord {
+    fn from(row: AuditRow) -> Self {
+        ExportedRecord {
+            occurred_at: from_micros(row.occurred_at)
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            row,
+        }
+    }
 }
 
 impl From<AuditRow> for AuditRecord {

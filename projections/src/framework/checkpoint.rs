@@ -35,34 +35,74 @@ pub struct Generations {
     pub building: Option<i64>,
 }
 
-/// Creates the projection's first generation (tables, views, checkpoint) unless it exists.
+/// Creates the projection's first generation (tables, views, checkpoint) unless it exists,
+/// and replaces the serving tables by empty ones of the new shape when the projection's
+/// [`Projection::version`] is higher than the one they were written by: the worker then folds
+/// the whole log into them again (queries see the read model fill up meanwhile).
 pub async fn ensure(db: &Database, projection: &dyn Projection) -> Result<(), ProjectionError> {
     // The common case, set up already, takes no lock (status queries call this too).
-    if generations(db, projection.name()).await.is_ok() {
+    if stored_version(db, projection.name())
+        .await
+        .is_ok_and(|v| v >= projection.version())
+    {
         return Ok(());
     }
     let mut tx = Tx::begin(db).await?;
     if tx.backend() == Backend::Postgres {
-        // Two servers starting at once must not both create generation 1.
+        // Two servers starting at once must not both create (or upgrade) the tables.
         crate::with_tx!(&mut tx, conn => {
             sqlx::query("LOCK TABLE projection_state IN EXCLUSIVE MODE").execute(&mut *conn).await?;
         });
     }
-    if generations_in(&mut tx, projection.name(), false)
-        .await?
-        .is_some()
-    {
-        return Ok(());
-    }
-    create_generation(&mut tx, projection, 1, Indexes::Now).await?;
-    point_views(&mut tx, projection, 1).await?;
-    crate::with_tx!(&mut tx, conn => {
-        sqlx::query("INSERT INTO projection_state (name, active_generation) VALUES ($1, 1)")
-            .bind(projection.name())
-            .execute(&mut *conn)
-            .await?;
+    let name = projection.name();
+    let version: Option<i64> = crate::with_tx!(&mut tx, conn => {
+        sqlx::query_scalar("SELECT version FROM projection_state WHERE name = $1")
+            .bind(name).fetch_optional(&mut *conn).await?
     });
+    match (generations_in(&mut tx, name, false).await?, version) {
+        (Some(_), Some(v)) if v >= projection.version() => return Ok(()),
+        (Some(generations), _) => {
+            tracing::warn!(
+                projection = name,
+                version = projection.version(),
+                "the projection's tables were written by an older version: folding the log into new ones"
+            );
+            drop_views(&mut tx, projection).await?;
+            if let Some(building) = generations.building {
+                drop_generation(&mut tx, projection, building).await?;
+            }
+            create_generation(&mut tx, projection, generations.active, Indexes::Now).await?;
+            point_views(&mut tx, projection, generations.active).await?;
+            crate::with_tx!(&mut tx, conn => {
+                sqlx::query("UPDATE projection_state SET building_generation = NULL, version = $1 WHERE name = $2")
+                    .bind(projection.version()).bind(name).execute(&mut *conn).await?;
+                sqlx::query("DELETE FROM projection_dead_letters WHERE name = $1")
+                    .bind(name).execute(&mut *conn).await?;
+            });
+        }
+        (None, _) => {
+            create_generation(&mut tx, projection, 1, Indexes::Now).await?;
+            point_views(&mut tx, projection, 1).await?;
+            crate::with_tx!(&mut tx, conn => {
+                sqlx::query("INSERT INTO projection_state (name, active_generation, version) VALUES ($1, 1, $2)")
+                    .bind(name)
+                    .bind(projection.version())
+                    .execute(&mut *conn)
+                    .await?;
+            });
+        }
+    }
     tx.commit().await
+}
+
+/// The version of what the projection's serving tables hold.
+async fn stored_version(db: &Database, name: &str) -> Result<i64, ProjectionError> {
+    let version: Option<i64> = crate::with_pool!(db, pool => {
+        sqlx::query_scalar("SELECT version FROM projection_state WHERE name = $1")
+            .bind(name).fetch_optional(pool).await?
+    });
+    version
+        .ok_or_else(|| ProjectionError::InvalidState(format!("projection `{name}` is not set up")))
 }
 
 /// The generations of `name`, locking the row (PostgreSQL) if `lock`.

@@ -11,7 +11,7 @@ use super::denials::{denials, DenialSummary};
 use super::policies::{versions_in_force, PolicyVersionSpan};
 use super::range::ReportRange;
 use super::table::{opt, time, CsvTable};
-use crate::audit::{verify, AuditRecord, BrokenRecord};
+use crate::audit::{verify, AuditKey, AuditRecord, BrokenRecord, Signatures, VerifyReport};
 use crate::error::ProjectionError;
 use chrono::{DateTime, Utc};
 use keel_domain::tenant::TenantEvent;
@@ -87,8 +87,26 @@ pub struct ChainVerification {
     pub valid: bool,
     /// Records read.
     pub records: u64,
+    /// `verified`: every checkpoint is signed by the server's audit key; `unsigned`: signing
+    /// is off, and the chain holds by its hashes alone.
+    pub signatures: Signatures,
     /// The first changed, removed or reordered record, if any.
     pub first_broken: Option<BrokenRecord>,
+}
+
+impl ChainVerification {
+    /// The verification of one tenant's chain from `report`.
+    pub fn of(report: VerifyReport) -> Self {
+        let chain = report.chains.into_iter().next();
+        ChainVerification {
+            valid: report.valid,
+            records: chain.as_ref().map_or(0, |c| c.records),
+            signatures: chain
+                .as_ref()
+                .map_or(Signatures::Unsigned, |c| c.signatures),
+            first_broken: chain.and_then(|c| c.first_broken),
+        }
+    }
 }
 
 /// A tenant's compliance report.
@@ -139,11 +157,13 @@ pub const CSV_COLUMNS: &[&str] = &[
     "count",
 ];
 
-/// Builds `tenant`'s compliance report over `range`.
+/// Builds `tenant`'s compliance report over `range`; the chain's checkpoint signatures are
+/// checked with `key` (none: signing is off, the report says `unsigned`).
 pub async fn compliance(
     db: &Database,
     tenant: TenantId,
     range: &ReportRange,
+    key: Option<&AuditKey>,
 ) -> Result<Compliance, ProjectionError> {
     let changes = |actions: &'static [&'static str]| async move {
         let (items, truncated) = records(db, tenant, range, actions, MAX_LISTED).await?;
@@ -152,8 +172,7 @@ pub async fn compliance(
             truncated,
         })
     };
-    let verified = verify(db, Some(tenant)).await?;
-    let chain = verified.chains.into_iter().next();
+    let verified = verify(db, Some(tenant), key).await?;
     Ok(Compliance {
         tenant_id: tenant,
         from: range.from,
@@ -162,11 +181,7 @@ pub async fn compliance(
         access_denials: denials(db, tenant, range, MAX_LISTED).await?,
         key_changes: changes(KEY_ACTIONS).await?,
         member_changes: changes(MEMBER_ACTIONS).await?,
-        audit_chain: ChainVerification {
-            valid: verified.valid,
-            records: chain.as_ref().map_or(0, |c| c.records),
-            first_broken: chain.and_then(|c| c.first_broken),
-        },
+        audit_chain: ChainVerification::of(verified),
     })
 }
 
@@ -235,6 +250,7 @@ impl super::Report for Compliance {
             &[
                 ("valid", chain.valid.to_string()),
                 ("count", chain.records.to_string()),
+                ("kind", chain.signatures.as_str().into()),
                 ("seq", opt(&chain.first_broken.as_ref().map(|b| b.seq))),
                 (
                     "details",

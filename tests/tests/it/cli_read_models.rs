@@ -19,7 +19,10 @@ both_backends!(
 
 /// Runs `keel <args>` on `db`; the output, or the error.
 async fn keel(db: &TestDatabase, args: &[&str]) -> (String, Result<(), CliError>) {
-    let mut argv = vec!["keel", "--database-url", &db.url];
+    let config = keel_tests::audit_key::test_config_file()
+        .display()
+        .to_string();
+    let mut argv = vec!["keel", "--config", &config, "--database-url", &db.url];
     argv.extend_from_slice(args);
     let mut out = Vec::new();
     let result = run(
@@ -45,10 +48,14 @@ async fn audit_verify_passes_then_names_the_first_tampered_record(backend: Backe
     let db = filled(backend).await;
     let (out, result) = keel(&db, &["audit", "verify"]).await;
     result.unwrap();
+    let key = keel_tests::audit_key::test_audit_signer()
+        .public()
+        .key_id
+        .clone();
     assert_eq!(
         out,
         format!(
-            "tenant {}: 150 records, chain intact\ntenant {}: 150 records, chain intact\n",
+            "tenant {}: 150 records, chain intact, 0 checkpoints signed by key {key}\ntenant {}: 150 records, chain intact, 0 checkpoints signed by key {key}\n",
             tenant(0),
             tenant(1)
         )
@@ -73,7 +80,11 @@ async fn audit_verify_passes_then_names_the_first_tampered_record(backend: Backe
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],
-        format!("tenant {}: 150 records, chain intact", tenant(0))
+        format!(
+            "tenant {}: 150 records, chain intact, 0 checkpoints signed by key {}",
+            tenant(0),
+            keel_tests::audit_key::test_audit_signer().public().key_id
+        )
     );
     assert!(
         lines[1].starts_with(&format!(
@@ -103,11 +114,20 @@ async fn audit_export_streams_a_tenants_records_as_jsonl_and_csv(backend: Backen
     let t0 = tenant(0).to_string();
     let (jsonl, result) = keel(&db, &["audit", "export", "--tenant", &t0]).await;
     result.unwrap();
-    let records: Vec<Value> = jsonl
+    let lines: Vec<Value> = jsonl
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    let (records, rest): (Vec<Value>, Vec<Value>) =
+        lines.into_iter().partition(|l| l["kind"] == "record");
     assert_eq!(records.len(), 150);
+    assert_eq!(
+        rest.len(),
+        1,
+        "the head, and no checkpoint below 1,000 records"
+    );
+    assert_eq!(rest[0]["kind"], "head");
+    assert_eq!(rest[0]["hash"], records[149]["hash"]);
     assert!(records.iter().all(|r| r["tenant_id"] == t0.as_str()));
     let seqs: Vec<u64> = records.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, (1..=150).collect::<Vec<_>>());
@@ -127,11 +147,11 @@ async fn audit_export_streams_a_tenants_records_as_jsonl_and_csv(backend: Backen
     let csv = std::fs::read_to_string(&file).unwrap();
     let rows: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert!(
-        rows[0].starts_with("tenant_id,seq,position,event_id"),
+        rows[0].starts_with("kind,tenant_id,seq,position,event_id"),
         "{}",
         rows[0]
     );
-    assert_eq!(rows.len(), 151);
+    assert_eq!(rows.len(), 152, "the header, 150 records and the head");
     // Never overwrites a file.
     let (_, again) = keel(
         &db,
@@ -232,9 +252,18 @@ async fn an_interrupted_replay_resumes_and_ends_as_a_full_one(backend: Backend) 
     let db = TestDatabase::create(backend).await;
     let store = db.open().await;
     append_samples(&store, 30_000, 3).await;
-    keel_projections::rebuild(
-        &store.log(),
+    // Signed as the tools sign (the tests' key), so the checksums compare.
+    let signed = keel_projections::projection_with(
         "audit",
+        std::sync::Arc::new(keel_domain::billing::Catalogue::builtin()),
+        Some(std::sync::Arc::new(
+            keel_tests::audit_key::test_audit_signer(),
+        )),
+    )
+    .unwrap();
+    keel_projections::rebuild_with(
+        &store.log(),
+        &signed,
         keel_projections::RebuildMode::Reset,
         |_| {},
     )
@@ -246,7 +275,18 @@ async fn an_interrupted_replay_resumes_and_ends_as_a_full_one(backend: Backend) 
 
     // Interrupted (as Ctrl-C does) once the new generation holds a committed batch: mid-way
     // through the log whatever the machine's speed (batches of 5,000 out of 30,000).
-    let argv = ["keel", "--database-url", &db.url, "replay", "audit"];
+    let config = keel_tests::audit_key::test_config_file()
+        .display()
+        .to_string();
+    let argv = [
+        "keel",
+        "--config",
+        &config,
+        "--database-url",
+        &db.url,
+        "replay",
+        "audit",
+    ];
     let mut out = Vec::new();
     let database = store.database();
     let interrupt = async move {

@@ -24,6 +24,7 @@ macro_rules! both_backends {
 }
 
 mod api;
+mod audit_signatures;
 mod cli;
 mod cli_read_models;
 mod crash;

@@ -52,8 +52,9 @@ impl Config {
         std::fs::write(
             &path,
             format!(
-                "nats_url = \"{}\"\nnats_stream = \"{}\"\nnats_subject_prefix = \"{}\"\n{extra}",
-                stream.url, stream.name, stream.prefix
+                "nats_url = \"{}\"\nnats_stream = \"{}\"\nnats_subject_prefix = \"{}\"\naudit_signing_key_file = \"{}\"\n{extra}",
+                stream.url, stream.name, stream.prefix,
+                keel_tests::audit_key::test_audit_key_file().display()
             ),
         )
         .unwrap();

@@ -209,6 +209,10 @@ async fn a_sigterm_under_load_loses_no_acknowledged_command_and_exits_promptly(b
         .env("KEEL_ADMIN_KEY", &admin_key)
         .env("KEEL_GRPC_LISTEN", "off")
         .env("KEEL_LOG_LEVEL", "warn")
+        .env(
+            "KEEL_AUDIT_SIGNING_KEY_FILE",
+            keel_tests::audit_key::test_audit_key_file(),
+        )
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()

@@ -52,6 +52,7 @@ impl StreamsService {
         authenticate(
             &self.ctx.directory,
             &self.ctx.api_calls,
+            &self.ctx.key_use,
             request.metadata(),
             access,
         )

@@ -1,5 +1,5 @@
 //! Who may call a route: the key's scope on the tenant of the path, and that tenant's
-//! existence.
+//! existence; and when a change to the keys takes effect.
 //!
 //! Another tenant's data always answers exactly like missing data (404), so that tenants cannot
 //! learn of each other; a missing scope is a 403.
@@ -91,5 +91,19 @@ pub async fn require_tenant(state: &AppState, tenant_id: TenantId) -> Result<Ten
         Ok(tenant.state)
     } else {
         Err(ApiError::not_found())
+    }
+}
+
+/// Waits for the tenant directory, which authenticates requests, to fold the key change
+/// committed at `position`, so that a new key works, and a revoked one is refused, from the
+/// moment the route answers: 503 if it has not within the read-your-writes bound.
+pub async fn key_change_in_effect(state: &AppState, position: Option<u64>) -> Result<(), ApiError> {
+    match position {
+        Some(position) if !state.directory.wait_for(position, state.read_wait).await => {
+            Err(ApiError::Unavailable(
+                "the key change is stored but not yet in effect; retry shortly".into(),
+            ))
+        }
+        _ => Ok(()),
     }
 }

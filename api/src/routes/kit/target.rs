@@ -4,7 +4,8 @@
 //! who may run commands on it, and what must hold before a command is decided (a tenant's
 //! policy, workflow, run or integration must be that tenant's: another tenant's is a 404,
 //! exactly like a missing one). [`run`] does those checks in that order, then builds the
-//! command and executes it, so every command route authorizes and loads the same way.
+//! command and executes it, so every command route authorizes and loads the same way; a route
+//! creating an aggregate names it by the path it will be found at, for [`run_create`].
 
 use super::access::{require_tenant, Allowed};
 use super::paths::{
@@ -12,16 +13,20 @@ use super::paths::{
     RunPath, StepPath, TenantPath, WorkflowPath,
 };
 use crate::auth::Principal;
-use crate::command::{execute, Caller, Named};
+use crate::command::{execute, respond, Caller, Named};
 use crate::error::ApiError;
 use crate::routes::tenant_aggregates::{aggregate_id, load_owned, Owned};
 use crate::state::AppState;
+use actix_web::http::header::LOCATION;
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
 use keel_commands::handler::{CommandHandler, CommandOutcome};
 use keel_domain::integration::Integration;
 use keel_domain::policy::Policy;
-use keel_domain::tenant::Tenant;
+use keel_domain::tenant::{Grantor, Tenant};
 use keel_domain::workflow::{WorkflowDefinition, WorkflowRun};
 use keel_domain::{Aggregate, AggregateId, Refusal, TenantId};
+use serde::Serialize;
 
 /// The command type of a target's aggregate.
 pub type CommandOf<T> = <<T as Target>::Aggregate as Aggregate>::Command;
@@ -31,7 +36,8 @@ pub trait Target {
     /// The aggregate.
     type Aggregate: Aggregate<Error: Refusal, Command: Named + 'static>;
     /// What the command is built from besides the path and the body, read once the target is
-    /// checked: the tenant's state for a run (approvals take the member's role from it).
+    /// checked: the caller as a [`Grantor`] for a tenant (whose commands give power away), the
+    /// tenant's state for a run (approvals take the member's role from it).
     type Context;
 
     /// The aggregate's handler.
@@ -46,8 +52,12 @@ pub trait Target {
     }
 
     /// Checks what must hold before a command is decided (404 otherwise) and reads the
-    /// context.
-    async fn load(&self, state: &AppState) -> Result<Self::Context, ApiError>;
+    /// context for `principal`.
+    async fn load(
+        &self,
+        state: &AppState,
+        principal: &Principal,
+    ) -> Result<Self::Context, ApiError>;
 }
 
 /// Runs the command `build` makes on `target` for `caller`, who must be `allowed`: authorizes,
@@ -60,9 +70,29 @@ pub async fn run<T: Target>(
     build: impl FnOnce(&T::Context) -> Result<CommandOf<T>, ApiError>,
 ) -> Result<CommandOutcome<T::Aggregate>, ApiError> {
     target.authorize(&caller.principal, allowed)?;
-    let context = target.load(state).await?;
+    let context = target.load(state, &caller.principal).await?;
     let command = build(&context)?;
     execute(state, T::handler(state), target.id(), command, caller).await
+}
+
+/// Executes `command`, which creates `target`'s aggregate, for `caller`, and answers `201` with
+/// `view` of the aggregate it made, its `ETag`, `X-Keel-Position`, and `location` (where it is
+/// shown) as its `Location`. Unlike [`run`], it neither authorizes nor loads: the aggregate does
+/// not exist yet, and the route has authorized the caller on the tenant it creates it for.
+pub async fn run_create<T: Target, V: Serialize>(
+    state: &AppState,
+    caller: &Caller,
+    target: &T,
+    command: CommandOf<T>,
+    view: impl FnOnce(&T::Aggregate) -> V,
+    location: String,
+) -> Result<HttpResponse, ApiError> {
+    let outcome = execute(state, T::handler(state), target.id(), command, caller).await?;
+    let mut response = respond(StatusCode::CREATED, &outcome, view(&outcome.state));
+    if let Ok(value) = location.parse() {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    Ok(response)
 }
 
 /// Paths naming a tenant: their commands go to the tenant aggregate, which decides itself
@@ -71,7 +101,7 @@ macro_rules! tenant_targets {
     ($($path:ty),+) => {
         $(impl Target for $path {
             type Aggregate = Tenant;
-            type Context = ();
+            type Context = Grantor;
 
             fn handler(state: &AppState) -> &CommandHandler<Tenant> {
                 &state.tenants
@@ -81,8 +111,8 @@ macro_rules! tenant_targets {
                 AggregateId::tenant(self.tenant_id)
             }
 
-            async fn load(&self, _: &AppState) -> Result<(), ApiError> {
-                Ok(())
+            async fn load(&self, _: &AppState, principal: &Principal) -> Result<Grantor, ApiError> {
+                Ok(principal.grantor())
             }
         })+
     };
@@ -106,7 +136,7 @@ macro_rules! owned_targets {
                 aggregate_id(self.tenant_id, self.$id)
             }
 
-            async fn load(&self, state: &AppState) -> Result<(), ApiError> {
+            async fn load(&self, state: &AppState, _: &Principal) -> Result<(), ApiError> {
                 owned(state, self).await
             }
         })+
@@ -146,7 +176,7 @@ impl Target for PolicyPath {
         allowed.check(principal, self.tenant_id)
     }
 
-    async fn load(&self, state: &AppState) -> Result<(), ApiError> {
+    async fn load(&self, state: &AppState, _: &Principal) -> Result<(), ApiError> {
         owned(state, self).await
     }
 }
@@ -164,7 +194,7 @@ impl Target for PlatformPolicyPath {
         aggregate_id(TenantId::PLATFORM, self.policy_id)
     }
 
-    async fn load(&self, state: &AppState) -> Result<(), ApiError> {
+    async fn load(&self, state: &AppState, _: &Principal) -> Result<(), ApiError> {
         owned(state, self).await
     }
 }
@@ -184,7 +214,7 @@ macro_rules! run_targets {
                 aggregate_id(self.tenant_id, self.run_id)
             }
 
-            async fn load(&self, state: &AppState) -> Result<Tenant, ApiError> {
+            async fn load(&self, state: &AppState, _: &Principal) -> Result<Tenant, ApiError> {
                 let tenant = require_tenant(state, self.tenant_id).await?;
                 owned(state, self).await?;
                 Ok(tenant)

@@ -72,8 +72,12 @@ fn every_event_type_round_trips_and_has_a_json_view() {
     let events = one_of_each_event();
     crate::testing::assert_codec_covers(&events, TenantEvent::EVENT_TYPES);
     for event in &events {
-        let proof_bearing = [TenantEvent::DOMAIN_ADDED, TenantEvent::DOMAIN_VERIFIED];
-        let expected = if proof_bearing.contains(&event.event_type()) {
+        let versioned = [
+            TenantEvent::DOMAIN_ADDED,
+            TenantEvent::DOMAIN_VERIFIED,
+            TenantEvent::API_KEY_ISSUED,
+        ];
+        let expected = if versioned.contains(&event.event_type()) {
             2
         } else {
             1
@@ -104,6 +108,18 @@ fn version_1_domain_events_upcast_to_no_token_and_no_proof() {
     );
     let renamed = TenantEvent::decode(TenantEvent::RENAMED, 0, &v1);
     assert!(matches!(renamed, Err(EventCodecError::NoUpcaster { .. })));
+}
+
+#[test]
+fn a_version_1_key_becomes_a_service_key() {
+    let TenantEvent::ApiKeyIssued(current) = key_issued(1) else {
+        unreachable!()
+    };
+    let mut v1 = serde_json::to_value(&current).unwrap();
+    v1.as_object_mut().unwrap().remove("member_id");
+    let bytes = rmp_serde::to_vec_named(&v1).unwrap();
+    let decoded = TenantEvent::decode(TenantEvent::API_KEY_ISSUED, 1, &bytes).unwrap();
+    assert_eq!(decoded, TenantEvent::ApiKeyIssued(current));
 }
 
 #[test]
@@ -154,6 +170,7 @@ fn commands_deserialize_from_json_named_by_a_command_field() {
         .into()
     );
     let body: IssueApiKey = serde_json::from_value(serde_json::json!({
+        "grantor": {"kind": "key", "key_id": key_id(2)},
         "key_id": key_id(1),
         "name": "CI",
         "scopes": ["usage:read"],
@@ -162,6 +179,7 @@ fn commands_deserialize_from_json_named_by_a_command_field() {
     }))
     .unwrap();
     assert_eq!(body.expires_at, None);
+    assert_eq!(body.grantor, Grantor::Key(key_id(2)));
 }
 
 #[test]

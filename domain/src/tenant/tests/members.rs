@@ -6,6 +6,7 @@ use crate::testing::given;
 
 fn add_member(id: Uuid, email: &str, role: &str) -> TenantCommand {
     AddMember {
+        grantor: Grantor::Platform,
         member_id: id,
         email: email.into(),
         role: role.into(),
@@ -15,6 +16,7 @@ fn add_member(id: Uuid, email: &str, role: &str) -> TenantCommand {
 
 fn change_role(id: Uuid, role: &str) -> TenantCommand {
     ChangeMemberRole {
+        grantor: Grantor::Platform,
         member_id: id,
         role: role.into(),
     }
@@ -22,7 +24,11 @@ fn change_role(id: Uuid, role: &str) -> TenantCommand {
 }
 
 fn remove_member(id: Uuid) -> TenantCommand {
-    RemoveMember { member_id: id }.into()
+    RemoveMember {
+        grantor: Grantor::Platform,
+        member_id: id,
+    }
+    .into()
 }
 
 #[test]

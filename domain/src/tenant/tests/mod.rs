@@ -7,6 +7,7 @@
 mod api_keys;
 mod codec;
 mod domains;
+mod grants;
 mod lifecycle;
 mod members;
 mod profile;
@@ -140,7 +141,9 @@ fn domain_unverified(domain: &str, reason: &str) -> TenantEvent {
 
 fn issue_key_command(n: u128) -> IssueApiKey {
     IssueApiKey {
+        grantor: Grantor::Platform,
         key_id: key_id(n),
+        member_id: None,
         name: "CI deploys".into(),
         scopes: vec!["workflows:write".into(), "*:read".into()],
         prefix: "kl_live_4f9a".into(),
@@ -160,6 +163,7 @@ fn key_issued(n: u128) -> TenantEvent {
         prefix: KeyPrefix::parse("kl_live_4f9a").unwrap(),
         secret_hash: SecretHash::parse(HASH).unwrap(),
         expires_at: Some(days(90)),
+        member_id: None,
     })
 }
 
@@ -235,17 +239,20 @@ fn every_command_but_create() -> Vec<TenantCommand> {
         issue_key_command(1).into(),
         RevokeApiKey { key_id: key_id(1) }.into(),
         AddMember {
+            grantor: Grantor::Platform,
             member_id: member_id(1),
             email: "ada@acme.com".into(),
             role: "admin".into(),
         }
         .into(),
         ChangeMemberRole {
+            grantor: Grantor::Platform,
             member_id: owner_id(),
             role: "admin".into(),
         }
         .into(),
         RemoveMember {
+            grantor: Grantor::Platform,
             member_id: owner_id(),
         }
         .into(),

@@ -32,12 +32,12 @@ fn command() -> impl Strategy<Value = TenantCommand> {
         4 => prop::sample::select(vec!["Acme", "Acme Corp", "Beta"]).prop_map(rename),
         4 => (1u128..4, prop::sample::select(EMAILS), role()).prop_map(|(id, email, role)| {
             let email = email.into();
-            AddMember { member_id: member(id), email, role }.into()
+            AddMember { grantor: Grantor::Platform, member_id: member(id), email, role }.into()
         }),
         4 => (0u128..4, role()).prop_map(|(id, role)| {
-            ChangeMemberRole { member_id: member(id), role }.into()
+            ChangeMemberRole { grantor: Grantor::Platform, member_id: member(id), role }.into()
         }),
-        4 => (0u128..4).prop_map(|id| RemoveMember { member_id: member(id) }.into()),
+        4 => (0u128..4).prop_map(|id| RemoveMember { grantor: Grantor::Platform, member_id: member(id) }.into()),
         4 => prop::sample::select(DOMAINS).prop_map(|d| {
             AddDomain { domain: d.into(), challenge: TOKEN.into() }.into()
         }),

@@ -75,7 +75,7 @@ fn scopes_name_a_known_resource_or_star_and_an_action() {
     let scope = Scope::parse("billing:admin").unwrap();
     assert_eq!((scope.resource(), scope.action()), ("billing", "admin"));
     for resource in SCOPE_RESOURCES.iter().chain(["*"].iter()) {
-        for action in SCOPE_ACTIONS {
+        for action in Access::ALL.iter().map(Access::as_str) {
             assert!(Scope::parse(&format!("{resource}:{action}")).is_ok());
         }
     }

@@ -104,7 +104,7 @@ async fn the_audit_trail_records_changes_and_serves_only_its_tenant(backend: Bac
         .unwrap()
         .starts_with("text/csv"));
     let text = csv.text().await.unwrap();
-    assert!(text.starts_with("tenant_id,seq,"));
+    assert!(text.starts_with("kind,tenant_id,seq,"));
     assert!(text.contains("tenant.settings_updated"));
     let jsonl = app
         .client

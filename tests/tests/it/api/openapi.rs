@@ -43,6 +43,7 @@ const ROUTES: &[&str] = &[
     "GET /v1/tenants/{tenant_id}/audit",
     "GET /v1/tenants/{tenant_id}/audit/export",
     "GET /v1/tenants/{tenant_id}/audit/verify",
+    "GET /.well-known/keel-audit-key",
     "GET /v1/projections",
     "POST /v1/tenants/{tenant_id}/usage",
     "GET /v1/tenants/{tenant_id}/usage",
@@ -160,7 +161,8 @@ async fn every_route_is_documented_and_every_documented_route_exists(backend: Ba
         let public = path == "/healthz"
             || path == "/readyz"
             || path == "/metrics"
-            || path == "/openapi.json";
+            || path == "/openapi.json"
+            || path == "/.well-known/keel-audit-key";
         let expected = if public {
             StatusCode::OK
         } else {

@@ -21,21 +21,25 @@ async fn verification_names_the_first_changed_removed_or_reordered_record(backen
         .await
         .unwrap();
     let database = store.database();
-    let clean = audit::verify(&database, None).await.unwrap();
+    let clean = audit::verify(&database, None, None).await.unwrap();
     assert!(clean.valid, "{clean:?}");
     assert_eq!(clean.chains.len(), 2);
     assert!(clean.chains.iter().all(|c| c.records == 1500));
     let t0 = tenant(0).to_string();
 
     execute(&store, &format!("UPDATE audit_records_g1 SET after_json = '{{\"n\":1}}' WHERE tenant_id = '{t0}' AND seq = 700")).await;
-    let changed = audit::verify(&database, Some(tenant(0))).await.unwrap();
+    let changed = audit::verify(&database, Some(tenant(0)), None)
+        .await
+        .unwrap();
     let broken = changed.chains[0]
         .first_broken
         .clone()
         .expect("the change is found");
     assert_eq!(broken.seq, 700);
     assert!(broken.reason.contains("content"), "{broken:?}");
-    let other = audit::verify(&database, Some(tenant(1))).await.unwrap();
+    let other = audit::verify(&database, Some(tenant(1)), None)
+        .await
+        .unwrap();
     assert!(other.valid, "the other tenant's chain is untouched");
 
     keel_projections::rebuild(&store.log(), "audit", RebuildMode::Reset, |_| {})
@@ -46,7 +50,9 @@ async fn verification_names_the_first_changed_removed_or_reordered_record(backen
         &format!("DELETE FROM audit_records_g1 WHERE tenant_id = '{t0}' AND seq = 42"),
     )
     .await;
-    let removed = audit::verify(&database, Some(tenant(0))).await.unwrap();
+    let removed = audit::verify(&database, Some(tenant(0)), None)
+        .await
+        .unwrap();
     assert_eq!(
         removed.chains[0].first_broken.as_ref().map(|b| b.seq),
         Some(42)
@@ -70,7 +76,9 @@ async fn verification_names_the_first_changed_removed_or_reordered_record(backen
         &format!("UPDATE audit_records_g1 SET seq = 11 WHERE tenant_id = '{t0}' AND seq = -1"),
     )
     .await;
-    let reordered = audit::verify(&database, Some(tenant(0))).await.unwrap();
+    let reordered = audit::verify(&database, Some(tenant(0)), None)
+        .await
+        .unwrap();
     assert_eq!(
         reordered.chains[0].first_broken.as_ref().map(|b| b.seq),
         Some(10)
@@ -84,7 +92,9 @@ async fn verification_names_the_first_changed_removed_or_reordered_record(backen
         &format!("DELETE FROM audit_records_g1 WHERE tenant_id = '{t0}' AND seq > 1400"),
     )
     .await;
-    let truncated = audit::verify(&database, Some(tenant(0))).await.unwrap();
+    let truncated = audit::verify(&database, Some(tenant(0)), None)
+        .await
+        .unwrap();
     let broken = truncated.chains[0]
         .first_broken
         .clone()
@@ -139,6 +149,7 @@ async fn audit_queries_filter_and_page_by_cursor(backend: Backend) {
         &database,
         &AuditFilter::tenant(tenant(0)),
         audit::ExportFormat::JsonLines,
+        None,
         &mut jsonl,
     )
     .await
@@ -148,13 +159,16 @@ async fn audit_queries_filter_and_page_by_cursor(backend: Backend) {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 125);
+    assert_eq!(lines.len(), 126, "125 records and the head");
     assert_eq!(lines[0]["seq"], 1);
+    assert_eq!(lines[125]["kind"], "head");
+    assert!(lines[125]["signature"].is_null(), "no signer: unsigned");
     let mut csv = Vec::new();
     audit::export(
         &database,
         &AuditFilter::tenant(tenant(0)),
         audit::ExportFormat::Csv,
+        None,
         &mut csv,
     )
     .await
@@ -162,8 +176,8 @@ async fn audit_queries_filter_and_page_by_cursor(backend: Backend) {
     let text = String::from_utf8(csv).unwrap();
     assert_eq!(
         text.lines().count(),
-        126,
-        "a header and one line per record"
+        127,
+        "a header, one line per record and the head"
     );
-    assert!(text.starts_with("tenant_id,seq,position,"));
+    assert!(text.starts_with("kind,tenant_id,seq,position,"));
 }

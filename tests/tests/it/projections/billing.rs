@@ -440,7 +440,7 @@ async fn quotas_come_from_the_configured_catalogue(backend: Backend) {
     assert_eq!(catalogue.quota(Plan::Free, "api_calls"), Some(100));
     let workers = Workers::start(
         store.clone(),
-        keel_projections::registry_with(catalogue.clone()),
+        keel_projections::registry_with(catalogue.clone(), None),
     )
     .await
     .unwrap();

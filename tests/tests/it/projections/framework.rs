@@ -132,7 +132,7 @@ async fn assert_each_applied_once(store: &Arc<dyn EventStore>, events: i64) {
         events,
         "no event was applied twice"
     );
-    let report = keel_projections::audit::verify(&store.database(), None)
+    let report = keel_projections::audit::verify(&store.database(), None, None)
         .await
         .unwrap();
     assert!(report.valid, "{report:?}");

@@ -513,9 +513,10 @@ async fn report_rows_are_exact_and_a_rebuild_is_identical(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(other.total, 0, "another tenant sees none of them");
-    let compliance = reports::compliance(&database, tenant(0), &range(day(11, 1), day(12, 1)))
-        .await
-        .unwrap();
+    let compliance =
+        reports::compliance(&database, tenant(0), &range(day(11, 1), day(12, 1)), None)
+            .await
+            .unwrap();
     assert_eq!(compliance.policy_versions.len(), 3);
     assert_eq!(compliance.access_denials.total, 5);
     let csv = String::from_utf8(compliance.to_csv()).unwrap();
