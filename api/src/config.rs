@@ -28,6 +28,8 @@
 //! | `grpc_listen` | `KEEL_GRPC_LISTEN` | `127.0.0.1:2113` (the KurrentDB gRPC client protocol); `off`: not served |
 //! | `grpc_tls_cert` | `KEEL_GRPC_TLS_CERT` | unset: cleartext HTTP/2; set (with `grpc_tls_key`): a PEM certificate chain, gRPC over TLS |
 //! | `grpc_tls_key` | `KEEL_GRPC_TLS_KEY` | unset; the PEM private key of `grpc_tls_cert` |
+//! | `dns_nameserver` | `KEEL_DNS_NAMESERVER` | unset: the system's resolvers; `127.0.0.1:5353`: the name server that custom domains' challenge records are looked up at |
+//! | `domain_recheck_secs` | `KEEL_DOMAIN_RECHECK_SECS` | `86400` (how often verified custom domains are re-checked) |
 //! | `audit_signing` | `KEEL_AUDIT_SIGNING` | `on` (audit checkpoints signed with Ed25519); `off`: unsigned, and said so |
 //! | `audit_signing_key_file` | `KEEL_AUDIT_SIGNING_KEY_FILE` | unset: on SQLite `audit-signing-key.pem` beside the database file (generated, mode 0600); on PostgreSQL required unless `audit_signing = off`. A PKCS#8 PEM Ed25519 private key (`openssl genpkey -algorithm ed25519`) |
 
@@ -51,7 +53,7 @@ pub const DEFAULT_AUDIT_KEY_FILE: &str = "audit-signing-key.pem";
 
 /// The settings `KEEL_*` variables may set. Other `KEEL_*` variables (of tests, tools) are
 /// not settings of the server and are ignored.
-const ENV_SETTINGS: [&str; 27] = [
+const ENV_SETTINGS: [&str; 29] = [
     "listen",
     "database_url",
     "database_connections",
@@ -77,6 +79,8 @@ const ENV_SETTINGS: [&str; 27] = [
     "grpc_listen",
     "grpc_tls_cert",
     "grpc_tls_key",
+    "dns_nameserver",
+    "domain_recheck_secs",
     "audit_signing",
     "audit_signing_key_file",
 ];
@@ -145,6 +149,12 @@ pub struct Settings {
     pub grpc_tls_cert: Option<PathBuf>,
     /// The PEM private key of `grpc_tls_cert`.
     pub grpc_tls_key: Option<PathBuf>,
+    /// The name server (`ip:port`) custom domains' challenge records are looked up at;
+    /// unset: the system's resolvers.
+    pub dns_nameserver: Option<SocketAddr>,
+    /// How often every verified custom domain's proof is checked again, in seconds (at
+    /// least 1).
+    pub domain_recheck_secs: u64,
     /// `on` or `off`: whether audit checkpoints are signed.
     pub audit_signing: String,
     /// The audit signing key (PKCS#8 PEM); see [`Settings::audit_signer`].
@@ -198,6 +208,8 @@ impl Default for Settings {
             grpc_listen: "127.0.0.1:2113".into(),
             grpc_tls_cert: None,
             grpc_tls_key: None,
+            dns_nameserver: None,
+            domain_recheck_secs: 24 * 60 * 60,
             audit_signing: "on".into(),
             audit_signing_key_file: None,
         }
@@ -288,6 +300,9 @@ impl Settings {
         }
         if !(1_000..=600_000).contains(&self.reactor_lease_ms) {
             return invalid("reactor_lease_ms", "must be 1000-600000");
+        }
+        if self.domain_recheck_secs == 0 {
+            return invalid("domain_recheck_secs", "must be at least 1");
         }
         if self.body_limit_bytes < 1024 {
             return invalid("body_limit_bytes", "must be at least 1024");
@@ -479,6 +494,11 @@ impl Settings {
     /// How long a reactor lease lasts unless renewed.
     pub fn reactor_lease(&self) -> Duration {
         Duration::from_millis(self.reactor_lease_ms)
+    }
+
+    /// How often verified custom domains are re-checked.
+    pub fn domain_recheck(&self) -> Duration {
+        Duration::from_secs(self.domain_recheck_secs)
     }
 
     /// The read-your-writes wait bound.

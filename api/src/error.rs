@@ -345,6 +345,7 @@ impl<E: Refusal> From<CommandError<E>> for ApiError {
 fn scope_field(scope: &str) -> &str {
     match scope {
         "tenant-slug" => "slug",
+        "tenant-domain" => "domain",
         other => other,
     }
 }

@@ -29,6 +29,7 @@ use actix_web::http::header;
 use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpServer, ResponseError};
 use anyhow::Context;
+use futures::future::BoxFuture;
 use futures::FutureExt;
 use keel_commands::handler::{CommandHandler, HandlerConfig};
 use keel_domain::billing::Catalogue;
@@ -39,6 +40,7 @@ use keel_projections::{Directory, Workers};
 use keel_reactors::access_denials::AccessDenials;
 use keel_reactors::api_calls::ApiCalls;
 use keel_reactors::billing_close::Closer;
+use keel_reactors::domain_proofs::{ChallengeResolver, Recheck};
 use keel_reactors::flush::Flush;
 use keel_reactors::relay::Relay;
 use keel_reactors::{Leases, ReactorError, Tasks};
@@ -116,7 +118,14 @@ impl Application {
         );
         let leases = Leases::new(store.database(), settings.reactor_lease());
         let relay = start_relay(&settings, &log).await?;
-        start_reactors(&tasks, &leases, &store, &catalogue, relay.clone());
+        let challenges = ChallengeResolver::new(settings.dns_nameserver)?;
+        let recheck = Recheck::new(
+            store.clone(),
+            directory.clone(),
+            challenges.clone(),
+            settings.domain_recheck(),
+        );
+        start_reactors(&tasks, &leases, &store, &catalogue, relay.clone(), recheck);
 
         let api_calls = Arc::new(ApiCalls::default());
         let denials = Arc::new(AccessDenials::default());
@@ -156,6 +165,7 @@ impl Application {
             metrics: Metrics::new(),
             read_wait: settings.read_wait(),
             tasks: tasks.clone(),
+            challenges,
             relay: relay.as_ref().map(|relay| relay.status()),
         };
         let generated_admin_key = ensure_admin_key(&state, &settings).await?;
@@ -336,22 +346,26 @@ async fn follow(
 }
 
 /// Starts the reactors, each in whichever process holds its lease: the billing period close,
-/// the quota alerts and, if `nats_url` is set, the NATS relay.
+/// the quota alerts, the re-check of verified domains and, if `nats_url` is set, the NATS
+/// relay.
 fn start_reactors(
     tasks: &Tasks,
     leases: &Leases,
     store: &Arc<dyn EventStore>,
     catalogue: &Arc<Catalogue>,
     relay: Option<Arc<Relay>>,
+    recheck: Recheck,
 ) {
-    let closer = Arc::new(Closer::new(store.clone(), catalogue.clone()));
-    tasks.spawn_leased(
-        "billing_close",
-        leases.clone(),
-        Box::new(move |_lease, cancel| {
-            let closer = closer.clone();
-            async move { closer.run(cancel).await }.boxed()
-        }),
+    let closer = Closer::new(store.clone(), catalogue.clone());
+    spawn_rounds(tasks, leases, "billing_close", closer, |closer, cancel| {
+        async move { closer.run(cancel).await }.boxed()
+    });
+    spawn_rounds(
+        tasks,
+        leases,
+        "domain_recheck",
+        recheck,
+        |recheck, cancel| async move { recheck.run(cancel).await }.boxed(),
     );
     let alerts_store = store.clone();
     tasks.spawn_leased(
@@ -371,6 +385,25 @@ fn start_reactors(
             }),
         );
     }
+}
+
+/// Spawns `reactor` as the leased task `name`, each start running `run` on it.
+fn spawn_rounds<R: Send + Sync + 'static>(
+    tasks: &Tasks,
+    leases: &Leases,
+    name: &'static str,
+    reactor: R,
+    run: fn(
+        Arc<R>,
+        tokio_util::sync::CancellationToken,
+    ) -> BoxFuture<'static, Result<(), ReactorError>>,
+) {
+    let reactor = Arc::new(reactor);
+    tasks.spawn_leased(
+        name,
+        leases.clone(),
+        Box::new(move |_lease, cancel| run(reactor.clone(), cancel)),
+    );
 }
 
 /// The projections this server runs: all but the `external_projections`, which `keel

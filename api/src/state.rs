@@ -14,6 +14,7 @@ use keel_projections::audit::{AuditKey, AuditSigner};
 use keel_projections::{Directory, Workers};
 use keel_reactors::access_denials::AccessDenials;
 use keel_reactors::api_calls::ApiCalls;
+use keel_reactors::domain_proofs::ChallengeResolver;
 use keel_reactors::relay::RelayStatus;
 use keel_reactors::Tasks;
 use keel_store::{EventLog, EventStore};
@@ -62,6 +63,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The background tasks (reactors, read side followers), for `/readyz` and `/metrics`.
     pub tasks: Tasks,
+    /// Looks up custom domains' challenge records (`dns_nameserver`).
+    pub challenges: ChallengeResolver,
     /// The NATS relay's status, if `nats_url` is set.
     pub relay: Option<Arc<RelayStatus>>,
     /// How long a read waits for the read side to reach a requested position.

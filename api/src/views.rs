@@ -2,7 +2,7 @@
 //! key's hash) can leak by a field being added to the state.
 
 use chrono::{DateTime, Utc};
-use keel_domain::tenant::{ApiKey, Member, Tenant};
+use keel_domain::tenant::{challenge_record, ApiKey, Member, Tenant};
 use keel_domain::TenantId;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -80,8 +80,23 @@ pub struct SettingsView {
 pub struct DomainView {
     /// The hostname.
     pub domain: String,
-    /// Whether control of it has been proven.
+    /// Whether control of it is proven (checked again daily).
     pub verified: bool,
+    /// The DNS record to create to prove control; `None` for a domain added before challenge
+    /// tokens were issued (remove it and add it again).
+    pub txt_record: Option<TxtRecordView>,
+}
+
+/// The TXT record that proves control of a custom domain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TxtRecordView {
+    /// The record's name, `_keel-challenge.<domain>`.
+    pub name: String,
+    /// Always `TXT`.
+    #[serde(rename = "type")]
+    pub record_type: &'static str,
+    /// The value it must hold: the domain's challenge token.
+    pub value: String,
 }
 
 /// A member.
@@ -177,6 +192,11 @@ impl TenantView {
                 .map(|d| DomainView {
                     domain: d.name.as_str().to_owned(),
                     verified: d.verified,
+                    txt_record: d.challenge.as_ref().map(|token| TxtRecordView {
+                        name: challenge_record(&d.name),
+                        record_type: "TXT",
+                        value: token.as_str().to_owned(),
+                    }),
                 })
                 .collect(),
             member_count: tenant.members().len(),

@@ -26,9 +26,11 @@ impl DecisionContext {
 
 /// A value that must be unique across all aggregates of a kind (for example a tenant slug).
 ///
-/// The write side turns each claim into a reservation stream `claim-<scope>-<value>` appended in
-/// the same transaction as the events, expecting that stream not to exist. A concurrent second
-/// claim therefore fails atomically, without any read-then-write race.
+/// The write side turns each claim into a reservation event on the stream
+/// `claim-<scope>-<value>`, appended in the same transaction as the events, expecting that
+/// stream not to exist (or to end with a release, at the version it was read at). A concurrent
+/// second claim therefore fails atomically, without any read-then-write race. A release
+/// ([`Aggregate::releases`]) appends a release event to the holder's claim stream.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Claim {
     /// What is being claimed, e.g. `tenant-slug`.
@@ -67,6 +69,13 @@ pub trait Aggregate:
 
     /// The unique values an event claims (see [`Claim`]). Most events claim nothing.
     fn claims(_event: &Self::Event) -> Vec<Claim> {
+        Vec::new()
+    }
+
+    /// The claims an event gives up, so that another aggregate (or this one, later) may claim
+    /// the value again. The write side releases only a claim this aggregate holds: naming one
+    /// it does not hold (never claimed, or held by another aggregate) releases nothing.
+    fn releases(_event: &Self::Event) -> Vec<Claim> {
         Vec::new()
     }
 

@@ -8,6 +8,8 @@
 //!
 //! - [`relay`]: every committed event published to NATS JetStream, in order.
 //! - [`billing_close`]: each tenant's invoice finalised once when a month has ended.
+//! - [`domain_proofs`]: the DNS lookup of a custom domain's challenge record, and the daily
+//!   re-check that un-verifies a domain whose proof is gone (or was never recorded).
 //! - [`quota_alerts`]: the `usage.quota_threshold_crossed` events of the alerts the usage read
 //!   model raised.
 //! - [`flush`], [`api_calls`], [`access_denials`]: what the API counts in memory (API calls,
@@ -19,6 +21,7 @@
 pub mod access_denials;
 pub mod api_calls;
 pub mod billing_close;
+pub mod domain_proofs;
 pub mod error;
 pub mod flush;
 pub mod lease;

@@ -23,10 +23,15 @@ pub struct NewToken {
 
 /// Generates a new random token.
 pub fn generate() -> NewToken {
-    let mut bytes = [0u8; 32];
+    from_token(format!("keel_{}", random_url_safe::<32>()))
+}
+
+/// `N` random bytes from the operating system, in URL-safe base64 without padding (also the
+/// challenge tokens of custom domains).
+pub fn random_url_safe<const N: usize>() -> String {
+    let mut bytes = [0u8; N];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = format!("keel_{}", URL_SAFE_NO_PAD.encode(bytes));
-    from_token(token)
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// What is stored of a given token.

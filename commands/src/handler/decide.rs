@@ -3,8 +3,8 @@
 //! Commands queued for the same aggregate are decided one after another, each on the state the
 //! previous ones produced, and their events are appended together. That is how many concurrent
 //! writers to one hot aggregate share one append instead of racing and retrying.
-//! A command whose events claim a unique value is appended on its own, so that a taken value
-//! refuses only that command.
+//! A command whose events claim or release a unique value is appended on its own, so that a
+//! taken value refuses only that command.
 
 use super::load::Loaded;
 use keel_domain::{Aggregate, Claim, DecisionContext};
@@ -12,12 +12,15 @@ use keel_domain::{Aggregate, Claim, DecisionContext};
 /// What became of one command in a segment.
 #[derive(Debug)]
 pub enum Decided<A: Aggregate> {
-    /// Accepted: its events (possibly none), the claims they make, and the state after them.
+    /// Accepted: its events (possibly none), the claims they make and release, and the state
+    /// after them.
     Accepted {
         /// The events to append.
         events: Vec<A::Event>,
         /// Unique values the events claim.
         claims: Vec<Claim>,
+        /// Unique values the events give up.
+        releases: Vec<Claim>,
         /// The state after this command.
         state: A,
         /// The stream version after this command.
@@ -66,7 +69,9 @@ pub fn decide_segment<'a, A: Aggregate>(
             Err(error) => outcomes.push(Decided::Refused(error)),
             Ok(events) => {
                 let claims: Vec<Claim> = events.iter().flat_map(A::claims).collect();
-                if !claims.is_empty() && !outcomes.is_empty() {
+                let releases: Vec<Claim> = events.iter().flat_map(A::releases).collect();
+                let alone = !claims.is_empty() || !releases.is_empty();
+                if alone && !outcomes.is_empty() {
                     // Decide it again at the head of the next segment, alone.
                     break;
                 }
@@ -74,10 +79,10 @@ pub fn decide_segment<'a, A: Aggregate>(
                     state.apply(event);
                 }
                 version += events.len() as u64;
-                let alone = !claims.is_empty();
                 outcomes.push(Decided::Accepted {
                     events,
                     claims,
+                    releases,
                     state: state.clone(),
                     version,
                 });

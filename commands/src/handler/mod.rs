@@ -12,6 +12,7 @@
 //! stale cached state can cause a retry, never a wrong write. Refusals decided on cached state
 //! are re-checked against the stream's stored version before they are reported.
 
+mod claims;
 pub mod decide;
 pub mod error;
 pub mod load;

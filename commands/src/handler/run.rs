@@ -1,15 +1,13 @@
 //! Draining an aggregate's queue: decide, append, answer; reload and retry on conflict.
 
+use super::claims::{claim_append, claim_stream, read_claims, release_append, ClaimState};
 use super::decide::{decide_segment, Decided, Request};
 use super::load::{load, to_snapshot, Loaded};
 use super::{CommandError, CommandOutcome, Conflict, Inner, Pending, Slot};
 use chrono::Utc;
-use keel_domain::{Aggregate, Claim, DecisionContext};
-use keel_store::{
-    AppendResult, EventMetadata, ExpectedVersion, NewEvent, StoreError, StreamAppend,
-};
-use serde::Serialize;
-use std::collections::VecDeque;
+use keel_domain::{Aggregate, DecisionContext};
+use keel_store::{AppendResult, ExpectedVersion, NewEvent, StoreError, StreamAppend};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use tracing::warn;
 
@@ -100,7 +98,21 @@ async fn process<A: Aggregate>(
         just_loaded = false;
 
         let segment: Vec<Pending<A>> = queue.drain(..decided.len()).collect();
-        let appends = match build_appends::<A>(stream_id, loaded.version, &segment, &decided) {
+        let claim_streams = match read_claims(&*inner.store, &decided).await {
+            Ok(streams) => streams,
+            Err(error) => {
+                answer_failure(segment, decided, Arc::new(error));
+                continue;
+            }
+        };
+        let built = build_appends::<A>(
+            stream_id,
+            loaded.version,
+            &segment,
+            &decided,
+            &claim_streams,
+        );
+        let appends = match built {
             Ok(appends) => appends,
             Err(error) => {
                 answer_failure(segment, decided, Arc::new(error));
@@ -155,8 +167,8 @@ async fn process<A: Aggregate>(
             Err(StoreError::WrongExpectedVersion {
                 stream_id: lost, ..
             }) => {
-                // A claim stream already exists: the unique value is taken. Claims are appended
-                // alone, so this segment is that one command.
+                // A claim stream moved since it was read, or is held: the unique value is taken.
+                // Claims are appended alone, so this segment is that one command.
                 let claim = decided.iter().find_map(|d| match d {
                     Decided::Accepted { claims, .. } => {
                         claims.iter().find(|c| claim_stream(c) == lost).cloned()
@@ -189,24 +201,14 @@ async fn process<A: Aggregate>(
     }
 }
 
-/// The stream that reserves a claimed value.
-pub(crate) fn claim_stream(claim: &Claim) -> String {
-    format!("claim-{}-{}", claim.scope, claim.value)
-}
-
-/// The payload of a claim stream's only event: who holds the value.
-#[derive(Serialize)]
-struct ClaimReserved<'a> {
-    scope: &'a str,
-    value: &'a str,
-    holder: &'a str,
-}
-
+/// The appends of a segment: its events on the aggregate's stream, and the claim streams its
+/// claims and releases write to (`claim_streams`: as read before).
 fn build_appends<A: Aggregate>(
     stream_id: &str,
     version: u64,
     segment: &[Pending<A>],
     decided: &[Decided<A>],
+    claim_streams: &HashMap<String, ClaimState>,
 ) -> Result<Vec<StreamAppend>, StoreError> {
     let mut events = Vec::new();
     let mut claims = Vec::new();
@@ -214,14 +216,19 @@ fn build_appends<A: Aggregate>(
         if let Decided::Accepted {
             events: new,
             claims: claimed,
+            releases,
             ..
         } = outcome
         {
             for event in new {
                 events.push(NewEvent::from_domain(event, pending.metadata.clone())?);
             }
+            let metadata = &pending.metadata;
             for claim in claimed {
-                claims.push(claim_append(claim, stream_id, &pending.metadata)?);
+                claims.push(claim_append(claim, stream_id, metadata, claim_streams)?);
+            }
+            for claim in releases {
+                claims.extend(release_append(claim, stream_id, metadata, claim_streams)?);
             }
         }
     }
@@ -235,29 +242,6 @@ fn build_appends<A: Aggregate>(
     }];
     appends.extend(claims);
     Ok(appends)
-}
-
-fn claim_append(
-    claim: &Claim,
-    holder: &str,
-    metadata: &EventMetadata,
-) -> Result<StreamAppend, StoreError> {
-    let payload = keel_domain::event::encode_payload(&ClaimReserved {
-        scope: claim.scope,
-        value: &claim.value,
-        holder,
-    })?;
-    Ok(StreamAppend {
-        stream_id: claim_stream(claim),
-        expected: ExpectedVersion::NoStream,
-        events: vec![NewEvent {
-            event_id: uuid::Uuid::now_v7(),
-            event_type: "claim.reserved".into(),
-            schema_version: 1,
-            payload,
-            metadata: metadata.clone(),
-        }],
-    })
 }
 
 /// Answers every command of a segment; `appended` is the aggregate stream's append result.

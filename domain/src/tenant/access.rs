@@ -3,21 +3,22 @@
 //! [`super::grants`], that no key grants more than it holds).
 
 use super::commands::{
-    AddDomain, AddMember, ChangeMemberRole, IssueApiKey, RemoveDomain, RemoveMember, RevokeApiKey,
-    VerifyDomain,
+    AddDomain, AddMember, ChangeMemberRole, IssueApiKey, RecheckDomain, RemoveDomain, RemoveMember,
+    RevokeApiKey, VerifyDomain,
 };
 use super::decide::{require_id, Decided};
+use super::domain_proof::{challenge_record, ChallengeToken, DnsProof};
 use super::error::{InTenantField, TenantError};
 use super::events::{
-    ApiKeyIssued, ApiKeyRevoked, DomainAdded, DomainRemoved, DomainVerified, MemberAdded,
-    MemberRemoved, MemberRoleChanged, TenantEvent,
+    ApiKeyIssued, ApiKeyRevoked, DomainAdded, DomainRemoved, DomainUnverified, DomainVerified,
+    MemberAdded, MemberRemoved, MemberRoleChanged, TenantEvent,
 };
 use super::keys::{parse_scopes, KeyName, KeyPrefix, SecretHash};
 use super::state::{CustomDomain, Member, Tenant};
 use super::values::DomainName;
 use crate::aggregate::DecisionContext;
-use crate::shared::Email;
 use crate::shared::Role;
+use crate::shared::{Email, Reason};
 
 impl Tenant {
     pub(super) fn add_domain(&self, c: &AddDomain) -> Decided {
@@ -27,18 +28,65 @@ impl Tenant {
                 domain: domain.into_string(),
             });
         }
-        Ok(vec![TenantEvent::DomainAdded(DomainAdded { domain })])
+        let challenge = ChallengeToken::parse(&c.challenge).in_field("challenge")?;
+        Ok(vec![TenantEvent::DomainAdded(DomainAdded {
+            domain,
+            challenge: Some(challenge),
+        })])
     }
 
+    /// Verifies a domain if the lookup found its token. The domain is then claimed across all
+    /// tenants (see `claims`), so one verified elsewhere is refused by the write side.
     pub(super) fn verify_domain(&self, c: &VerifyDomain) -> Decided {
         let domain = self.known_domain(&c.domain)?;
+        let name = domain.name.as_str().to_owned();
         if domain.verified {
-            return Err(TenantError::DomainAlreadyVerified {
-                domain: domain.name.as_str().to_owned(),
+            return Err(TenantError::DomainAlreadyVerified { domain: name });
+        }
+        let token = domain
+            .challenge
+            .as_ref()
+            .ok_or(TenantError::DomainHasNoChallenge {
+                domain: name.clone(),
+            })?;
+        let record = challenge_record(&domain.name);
+        if !c.found.holds(token) {
+            return Err(TenantError::DomainProofMissing {
+                domain: name,
+                record,
+                expected: token.as_str().to_owned(),
+                found: c.found.describe(),
             });
         }
         Ok(vec![TenantEvent::DomainVerified(DomainVerified {
             domain: domain.name.clone(),
+            proof: Some(DnsProof {
+                record,
+                token: token.clone(),
+            }),
+        })])
+    }
+
+    /// Un-verifies a verified domain whose proof is missing (never recorded, or no longer in
+    /// DNS by an answered lookup); refuses with `Unchanged` when it still stands.
+    pub(super) fn recheck_domain(&self, c: &RecheckDomain) -> Decided {
+        let domain = self.known_domain(&c.domain)?;
+        let reason = match &domain.proof {
+            _ if !domain.verified => None,
+            None => Some("verified before proof was required".to_owned()),
+            Some(proof) if c.found.answered() && !c.found.holds(&proof.token) => Some(format!(
+                "the TXT record {} no longer holds the challenge token (found {})",
+                proof.record,
+                c.found.describe()
+            )),
+            Some(_) => None,
+        };
+        let Some(reason) = reason else {
+            return Err(TenantError::Unchanged { field: "domain" });
+        };
+        Ok(vec![TenantEvent::DomainUnverified(DomainUnverified {
+            domain: domain.name.clone(),
+            reason: Reason::parse(&truncate(&reason, Reason::MAX_CHARS)).in_field("found")?,
         })])
     }
 
@@ -178,4 +226,9 @@ impl Tenant {
             Ok(())
         }
     }
+}
+
+/// `text` cut to at most `max` characters (a reason quotes DNS answers, which may be long).
+fn truncate(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
 }

@@ -12,13 +12,14 @@ use super::commands::{
 };
 use super::error::{InTenantField, TenantError};
 use super::events::{
-    BrandingUpdated, DecommissionCancelled, DecommissionScheduled, FeatureFlagSet, MemberAdded,
-    PlanChanged, QuotaOverrideCleared, QuotaOverrideSet, SettingsUpdated, TenantCreated,
-    TenantDecommissioned, TenantEvent, TenantReactivated, TenantRenamed, TenantSuspended,
+    BrandingUpdated, DecommissionCancelled, DecommissionScheduled, DomainRemoved, DomainUnverified,
+    FeatureFlagSet, MemberAdded, PlanChanged, QuotaOverrideCleared, QuotaOverrideSet,
+    SettingsUpdated, TenantCreated, TenantDecommissioned, TenantEvent, TenantReactivated,
+    TenantRenamed, TenantSuspended,
 };
 use super::settings::{HexColor, Locale, LogoUrl, TenantSettings, Timezone};
 use super::state::{Tenant, TenantStatus};
-use super::values::{FlagName, Region, TenantName, TenantSlug};
+use super::values::{DomainName, FlagName, Region, TenantName, TenantSlug};
 use crate::aggregate::{Aggregate, Claim, DecisionContext};
 use crate::shared::{Email, MeterName, Reason};
 use crate::shared::{Plan, Role};
@@ -26,6 +27,16 @@ use uuid::Uuid;
 
 /// The claim scope that keeps tenant slugs unique across all tenants.
 pub const SLUG_CLAIM_SCOPE: &str = "tenant-slug";
+
+/// The claim scope that lets one tenant at a time hold a verified domain.
+pub const DOMAIN_CLAIM_SCOPE: &str = "tenant-domain";
+
+fn domain_claim(domain: &DomainName) -> Claim {
+    Claim {
+        scope: DOMAIN_CLAIM_SCOPE,
+        value: domain.as_str().to_owned(),
+    }
+}
 
 /// What a decision returns.
 pub(super) type Decided = Result<Vec<TenantEvent>, TenantError>;
@@ -51,6 +62,7 @@ impl Aggregate for Tenant {
             TenantCommand::SetFeatureFlag(c) => self.set_feature_flag(c),
             TenantCommand::AddDomain(c) => self.add_domain(c),
             TenantCommand::VerifyDomain(c) => self.verify_domain(c),
+            TenantCommand::RecheckDomain(c) => self.recheck_domain(c),
             TenantCommand::RemoveDomain(c) => self.remove_domain(c),
             TenantCommand::IssueApiKey(c) => self.issue_api_key(c, ctx),
             TenantCommand::RevokeApiKey(c) => self.revoke_api_key(c),
@@ -75,6 +87,18 @@ impl Aggregate for Tenant {
                 scope: SLUG_CLAIM_SCOPE,
                 value: e.slug.as_str().to_owned(),
             }],
+            TenantEvent::DomainVerified(e) => vec![domain_claim(&e.domain)],
+            _ => Vec::new(),
+        }
+    }
+
+    /// A domain's claim ends with its verification: another tenant that proves control later
+    /// (the domain changed hands) may then verify it. Removing an unverified domain releases
+    /// nothing the tenant holds, which the write side skips.
+    fn releases(event: &TenantEvent) -> Vec<Claim> {
+        match event {
+            TenantEvent::DomainUnverified(DomainUnverified { domain, .. })
+            | TenantEvent::DomainRemoved(DomainRemoved { domain }) => vec![domain_claim(domain)],
             _ => Vec::new(),
         }
     }
@@ -320,6 +344,21 @@ impl Tenant {
         if ctx.now < scheduled_at {
             return Err(TenantError::DecommissionNotDue { scheduled_at });
         }
-        Ok(vec![TenantEvent::Decommissioned(TenantDecommissioned {})])
+        // Its verified domains are un-verified first, which gives up their claims: a tenant
+        // that is gone must not keep other tenants from verifying them.
+        let reason = Reason::parse("the tenant was decommissioned").in_field("reason")?;
+        let mut events: Vec<TenantEvent> = self
+            .domains
+            .values()
+            .filter(|d| d.verified)
+            .map(|d| {
+                TenantEvent::DomainUnverified(DomainUnverified {
+                    domain: d.name.clone(),
+                    reason: reason.clone(),
+                })
+            })
+            .collect();
+        events.push(TenantEvent::Decommissioned(TenantDecommissioned {}));
+        Ok(events)
     }
 }

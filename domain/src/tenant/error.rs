@@ -73,6 +73,30 @@ pub enum TenantError {
         /// The (normalized) domain.
         domain: String,
     },
+    /// Verifying a domain added before challenge tokens were issued.
+    #[error(
+        "domain `{domain}` has no challenge token (it was added before tokens were issued): \
+         remove it and add it again to get one"
+    )]
+    DomainHasNoChallenge {
+        /// The (normalized) domain.
+        domain: String,
+    },
+    /// Verifying a domain whose challenge record does not hold its token.
+    #[error(
+        "control of `{domain}` is not proven: expected a TXT record {record} holding \
+         \"{expected}\", found {found}"
+    )]
+    DomainProofMissing {
+        /// The (normalized) domain.
+        domain: String,
+        /// The TXT record looked up.
+        record: String,
+        /// The token it must hold.
+        expected: String,
+        /// What the lookup found.
+        found: String,
+    },
     /// Issuing an API key with an id the tenant already has.
     #[error("an API key with id {key_id} already exists")]
     ApiKeyAlreadyExists {
@@ -151,7 +175,9 @@ impl TenantError {
             TenantError::QuotaOverrideNotSet { .. } => Some("meter"),
             TenantError::DomainAlreadyAdded { .. }
             | TenantError::DomainNotFound { .. }
-            | TenantError::DomainAlreadyVerified { .. } => Some("domain"),
+            | TenantError::DomainAlreadyVerified { .. }
+            | TenantError::DomainHasNoChallenge { .. }
+            | TenantError::DomainProofMissing { .. } => Some("domain"),
             TenantError::ApiKeyAlreadyExists { .. }
             | TenantError::ApiKeyNotFound { .. }
             | TenantError::ApiKeyAlreadyRevoked { .. } => Some("key_id"),
@@ -191,6 +217,8 @@ impl TenantError {
             TenantError::DomainAlreadyAdded { .. } => "domain_already_added",
             TenantError::DomainNotFound { .. } => "domain_not_found",
             TenantError::DomainAlreadyVerified { .. } => "domain_already_verified",
+            TenantError::DomainHasNoChallenge { .. } => "domain_has_no_challenge",
+            TenantError::DomainProofMissing { .. } => "domain_proof_missing",
             TenantError::ApiKeyAlreadyExists { .. } => "api_key_already_exists",
             TenantError::ApiKeyNotFound { .. } => "api_key_not_found",
             TenantError::ApiKeyAlreadyRevoked { .. } => "api_key_already_revoked",

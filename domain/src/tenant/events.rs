@@ -1,5 +1,7 @@
 //! The facts a tenant's stream records, named `tenant.<fact>`; each type's schema version is
-//! in [`TenantEvent`], and [`Upcaster`] lifts older payloads.
+//! in [`TenantEvent`], and [`Upcaster`] lifts older payloads. Stored version-1 payloads of
+//! `tenant.domain_added` and `tenant.domain_verified` are upcast with no token and no proof:
+//! such a domain was verified before proof was required, and is un-verified on upgrade.
 //!
 //! Payloads carry what the read side needs to build its views without consulting the state
 //! (names, emails and roles, not only ids). They hold validated values, and never a secret: an
@@ -8,6 +10,7 @@
 //! Ids are stored as hyphenated text (`#[serde(with = ...)]`): a `Uuid`'s own serde form is a
 //! byte array in MessagePack, which the JSON view of stored payloads cannot show.
 
+use super::domain_proof::{ChallengeToken, DnsProof};
 use super::keys::{KeyName, KeyPrefix, Scope, SecretHash};
 use super::settings::{HexColor, Locale, LogoUrl, Timezone};
 use super::values::{DomainName, FlagName, Region, TenantName, TenantSlug};
@@ -132,11 +135,14 @@ pub struct FeatureFlagSet {
     pub enabled: bool,
 }
 
-/// A custom domain was added, unverified.
+/// A custom domain was added, unverified, with the token its TXT record must hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DomainAdded {
     /// The domain.
     pub domain: DomainName,
+    /// The token `_keel-challenge.<domain>` must hold; `None` only for domains added before
+    /// tokens were issued (version 1), which must be removed and added again to get one.
+    pub challenge: Option<ChallengeToken>,
 }
 
 /// Control of a custom domain was proven.
@@ -144,6 +150,18 @@ pub struct DomainAdded {
 pub struct DomainVerified {
     /// The domain.
     pub domain: DomainName,
+    /// The proof; `None` only for verifications recorded before proof was required
+    /// (version 1).
+    pub proof: Option<DnsProof>,
+}
+
+/// A verified custom domain lost its verification: its proof is gone, or it never had one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainUnverified {
+    /// The domain.
+    pub domain: DomainName,
+    /// Why.
+    pub reason: Reason,
 }
 
 /// A custom domain was removed.
@@ -267,9 +285,11 @@ crate::domain_events! {
         /// See [`FeatureFlagSet`].
         FeatureFlagSet(FeatureFlagSet) = FEATURE_FLAG_SET: "tenant.feature_flag_set" v 1,
         /// See [`DomainAdded`].
-        DomainAdded(DomainAdded) = DOMAIN_ADDED: "tenant.domain_added" v 1,
+        DomainAdded(DomainAdded) = DOMAIN_ADDED: "tenant.domain_added" v 2,
         /// See [`DomainVerified`].
-        DomainVerified(DomainVerified) = DOMAIN_VERIFIED: "tenant.domain_verified" v 1,
+        DomainVerified(DomainVerified) = DOMAIN_VERIFIED: "tenant.domain_verified" v 2,
+        /// See [`DomainUnverified`].
+        DomainUnverified(DomainUnverified) = DOMAIN_UNVERIFIED: "tenant.domain_unverified" v 1,
         /// See [`DomainRemoved`].
         DomainRemoved(DomainRemoved) = DOMAIN_REMOVED: "tenant.domain_removed" v 1,
         /// See [`ApiKeyIssued`].
@@ -295,22 +315,33 @@ crate::domain_events! {
     }
 }
 
+/// Version-1 payloads lack a field a later version added; it becomes an explicit `None`:
+/// `tenant.api_key_issued` v1 keys were bound to no member (they are service keys),
+/// `tenant.domain_added` v1 had no challenge token and `tenant.domain_verified` v1 no proof.
 impl Upcaster for TenantEvent {
     fn upcast(
         event_type: &str,
         from_version: u16,
         mut payload: serde_json::Value,
     ) -> Result<serde_json::Value, EventCodecError> {
-        match (event_type, from_version) {
-            // v1 keys were bound to no member: they are service keys.
-            (TenantEvent::API_KEY_ISSUED, 1) => {
-                payload["member_id"] = serde_json::Value::Null;
-                Ok(payload)
+        let added_field = match (event_type, from_version) {
+            (TenantEvent::API_KEY_ISSUED, 1) => "member_id",
+            (TenantEvent::DOMAIN_ADDED, 1) => "challenge",
+            (TenantEvent::DOMAIN_VERIFIED, 1) => "proof",
+            _ => {
+                return Err(EventCodecError::NoUpcaster {
+                    event_type: event_type.to_owned(),
+                    version: from_version,
+                })
             }
-            _ => Err(EventCodecError::NoUpcaster {
-                event_type: event_type.into(),
-                version: from_version,
-            }),
-        }
+        };
+        let serde_json::Value::Object(fields) = &mut payload else {
+            return Err(EventCodecError::Malformed {
+                event_type: event_type.to_owned(),
+                reason: "the payload is not a map".into(),
+            });
+        };
+        fields.insert(added_field.into(), serde_json::Value::Null);
+        Ok(payload)
     }
 }

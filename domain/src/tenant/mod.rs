@@ -12,10 +12,13 @@
 //! change nothing is refused with [`TenantError::Unchanged`].
 //!
 //! Layout:
+//! - [`domain_proof`]: the challenge token of a custom domain, its TXT record and the check of
+//!   what a lookup found (verification claims the domain in the [`DOMAIN_CLAIM_SCOPE`] until
+//!   it is un-verified or removed).
 //! - [`values`], [`settings`], [`keys`]: validated values (`parse` constructors); the values
 //!   other aggregates share too (plans, roles, emails, meter names) are in [`crate::shared`].
 //! - [`commands`]: [`TenantCommand`] and one struct per command, carrying raw input.
-//! - [`events`]: [`TenantEvent`] and its payloads (`tenant.<fact>`).
+//! - [`events`]: [`TenantEvent`] and its payloads (`tenant.<fact>`) with their upcaster.
 //! - [`state`]: the [`Tenant`] state and how events fold into it.
 //! - `decide` and `access`: the rules (`impl Aggregate for Tenant`); [`grants`]: what a key
 //!   may grant (scopes, expiry, roles).
@@ -25,6 +28,7 @@
 mod access;
 pub mod commands;
 mod decide;
+pub mod domain_proof;
 pub mod error;
 pub mod events;
 pub mod grants;
@@ -38,18 +42,19 @@ mod tests;
 
 pub use commands::{
     AddDomain, AddMember, CancelDecommission, ChangeMemberRole, ChangePlan, ClearQuotaOverride,
-    CreateTenant, DecommissionTenant, IssueApiKey, ReactivateTenant, RemoveDomain, RemoveMember,
-    RenameTenant, RevokeApiKey, ScheduleDecommission, SetFeatureFlag, SetQuotaOverride,
-    SuspendTenant, TenantCommand, UpdateBranding, UpdateSettings, VerifyDomain,
+    CreateTenant, DecommissionTenant, IssueApiKey, ReactivateTenant, RecheckDomain, RemoveDomain,
+    RemoveMember, RenameTenant, RevokeApiKey, ScheduleDecommission, SetFeatureFlag,
+    SetQuotaOverride, SuspendTenant, TenantCommand, UpdateBranding, UpdateSettings, VerifyDomain,
 };
-pub use decide::SLUG_CLAIM_SCOPE;
+pub use decide::{DOMAIN_CLAIM_SCOPE, SLUG_CLAIM_SCOPE};
+pub use domain_proof::{challenge_record, ChallengeToken, DnsProof, TxtLookup};
 pub use error::TenantError;
 pub use events::{
     ApiKeyIssued, ApiKeyRevoked, BrandingUpdated, DecommissionCancelled, DecommissionScheduled,
-    DomainAdded, DomainRemoved, DomainVerified, FeatureFlagSet, MemberAdded, MemberRemoved,
-    MemberRoleChanged, PlanChanged, QuotaOverrideCleared, QuotaOverrideSet, SettingsUpdated,
-    TenantCreated, TenantDecommissioned, TenantEvent, TenantReactivated, TenantRenamed,
-    TenantSuspended,
+    DomainAdded, DomainRemoved, DomainUnverified, DomainVerified, FeatureFlagSet, MemberAdded,
+    MemberRemoved, MemberRoleChanged, PlanChanged, QuotaOverrideCleared, QuotaOverrideSet,
+    SettingsUpdated, TenantCreated, TenantDecommissioned, TenantEvent, TenantReactivated,
+    TenantRenamed, TenantSuspended,
 };
 pub use grants::Grantor;
 pub use keys::{

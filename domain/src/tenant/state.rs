@@ -6,6 +6,7 @@
 //! [`Tenant::SNAPSHOT_VERSION`](crate::Aggregate::SNAPSHOT_VERSION). Fields are private so that
 //! the only way to change a state is to apply an event; read accessors expose everything.
 
+use super::domain_proof::{ChallengeToken, DnsProof};
 use super::events::TenantEvent;
 use super::keys::{KeyName, KeyPrefix, Scope, SecretHash};
 use super::settings::{Branding, TenantSettings};
@@ -61,8 +62,20 @@ pub struct Member {
 pub struct CustomDomain {
     /// The hostname.
     pub name: DomainName,
-    /// Whether control of it has been proven.
+    /// Whether it counts as verified.
     pub verified: bool,
+    /// The token its TXT record must hold (`None` if it was added before tokens were issued).
+    pub challenge: Option<ChallengeToken>,
+    /// The proof of its verification, while it is verified (`None` also for a domain verified
+    /// before proof was required).
+    pub proof: Option<DnsProof>,
+}
+
+impl CustomDomain {
+    /// Whether it is verified with no proof recorded (verified before proof was required).
+    pub fn verified_without_proof(&self) -> bool {
+        self.verified && self.proof.is_none()
+    }
 }
 
 /// An API key of the tenant. Holds the secret's hash, never the secret.
@@ -297,12 +310,21 @@ impl Tenant {
                 let domain = CustomDomain {
                     name: e.domain.clone(),
                     verified: false,
+                    challenge: e.challenge.clone(),
+                    proof: None,
                 };
                 self.domains.insert(e.domain.clone(), domain);
             }
             TenantEvent::DomainVerified(e) => {
                 if let Some(domain) = self.domains.get_mut(&e.domain) {
                     domain.verified = true;
+                    domain.proof = e.proof.clone();
+                }
+            }
+            TenantEvent::DomainUnverified(e) => {
+                if let Some(domain) = self.domains.get_mut(&e.domain) {
+                    domain.verified = false;
+                    domain.proof = None;
                 }
             }
             TenantEvent::DomainRemoved(e) => {

@@ -4,7 +4,7 @@ use super::*;
 use crate::event::payload_to_json;
 use crate::shared::{Email, MeterName, Plan, Role};
 use crate::testing::given;
-use crate::DomainEvent;
+use crate::{DomainEvent, EventCodecError};
 
 /// One instance of every event.
 fn one_of_each_event() -> Vec<TenantEvent> {
@@ -41,6 +41,7 @@ fn one_of_each_event() -> Vec<TenantEvent> {
         }),
         domain_added("app.acme.com"),
         domain_verified("app.acme.com"),
+        domain_unverified("app.acme.com", "the proof is gone"),
         TenantEvent::DomainRemoved(DomainRemoved {
             domain: DomainName::parse("app.acme.com").unwrap(),
         }),
@@ -71,13 +72,42 @@ fn every_event_type_round_trips_and_has_a_json_view() {
     let events = one_of_each_event();
     crate::testing::assert_codec_covers(&events, TenantEvent::EVENT_TYPES);
     for event in &events {
-        let expected = if event.event_type() == TenantEvent::API_KEY_ISSUED {
+        let versioned = [
+            TenantEvent::DOMAIN_ADDED,
+            TenantEvent::DOMAIN_VERIFIED,
+            TenantEvent::API_KEY_ISSUED,
+        ];
+        let expected = if versioned.contains(&event.event_type()) {
             2
         } else {
             1
         };
         assert_eq!(event.schema_version(), expected, "{}", event.event_type());
     }
+}
+
+#[test]
+fn version_1_domain_events_upcast_to_no_token_and_no_proof() {
+    let v1 = crate::event::encode_payload(&serde_json::json!({"domain": "app.acme.com"})).unwrap();
+    let added = TenantEvent::decode(TenantEvent::DOMAIN_ADDED, 1, &v1).unwrap();
+    let domain = DomainName::parse("app.acme.com").unwrap();
+    assert_eq!(
+        added,
+        TenantEvent::DomainAdded(DomainAdded {
+            domain: domain.clone(),
+            challenge: None
+        })
+    );
+    let verified = TenantEvent::decode(TenantEvent::DOMAIN_VERIFIED, 1, &v1).unwrap();
+    assert_eq!(
+        verified,
+        TenantEvent::DomainVerified(DomainVerified {
+            domain,
+            proof: None
+        })
+    );
+    let renamed = TenantEvent::decode(TenantEvent::RENAMED, 0, &v1);
+    assert!(matches!(renamed, Err(EventCodecError::NoUpcaster { .. })));
 }
 
 #[test]
@@ -213,13 +243,20 @@ fn aggregate_constants_are_as_stored() {
     assert_eq!(Tenant::KIND, "tenant");
     assert_eq!(Tenant::SNAPSHOT_VERSION, 2);
     assert_eq!(SLUG_CLAIM_SCOPE, "tenant-slug");
+    assert_eq!(DOMAIN_CLAIM_SCOPE, "tenant-domain");
 }
 
 #[test]
-fn only_creation_claims_anything() {
+fn only_creation_and_domain_verification_claim_anything() {
     use crate::Aggregate;
     for event in one_of_each_event().iter().skip(1) {
-        assert!(Tenant::claims(event).is_empty(), "{}", event.event_type());
+        let claims = !Tenant::claims(event).is_empty();
+        assert_eq!(
+            claims,
+            event.event_type() == TenantEvent::DOMAIN_VERIFIED,
+            "{}",
+            event.event_type()
+        );
     }
 }
 

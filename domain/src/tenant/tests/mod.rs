@@ -107,15 +107,35 @@ fn decommissioned() -> TenantEvent {
     TenantEvent::Decommissioned(TenantDecommissioned {})
 }
 
+/// The challenge token every test domain is added with.
+const TOKEN: &str = "kZ3q8vVbN1xY0pLmTr5sWc7u";
+
+fn token() -> ChallengeToken {
+    ChallengeToken::parse(TOKEN).unwrap()
+}
+
 fn domain_added(domain: &str) -> TenantEvent {
     TenantEvent::DomainAdded(DomainAdded {
         domain: DomainName::parse(domain).unwrap(),
+        challenge: Some(token()),
     })
 }
 
 fn domain_verified(domain: &str) -> TenantEvent {
+    let domain = DomainName::parse(domain).unwrap();
     TenantEvent::DomainVerified(DomainVerified {
+        proof: Some(DnsProof {
+            record: challenge_record(&domain),
+            token: token(),
+        }),
+        domain,
+    })
+}
+
+fn domain_unverified(domain: &str, reason: &str) -> TenantEvent {
+    TenantEvent::DomainUnverified(DomainUnverified {
         domain: DomainName::parse(domain).unwrap(),
+        reason: Reason::parse(reason).unwrap(),
     })
 }
 
@@ -199,10 +219,17 @@ fn every_command_but_create() -> Vec<TenantCommand> {
         .into(),
         AddDomain {
             domain: "app.acme.com".into(),
+            challenge: String::new(),
         }
         .into(),
         VerifyDomain {
             domain: "app.acme.com".into(),
+            found: TxtLookup::NotLookedUp,
+        }
+        .into(),
+        RecheckDomain {
+            domain: "app.acme.com".into(),
+            found: TxtLookup::NotLookedUp,
         }
         .into(),
         RemoveDomain {

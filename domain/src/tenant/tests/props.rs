@@ -38,8 +38,17 @@ fn command() -> impl Strategy<Value = TenantCommand> {
             ChangeMemberRole { grantor: Grantor::Platform, member_id: member(id), role }.into()
         }),
         4 => (0u128..4).prop_map(|id| RemoveMember { grantor: Grantor::Platform, member_id: member(id) }.into()),
-        4 => prop::sample::select(DOMAINS).prop_map(|d| AddDomain { domain: d.into() }.into()),
-        4 => prop::sample::select(DOMAINS).prop_map(|d| VerifyDomain { domain: d.into() }.into()),
+        4 => prop::sample::select(DOMAINS).prop_map(|d| {
+            AddDomain { domain: d.into(), challenge: TOKEN.into() }.into()
+        }),
+        4 => (prop::sample::select(DOMAINS), any::<bool>()).prop_map(|(d, proven)| {
+            let found = TxtLookup::Records(if proven { vec![TOKEN.into()] } else { vec![] });
+            VerifyDomain { domain: d.into(), found }.into()
+        }),
+        2 => (prop::sample::select(DOMAINS), any::<bool>()).prop_map(|(d, proven)| {
+            let found = TxtLookup::Records(if proven { vec![TOKEN.into()] } else { vec![] });
+            RecheckDomain { domain: d.into(), found }.into()
+        }),
         4 => prop::sample::select(DOMAINS).prop_map(|d| RemoveDomain { domain: d.into() }.into()),
         4 => (1u128..3).prop_map(|n| issue_key_command(n).into()),
         4 => (1u128..3).prop_map(|n| RevokeApiKey { key_id: key_id(n) }.into()),
@@ -167,6 +176,7 @@ fn one_event_per_variant() -> Vec<TenantEvent> {
         }),
         domain_added("app.acme.com"),
         domain_verified("app.acme.com"),
+        domain_unverified("app.acme.com", "the proof is gone"),
         TenantEvent::DomainRemoved(DomainRemoved {
             domain: DomainName::parse("app.acme.com").unwrap(),
         }),
