@@ -43,6 +43,7 @@ use keel_reactors::billing_close::Closer;
 use keel_reactors::domain_proofs::{ChallengeResolver, Recheck};
 use keel_reactors::flush::Flush;
 use keel_reactors::relay::Relay;
+use keel_reactors::timers::TimersReactor;
 use keel_reactors::{Leases, ReactorError, Tasks};
 use keel_store::{EventLog, EventMetadata, EventStore};
 use secrecy::ExposeSecret;
@@ -346,8 +347,8 @@ async fn follow(
 }
 
 /// Starts the reactors, each in whichever process holds its lease: the billing period close,
-/// the quota alerts, the re-check of verified domains and, if `nats_url` is set, the NATS
-/// relay.
+/// the quota alerts, the re-check of verified domains, the timers and, if `nats_url` is set,
+/// the NATS relay.
 fn start_reactors(
     tasks: &Tasks,
     leases: &Leases,
@@ -373,6 +374,15 @@ fn start_reactors(
         leases.clone(),
         Box::new(move |_lease, cancel| {
             keel_reactors::quota_alerts::run(alerts_store.clone(), cancel).boxed()
+        }),
+    );
+    let timers = Arc::new(TimersReactor::new(store.clone()));
+    tasks.spawn_leased(
+        keel_reactors::timers::REACTOR,
+        leases.clone(),
+        Box::new(move |lease, cancel| {
+            let timers = timers.clone();
+            async move { timers.run(lease, cancel).await }.boxed()
         }),
     );
     if let Some(relay) = relay {

@@ -25,6 +25,14 @@ pub enum ReactorError {
     /// The NATS relay failed.
     #[error(transparent)]
     Relay(#[from] RelayError),
+    /// An event the reactor follows could not be decoded.
+    #[error("cannot decode the event at position {position}: {source}")]
+    Decode {
+        /// Its global position.
+        position: u64,
+        /// Why.
+        source: keel_domain::EventCodecError,
+    },
     /// A command the reactor issued failed for a reason it cannot handle.
     #[error("{0}")]
     Command(String),

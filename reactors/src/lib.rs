@@ -14,6 +14,8 @@
 //!   model raised.
 //! - [`flush`], [`api_calls`], [`access_denials`]: what the API counts in memory (API calls,
 //!   access denials), appended as facts every interval and at shutdown.
+//! - [`timers`]: durable timers (a scheduled decommission, a key's expiry) kept in a table,
+//!   set and deleted from the log, fired through commands within a second of their time.
 //! - [`lease`]: which process runs a reactor (owner, expiry, fencing token).
 //! - [`tasks`]: one cancellation token and task tracker for every background task of
 //!   `keel serve`, with restarts, backoff and the state `/readyz` and `/metrics` show.
@@ -28,6 +30,7 @@ pub mod lease;
 pub mod quota_alerts;
 pub mod relay;
 pub mod tasks;
+pub mod timers;
 
 pub use error::ReactorError;
 pub use lease::{Lease, Leases};

@@ -3,15 +3,15 @@
 //! [`super::grants`], that no key grants more than it holds).
 
 use super::commands::{
-    AddDomain, AddMember, ChangeMemberRole, IssueApiKey, RecheckDomain, RemoveDomain, RemoveMember,
-    RevokeApiKey, VerifyDomain,
+    AddDomain, AddMember, ChangeMemberRole, ExpireApiKey, IssueApiKey, RecheckDomain, RemoveDomain,
+    RemoveMember, RevokeApiKey, VerifyDomain,
 };
 use super::decide::{require_id, Decided};
 use super::domain_proof::{challenge_record, ChallengeToken, DnsProof};
 use super::error::{InTenantField, TenantError};
 use super::events::{
-    ApiKeyIssued, ApiKeyRevoked, DomainAdded, DomainRemoved, DomainUnverified, DomainVerified,
-    MemberAdded, MemberRemoved, MemberRoleChanged, TenantEvent,
+    ApiKeyExpired, ApiKeyIssued, ApiKeyRevoked, DomainAdded, DomainRemoved, DomainUnverified,
+    DomainVerified, MemberAdded, MemberRemoved, MemberRoleChanged, TenantEvent,
 };
 use super::keys::{parse_scopes, KeyName, KeyPrefix, SecretHash};
 use super::state::{CustomDomain, Member, Tenant};
@@ -146,6 +146,33 @@ impl Tenant {
         Ok(vec![TenantEvent::ApiKeyRevoked(ApiKeyRevoked {
             key_id: c.key_id,
         })])
+    }
+
+    /// Records a key's expiry once, at or after it: a revoked key stopped working earlier,
+    /// and a repeat (a timer fired again after a crash) changes nothing.
+    pub(super) fn expire_api_key(&self, c: &ExpireApiKey, ctx: &DecisionContext) -> Decided {
+        let key = self
+            .api_keys
+            .get(&c.key_id)
+            .ok_or(TenantError::ApiKeyNotFound { key_id: c.key_id })?;
+        if key.revoked {
+            return Err(TenantError::ApiKeyAlreadyRevoked { key_id: c.key_id });
+        }
+        if key.expired {
+            return Err(TenantError::ApiKeyAlreadyExpired { key_id: c.key_id });
+        }
+        match key.expires_at {
+            Some(expires_at) if expires_at <= ctx.now => {
+                Ok(vec![TenantEvent::ApiKeyExpired(ApiKeyExpired {
+                    key_id: c.key_id,
+                    expires_at,
+                })])
+            }
+            expires_at => Err(TenantError::ApiKeyNotExpired {
+                key_id: c.key_id,
+                expires_at,
+            }),
+        }
     }
 
     pub(super) fn add_member(&self, c: &AddMember, ctx: &DecisionContext) -> Decided {

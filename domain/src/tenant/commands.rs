@@ -213,6 +213,17 @@ pub struct RevokeApiKey {
     pub key_id: Uuid,
 }
 
+/// Records that an API key has reached its expiry, so the audit trail and subscribers see
+/// when it stopped working. Sent by the timers reactor, never by clients: accepted only at or
+/// after the key's expiry, and once (refused when already recorded or the key was revoked).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ExpireApiKey {
+    /// The key that expired.
+    pub key_id: Uuid,
+}
+
 /// Adds a member.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -347,6 +358,8 @@ tenant_commands! {
     IssueApiKey(IssueApiKey) = "issue_api_key",
     /// See [`RevokeApiKey`].
     RevokeApiKey(RevokeApiKey) = "revoke_api_key",
+    /// See [`ExpireApiKey`].
+    ExpireApiKey(ExpireApiKey) = "expire_api_key",
     /// See [`AddMember`].
     AddMember(AddMember) = "add_member",
     /// See [`ChangeMemberRole`].
@@ -367,13 +380,14 @@ tenant_commands! {
 
 impl TenantCommand {
     /// Whether a suspended tenant still accepts this command: the ones that end or settle
-    /// the suspension, and the re-check of a domain's proof (a suspended tenant must not keep
-    /// a domain it no longer controls).
+    /// the suspension, the re-check of a domain's proof (a suspended tenant must not keep
+    /// a domain it no longer controls) and the record of a key's expiry (a fact of time).
     pub fn allowed_while_suspended(&self) -> bool {
         matches!(
             self,
             TenantCommand::Reactivate(_)
                 | TenantCommand::RecheckDomain(_)
+                | TenantCommand::ExpireApiKey(_)
                 | TenantCommand::ScheduleDecommission(_)
                 | TenantCommand::CancelDecommission(_)
                 | TenantCommand::Decommission(_)

@@ -47,7 +47,7 @@ impl Aggregate for Tenant {
     type Error = TenantError;
 
     const KIND: &'static str = "tenant";
-    const SNAPSHOT_VERSION: u16 = 2;
+    const SNAPSHOT_VERSION: u16 = 3;
 
     fn decide(&self, command: &TenantCommand, ctx: &DecisionContext) -> Decided {
         self.check_status(command)?;
@@ -66,6 +66,7 @@ impl Aggregate for Tenant {
             TenantCommand::RemoveDomain(c) => self.remove_domain(c),
             TenantCommand::IssueApiKey(c) => self.issue_api_key(c, ctx),
             TenantCommand::RevokeApiKey(c) => self.revoke_api_key(c),
+            TenantCommand::ExpireApiKey(c) => self.expire_api_key(c, ctx),
             TenantCommand::AddMember(c) => self.add_member(c, ctx),
             TenantCommand::ChangeMemberRole(c) => self.change_member_role(c, ctx),
             TenantCommand::RemoveMember(c) => self.remove_member(c, ctx),

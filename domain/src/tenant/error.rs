@@ -115,6 +115,20 @@ pub enum TenantError {
         /// The key id named in the command.
         key_id: Uuid,
     },
+    /// Recording the expiry of an API key whose expiry is already recorded.
+    #[error("API key {key_id} has already expired")]
+    ApiKeyAlreadyExpired {
+        /// The key id named in the command.
+        key_id: Uuid,
+    },
+    /// Recording the expiry of an API key that has none, or not yet.
+    #[error("API key {key_id} has not expired: {}", expiry_note(.expires_at))]
+    ApiKeyNotExpired {
+        /// The key id named in the command.
+        key_id: Uuid,
+        /// Its expiry, if it has one.
+        expires_at: Option<DateTime<Utc>>,
+    },
     /// Adding a member with an id the tenant already has.
     #[error("a member with id {member_id} already exists")]
     MemberAlreadyExists {
@@ -167,6 +181,14 @@ pub enum TenantError {
     ServiceKeyForMember,
 }
 
+/// When a key that has not expired will, for [`TenantError::ApiKeyNotExpired`].
+fn expiry_note(expires_at: &Option<DateTime<Utc>>) -> String {
+    match expires_at {
+        Some(at) => format!("it expires at {at}"),
+        None => "it never expires".to_owned(),
+    }
+}
+
 impl TenantError {
     /// The command field this refusal is about, if it is about one (for the HTTP layer).
     pub fn field(&self) -> Option<&'static str> {
@@ -180,7 +202,9 @@ impl TenantError {
             | TenantError::DomainProofMissing { .. } => Some("domain"),
             TenantError::ApiKeyAlreadyExists { .. }
             | TenantError::ApiKeyNotFound { .. }
-            | TenantError::ApiKeyAlreadyRevoked { .. } => Some("key_id"),
+            | TenantError::ApiKeyAlreadyRevoked { .. }
+            | TenantError::ApiKeyAlreadyExpired { .. }
+            | TenantError::ApiKeyNotExpired { .. } => Some("key_id"),
             TenantError::MemberAlreadyExists { .. } | TenantError::MemberNotFound { .. } => {
                 Some("member_id")
             }
@@ -222,6 +246,8 @@ impl TenantError {
             TenantError::ApiKeyAlreadyExists { .. } => "api_key_already_exists",
             TenantError::ApiKeyNotFound { .. } => "api_key_not_found",
             TenantError::ApiKeyAlreadyRevoked { .. } => "api_key_already_revoked",
+            TenantError::ApiKeyAlreadyExpired { .. } => "api_key_already_expired",
+            TenantError::ApiKeyNotExpired { .. } => "api_key_not_expired",
             TenantError::MemberAlreadyExists { .. } => "member_already_exists",
             TenantError::MemberEmailTaken { .. } => "member_email_taken",
             TenantError::MemberNotFound { .. } => "member_not_found",

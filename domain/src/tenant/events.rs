@@ -201,6 +201,17 @@ pub struct ApiKeyRevoked {
     pub key_id: Uuid,
 }
 
+/// An API key reached its expiry and stopped working (recorded by the timers reactor at or
+/// shortly after that time; the key was unusable from `expires_at` on either way).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyExpired {
+    /// The key's id.
+    #[serde(with = "uuid::serde::hyphenated")]
+    pub key_id: Uuid,
+    /// When it expired.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A member joined the tenant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemberAdded {
@@ -296,6 +307,8 @@ crate::domain_events! {
         ApiKeyIssued(ApiKeyIssued) = API_KEY_ISSUED: "tenant.api_key_issued" v 2 secret [secret_hash],
         /// See [`ApiKeyRevoked`].
         ApiKeyRevoked(ApiKeyRevoked) = API_KEY_REVOKED: "tenant.api_key_revoked" v 1,
+        /// See [`ApiKeyExpired`].
+        ApiKeyExpired(ApiKeyExpired) = API_KEY_EXPIRED: "tenant.api_key_expired" v 1,
         /// See [`MemberAdded`].
         MemberAdded(MemberAdded) = MEMBER_ADDED: "tenant.member_added" v 1,
         /// See [`MemberRoleChanged`].

@@ -42,19 +42,19 @@ mod tests;
 
 pub use commands::{
     AddDomain, AddMember, CancelDecommission, ChangeMemberRole, ChangePlan, ClearQuotaOverride,
-    CreateTenant, DecommissionTenant, IssueApiKey, ReactivateTenant, RecheckDomain, RemoveDomain,
-    RemoveMember, RenameTenant, RevokeApiKey, ScheduleDecommission, SetFeatureFlag,
+    CreateTenant, DecommissionTenant, ExpireApiKey, IssueApiKey, ReactivateTenant, RecheckDomain,
+    RemoveDomain, RemoveMember, RenameTenant, RevokeApiKey, ScheduleDecommission, SetFeatureFlag,
     SetQuotaOverride, SuspendTenant, TenantCommand, UpdateBranding, UpdateSettings, VerifyDomain,
 };
 pub use decide::{DOMAIN_CLAIM_SCOPE, SLUG_CLAIM_SCOPE};
 pub use domain_proof::{challenge_record, ChallengeToken, DnsProof, TxtLookup};
 pub use error::TenantError;
 pub use events::{
-    ApiKeyIssued, ApiKeyRevoked, BrandingUpdated, DecommissionCancelled, DecommissionScheduled,
-    DomainAdded, DomainRemoved, DomainUnverified, DomainVerified, FeatureFlagSet, MemberAdded,
-    MemberRemoved, MemberRoleChanged, PlanChanged, QuotaOverrideCleared, QuotaOverrideSet,
-    SettingsUpdated, TenantCreated, TenantDecommissioned, TenantEvent, TenantReactivated,
-    TenantRenamed, TenantSuspended,
+    ApiKeyExpired, ApiKeyIssued, ApiKeyRevoked, BrandingUpdated, DecommissionCancelled,
+    DecommissionScheduled, DomainAdded, DomainRemoved, DomainUnverified, DomainVerified,
+    FeatureFlagSet, MemberAdded, MemberRemoved, MemberRoleChanged, PlanChanged,
+    QuotaOverrideCleared, QuotaOverrideSet, SettingsUpdated, TenantCreated, TenantDecommissioned,
+    TenantEvent, TenantReactivated, TenantRenamed, TenantSuspended,
 };
 pub use grants::Grantor;
 pub use keys::{

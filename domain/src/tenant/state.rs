@@ -98,6 +98,9 @@ pub struct ApiKey {
     /// Whether it was revoked. Revoked keys are kept, so a revocation can be shown and its id
     /// never reused.
     pub revoked: bool,
+    /// Whether its expiry was recorded (`tenant.api_key_expired`). It stopped working at
+    /// `expires_at` whether or not the record was made yet.
+    pub expired: bool,
 }
 
 impl ApiKey {
@@ -340,8 +343,14 @@ impl Tenant {
                     expires_at: e.expires_at,
                     member_id: e.member_id,
                     revoked: false,
+                    expired: false,
                 };
                 self.api_keys.insert(e.key_id, key);
+            }
+            TenantEvent::ApiKeyExpired(e) => {
+                if let Some(key) = self.api_keys.get_mut(&e.key_id) {
+                    key.expired = true;
+                }
             }
             TenantEvent::ApiKeyRevoked(e) => {
                 if let Some(key) = self.api_keys.get_mut(&e.key_id) {

@@ -45,4 +45,5 @@ mod reactors;
 mod secrets;
 mod store;
 mod tenant;
+mod timers;
 mod workflow;

@@ -1,4 +1,4 @@
-//! API keys: issuing (hash only) and revoking them.
+//! API keys: issuing (hash only), revoking them, and recording their expiry.
 
 use super::*;
 use crate::testing::given;
@@ -171,4 +171,85 @@ fn revoke_api_key_refuses_a_revoked_key() {
     given::<Tenant>(created_and([key_issued(1), revoked]))
         .when(&RevokeApiKey { key_id: key_id(1) }.into())
         .then_err(TenantError::ApiKeyAlreadyRevoked { key_id: key_id(1) });
+}
+
+fn expire(n: u128) -> TenantCommand {
+    ExpireApiKey { key_id: key_id(n) }.into()
+}
+
+fn key_expired(n: u128) -> TenantEvent {
+    TenantEvent::ApiKeyExpired(ApiKeyExpired {
+        key_id: key_id(n),
+        expires_at: days(90),
+    })
+}
+
+#[test]
+fn expire_api_key_records_the_expiry_once_it_has_come() {
+    let tenant = given::<Tenant>(created_and([key_issued(1)]))
+        .at(days(90))
+        .when(&expire(1))
+        .then(vec![key_expired(1)]);
+    let key = tenant.api_key(key_id(1)).unwrap();
+    assert!(key.expired && !key.revoked);
+    assert!(!key.is_usable_at(days(90)));
+}
+
+#[test]
+fn expire_api_key_is_refused_before_the_expiry() {
+    given::<Tenant>(created_and([key_issued(1)]))
+        .at(days(89))
+        .when(&expire(1))
+        .then_err(TenantError::ApiKeyNotExpired {
+            key_id: key_id(1),
+            expires_at: Some(days(90)),
+        });
+}
+
+#[test]
+fn expire_api_key_refuses_a_key_that_never_expires() {
+    let mut issued = key_issued(1);
+    if let TenantEvent::ApiKeyIssued(e) = &mut issued {
+        e.expires_at = None;
+    }
+    given::<Tenant>(created_and([issued]))
+        .at(days(1000))
+        .when(&expire(1))
+        .then_err(TenantError::ApiKeyNotExpired {
+            key_id: key_id(1),
+            expires_at: None,
+        });
+}
+
+#[test]
+fn expire_api_key_a_second_time_is_refused() {
+    given::<Tenant>(created_and([key_issued(1), key_expired(1)]))
+        .at(days(91))
+        .when(&expire(1))
+        .then_err(TenantError::ApiKeyAlreadyExpired { key_id: key_id(1) });
+}
+
+#[test]
+fn expire_api_key_refuses_a_revoked_key() {
+    let revoked = TenantEvent::ApiKeyRevoked(ApiKeyRevoked { key_id: key_id(1) });
+    given::<Tenant>(created_and([key_issued(1), revoked]))
+        .at(days(90))
+        .when(&expire(1))
+        .then_err(TenantError::ApiKeyAlreadyRevoked { key_id: key_id(1) });
+}
+
+#[test]
+fn expire_api_key_refuses_an_unknown_key() {
+    given::<Tenant>(created())
+        .at(days(90))
+        .when(&expire(1))
+        .then_err(TenantError::ApiKeyNotFound { key_id: key_id(1) });
+}
+
+#[test]
+fn expire_api_key_is_recorded_while_suspended() {
+    given::<Tenant>(created_and([key_issued(1), suspended()]))
+        .at(days(90))
+        .when(&expire(1))
+        .then(vec![key_expired(1)]);
 }

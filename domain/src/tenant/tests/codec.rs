@@ -47,6 +47,10 @@ fn one_of_each_event() -> Vec<TenantEvent> {
         }),
         key_issued(1),
         TenantEvent::ApiKeyRevoked(ApiKeyRevoked { key_id: key_id(1) }),
+        TenantEvent::ApiKeyExpired(ApiKeyExpired {
+            key_id: key_id(1),
+            expires_at: days(90),
+        }),
         TenantEvent::MemberRoleChanged(MemberRoleChanged {
             member_id: owner_id(),
             email: Email::parse(OWNER_EMAIL).unwrap(),
@@ -241,7 +245,7 @@ fn state_snapshot_round_trips_through_json_and_message_pack() {
 fn aggregate_constants_are_as_stored() {
     use crate::Aggregate;
     assert_eq!(Tenant::KIND, "tenant");
-    assert_eq!(Tenant::SNAPSHOT_VERSION, 2);
+    assert_eq!(Tenant::SNAPSHOT_VERSION, 3);
     assert_eq!(SLUG_CLAIM_SCOPE, "tenant-slug");
     assert_eq!(DOMAIN_CLAIM_SCOPE, "tenant-domain");
 }

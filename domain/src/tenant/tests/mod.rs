@@ -238,6 +238,7 @@ fn every_command_but_create() -> Vec<TenantCommand> {
         .into(),
         issue_key_command(1).into(),
         RevokeApiKey { key_id: key_id(1) }.into(),
+        ExpireApiKey { key_id: key_id(1) }.into(),
         AddMember {
             grantor: Grantor::Platform,
             member_id: member_id(1),

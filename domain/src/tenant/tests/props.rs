@@ -182,6 +182,10 @@ fn one_event_per_variant() -> Vec<TenantEvent> {
         }),
         key_issued(1),
         TenantEvent::ApiKeyRevoked(ApiKeyRevoked { key_id: key_id(1) }),
+        TenantEvent::ApiKeyExpired(ApiKeyExpired {
+            key_id: key_id(1),
+            expires_at: days(90),
+        }),
         TenantEvent::MemberRoleChanged(MemberRoleChanged {
             member_id: owner_id(),
             email: Email::parse(OWNER_EMAIL).unwrap(),
