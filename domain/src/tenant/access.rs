@@ -14,11 +14,12 @@ use super::events::{
     DomainVerified, MemberAdded, MemberRemoved, MemberRoleChanged, TenantEvent,
 };
 use super::keys::{parse_scopes, KeyName, KeyPrefix, SecretHash};
-use super::state::{CustomDomain, Member, Tenant};
+use super::state::{ApiKey, CustomDomain, Member, Tenant};
 use super::values::DomainName;
 use crate::aggregate::DecisionContext;
 use crate::shared::Role;
 use crate::shared::{Email, Reason};
+use uuid::Uuid;
 
 impl Tenant {
     pub(super) fn add_domain(&self, c: &AddDomain) -> Decided {
@@ -135,14 +136,20 @@ impl Tenant {
         })])
     }
 
-    pub(super) fn revoke_api_key(&self, c: &RevokeApiKey) -> Decided {
+    /// The key `key_id`, refused if the tenant has none or it is revoked.
+    fn unrevoked_key(&self, key_id: Uuid) -> Result<&ApiKey, TenantError> {
         let key = self
             .api_keys
-            .get(&c.key_id)
-            .ok_or(TenantError::ApiKeyNotFound { key_id: c.key_id })?;
+            .get(&key_id)
+            .ok_or(TenantError::ApiKeyNotFound { key_id })?;
         if key.revoked {
-            return Err(TenantError::ApiKeyAlreadyRevoked { key_id: c.key_id });
+            return Err(TenantError::ApiKeyAlreadyRevoked { key_id });
         }
+        Ok(key)
+    }
+
+    pub(super) fn revoke_api_key(&self, c: &RevokeApiKey) -> Decided {
+        self.unrevoked_key(c.key_id)?;
         Ok(vec![TenantEvent::ApiKeyRevoked(ApiKeyRevoked {
             key_id: c.key_id,
         })])
@@ -151,13 +158,7 @@ impl Tenant {
     /// Records a key's expiry once, at or after it: a revoked key stopped working earlier,
     /// and a repeat (a timer fired again after a crash) changes nothing.
     pub(super) fn expire_api_key(&self, c: &ExpireApiKey, ctx: &DecisionContext) -> Decided {
-        let key = self
-            .api_keys
-            .get(&c.key_id)
-            .ok_or(TenantError::ApiKeyNotFound { key_id: c.key_id })?;
-        if key.revoked {
-            return Err(TenantError::ApiKeyAlreadyRevoked { key_id: c.key_id });
-        }
+        let key = self.unrevoked_key(c.key_id)?;
         if key.expired {
             return Err(TenantError::ApiKeyAlreadyExpired { key_id: c.key_id });
         }

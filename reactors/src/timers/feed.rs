@@ -80,3 +80,82 @@ fn key_expiry(tenant: TenantId, key_id: Uuid, due_at: chrono::DateTime<chrono::U
         payload: serde_json::json!({ "key_id": key_id }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, Utc};
+    use keel_domain::tenant::{
+        ApiKeyIssued, DecommissionCancelled, DecommissionScheduled, KeyName, KeyPrefix, Scope,
+        SecretHash, TenantName, TenantRenamed,
+    };
+    use keel_domain::{Actor, DomainEvent};
+    use keel_log::EventMetadata;
+
+    fn tenant() -> TenantId {
+        TenantId(Uuid::from_u128(7))
+    }
+
+    fn recorded(event: TenantEvent) -> RecordedEvent {
+        RecordedEvent {
+            event_id: Uuid::now_v7(),
+            stream_id: format!("tenant-{}", tenant()),
+            stream_version: 1,
+            global_position: 1,
+            event_type: event.event_type().to_owned(),
+            schema_version: event.schema_version(),
+            payload: event.encode().unwrap(),
+            metadata: EventMetadata::new(tenant(), Actor::System("test".into())),
+            recorded_at: Utc::now(),
+        }
+    }
+
+    fn key_issued(expires_at: Option<chrono::DateTime<Utc>>) -> TenantEvent {
+        TenantEvent::ApiKeyIssued(ApiKeyIssued {
+            key_id: Uuid::from_u128(9),
+            name: KeyName::parse("ci").unwrap(),
+            scopes: vec![Scope::parse("*:read").unwrap()],
+            prefix: KeyPrefix::parse("kl_live_4f9a").unwrap(),
+            secret_hash: SecretHash::parse(&"a".repeat(64)).unwrap(),
+            expires_at,
+            member_id: None,
+        })
+    }
+
+    #[test]
+    fn scheduling_sets_and_cancelling_deletes_the_same_timer() {
+        let at = Utc::now() + Duration::days(1);
+        let scheduled = DecommissionScheduled { at };
+        let Some(Change::Set(timer)) =
+            change_of(&recorded(TenantEvent::DecommissionScheduled(scheduled))).unwrap()
+        else {
+            panic!("scheduling sets a timer");
+        };
+        assert_eq!((timer.kind.as_str(), timer.due_at), (DECOMMISSION, at));
+        assert_eq!(timer.tenant_id, tenant());
+        let cancelled = TenantEvent::DecommissionCancelled(DecommissionCancelled {});
+        assert_eq!(
+            change_of(&recorded(cancelled)).unwrap(),
+            Some(Change::Delete(timer.id))
+        );
+    }
+
+    #[test]
+    fn only_a_key_with_an_expiry_gets_a_timer() {
+        let at = Utc::now() + Duration::hours(1);
+        let Some(Change::Set(timer)) = change_of(&recorded(key_issued(Some(at)))).unwrap() else {
+            panic!("a key with an expiry sets a timer");
+        };
+        assert_eq!((timer.kind.as_str(), timer.due_at), (KEY_EXPIRY, at));
+        assert_eq!(timer.payload["key_id"], Uuid::from_u128(9).to_string());
+        assert_eq!(change_of(&recorded(key_issued(None))).unwrap(), None);
+    }
+
+    #[test]
+    fn other_events_change_no_timer() {
+        let renamed = TenantEvent::Renamed(TenantRenamed {
+            name: TenantName::parse("Acme").unwrap(),
+        });
+        assert_eq!(change_of(&recorded(renamed)).unwrap(), None);
+    }
+}
