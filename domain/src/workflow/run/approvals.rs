@@ -4,9 +4,13 @@
 //! listed; a platform admin key only where the step allows platform admins) may decide, once per
 //! approval request: distinct approvers count separately, members by member id and platform
 //! admins by key id. The step is approved when the required number of approvals is reached and
-//! rejected by the first rejection; after the deadline only the timeout rule decides. A decided approval cannot be decided again: approving a rejected step
-//! is refused with [`WorkflowRunError::ApprovalAlreadyDecided`], whether or not the run has
-//! ended since. An approval step reached again through a loop asks afresh.
+//! rejected by the first rejection; after the deadline only the timeout rule decides. A decided
+//! approval cannot be decided again: approving a rejected step is refused with
+//! [`WorkflowRunError::ApprovalAlreadyDecided`], whether or not the run has ended since. An
+//! approval step reached again through a loop asks afresh.
+//!
+//! Who decides is the command's [`Decider`], built by the server from the caller's key, so a
+//! decision can never be made in someone else's name; the events record it as [`DecidedBy`].
 
 use super::commands::{ApproveStep, Decider, RejectStep, TimeOutApproval};
 use super::decide::{message, Decided};
