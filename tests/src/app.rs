@@ -31,6 +31,15 @@ pub struct TestApp {
     settings: Settings,
 }
 
+/// An API key just issued.
+#[derive(Debug, Clone)]
+pub struct IssuedKey {
+    /// Its id.
+    pub id: String,
+    /// Its secret, for `Authorization: Bearer`.
+    pub secret: String,
+}
+
 /// A response, read whole.
 #[derive(Debug)]
 pub struct Reply {
@@ -238,18 +247,34 @@ impl TestApp {
         reply.body["data"]["id"].as_str().expect("an id").to_owned()
     }
 
-    /// Issues an API key for a tenant with `scopes`; returns its secret.
+    /// Issues an API key for a tenant with `scopes` (a service key); returns its secret.
     pub async fn tenant_key(&self, tenant: &str, scopes: &[&str]) -> String {
+        let body = serde_json::json!({ "name": "test key", "scopes": scopes });
+        self.issue_key(tenant, body).await.secret
+    }
+
+    /// Issues a key of a tenant bound to `member`, with `scopes`.
+    pub async fn member_key(&self, tenant: &str, member: &str, scopes: &[&str]) -> IssuedKey {
+        let body =
+            serde_json::json!({ "name": "member key", "scopes": scopes, "member_id": member });
+        self.issue_key(tenant, body).await
+    }
+
+    /// Issues the key `body` describes, as the admin; panics unless it is issued.
+    async fn issue_key(&self, tenant: &str, body: Value) -> IssuedKey {
         let reply = self
-            .post(
-                &format!("/v1/tenants/{tenant}/api-keys"),
-                serde_json::json!({ "name": "test key", "scopes": scopes }),
-            )
+            .post(&format!("/v1/tenants/{tenant}/api-keys"), body)
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
-        reply.body["data"]["secret"]
-            .as_str()
-            .expect("a secret")
-            .to_owned()
+        let field = |name: &str| {
+            reply.body["data"][name]
+                .as_str()
+                .unwrap_or_else(|| panic!("an issued key has a {name}"))
+                .to_owned()
+        };
+        IssuedKey {
+            id: field("id"),
+            secret: field("secret"),
+        }
     }
 }

@@ -11,8 +11,8 @@
 //! tenant, so every route checks that the loaded integration belongs to the tenant of the path:
 //! another tenant's integration is a 404, exactly like one that does not exist.
 //!
-//! Scopes: reads need `integrations:read`, changes `integrations:write`, and recording delivery
-//! outcomes (the delivery worker's job) `integrations:admin` or a platform admin key.
+//! Scopes: reads need `integrations:read`, changes `integrations:write`; recording delivery
+//! outcomes is the delivery worker's job: platform admin keys only.
 
 use super::kit::paths::{IntegrationPath, TenantPath};
 use super::kit::{
@@ -373,9 +373,9 @@ async fn rotate_secret(
     Ok(respond(StatusCode::OK, &outcome, view))
 }
 
-/// Records how a delivery attempt ended (the delivery worker's call; needs
-/// `integrations:admin` or a platform admin key). A success resets the consecutive failure
-/// count; the failure that reaches the integration's threshold also disables it.
+/// Records how a delivery attempt ended (the delivery worker's call: platform admin keys
+/// only). A success resets the consecutive failure count; the failure that reaches the
+/// integration's threshold also disables it.
 #[utoipa::path(
     tag = "integrations",
     params(IntegrationPath),
@@ -395,9 +395,7 @@ async fn record_delivery(
     path: Path<IntegrationPath>,
     body: JsonBody<RecordDeliveryRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller
-        .principal
-        .require(path.tenant_id, RESOURCE, Access::Admin)?;
+    caller.principal.require_admin()?;
     let request = body.0;
     let command: IntegrationCommand = match request.outcome {
         DeliveryOutcome::Succeeded => {
@@ -430,8 +428,7 @@ async fn record_delivery(
             command.into()
         }
     };
-    let allowed = Allowed::Scope(RESOURCE, Access::Admin);
-    let outcome = run(&state, &caller, &*path, allowed, |()| Ok(command)).await?;
+    let outcome = run(&state, &caller, &*path, Allowed::Admin, |()| Ok(command)).await?;
     Ok(respond(
         StatusCode::OK,
         &outcome,

@@ -1,13 +1,17 @@
 //! Workflow runs: start a manual run of a workflow, show and list runs, and drive a run step by
 //! step (start, complete or fail a step, approve, reject, time out an approval, fail, cancel).
 //!
-//! Scopes: reads need `workflows:read`; starting and driving runs (approving and rejecting
-//! included) `workflows:write`.
+//! Scopes: reads need `workflows:read`; starting, failing and cancelling runs, approving and
+//! rejecting `workflows:write`. Reporting step outcomes (`steps/{step}/start`, `complete`,
+//! `fail`, `time-out`) is the workflow engine's job: platform admin keys only.
 //!
 //! A run starts from the workflow's current version, pinned by the server from the stored
 //! definition ([`WorkflowDefinition::pinned`]): the client never supplies the steps a run
-//! follows. Approvals and rejections name the deciding member; the member must belong to the
-//! tenant, and their role is taken from the tenant's current membership, never from the request.
+//! follows. The approver is the caller, never a field of the request: a key bound to a member
+//! decides as that member, with the role the member holds in the tenant now; a platform admin
+//! key decides as itself, where the step allows platform admins; a service key (bound to no
+//! member) never decides (403 `service_key_cannot_decide`). The run records the key and the
+//! member.
 //!
 //! Like workflows, a run's stream id holds only the run's id, so every route checks that the
 //! loaded run belongs to the tenant of the path (another tenant's run is a 404), and the list
@@ -16,6 +20,7 @@
 //! [`WorkflowDefinition::pinned`]: keel_domain::workflow::WorkflowDefinition::pinned
 
 use super::kit::paths::{RunPath, StepPath, WorkflowPath};
+use super::kit::target::RunContext;
 use super::kit::{
     authorize_tenant, command_route, list_route, run_create, show_route, Allowed, NoFields,
 };
@@ -27,10 +32,9 @@ use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
-use keel_domain::tenant::Tenant;
 use keel_domain::workflow::run::{
-    ApprovalOutcome, ApproveStep, CancelRun, CompleteStep, FailRun, FailStep, Position, RejectStep,
-    RunTrigger, RunTriggerInput, StartRun, StartStep, TimeOutApproval,
+    ApprovalOutcome, ApproveStep, CancelRun, CompleteStep, Decider, FailRun, FailStep, Position,
+    RejectStep, RunTrigger, RunTriggerInput, StartRun, StartStep, TimeOutApproval,
 };
 use keel_domain::workflow::{RunCommand, Step, StepId, WorkflowRun};
 use keel_domain::TenantId;
@@ -99,26 +103,22 @@ pub struct FailStepRequest {
     pub error: String,
 }
 
-/// The body of `POST .../approve`.
+/// The body of `POST .../approve`; the approver is the caller.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveRequest {
     /// The approval step.
     pub step_id: String,
-    /// The deciding member; their role is the one they hold in the tenant now.
-    pub member_id: Uuid,
     /// A note, 1-5000 characters.
     pub comment: Option<String>,
 }
 
-/// The body of `POST .../reject`.
+/// The body of `POST .../reject`; the approver is the caller.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectRequest {
     /// The approval step.
     pub step_id: String,
-    /// The deciding member; their role is the one they hold in the tenant now.
-    pub member_id: Uuid,
     /// Why, 1-5000 characters.
     pub reason: Option<String>,
 }
@@ -262,24 +262,51 @@ show_route! {
     RunPath.run_id, runs => RunView
 }
 
-/// The current role of member `member_id` of `tenant`: a 422 on `member_id` if there is no
-/// such member.
-fn member_role(tenant: &Tenant, member_id: Uuid) -> Result<String, ApiError> {
-    tenant
+/// Who decides an approval: the caller. A key bound to a member decides as that member, with
+/// the role the member holds in the tenant now; a platform admin key as itself. A service key
+/// never decides, nor does a key whose member has left the tenant (403 either way).
+fn decider(context: &RunContext) -> Result<Decider, ApiError> {
+    let principal = &context.principal;
+    if principal.is_admin() {
+        return Ok(Decider::PlatformAdmin {
+            key_id: principal.key_id,
+        });
+    }
+    let Some(member_id) = principal.member_id else {
+        return Err(ApiError::Forbidden {
+            code: "service_key_cannot_decide",
+            detail: "a service key (bound to no member) never approves or rejects: use a key \
+                     issued for the deciding member"
+                .into(),
+            field: None,
+        });
+    };
+    let member = context
+        .tenant
         .member(member_id)
-        .map(|member| member.role.as_str().to_owned())
-        .ok_or_else(|| ApiError::invalid("member_id", "names no member of this tenant"))
+        .ok_or_else(|| ApiError::Forbidden {
+            code: "not_a_member",
+            detail: format!("member {member_id}, whom this key acts for, is not in the tenant"),
+            field: None,
+        })?;
+    Ok(Decider::Member {
+        key_id: principal.key_id,
+        member_id,
+        role: member.role,
+    })
 }
 
 command_route! {
-    "workflow-runs", Allowed::Scope(RESOURCE, Access::Write), StepPath => RunView;
-    /// Starts an attempt of the run's current step. An approval step asks for approval as it
-    /// starts; a wait step starts waiting.
+    "workflow-runs", Allowed::Admin, StepPath => RunView;
+    /// Starts an attempt of the run's current step (platform admin keys only: the workflow
+    /// engine's report). An approval step asks for approval as it starts; a wait step starts
+    /// waiting.
     start_step: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/start",
         body StartStepRequest
         => |p, b, _| Ok(StartStep { step_id: p.step_id.clone(), attempt: b.attempt }.into());
     /// Reports that a started attempt succeeded (with a condition's `result` or an action's
     /// `output`); a step without a successor completes the run. Not for approval steps.
+    /// Platform admin keys only: the workflow engine's report.
     complete_step: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/complete",
         body CompleteStepRequest
         => |p, b, _| {
@@ -287,33 +314,37 @@ command_route! {
             Ok(CompleteStep { step_id: p.step_id.clone(), attempt, result, output }.into())
         };
     /// Reports that a started attempt failed: an action with attempts left is retried after its
-    /// backoff; any other failure fails the run.
+    /// backoff; any other failure fails the run. Platform admin keys only: the workflow
+    /// engine's report.
     fail_step: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/fail",
         body FailStepRequest
         => |p, b, _| {
             let (attempt, error) = (b.attempt, b.error);
             Ok(FailStep { step_id: p.step_id.clone(), attempt, error }.into())
         };
-    /// Applies an approval step's timeout rule, once its deadline has passed.
+    /// Applies an approval step's timeout rule, once its deadline has passed. Platform admin
+    /// keys only: the workflow engine's report.
     time_out: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/steps/{step_id}/time-out",
         body NoFields
         => |p, _, _| Ok(TimeOutApproval { step_id: p.step_id.clone() }.into());
 }
 command_route! {
     "workflow-runs", Allowed::Scope(RESOURCE, Access::Write), RunPath => RunView;
-    /// Records a member's approval of the approval step awaiting decisions; the member's role
-    /// is their current role in the tenant.
+    /// Records the caller's approval of the approval step awaiting decisions: a key bound to
+    /// a member approves as that member (with their current role in the tenant), a platform
+    /// admin key as itself where the step allows platform admins; a service key is refused
+    /// (403 `service_key_cannot_decide`).
     approve: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/approve", body ApproveRequest
-        => |_, b, tenant| {
-            let (role, step_id) = (member_role(tenant, b.member_id)?, b.step_id);
-            Ok(ApproveStep { role, step_id, member_id: b.member_id, comment: b.comment }.into())
+        => |_, b, context| {
+            let (decider, step_id) = (decider(context)?, b.step_id);
+            Ok(ApproveStep { decider, step_id, comment: b.comment }.into())
         };
-    /// Records a member's rejection of the approval step awaiting decisions (one rejection
-    /// rejects); the member's role is their current role in the tenant.
+    /// Records the caller's rejection of the approval step awaiting decisions (one rejection
+    /// rejects); the caller decides as for `approve`.
     reject: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/reject", body RejectRequest
-        => |_, b, tenant| {
-            let (role, step_id) = (member_role(tenant, b.member_id)?, b.step_id);
-            Ok(RejectStep { role, step_id, member_id: b.member_id, reason: b.reason }.into())
+        => |_, b, context| {
+            let (decider, step_id) = (decider(context)?, b.step_id);
+            Ok(RejectStep { decider, step_id, reason: b.reason }.into())
         };
     /// Fails the run for a reason outside any one step.
     fail: "/v1/tenants/{tenant_id}/workflow-runs/{run_id}/fail", body ReasonRequest

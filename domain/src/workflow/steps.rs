@@ -16,6 +16,7 @@ use super::expression::Condition;
 use super::values::{FieldPath, Message, OperationName, StepId, Subject};
 use crate::shared::{Email, Role};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 /// One step of a workflow.
@@ -197,6 +198,9 @@ pub struct ApprovalStep {
     pub id: StepId,
     /// Who may decide, by role or by member.
     pub approvers: Vec<Approver>,
+    /// Whether platform admin keys may decide too (approve or reject), each key counting as
+    /// one approver; a tenant's members are the only approvers otherwise.
+    pub platform_admins_may_approve: bool,
     /// How many approvals are needed; a single rejection rejects.
     pub required: u32,
     /// How long the approvers have, in seconds, from the moment approval is requested.
@@ -309,6 +313,25 @@ impl Step {
                 paths
             }
             Step::Action(_) | Step::Approval(_) | Step::Wait(_) => Vec::new(),
+        }
+    }
+}
+
+/// Lifts the `steps` of a stored payload written before approval steps had
+/// `platform_admins_may_approve`: those steps were for members only, so the field is `false`.
+/// Shared by the upcasters of every event that carries steps (a definition, a revision, a run's
+/// start).
+pub(crate) fn upcast_steps_without_platform_admins(payload: &mut Value) {
+    let Some(steps) = payload.get_mut("steps").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for step in steps {
+        if step.get("type").and_then(Value::as_str) == Some("approval") {
+            if let Some(fields) = step.as_object_mut() {
+                fields
+                    .entry("platform_admins_may_approve")
+                    .or_insert(Value::Bool(false));
+            }
         }
     }
 }

@@ -527,12 +527,11 @@ async fn without_from_nats_keel_project_folds_the_log_itself(backend: Backend) {
     let store = db.open().await;
     let quantity = record_usage(&store, "a", 10, 5).await;
     let head = append_samples(&store, 120, 4).await;
-    let empty = tempfile::tempdir().unwrap();
-    let config = empty.path().join("keel.toml");
-    std::fs::write(&config, "").unwrap();
+    // No NATS settings: only the audit signing key every run needs on PostgreSQL.
+    let config = keel_tests::audit_key::test_config_file();
     let (out, result) = keel_project(
         &db.url,
-        &config,
+        config,
         &["--batch", "9", "usage", "audit", "usage"],
         caught_up(store.clone(), &["audit", "usage"]),
     )

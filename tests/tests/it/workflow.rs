@@ -4,9 +4,11 @@
 //! log with its tenant, and refusals that append nothing.
 
 use keel_commands::handler::{CommandError, CommandHandler, HandlerConfig};
+use keel_domain::shared::Role;
 use keel_domain::workflow::definition::{DisableWorkflow, EnableWorkflow};
 use keel_domain::workflow::run::{
-    ApprovalOutcome, ApproveStep, CompleteStep, RejectStep, RunTriggerInput, StartRun, StartStep,
+    ApprovalOutcome, ApproveStep, CompleteStep, Decider, RejectStep, RunTriggerInput, StartRun,
+    StartStep,
 };
 use keel_domain::workflow::{
     PinnedDefinition, RunCommand, RunStatus, StepsError, WorkflowCommand, WorkflowDefinition,
@@ -167,11 +169,19 @@ fn start_step(step: &str, attempt: u32) -> StartStep {
     }
 }
 
-fn approve(member: Uuid, role: &str) -> ApproveStep {
+/// `member` with `role`, deciding through a key of their own.
+fn member(member: Uuid, role: &str) -> Decider {
+    Decider::Member {
+        key_id: Uuid::now_v7(),
+        member_id: member,
+        role: Role::parse(role).expect("a role"),
+    }
+}
+
+fn approve(member_id: Uuid, role: &str) -> ApproveStep {
     ApproveStep {
         step_id: "sign-off".into(),
-        member_id: member,
-        role: role.into(),
+        decider: member(member_id, role),
         comment: None,
     }
 }
@@ -235,10 +245,13 @@ async fn a_run_is_driven_to_completion_through_an_approval_by_two_members(backen
     assert_eq!(started["tenant_id"], json!(f.tenant.to_string()));
     assert_eq!(started["definition_version"], json!(1));
     assert_eq!(started["steps"][0]["condition"], json!("input.seats > 100"));
+    let approval = events[8].to_json();
+    assert_eq!(approval.schema_version, 2);
     assert_eq!(
-        events[8].to_json().data["member_id"],
+        approval.data["decided_by"]["member_id"],
         json!(f.named.to_string())
     );
+    assert_eq!(approval.data["decided_by"]["type"], json!("member"));
 }
 
 async fn a_rejected_run_cannot_be_approved(backend: Backend) {
@@ -251,8 +264,7 @@ async fn a_rejected_run_cannot_be_approved(backend: Backend) {
     let run = f
         .accept(RejectStep {
             step_id: "sign-off".into(),
-            member_id: f.admin,
-            role: "admin".into(),
+            decider: member(f.admin, "admin"),
             reason: Some("not this quarter".into()),
         })
         .await;

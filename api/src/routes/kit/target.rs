@@ -36,8 +36,9 @@ pub trait Target {
     /// The aggregate.
     type Aggregate: Aggregate<Error: Refusal, Command: Named + 'static>;
     /// What the command is built from besides the path and the body, read once the target is
-    /// checked: the caller as a [`Grantor`] for a tenant (whose commands give power away), the
-    /// tenant's state for a run (approvals take the member's role from it).
+    /// checked: the caller as a [`Grantor`] for a tenant (whose commands give power away), a
+    /// [`RunContext`] for a run (approvals are decided by the caller, with the role its member
+    /// holds in the tenant).
     type Context;
 
     /// The aggregate's handler.
@@ -199,12 +200,20 @@ impl Target for PlatformPolicyPath {
     }
 }
 
-/// Paths naming a run: its commands are built from the tenant's current state.
+/// What a run's commands are built from: the tenant's current state and the caller.
+pub struct RunContext {
+    /// The run's tenant, as it stands now (its members and their roles).
+    pub tenant: Tenant,
+    /// Who is calling.
+    pub principal: Principal,
+}
+
+/// Paths naming a run: its commands are built from the tenant's current state and the caller.
 macro_rules! run_targets {
     ($($path:ty),+) => {
         $(impl Target for $path {
             type Aggregate = WorkflowRun;
-            type Context = Tenant;
+            type Context = RunContext;
 
             fn handler(state: &AppState) -> &CommandHandler<WorkflowRun> {
                 &state.runs
@@ -214,10 +223,17 @@ macro_rules! run_targets {
                 aggregate_id(self.tenant_id, self.run_id)
             }
 
-            async fn load(&self, state: &AppState, _: &Principal) -> Result<Tenant, ApiError> {
+            async fn load(
+                &self,
+                state: &AppState,
+                principal: &Principal,
+            ) -> Result<RunContext, ApiError> {
                 let tenant = require_tenant(state, self.tenant_id).await?;
                 owned(state, self).await?;
-                Ok(tenant)
+                Ok(RunContext {
+                    tenant,
+                    principal: principal.clone(),
+                })
             }
         })+
     };

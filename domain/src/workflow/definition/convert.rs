@@ -128,6 +128,7 @@ fn step(input: &StepInput, prefix: &str) -> Checked<Step> {
         StepInput::Approval {
             id,
             approvers,
+            platform_admins_may_approve,
             required,
             timeout_seconds,
             on_timeout,
@@ -144,6 +145,7 @@ fn step(input: &StepInput, prefix: &str) -> Checked<Step> {
             Step::Approval(ApprovalStep {
                 id: at(StepId::parse(id), &field("id"))?,
                 approvers,
+                platform_admins_may_approve: *platform_admins_may_approve,
                 required: *required,
                 timeout_seconds: *timeout_seconds,
                 on_timeout: match on_timeout {

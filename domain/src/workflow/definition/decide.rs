@@ -23,7 +23,7 @@ impl Aggregate for WorkflowDefinition {
     type Error = WorkflowError;
 
     const KIND: &'static str = "workflow";
-    const SNAPSHOT_VERSION: u16 = 1;
+    const SNAPSHOT_VERSION: u16 = 2;
 
     fn decide(&self, command: &WorkflowCommand, _ctx: &DecisionContext) -> Decision {
         self.check_status(command)?;

@@ -1,12 +1,15 @@
-//! The facts a workflow definition's stream records, named `workflow.<fact>`, all at schema
-//! version 1.
+//! The facts a workflow definition's stream records, named `workflow.<fact>`.
+//!
+//! Schema versions: `workflow.defined` and `workflow.revised` are at version 2, since approval
+//! steps say whether platform admins may decide (`platform_admins_may_approve`); a version 1
+//! payload is upcast with `false`, the only behaviour it knew.
 //!
 //! A definition or revision carries the whole version (name, trigger, steps), so any version
 //! can be read back from its one event, and a run can be checked against the version it pinned.
 
-use crate::event::Upcaster;
+use crate::event::{EventCodecError, Upcaster};
 use crate::ids::TenantId;
-use crate::workflow::steps::Step;
+use crate::workflow::steps::{upcast_steps_without_platform_admins, Step};
 use crate::workflow::trigger::Trigger;
 use crate::workflow::values::WorkflowName;
 use serde::{Deserialize, Serialize};
@@ -64,9 +67,9 @@ crate::domain_events! {
     /// Every fact of the workflow definition aggregate.
     pub enum WorkflowEvent {
         /// See [`WorkflowDefined`].
-        Defined(WorkflowDefined) = DEFINED: "workflow.defined" v 1,
+        Defined(WorkflowDefined) = DEFINED: "workflow.defined" v 2,
         /// See [`WorkflowRevised`].
-        Revised(WorkflowRevised) = REVISED: "workflow.revised" v 1,
+        Revised(WorkflowRevised) = REVISED: "workflow.revised" v 2,
         /// See [`WorkflowEnabled`].
         Enabled(WorkflowEnabled) = ENABLED: "workflow.enabled" v 1,
         /// See [`WorkflowDisabled`].
@@ -76,5 +79,21 @@ crate::domain_events! {
     }
 }
 
-// Every payload is still at version 1: nothing to upcast yet.
-impl Upcaster for WorkflowEvent {}
+impl Upcaster for WorkflowEvent {
+    fn upcast(
+        event_type: &str,
+        from_version: u16,
+        mut payload: serde_json::Value,
+    ) -> Result<serde_json::Value, EventCodecError> {
+        match (event_type, from_version) {
+            (WorkflowEvent::DEFINED | WorkflowEvent::REVISED, 1) => {
+                upcast_steps_without_platform_admins(&mut payload);
+                Ok(payload)
+            }
+            _ => Err(EventCodecError::NoUpcaster {
+                event_type: event_type.into(),
+                version: from_version,
+            }),
+        }
+    }
+}

@@ -9,7 +9,7 @@
 //!
 //! ```json
 //! {"type": "approval", "id": "sign-off", "approvers": [{"role": "admin"}], "required": 2,
-//!  "timeout_seconds": 86400, "on_timeout": {"action": "escalate", "to": "owner-sign-off"},
+//!  "platform_admins_may_approve": false, "timeout_seconds": 86400, "on_timeout": {"action": "escalate", "to": "owner-sign-off"},
 //!  "on_approved": "suspend", "on_rejected": null}
 //! ```
 
@@ -80,6 +80,10 @@ pub enum StepInput {
         id: String,
         /// Who may decide: 1-50 roles or members, without repeats.
         approvers: Vec<ApproverInput>,
+        /// Whether platform admin keys may decide too (each key counts as one approver);
+        /// `false` if absent: members only.
+        #[serde(default)]
+        platform_admins_may_approve: bool,
         /// How many approvals are needed (one rejection rejects); at least 1, and at most the
         /// number of approvers when they are all named members.
         required: u32,

@@ -1,38 +1,42 @@
 //! Approval decisions: approve, reject, and the timeout rule.
 //!
 //! Rules: only an approver of the step (the member by id, or any member whose current role is
-//! listed) may decide, once per approval request; the step is approved when the required number
-//! of approvals is reached and rejected by the first rejection; after the deadline only the
-//! timeout rule decides. A decided approval cannot be decided again: approving a rejected step
-//! is refused with [`WorkflowRunError::ApprovalAlreadyDecided`], whether or not the run has
-//! ended since. An approval step reached again through a loop asks afresh.
+//! listed; a platform admin key only where the step allows platform admins) may decide, once per
+//! approval request: distinct approvers count separately, members by member id and platform
+//! admins by key id. The step is approved when the required number of approvals is reached and
+//! rejected by the first rejection; after the deadline only the timeout rule decides. A decided
+//! approval cannot be decided again: approving a rejected step is refused with
+//! [`WorkflowRunError::ApprovalAlreadyDecided`], whether or not the run has ended since. An
+//! approval step reached again through a loop asks afresh.
+//!
+//! Who decides is the command's [`Decider`], built by the server from the caller's key, so a
+//! decision can never be made in someone else's name; the events record it as [`DecidedBy`].
 
-use super::commands::{ApproveStep, RejectStep, TimeOutApproval};
+use super::commands::{ApproveStep, Decider, RejectStep, TimeOutApproval};
 use super::decide::{message, Decided};
 use super::error::WorkflowRunError;
 use super::events::{
-    ApprovalOutcome, ApprovalTimedOut, RunEvent, StepApproved, StepOutcome, StepRejected,
+    ApprovalOutcome, ApprovalTimedOut, DecidedBy, RunEvent, StepApproved, StepOutcome, StepRejected,
 };
 use super::state::{OpenApproval, Position, StepPhase, WorkflowRun};
 use crate::aggregate::DecisionContext;
-use crate::shared::Role;
 use crate::workflow::steps::{ApprovalStep, Approver, OnTimeout, Step};
 use crate::workflow::values::Message;
 use uuid::Uuid;
 
-/// A decision's raw inputs, as the approve and reject commands carry them.
-struct Request<'a> {
-    member_id: Uuid,
-    role: &'a str,
-    note: Option<&'a str>,
-    note_field: &'static str,
+/// A decision's checked inputs.
+struct Decision {
+    by: DecidedBy,
+    note: Option<Message>,
 }
 
-/// A decision's checked inputs.
-struct Decider {
-    member_id: Uuid,
-    role: Role,
-    note: Option<Message>,
+/// Refuses the nil id for a decider's `field`: no key or member has it.
+fn not_nil(id: Uuid, field: &'static str) -> Result<Uuid, WorkflowRunError> {
+    if id.is_nil() {
+        Err(WorkflowRunError::invalid(field, "must not be the nil id"))
+    } else {
+        Ok(id)
+    }
 }
 
 impl WorkflowRun {
@@ -71,40 +75,55 @@ impl WorkflowRun {
     }
 
     /// Checks who decides, and that they may decide now.
-    fn decider(
+    fn decision(
         &self,
         step: &ApprovalStep,
         open: &OpenApproval,
-        request: Request<'_>,
+        decider: &Decider,
+        note: (Option<&str>, &'static str),
         ctx: &DecisionContext,
-    ) -> Result<Decider, WorkflowRunError> {
-        let member_id = request.member_id;
-        if member_id.is_nil() {
-            return Err(WorkflowRunError::invalid(
-                "member_id",
-                "must not be the nil id",
-            ));
-        }
-        let role =
-            Role::parse(request.role).map_err(|e| WorkflowRunError::invalid("role", e.reason()))?;
-        let note = request
-            .note
-            .map(|raw| message(raw, request.note_field))
-            .transpose()?;
-        let eligible = open
-            .approvers
-            .iter()
-            .any(|a| *a == Approver::Member(member_id) || *a == Approver::Role(role));
-        if !eligible {
-            return Err(WorkflowRunError::NotAnApprover {
-                step_id: step.id.clone(),
+    ) -> Result<Decision, WorkflowRunError> {
+        let by = match decider {
+            Decider::Member {
+                key_id,
                 member_id,
-            });
-        }
-        if open.approved_by.contains(&member_id) {
+                role,
+            } => {
+                let member_id = not_nil(*member_id, "decider.member_id")?;
+                let key_id = not_nil(*key_id, "decider.key_id")?;
+                let eligible = open
+                    .approvers
+                    .iter()
+                    .any(|a| *a == Approver::Member(member_id) || *a == Approver::Role(*role));
+                if !eligible {
+                    return Err(WorkflowRunError::NotAnApprover {
+                        step_id: step.id.clone(),
+                        member_id,
+                    });
+                }
+                DecidedBy::Member {
+                    member_id,
+                    role: *role,
+                    key_id: Some(key_id),
+                }
+            }
+            Decider::PlatformAdmin { key_id } => {
+                let key_id = not_nil(*key_id, "decider.key_id")?;
+                if !step.platform_admins_may_approve {
+                    return Err(WorkflowRunError::PlatformAdminsMayNotDecide {
+                        step_id: step.id.clone(),
+                    });
+                }
+                DecidedBy::PlatformAdmin { key_id }
+            }
+        };
+        let (note, note_field) = note;
+        let note = note.map(|raw| message(raw, note_field)).transpose()?;
+        let decider = by.decider_id();
+        if open.approved_by.iter().any(|a| a.decider_id() == decider) {
             return Err(WorkflowRunError::ApproverAlreadyDecided {
                 step_id: step.id.clone(),
-                member_id,
+                decider,
             });
         }
         if ctx.now >= open.deadline {
@@ -113,26 +132,16 @@ impl WorkflowRun {
                 deadline: open.deadline,
             });
         }
-        Ok(Decider {
-            member_id,
-            role,
-            note,
-        })
+        Ok(Decision { by, note })
     }
 
     pub(super) fn approve(&self, c: &ApproveStep, ctx: &DecisionContext) -> Decided {
         let (step, position, open) = self.open_approval(&c.step_id)?;
-        let request = Request {
-            member_id: c.member_id,
-            role: &c.role,
-            note: c.comment.as_deref(),
-            note_field: "comment",
-        };
-        let who = self.decider(step, open, request, ctx)?;
+        let note = (c.comment.as_deref(), "comment");
+        let who = self.decision(step, open, &c.decider, note, ctx)?;
         let mut events = vec![RunEvent::Approved(StepApproved {
             step_id: step.id.clone(),
-            member_id: who.member_id,
-            role: who.role,
+            decided_by: who.by,
             comment: who.note,
         })];
         let approvals = open.approved_by.len().saturating_add(1);
@@ -150,17 +159,11 @@ impl WorkflowRun {
 
     pub(super) fn reject(&self, c: &RejectStep, ctx: &DecisionContext) -> Decided {
         let (step, position, open) = self.open_approval(&c.step_id)?;
-        let request = Request {
-            member_id: c.member_id,
-            role: &c.role,
-            note: c.reason.as_deref(),
-            note_field: "reason",
-        };
-        let who = self.decider(step, open, request, ctx)?;
+        let note = (c.reason.as_deref(), "reason");
+        let who = self.decision(step, open, &c.decider, note, ctx)?;
         let mut events = vec![RunEvent::Rejected(StepRejected {
             step_id: step.id.clone(),
-            member_id: who.member_id,
-            role: who.role,
+            decided_by: who.by,
             reason: who.note,
         })];
         events.extend(self.finish_step(

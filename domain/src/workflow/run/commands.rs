@@ -7,6 +7,7 @@
 //! or twice is refused instead of applied to the wrong step. Unknown JSON fields are refused.
 
 use crate::ids::TenantId;
+use crate::shared::Role;
 use crate::workflow::definition::PinnedDefinition;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -109,34 +110,53 @@ pub struct FailStep {
     pub error: String,
 }
 
-/// A member approves an approval step.
+/// Who decides an approval: the caller as the server authenticated it, never a field a client
+/// chooses. The server builds it from the caller's key: a key bound to a member decides as that
+/// member with the member's current role in the tenant; a platform admin key decides as itself.
+/// Service keys (bound to no member) have no decider: they never decide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Decider {
+    /// A member, through a key bound to them.
+    Member {
+        /// The key used.
+        key_id: Uuid,
+        /// The member the key is bound to.
+        member_id: Uuid,
+        /// Their current role in the tenant.
+        role: Role,
+    },
+    /// A platform admin key; decides only where the step allows platform admins.
+    PlatformAdmin {
+        /// The key.
+        key_id: Uuid,
+    },
+}
+
+/// An approver approves an approval step.
 ///
-/// The caller authenticates the member and looks up their current role in the tenant; the run
-/// checks that the member, or their role, is among the step's approvers.
+/// The run checks that the decider (the member or their role, or a platform admin where the
+/// step allows them) is among the step's approvers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveStep {
     /// The approval step.
     pub step_id: String,
-    /// The deciding member.
-    pub member_id: Uuid,
-    /// Their role in the tenant (`owner`, `admin`, `member`, `auditor`).
-    pub role: String,
+    /// Who approves.
+    pub decider: Decider,
     /// A note, 1-5000 characters.
     #[serde(default)]
     pub comment: Option<String>,
 }
 
-/// A member rejects an approval step; one rejection rejects the step.
+/// An approver rejects an approval step; one rejection rejects the step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RejectStep {
     /// The approval step.
     pub step_id: String,
-    /// The deciding member.
-    pub member_id: Uuid,
-    /// Their role in the tenant.
-    pub role: String,
+    /// Who rejects.
+    pub decider: Decider,
     /// Why, 1-5000 characters.
     #[serde(default)]
     pub reason: Option<String>,

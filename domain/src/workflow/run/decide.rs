@@ -28,7 +28,7 @@ impl Aggregate for WorkflowRun {
     type Error = WorkflowRunError;
 
     const KIND: &'static str = "workflow_run";
-    const SNAPSHOT_VERSION: u16 = 1;
+    const SNAPSHOT_VERSION: u16 = 2;
 
     fn decide(&self, command: &RunCommand, ctx: &DecisionContext) -> Decided {
         match (self.status, command) {

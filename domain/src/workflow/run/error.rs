@@ -4,7 +4,7 @@
 //! [`WorkflowRunError::field`] names the command field a refusal is about, and
 //! [`WorkflowRunError::code`] gives a stable machine-readable code.
 
-use super::events::ApprovalOutcome;
+use super::events::{ApprovalOutcome, DeciderId};
 use super::state::RunStatus;
 use crate::ids::TenantId;
 use crate::workflow::graph::StepsError;
@@ -142,13 +142,19 @@ pub enum WorkflowRunError {
         /// The member.
         member_id: Uuid,
     },
-    /// The member already decided this approval.
-    #[error("member {member_id} has already decided on step `{step_id}`")]
+    /// A platform admin key decides on a step that is for the tenant's members only.
+    #[error("approval step `{step_id}` does not allow platform admins to decide")]
+    PlatformAdminsMayNotDecide {
+        /// The step.
+        step_id: StepId,
+    },
+    /// The approver (a member, or a platform admin key) already decided this approval.
+    #[error("{decider} has already decided on step `{step_id}`")]
     ApproverAlreadyDecided {
         /// The step.
         step_id: StepId,
-        /// The member.
-        member_id: Uuid,
+        /// Who.
+        decider: DeciderId,
     },
     /// A decision after the deadline: the timeout rule decides now.
     #[error(
@@ -188,8 +194,10 @@ impl WorkflowRunError {
             | E::NotAwaitingApproval { .. }
             | E::ApprovalAlreadyDecided { .. } => Some("step_id"),
             E::AttemptMismatch { .. } => Some("attempt"),
-            E::NotAnApprover { .. } | E::ApproverAlreadyDecided { .. } => Some("member_id"),
             E::NotFound
+            | E::NotAnApprover { .. }
+            | E::PlatformAdminsMayNotDecide { .. }
+            | E::ApproverAlreadyDecided { .. }
             | E::AlreadyStarted
             | E::Finished { .. }
             | E::NotYet { .. }
@@ -221,6 +229,7 @@ impl WorkflowRunError {
             E::NotAwaitingApproval { .. } => "not_awaiting_approval",
             E::ApprovalAlreadyDecided { .. } => "approval_already_decided",
             E::NotAnApprover { .. } => "not_an_approver",
+            E::PlatformAdminsMayNotDecide { .. } => "platform_admins_may_not_decide",
             E::ApproverAlreadyDecided { .. } => "approver_already_decided",
             E::ApprovalExpired { .. } => "approval_expired",
             E::ApprovalNotDue { .. } => "approval_not_due",
@@ -264,6 +273,8 @@ impl crate::Refusal for WorkflowRunError {
             | E::ApproverAlreadyDecided { .. }
             | E::ApprovalExpired { .. }
             | E::ApprovalNotDue { .. } => crate::RefusalKind::Conflict,
+            // Who the caller is forbids it, whatever the run's state.
+            E::PlatformAdminsMayNotDecide { .. } => crate::RefusalKind::Forbidden,
         }
     }
 

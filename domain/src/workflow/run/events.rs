@@ -1,15 +1,21 @@
-//! The facts a workflow run's stream records, named `workflow_run.<fact>`, all at schema
-//! version 1.
+//! The facts a workflow run's stream records, named `workflow_run.<fact>`.
 //!
 //! The started event copies the pinned steps, so the run can be decided (and its history
 //! read) without the definition. Derived facts are recorded rather than recomputed: a step's
 //! completion names the step that follows, a retry names its time, an approval request names
 //! its deadline. Completing the last step records `workflow_run.completed` in the same decision.
+//!
+//! Schema versions (older payloads are upcast on read):
+//! - `workflow_run.started` v2: its approval steps carry `platform_admins_may_approve` (`false`
+//!   in v1, whose steps were for members only);
+//! - `workflow_run.approved`, `workflow_run.rejected` v2: `decided_by` records who decided, a
+//!   member (with their role and the key they used) or a platform admin key. A v1 payload's
+//!   `member_id` and `role` become a member's decision whose key is unknown (`null`).
 
-use crate::event::Upcaster;
+use crate::event::{EventCodecError, Upcaster};
 use crate::ids::TenantId;
 use crate::shared::Role;
-use crate::workflow::steps::{Approver, Step};
+use crate::workflow::steps::{upcast_steps_without_platform_admins, Approver, Step};
 use crate::workflow::values::{EventType, FieldPath, HookName, Message, StepId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -69,6 +75,56 @@ impl fmt::Display for ApprovalOutcome {
             ApprovalOutcome::Rejected => "rejected",
             ApprovalOutcome::Escalated => "escalated",
         })
+    }
+}
+
+/// Who decided an approval, as recorded: the caller the server authenticated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DecidedBy {
+    /// A member of the tenant, through a key bound to them.
+    Member {
+        /// The member.
+        member_id: Uuid,
+        /// Their role in the tenant when deciding.
+        role: Role,
+        /// The key they used; `null` for decisions recorded before keys were.
+        key_id: Option<Uuid>,
+    },
+    /// A platform admin key, on a step that allows platform admins.
+    PlatformAdmin {
+        /// The key.
+        key_id: Uuid,
+    },
+}
+
+impl DecidedBy {
+    /// Whom the decision counts for.
+    pub fn decider_id(&self) -> DeciderId {
+        match self {
+            DecidedBy::Member { member_id, .. } => DeciderId::Member(*member_id),
+            DecidedBy::PlatformAdmin { key_id } => DeciderId::PlatformAdminKey(*key_id),
+        }
+    }
+}
+
+/// Whom an approval counts for: distinct approvers count separately, members by member id
+/// (whichever of their keys they used), platform admins by key id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeciderId {
+    /// A member.
+    Member(Uuid),
+    /// A platform admin key.
+    PlatformAdminKey(Uuid),
+}
+
+impl fmt::Display for DeciderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeciderId::Member(id) => write!(f, "member {id}"),
+            DeciderId::PlatformAdminKey(id) => write!(f, "platform admin key {id}"),
+        }
     }
 }
 
@@ -181,28 +237,24 @@ pub struct ApprovalRequested {
     pub deadline: DateTime<Utc>,
 }
 
-/// A member approved.
+/// An approver approved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepApproved {
     /// The approval step.
     pub step_id: StepId,
-    /// The member.
-    pub member_id: Uuid,
-    /// Their role when deciding.
-    pub role: Role,
+    /// Who.
+    pub decided_by: DecidedBy,
     /// Their note.
     pub comment: Option<Message>,
 }
 
-/// A member rejected.
+/// An approver rejected.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepRejected {
     /// The approval step.
     pub step_id: StepId,
-    /// The member.
-    pub member_id: Uuid,
-    /// Their role when deciding.
-    pub role: Role,
+    /// Who.
+    pub decided_by: DecidedBy,
     /// Why.
     pub reason: Option<Message>,
 }
@@ -251,7 +303,7 @@ crate::domain_events! {
     /// Every fact of the workflow run aggregate.
     pub enum RunEvent {
         /// See [`RunStarted`].
-        Started(RunStarted) = STARTED: "workflow_run.started" v 1,
+        Started(RunStarted) = STARTED: "workflow_run.started" v 2,
         /// See [`StepStarted`].
         StepStarted(StepStarted) = STEP_STARTED: "workflow_run.step_started" v 1,
         /// See [`StepCompleted`].
@@ -261,9 +313,9 @@ crate::domain_events! {
         /// See [`ApprovalRequested`].
         ApprovalRequested(ApprovalRequested) = APPROVAL_REQUESTED: "workflow_run.approval_requested" v 1,
         /// See [`StepApproved`].
-        Approved(StepApproved) = APPROVED: "workflow_run.approved" v 1,
+        Approved(StepApproved) = APPROVED: "workflow_run.approved" v 2,
         /// See [`StepRejected`].
-        Rejected(StepRejected) = REJECTED: "workflow_run.rejected" v 1,
+        Rejected(StepRejected) = REJECTED: "workflow_run.rejected" v 2,
         /// See [`ApprovalTimedOut`].
         ApprovalTimedOut(ApprovalTimedOut) = APPROVAL_TIMED_OUT: "workflow_run.approval_timed_out" v 1,
         /// See [`RunWaiting`].
@@ -277,5 +329,34 @@ crate::domain_events! {
     }
 }
 
-// Every payload is still at version 1: nothing to upcast yet.
-impl Upcaster for RunEvent {}
+impl Upcaster for RunEvent {
+    fn upcast(
+        event_type: &str,
+        from_version: u16,
+        mut payload: serde_json::Value,
+    ) -> Result<serde_json::Value, EventCodecError> {
+        match (event_type, from_version) {
+            (RunEvent::STARTED, 1) => {
+                upcast_steps_without_platform_admins(&mut payload);
+                Ok(payload)
+            }
+            (RunEvent::APPROVED | RunEvent::REJECTED, 1) => {
+                if let Some(fields) = payload.as_object_mut() {
+                    let member_id = fields.remove("member_id").unwrap_or_default();
+                    let role = fields.remove("role").unwrap_or_default();
+                    fields.insert(
+                        "decided_by".into(),
+                        serde_json::json!({
+                            "type": "member", "member_id": member_id, "role": role, "key_id": null
+                        }),
+                    );
+                }
+                Ok(payload)
+            }
+            _ => Err(EventCodecError::NoUpcaster {
+                event_type: event_type.into(),
+                version: from_version,
+            }),
+        }
+    }
+}

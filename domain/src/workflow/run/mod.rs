@@ -19,7 +19,7 @@
 //!
 //! Layout:
 //! - [`commands`]: [`RunCommand`] and one struct per command.
-//! - [`events`]: [`RunEvent`] and its payloads (`workflow_run.<fact>`, version 1).
+//! - [`events`]: [`RunEvent`] and its payloads (`workflow_run.<fact>`) and their upcasters.
 //! - [`state`]: the [`WorkflowRun`] state.
 //! - `decide`, `start` and `approvals`: the rules (`impl Aggregate for WorkflowRun`).
 //! - [`error`]: [`WorkflowRunError`], a variant per rule.
@@ -37,14 +37,14 @@ pub mod state;
 mod tests;
 
 pub use commands::{
-    ApproveStep, CancelRun, CompleteStep, FailRun, FailStep, RejectStep, RunCommand,
+    ApproveStep, CancelRun, CompleteStep, Decider, FailRun, FailStep, RejectStep, RunCommand,
     RunTriggerInput, StartRun, StartStep, TimeOutApproval,
 };
 pub use error::WorkflowRunError;
 pub use events::{
-    ApprovalOutcome, ApprovalRequested, ApprovalTimedOut, RunCancelled, RunCompleted, RunEvent,
-    RunFailed, RunStarted, RunTrigger, RunWaiting, StepApproved, StepCompleted, StepFailed,
-    StepOutcome, StepRejected, StepStarted, WaitReason,
+    ApprovalOutcome, ApprovalRequested, ApprovalTimedOut, DecidedBy, DeciderId, RunCancelled,
+    RunCompleted, RunEvent, RunFailed, RunStarted, RunTrigger, RunWaiting, StepApproved,
+    StepCompleted, StepFailed, StepOutcome, StepRejected, StepStarted, WaitReason,
 };
 pub use start::MAX_RUN_JSON_BYTES;
 pub use state::{OpenApproval, Position, RunStatus, StepPhase, WorkflowRun};

@@ -6,14 +6,14 @@
 //! attempt 0) or, at the end, clears it. Fields are private so that the only way to change a
 //! state is to apply an event.
 
-use super::events::{ApprovalOutcome, RunEvent, RunTrigger, StepOutcome, WaitReason};
+use super::events::{ApprovalOutcome, DecidedBy, RunEvent, RunTrigger, StepOutcome, WaitReason};
 use crate::ids::TenantId;
 use crate::workflow::steps::{Approver, Step};
 use crate::workflow::values::{FieldPath, Message, StepId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use uuid::Uuid;
 
@@ -112,8 +112,9 @@ pub struct OpenApproval {
     pub required: u32,
     /// When the timeout rule applies.
     pub deadline: DateTime<Utc>,
-    /// The members who approved.
-    pub approved_by: BTreeSet<Uuid>,
+    /// The approvals so far, each with who approved: a member (with their role and the key
+    /// they used) or a platform admin key.
+    pub approved_by: Vec<DecidedBy>,
 }
 
 /// The workflow run aggregate's state.
@@ -241,7 +242,7 @@ impl WorkflowRun {
                     approvers: e.approvers.clone(),
                     required: e.required,
                     deadline: e.deadline,
-                    approved_by: BTreeSet::new(),
+                    approved_by: Vec::new(),
                 }));
             }
             RunEvent::Approved(e) => {
@@ -250,7 +251,7 @@ impl WorkflowRun {
                     ..
                 }) = &mut self.current
                 {
-                    open.approved_by.insert(e.member_id);
+                    open.approved_by.push(e.decided_by.clone());
                 }
             }
             RunEvent::Rejected(_) | RunEvent::ApprovalTimedOut(_) => {}

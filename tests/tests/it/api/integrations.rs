@@ -307,33 +307,26 @@ async fn failed_deliveries_disable_the_integration(backend: Backend) {
         })
     };
 
-    let writer = app.tenant_key(&t, &["integrations:write"]).await;
-    let refused = app
-        .send(
-            Method::POST,
-            &deliveries,
-            Some(&writer),
-            Some(failure(1)),
-            &[],
-        )
-        .await;
-    assert_eq!(
-        refused.status,
-        StatusCode::FORBIDDEN,
-        "only the delivery worker records outcomes"
-    );
-    let worker = app.tenant_key(&t, &["integrations:admin"]).await;
-
-    for attempt in 1..=2 {
-        let reply = app
+    for scope in ["integrations:write", "integrations:admin", "*:admin"] {
+        let tenant_key = app.tenant_key(&t, &[scope]).await;
+        let refused = app
             .send(
                 Method::POST,
                 &deliveries,
-                Some(&worker),
-                Some(failure(attempt)),
+                Some(&tenant_key),
+                Some(failure(1)),
                 &[],
             )
             .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "only the delivery worker (a platform admin key) records outcomes, not {scope}"
+        );
+    }
+
+    for attempt in 1..=2 {
+        let reply = app.post(&deliveries, failure(attempt)).await;
         assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
         assert_eq!(reply.body["data"]["consecutive_failures"], attempt);
         assert_eq!(reply.body["data"]["status"], "enabled");
@@ -467,12 +460,13 @@ async fn another_tenants_integration_is_not_found(backend: Backend) {
     for (action, body) in commands {
         let path = format!("/v1/tenants/{b}/integrations/{id}/{action}");
         let reply = as_b(Method::POST, path.clone(), Some(body.clone())).await;
-        assert_eq!(
-            reply.status,
-            StatusCode::NOT_FOUND,
-            "{action}: {:?}",
-            reply.body
-        );
+        // Delivery outcomes are for platform admin keys only: any tenant key is refused first.
+        let expected = if action == "deliveries" {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::NOT_FOUND
+        };
+        assert_eq!(reply.status, expected, "{action}: {:?}", reply.body);
         assert_eq!(
             app.post(&path, body).await.status,
             StatusCode::NOT_FOUND,

@@ -1,8 +1,10 @@
 //! Workflows over HTTP: a workflow defined, enabled and run to completion through an approval by
 //! two members, disabled workflows refusing runs, invalid definitions refused naming the field,
-//! tenant isolation and scopes, and a rejected run that cannot be approved.
+//! tenant isolation and scopes, a rejected run that cannot be approved, and who decides an
+//! approval: the caller (a member's key as that member, a platform admin only where the step
+//! allows it, a service key never), with step outcomes reported by platform admin keys only.
 
-use keel_tests::app::{spawn_app, Reply, TestApp};
+use keel_tests::app::{spawn_app, IssuedKey, Reply, TestApp};
 use keel_tests::Backend;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -14,15 +16,26 @@ both_backends!(
     another_tenants_workflows_and_runs_are_not_found,
     a_key_without_workflows_write_is_forbidden,
     a_rejected_run_cannot_be_approved,
+    a_service_key_cannot_approve_as_anyone,
+    a_members_key_approves_as_that_member_and_the_run_shows_the_key,
+    a_platform_admin_approves_only_where_the_step_allows_it,
+    a_tenant_key_cannot_report_step_outcomes,
 );
 
-/// A tenant with two admins (besides its owner) and a key with `workflows:write`.
+/// A member of a test tenant, with a key bound to them (scope `workflows:write`).
+struct Member {
+    id: String,
+    key: IssuedKey,
+}
+
+/// A tenant with two admins (besides its owner), each member with a key of their own, and a
+/// service key with `workflows:write`.
 struct Tenant<'a> {
     app: &'a TestApp,
     id: String,
     key: String,
-    admins: [String; 2],
-    owner: String,
+    admins: [Member; 2],
+    owner: Member,
 }
 
 impl<'a> Tenant<'a> {
@@ -38,21 +51,26 @@ impl<'a> Tenant<'a> {
             assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
         }
         let members = app.get(&format!("/v1/tenants/{id}/members")).await.body;
-        let member = |email: String| {
-            members
+        let member = |name: &str| {
+            let email = format!("{name}@{slug}.example");
+            let member_id = members
                 .as_array()
                 .expect("members")
                 .iter()
                 .find(|m| m["email"] == email.as_str())
                 .and_then(|m| m["id"].as_str())
                 .expect("the member is listed")
-                .to_owned()
+                .to_owned();
+            let tenant = id.clone();
+            async move {
+                let key = app
+                    .member_key(&tenant, &member_id, &["workflows:write"])
+                    .await;
+                Member { id: member_id, key }
+            }
         };
-        let admins = [
-            member(format!("ada@{slug}.example")),
-            member(format!("grace@{slug}.example")),
-        ];
-        let owner = member(format!("owner@{slug}.example"));
+        let admins = [member("ada").await, member("grace").await];
+        let owner = member("owner").await;
         let key = app.tenant_key(&id, &["workflows:write"]).await;
         Tenant {
             app,
@@ -61,6 +79,37 @@ impl<'a> Tenant<'a> {
             admins,
             owner,
         }
+    }
+
+    /// `who` approves or rejects (`action`) the sign-off step of `run` with `body` (beside the
+    /// step id).
+    async fn decide(&self, who: &str, run: &str, action: &str, body: Value) -> Reply {
+        let mut decision = json!({"step_id": "sign-off"});
+        if let (Some(decision), Some(more)) = (decision.as_object_mut(), body.as_object()) {
+            decision.extend(more.clone());
+        }
+        let path = format!("/v1/tenants/{}{run}/{action}", self.id);
+        self.app
+            .send(Method::POST, &path, Some(who), Some(decision), &[])
+            .await
+    }
+
+    /// `who` approves the sign-off of `run`; requires a 200 and returns the body.
+    async fn approved(&self, who: &str, run: &str) -> Value {
+        let reply = self.decide(who, run, "approve", json!({})).await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        reply.body
+    }
+
+    /// Reports a step outcome as the workflow engine does (with a platform admin key); `path`
+    /// is below `/v1/tenants/{id}`. Requires a 200 and returns the body.
+    async fn report(&self, path: &str, body: Value) -> Value {
+        let reply = self
+            .app
+            .post(&format!("/v1/tenants/{}{path}", self.id), body)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {:?}", reply.body);
+        reply.body
     }
 
     /// Sends a request with the tenant's key; `path` is below `/v1/tenants/{id}`.
@@ -88,7 +137,12 @@ impl<'a> Tenant<'a> {
 
     /// Defines the review workflow and returns its id.
     async fn define(&self) -> String {
-        let reply = self.post("/workflows", review_workflow()).await;
+        self.define_from(review_workflow()).await
+    }
+
+    /// Defines `definition` and returns its id.
+    async fn define_from(&self, definition: Value) -> String {
+        let reply = self.post("/workflows", definition).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
         let id = reply.body["data"]["id"].as_str().expect("an id").to_owned();
         assert_eq!(
@@ -101,7 +155,12 @@ impl<'a> Tenant<'a> {
     /// Defines and enables the review workflow, starts a run and drives it up to its approval
     /// request; returns the run's path below the tenant.
     async fn run_until_approval(&self) -> String {
-        let workflow = self.define().await;
+        self.run_until_approval_of(review_workflow()).await
+    }
+
+    /// [`Tenant::run_until_approval`] of `definition`, which has the review workflow's steps.
+    async fn run_until_approval_of(&self, definition: Value) -> String {
+        let workflow = self.define_from(definition).await;
         self.expect(
             StatusCode::OK,
             &format!("/workflows/{workflow}/enable"),
@@ -124,21 +183,15 @@ impl<'a> Tenant<'a> {
         assert_eq!(reply.body["data"]["status"], "running");
         assert_eq!(reply.body["data"]["current_step"], "check");
         let run = format!("/workflow-runs/{run}");
-        self.expect(
-            StatusCode::OK,
-            &format!("{run}/steps/check/start"),
-            json!({"attempt": 1}),
-        )
-        .await;
-        self.expect(
-            StatusCode::OK,
+        self.report(&format!("{run}/steps/check/start"), json!({"attempt": 1}))
+            .await;
+        self.report(
             &format!("{run}/steps/check/complete"),
             json!({"attempt": 1, "result": true}),
         )
         .await;
         let body = self
-            .expect(
-                StatusCode::OK,
+            .report(
                 &format!("{run}/steps/sign-off/start"),
                 json!({"attempt": 1}),
             )
@@ -146,11 +199,12 @@ impl<'a> Tenant<'a> {
         assert_eq!(body["data"]["status"], "awaiting_approval");
         run
     }
+}
 
-    /// A member's decision on the sign-off step.
-    fn decision(member: &str) -> Value {
-        json!({"step_id": "sign-off", "member_id": member})
-    }
+/// Asserts that `reply` is a refusal with `status` and the problem `code`.
+fn assert_refused(reply: &Reply, status: StatusCode, code: &str) {
+    assert_eq!(reply.status, status, "{:?}", reply.body);
+    assert_eq!(reply.body["code"], code);
 }
 
 /// A manual workflow: a condition on the input, an approval by two admins, then a field set.
@@ -175,56 +229,28 @@ async fn a_run_is_driven_over_http_to_completion_through_two_approvals(backend: 
     let t = Tenant::new(&app, "reviewed").await;
     let run = t.run_until_approval().await;
 
-    // The role comes from the tenant, never from the request: an owner is not an admin, a
-    // role in the body is refused, and only members of the tenant may decide.
+    // The approver is the caller, with their role in the tenant: an owner is not an admin.
     let owner = t
-        .post(&format!("{run}/approve"), Tenant::decision(&t.owner))
+        .decide(&t.owner.key.secret, &run, "approve", json!({}))
         .await;
-    assert_eq!(owner.status, StatusCode::CONFLICT, "{:?}", owner.body);
-    assert_eq!(owner.body["code"], "not_an_approver");
-    let mut claimed = Tenant::decision(&t.owner);
-    claimed["role"] = json!("admin");
-    let claimed = t.post(&format!("{run}/approve"), claimed).await;
-    assert_eq!(claimed.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(claimed.body["errors"][0]["field"], "role");
-    let stranger = t
-        .post(
-            &format!("{run}/approve"),
-            Tenant::decision(&uuid::Uuid::now_v7().to_string()),
-        )
-        .await;
-    assert_eq!(stranger.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(stranger.body["errors"][0]["field"], "member_id");
+    assert_refused(&owner, StatusCode::CONFLICT, "not_an_approver");
 
-    let first = t
-        .expect(
-            StatusCode::OK,
-            &format!("{run}/approve"),
-            Tenant::decision(&t.admins[0]),
-        )
-        .await;
+    let first = t.approved(&t.admins[0].key.secret, &run).await;
     assert_eq!(
         first["data"]["status"], "awaiting_approval",
         "one of two approvals"
     );
-    let second = t
-        .expect(
-            StatusCode::OK,
-            &format!("{run}/approve"),
-            Tenant::decision(&t.admins[1]),
-        )
+    let again = t
+        .decide(&t.admins[0].key.secret, &run, "approve", json!({}))
         .await;
+    assert_refused(&again, StatusCode::CONFLICT, "approver_already_decided");
+    let second = t.approved(&t.admins[1].key.secret, &run).await;
     assert_eq!(second["data"]["status"], "running");
     assert_eq!(second["data"]["current_step"], "record");
-    t.expect(
-        StatusCode::OK,
-        &format!("{run}/steps/record/start"),
-        json!({"attempt": 1}),
-    )
-    .await;
+    t.report(&format!("{run}/steps/record/start"), json!({"attempt": 1}))
+        .await;
     let done = t
-        .expect(
-            StatusCode::OK,
+        .report(
             &format!("{run}/steps/record/complete"),
             json!({"attempt": 1}),
         )
@@ -290,8 +316,7 @@ async fn a_disabled_workflow_cannot_start_runs(backend: Backend) {
 
     let start = format!("/workflows/{workflow}/runs");
     let refused = t.post(&start, json!({})).await;
-    assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.body);
-    assert_eq!(refused.body["code"], "definition_not_enabled");
+    assert_refused(&refused, StatusCode::CONFLICT, "definition_not_enabled");
 
     t.expect(
         StatusCode::OK,
@@ -440,7 +465,7 @@ async fn another_tenants_workflows_and_runs_are_not_found(backend: Backend) {
         (
             Method::POST,
             format!("/v1/tenants/{b_id}{run_a}/approve"),
-            Some(Tenant::decision(&b.admins[0])),
+            Some(json!({"step_id": "sign-off"})),
         ),
         (
             Method::POST,
@@ -449,7 +474,7 @@ async fn another_tenants_workflows_and_runs_are_not_found(backend: Backend) {
         ),
     ];
     for (method, path, body) in requests {
-        for key in [&b.key, &app.admin_key] {
+        for key in [&b.key, &b.admins[0].key.secret, &app.admin_key] {
             let reply = app
                 .send(method.clone(), &path, Some(key), body.clone(), &[])
                 .await;
@@ -490,11 +515,11 @@ async fn a_key_without_workflows_write_is_forbidden(backend: Backend) {
         (format!("{base}/workflows/{workflow}/runs"), json!({})),
         (
             format!("{base}{run}/approve"),
-            Tenant::decision(&t.admins[0]),
+            json!({"step_id": "sign-off"}),
         ),
         (
             format!("{base}{run}/reject"),
-            Tenant::decision(&t.admins[0]),
+            json!({"step_id": "sign-off"}),
         ),
         (format!("{base}{run}/cancel"), json!({"reason": "no"})),
     ];
@@ -527,11 +552,16 @@ async fn a_rejected_run_cannot_be_approved(backend: Backend) {
     let t = Tenant::new(&app, "rejected").await;
     let run = t.run_until_approval().await;
 
-    let mut rejection = Tenant::decision(&t.admins[0]);
-    rejection["reason"] = json!("not this quarter");
-    let rejected = t
-        .expect(StatusCode::OK, &format!("{run}/reject"), rejection)
+    let reply = t
+        .decide(
+            &t.admins[0].key.secret,
+            &run,
+            "reject",
+            json!({"reason": "not this quarter"}),
+        )
         .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let rejected = reply.body;
     assert_eq!(
         rejected["data"]["status"], "completed",
         "no on_rejected: the run ends"
@@ -543,10 +573,9 @@ async fn a_rejected_run_cannot_be_approved(backend: Backend) {
     let version = rejected["stream_version"].clone();
 
     let refused = t
-        .post(&format!("{run}/approve"), Tenant::decision(&t.admins[1]))
+        .decide(&t.admins[1].key.secret, &run, "approve", json!({}))
         .await;
-    assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.body);
-    assert_eq!(refused.body["code"], "approval_already_decided");
+    assert_refused(&refused, StatusCode::CONFLICT, "approval_already_decided");
     let shown = t.get(&run).await;
     assert_eq!(
         shown.header("etag"),
@@ -554,4 +583,151 @@ async fn a_rejected_run_cannot_be_approved(backend: Backend) {
         "nothing appended"
     );
     assert_eq!(shown.body["approval_outcomes"]["sign-off"], "rejected");
+}
+
+/// The hole: approvals trusted a `member_id` in the body, so any `workflows:write` key approved
+/// "as" the owner. The field is gone, and a service key never decides.
+async fn a_service_key_cannot_approve_as_anyone(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let t = Tenant::new(&app, "impostor").await;
+    let run = t.run_until_approval().await;
+    let as_owner = json!({"member_id": t.owner.id});
+    let claimed = t.decide(&t.key, &run, "approve", as_owner).await;
+    assert_eq!(claimed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(claimed.body["errors"][0]["field"], "member_id");
+    for action in ["approve", "reject"] {
+        let refused = t.decide(&t.key, &run, action, json!({})).await;
+        assert_refused(&refused, StatusCode::FORBIDDEN, "service_key_cannot_decide");
+        assert!(refused
+            .headers
+            .get("content-type")
+            .is_some_and(|v| v == "application/problem+json"));
+    }
+    let shown = t.get(&run).await.body;
+    assert_eq!(shown["status"], "awaiting_approval");
+    assert_eq!(shown["current"]["phase"]["approved_by"], json!([]));
+}
+
+async fn a_members_key_approves_as_that_member_and_the_run_shows_the_key(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let t = Tenant::new(&app, "signed").await;
+    let run = t.run_until_approval().await;
+    let ada = &t.admins[0];
+    let approved = t
+        .decide(&ada.key.secret, &run, "approve", json!({"comment": "fine"}))
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{:?}", approved.body);
+    let recorded = json!({
+        "type": "member", "member_id": ada.id, "role": "admin", "key_id": ada.key.id
+    });
+    let shown = t.get(&run).await.body;
+    assert_eq!(shown["current"]["phase"]["approved_by"], json!([recorded]));
+
+    let events = app
+        .get(&format!("/v1/tenants/{}/events?limit=1000", t.id))
+        .await;
+    assert_eq!(events.status, StatusCode::OK, "{:?}", events.body);
+    let approval = events.body["items"]
+        .as_array()
+        .expect("a page of events")
+        .iter()
+        .find(|e| e["event_type"] == "workflow_run.approved")
+        .expect("the approval is recorded")
+        .clone();
+    assert_eq!(approval["schema_version"], 2);
+    assert_eq!(approval["data"]["decided_by"], recorded);
+}
+
+/// The review workflow, with platform admins allowed to decide its sign-off.
+fn review_workflow_for_platform_admins() -> Value {
+    let mut definition = review_workflow();
+    definition["steps"][1]["platform_admins_may_approve"] = json!(true);
+    definition
+}
+
+async fn a_platform_admin_approves_only_where_the_step_allows_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let t = Tenant::new(&app, "operated").await;
+    let members_only = t.run_until_approval().await;
+    for action in ["approve", "reject"] {
+        let refused = t
+            .decide(&app.admin_key, &members_only, action, json!({}))
+            .await;
+        assert_refused(
+            &refused,
+            StatusCode::FORBIDDEN,
+            "platform_admins_may_not_decide",
+        );
+    }
+
+    let allowed = t
+        .run_until_approval_of(review_workflow_for_platform_admins())
+        .await;
+    let shown = t.get(&allowed).await.body;
+    assert_eq!(shown["steps"][1]["platform_admins_may_approve"], true);
+    let first = t.approved(&app.admin_key, &allowed).await;
+    let approved_by = &first["data"]["current"]["phase"]["approved_by"];
+    assert_eq!(approved_by[0]["type"], "platform_admin");
+    assert!(approved_by[0]["key_id"].is_string(), "{approved_by}");
+    assert!(approved_by[0].get("member_id").is_none());
+    let again = t
+        .decide(&app.admin_key, &allowed, "approve", json!({}))
+        .await;
+    assert_refused(&again, StatusCode::CONFLICT, "approver_already_decided");
+    // A member counts separately from the platform admin's key.
+    let second = t.approved(&t.admins[0].key.secret, &allowed).await;
+    assert_eq!(second["data"]["status"], "running");
+}
+
+/// Step and delivery outcomes are the engine's and the delivery worker's reports: a tenant's
+/// key, whatever its scopes, cannot make them up.
+async fn a_tenant_key_cannot_report_step_outcomes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let t = Tenant::new(&app, "engine").await;
+    let run = t.run_until_approval().await;
+    let everything = app.tenant_key(&t.id, &["*:admin"]).await;
+    let integration = app
+        .send(
+            Method::POST,
+            &format!("/v1/tenants/{}/integrations", t.id),
+            Some(&everything),
+            Some(json!({"kind": "webhook", "name": "Receiver",
+                        "endpoint_url": "https://hooks.example.com/keel",
+                        "event_filter": ["*"]})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        integration.status,
+        StatusCode::CREATED,
+        "{:?}",
+        integration.body
+    );
+    let integration = integration.body["data"]["id"].as_str().unwrap().to_owned();
+    let reports = [
+        (format!("{run}/steps/sign-off/start"), json!({"attempt": 2})),
+        (
+            format!("{run}/steps/sign-off/complete"),
+            json!({"attempt": 1}),
+        ),
+        (
+            format!("{run}/steps/sign-off/fail"),
+            json!({"attempt": 1, "error": "made up"}),
+        ),
+        (format!("{run}/steps/sign-off/time-out"), json!({})),
+        (
+            format!("/integrations/{integration}/deliveries"),
+            json!({"outcome": "failed", "event_id": uuid::Uuid::now_v7(), "attempt": 1}),
+        ),
+    ];
+    for (path, body) in reports {
+        let path = format!("/v1/tenants/{}{path}", t.id);
+        for key in [&everything, &t.admins[0].key.secret] {
+            let reply = app
+                .send(Method::POST, &path, Some(key), Some(body.clone()), &[])
+                .await;
+            assert_refused(&reply, StatusCode::FORBIDDEN, "forbidden");
+        }
+    }
+    assert_eq!(t.get(&run).await.body["status"], "awaiting_approval");
 }

@@ -88,3 +88,28 @@ fn the_state_survives_a_snapshot() {
     let back: WorkflowDefinition = serde_json::from_slice(&snapshot).unwrap();
     assert_eq!(back, state);
 }
+
+#[test]
+fn a_version_1_definition_lets_no_platform_admin_decide() {
+    for current in [
+        defined(),
+        WorkflowEvent::Revised(WorkflowRevised {
+            version: 2,
+            name: WorkflowName::parse("Nightly").unwrap(),
+            trigger: Trigger::Manual,
+            steps: steps(),
+        }),
+    ] {
+        let mut v1 = payload_to_json(&current.encode().unwrap()).unwrap();
+        let removed = v1["steps"][1]
+            .as_object_mut()
+            .unwrap()
+            .remove("platform_admins_may_approve");
+        assert_eq!(removed, Some(json!(false)));
+        assert!(v1["steps"][0].get("platform_admins_may_approve").is_none());
+        let bytes = rmp_serde::to_vec_named(&v1).unwrap();
+        let decoded = WorkflowEvent::decode(current.event_type(), 1, &bytes);
+        assert_eq!(decoded, Ok(current.clone()), "{}", current.event_type());
+        assert_eq!(current.schema_version(), 2);
+    }
+}

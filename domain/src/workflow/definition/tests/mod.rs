@@ -76,6 +76,7 @@ fn steps() -> Vec<Step> {
         Step::Approval(ApprovalStep {
             id: id("sign-off"),
             approvers: vec![Approver::Role(Role::Admin), Approver::Member(approver_id())],
+            platform_admins_may_approve: false,
             required: 2,
             timeout_seconds: 86_400,
             on_timeout: OnTimeout::Reject,

@@ -111,6 +111,23 @@ fn an_approval_cannot_require_more_approvals_than_named_approvers() {
 }
 
 #[test]
+fn an_approval_lets_platform_admins_decide_only_when_it_says_so() {
+    for (overrides, allowed) in [
+        (json!({}), false),
+        (json!({"platform_admins_may_approve": false}), false),
+        (json!({"platform_admins_may_approve": true}), true),
+    ] {
+        let state = given::<WorkflowDefinition>(vec![])
+            .when(&define_with_steps(json!([approval(overrides.clone())])))
+            .then_ok();
+        let [Step::Approval(step)] = state.steps() else {
+            panic!("one approval step");
+        };
+        assert_eq!(step.platform_admins_may_approve, allowed, "{overrides}");
+    }
+}
+
+#[test]
 fn an_approval_deadline_is_between_a_minute_and_a_year() {
     assert_invalid(
         refused_step(approval(json!({"timeout_seconds": 59}))),

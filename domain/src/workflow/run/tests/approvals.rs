@@ -25,7 +25,7 @@ fn one_approval_of_two_required_keeps_the_step_open() {
     else {
         panic!("the approval should still be open");
     };
-    assert!(open.approved_by.contains(&admin()));
+    assert_eq!(open.approved_by, [by_member(admin(), Role::Admin)]);
 }
 
 #[test]
@@ -67,8 +67,11 @@ fn an_approval_keeps_its_comment() {
         .when(&command.into())
         .then(vec![RunEvent::Approved(StepApproved {
             step_id: id("sign-off"),
-            member_id: admin(),
-            role: Role::Admin,
+            decided_by: DecidedBy::Member {
+                member_id: admin(),
+                role: Role::Admin,
+                key_id: Some(key_of(admin())),
+            },
             comment: Some(Message::parse("looks right").unwrap()),
         })]);
 }
@@ -98,7 +101,7 @@ fn the_same_approver_cannot_decide_twice() {
             .when(&command)
             .then_err(WorkflowRunError::ApproverAlreadyDecided {
                 step_id: id("sign-off"),
-                member_id: admin(),
+                decider: DeciderId::Member(admin()),
             });
     }
 }
@@ -174,18 +177,122 @@ fn only_approval_steps_take_decisions() {
 }
 
 #[test]
-fn a_decision_names_a_real_member_and_role() {
+fn a_decision_names_a_real_member_and_key() {
     given::<WorkflowRun>(awaiting_approval())
         .when(&approve(Uuid::nil(), "admin").into())
         .then_err(WorkflowRunError::invalid(
-            "member_id",
+            "decider.member_id",
             "must not be the nil id",
         ));
-    let error = given::<WorkflowRun>(awaiting_approval())
-        .when(&approve(admin(), "boss").into())
-        .outcome()
-        .unwrap_err();
-    assert_eq!(error.field(), Some("role"));
+    for who in [
+        Decider::Member {
+            key_id: Uuid::nil(),
+            member_id: admin(),
+            role: Role::Admin,
+        },
+        Decider::PlatformAdmin {
+            key_id: Uuid::nil(),
+        },
+    ] {
+        let error = given::<WorkflowRun>(awaiting_approval())
+            .when(&approve_as(who).into())
+            .outcome()
+            .unwrap_err();
+        assert_eq!(error.field(), Some("decider.key_id"));
+    }
+}
+
+#[test]
+fn the_same_member_counts_once_whichever_key_they_use() {
+    let other_key = Decider::Member {
+        key_id: Uuid::from_u128(77),
+        member_id: admin(),
+        role: Role::Admin,
+    };
+    given::<WorkflowRun>(and(awaiting_approval(), [approved(admin(), Role::Admin)]))
+        .when(&approve_as(other_key).into())
+        .then_err(WorkflowRunError::ApproverAlreadyDecided {
+            step_id: id("sign-off"),
+            decider: DeciderId::Member(admin()),
+        });
+}
+
+#[test]
+fn a_platform_admin_cannot_decide_a_step_for_members_only() {
+    for command in [
+        RunCommand::from(approve_as(by_platform(1))),
+        reject_as(by_platform(1)).into(),
+    ] {
+        let error = given::<WorkflowRun>(awaiting_approval())
+            .when(&command)
+            .outcome()
+            .unwrap_err();
+        assert_eq!(
+            error,
+            WorkflowRunError::PlatformAdminsMayNotDecide {
+                step_id: id("sign-off"),
+            }
+        );
+        assert_eq!(
+            crate::Refusal::kind(&error),
+            crate::RefusalKind::Forbidden,
+            "a 403, whatever the run's state"
+        );
+    }
+}
+
+/// A run asking for two approvals from admins or platform admins (the sign-off step allows
+/// them).
+fn awaiting_with_platform_admins() -> Vec<RunEvent> {
+    let steps = json!([
+        {"type": "approval", "id": "sign-off", "approvers": [{"role": "admin"}],
+         "platform_admins_may_approve": true, "required": 2, "timeout_seconds": 60,
+         "on_timeout": {"action": "reject"}}
+    ]);
+    let start = StartRun {
+        definition: pinned_with(steps, json!({"type": "manual"}), true),
+        ..start_command()
+    };
+    drive(vec![start.into(), start_step("sign-off", 1)]).1
+}
+
+/// Platform admin key `n` approved the sign-off.
+fn approved_by_platform(n: u128) -> RunEvent {
+    RunEvent::Approved(StepApproved {
+        step_id: id("sign-off"),
+        decided_by: DecidedBy::PlatformAdmin {
+            key_id: platform_key(n),
+        },
+        comment: None,
+    })
+}
+
+#[test]
+fn a_platform_admin_decides_where_the_step_allows_it_and_is_recorded_as_such() {
+    let run = given::<WorkflowRun>(awaiting_with_platform_admins())
+        .when(&approve_as(by_platform(1)).into())
+        .then(vec![approved_by_platform(1)]);
+    assert_eq!(run.status(), RunStatus::AwaitingApproval);
+    given::<WorkflowRun>(awaiting_with_platform_admins())
+        .when(&reject_as(by_platform(2)).into())
+        .then_ok();
+}
+
+#[test]
+fn platform_admin_keys_count_separately_by_key() {
+    let history = and(awaiting_with_platform_admins(), [approved_by_platform(1)]);
+    given::<WorkflowRun>(history.clone())
+        .when(&approve_as(by_platform(1)).into())
+        .then_err(WorkflowRunError::ApproverAlreadyDecided {
+            step_id: id("sign-off"),
+            decider: DeciderId::PlatformAdminKey(platform_key(1)),
+        });
+    for second in [by_platform(2), member(admin(), "admin")] {
+        let run = given::<WorkflowRun>(history.clone())
+            .when(&approve_as(second).into())
+            .then_ok();
+        assert_eq!(run.status(), RunStatus::Completed, "two approvers: done");
+    }
 }
 
 #[test]

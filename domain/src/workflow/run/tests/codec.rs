@@ -124,7 +124,9 @@ fn the_state_survives_a_snapshot() {
 #[test]
 fn commands_are_read_from_json() {
     let command: RunCommand = serde_json::from_value(json!({
-        "command": "approve", "step_id": "sign-off", "member_id": admin(), "role": "admin"
+        "command": "approve", "step_id": "sign-off",
+        "decider": {"type": "member", "key_id": key_of(admin()), "member_id": admin(),
+                    "role": "admin"}
     }))
     .unwrap();
     assert_eq!(command, approve(admin(), "admin").into());
@@ -137,4 +139,64 @@ fn commands_are_read_from_json() {
         "command": "start_step", "step_id": "check", "attempt": 1, "force": true
     }))
     .is_err());
+    let platform: RunCommand = serde_json::from_value(json!({
+        "command": "reject", "step_id": "sign-off",
+        "decider": {"type": "platform_admin", "key_id": platform_key(1)}
+    }))
+    .unwrap();
+    assert_eq!(platform, reject_as(by_platform(1)).into());
+    // The decider is who the server authenticated: no decision without one.
+    assert!(serde_json::from_value::<RunCommand>(json!({
+        "command": "approve", "step_id": "sign-off", "member_id": admin()
+    }))
+    .is_err());
+}
+
+#[test]
+fn a_version_1_decision_was_a_members_with_an_unknown_key() {
+    let v1 = |member: Uuid, note: (&str, &str)| {
+        let mut payload = json!({"step_id": "sign-off", "member_id": member, "role": "admin"});
+        payload[note.0] = json!(note.1);
+        rmp_serde::to_vec_named(&payload).unwrap()
+    };
+    let unknown_key = DecidedBy::Member {
+        member_id: admin(),
+        role: Role::Admin,
+        key_id: None,
+    };
+    let approved = RunEvent::decode(RunEvent::APPROVED, 1, &v1(admin(), ("comment", "ok")));
+    assert_eq!(
+        approved,
+        Ok(RunEvent::Approved(StepApproved {
+            step_id: id("sign-off"),
+            decided_by: unknown_key.clone(),
+            comment: Some(Message::parse("ok").unwrap()),
+        }))
+    );
+    let rejected = RunEvent::decode(RunEvent::REJECTED, 1, &v1(admin(), ("reason", "no")));
+    assert_eq!(
+        rejected,
+        Ok(RunEvent::Rejected(StepRejected {
+            step_id: id("sign-off"),
+            decided_by: unknown_key,
+            reason: Some(Message::parse("no").unwrap()),
+        }))
+    );
+}
+
+#[test]
+fn a_version_1_start_pinned_steps_for_members_only() {
+    let current = started();
+    let mut v1 = payload_to_json(&current.encode().unwrap()).unwrap();
+    for step in v1["steps"].as_array_mut().unwrap() {
+        step.as_object_mut()
+            .unwrap()
+            .remove("platform_admins_may_approve");
+    }
+    let bytes = rmp_serde::to_vec_named(&v1).unwrap();
+    assert_eq!(
+        RunEvent::decode(RunEvent::STARTED, 1, &bytes),
+        Ok(current.clone())
+    );
+    assert_eq!(current.schema_version(), 2);
 }

@@ -58,6 +58,41 @@ fn outsider() -> Uuid {
     Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_2004)
 }
 
+/// The key `member` uses: one per member, so records can be told apart.
+fn key_of(member: Uuid) -> Uuid {
+    Uuid::from_u128(member.as_u128() + 0x1_0000)
+}
+
+/// A platform admin key.
+fn platform_key(n: u128) -> Uuid {
+    Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_9000 + n)
+}
+
+/// `member` with `role`, deciding through their key.
+fn member(member: Uuid, role: &str) -> Decider {
+    Decider::Member {
+        key_id: key_of(member),
+        member_id: member,
+        role: Role::parse(role).unwrap(),
+    }
+}
+
+/// Platform admin key `n`, deciding.
+fn by_platform(n: u128) -> Decider {
+    Decider::PlatformAdmin {
+        key_id: platform_key(n),
+    }
+}
+
+/// How a decision by `member` with `role` through their key is recorded.
+fn by_member(member: Uuid, role: Role) -> DecidedBy {
+    DecidedBy::Member {
+        member_id: member,
+        role,
+        key_id: Some(key_of(member)),
+    }
+}
+
 /// `seconds` after the harness's fixed clock.
 fn later(seconds: i64) -> DateTime<Utc> {
     test_now() + Duration::seconds(seconds)
@@ -169,8 +204,7 @@ fn approval_requested() -> RunEvent {
 fn approved(member: Uuid, role: Role) -> RunEvent {
     RunEvent::Approved(StepApproved {
         step_id: id("sign-off"),
-        member_id: member,
-        role,
+        decided_by: by_member(member, role),
         comment: None,
     })
 }
@@ -178,8 +212,7 @@ fn approved(member: Uuid, role: Role) -> RunEvent {
 fn rejected(member: Uuid, role: Role, reason: Option<&str>) -> RunEvent {
     RunEvent::Rejected(StepRejected {
         step_id: id("sign-off"),
-        member_id: member,
-        role,
+        decided_by: by_member(member, role),
         reason: reason.map(|r| Message::parse(r).unwrap()),
     })
 }
@@ -298,22 +331,30 @@ fn fail_step(step: &str, attempt: u32) -> RunCommand {
     .into()
 }
 
-fn approve(member: Uuid, role: &str) -> ApproveStep {
+/// `who` approves the sign-off.
+fn approve_as(who: Decider) -> ApproveStep {
     ApproveStep {
         step_id: "sign-off".into(),
-        member_id: member,
-        role: role.into(),
+        decider: who,
         comment: None,
     }
 }
 
-fn reject(member: Uuid, role: &str) -> RejectStep {
+/// `who` rejects the sign-off.
+fn reject_as(who: Decider) -> RejectStep {
     RejectStep {
         step_id: "sign-off".into(),
-        member_id: member,
-        role: role.into(),
+        decider: who,
         reason: None,
     }
+}
+
+fn approve(member_id: Uuid, role: &str) -> ApproveStep {
+    approve_as(member(member_id, role))
+}
+
+fn reject(member_id: Uuid, role: &str) -> RejectStep {
+    reject_as(member(member_id, role))
 }
 
 /// Decides `commands` one after the other on a fresh run, at the harness's clock; returns the
