@@ -56,6 +56,7 @@ const NODE: OfficialClient = OfficialClient {
 /// Runs `client`'s checks against a server on `backend` serving gRPC over TLS, with a
 /// tenant's key, and fails unless every check passed.
 async fn passes_its_conformance_checks(backend: Backend, client: &OfficialClient) {
+    super::support::let_the_rust_client_install_its_crypto_provider().await;
     let certificate = rcgen::generate_simple_self_signed(vec!["localhost".into()])
         .expect("a self-signed certificate");
     let dir = tempfile::tempdir().unwrap();

@@ -27,3 +27,16 @@ pub fn json_event(event_type: &str, n: u64) -> EventData {
         .expect("JSON serializes")
         .id(Uuid::now_v7())
 }
+
+/// Lets the official Rust client connect once, so that it installs its TLS crypto provider as
+/// the process default before a test server serving TLS does: the client insists on
+/// installing its own (and panics if another is installed first), and every test of this
+/// binary shares one process.
+pub async fn let_the_rust_client_install_its_crypto_provider() {
+    let app = keel_tests::app::spawn_app(keel_tests::Backend::Sqlite).await;
+    let options = eventstore::ReadStreamOptions::default();
+    // Whether the read finds anything does not matter: connecting is what installs it.
+    let _ = client(&app, &app.admin_key)
+        .read_stream("warm-up", &options)
+        .await;
+}
