@@ -77,21 +77,21 @@ impl KeyUse {
     }
 
     async fn write(&self, db: &Database) -> Result<(), StoreError> {
-        let seen = std::mem::take(&mut *self.seen.lock().expect("not poisoned"));
-        let mut unwritten = seen.clone();
-        for (key_id, at) in seen {
-            let written = upsert(db, key_id, at.timestamp_micros()).await;
-            if let Err(error) = written {
-                self.keep(unwritten);
+        let seen: Vec<(Uuid, DateTime<Utc>)> =
+            std::mem::take(&mut *self.seen.lock().expect("not poisoned"))
+                .into_iter()
+                .collect();
+        for (written, (key_id, at)) in seen.iter().enumerate() {
+            if let Err(error) = upsert(db, *key_id, at.timestamp_micros()).await {
+                self.keep(seen[written..].iter().copied());
                 return Err(error);
             }
-            unwritten.remove(&key_id);
         }
         Ok(())
     }
 
     /// Puts back uses that could not be written, unless a later use replaced them.
-    fn keep(&self, unwritten: HashMap<Uuid, DateTime<Utc>>) {
+    fn keep(&self, unwritten: impl Iterator<Item = (Uuid, DateTime<Utc>)>) {
         let mut seen = self.seen.lock().expect("not poisoned");
         for (key_id, at) in unwritten {
             let latest = seen.entry(key_id).or_insert(at);

@@ -187,15 +187,7 @@ async fn with_signing_off_readyz_verify_and_the_compliance_report_say_unsigned(b
         app.get("/.well-known/keel-audit-key").await.status,
         StatusCode::NOT_FOUND
     );
-    let verified = app
-        .send(
-            Method::GET,
-            &format!("/v1/tenants/{id}/audit/verify"),
-            Some(&key),
-            None,
-            &[],
-        )
-        .await;
+    let verified = verify(&app, &id, &key).await;
     assert_eq!(verified.body["signatures"], "unsigned");
     let report = app
         .send(
@@ -274,16 +266,14 @@ async fn an_audit_trail_of_an_older_version_is_rebuilt_on_upgrade_and_verifies(b
         )
         .await;
     assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
-    let verified = app
-        .send(
-            Method::GET,
-            &format!("/v1/tenants/{id}/audit/verify"),
-            Some(&key),
-            None,
-            &[],
-        )
-        .await;
+    let verified = verify(&app, &id, &key).await;
     assert_eq!(verified.body["valid"], true, "{:?}", verified.body);
     assert_eq!(verified.body["signatures"], "verified");
     assert!(verified.body["records"].as_u64().unwrap() >= 4);
+}
+
+/// `GET .../audit/verify` of tenant `id` with `key`.
+async fn verify(app: &TestApp, id: &str, key: &str) -> keel_tests::app::Reply {
+    let path = format!("/v1/tenants/{id}/audit/verify");
+    app.send(Method::GET, &path, Some(key), None, &[]).await
 }
